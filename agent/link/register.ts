@@ -1,0 +1,67 @@
+import mqtt from "mqtt";
+import { randomBytes } from "node:crypto";
+import { decodeMessage, registerReplySchema, type HostFacts } from "../../shared/messages.ts";
+import { ACTIVATION_USER_PREFIX, topics } from "../../shared/topics.ts";
+import type { Identity } from "../store/identity.ts";
+
+/** The control service refused the activation: retrying will not help. */
+export class RegistrationRefused extends Error {}
+
+const REPLY_TIMEOUT_MS = 30_000;
+
+/**
+ * Registers with an activation over MQTT. The broker admits activation credentials only to their
+ * own registration topics, and the control service answers with the instance's own credentials.
+ */
+export async function registerInstance(
+  url: string,
+  activation: { id: string; code: string },
+  facts: HostFacts,
+  connectOptions: mqtt.IClientOptions = {},
+): Promise<Identity> {
+  const clientId = `reg-${randomBytes(8).toString("hex")}`;
+  let client: mqtt.MqttClient;
+  try {
+    client = await mqtt.connectAsync(url, {
+      ...connectOptions,
+      clientId,
+      username: `${ACTIVATION_USER_PREFIX}${activation.id}`,
+      password: activation.code,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    if (code === 4 || code === 5) {
+      throw new RegistrationRefused("activation id or code is wrong, expired, revoked or used up");
+    }
+    throw e;
+  }
+  try {
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no registration reply from the control service")), REPLY_TIMEOUT_MS);
+      client.on("message", (_topic, payload) => {
+        clearTimeout(timer);
+        resolve(decodeMessage(registerReplySchema, payload));
+      });
+    });
+    await client.subscribeAsync(topics.registerReply(clientId), { qos: 1 });
+    await client.publishAsync(
+      topics.registerRequest(clientId),
+      JSON.stringify({ ...facts, activationId: activation.id, activationCode: activation.code }),
+      { qos: 1 },
+    );
+    const r = (await reply) as ReturnType<typeof decodeMessage<typeof registerReplySchema>>;
+    if (!r) throw new Error("malformed registration reply");
+    if (!r.ok) throw new RegistrationRefused(r.error);
+    return {
+      instanceId: r.instanceId,
+      containerInstanceArn: r.containerInstanceArn,
+      clusterName: r.clusterName,
+      username: r.username,
+      password: r.password,
+    };
+  } finally {
+    await client.endAsync().catch(() => undefined);
+  }
+}

@@ -1,0 +1,101 @@
+import { mkdirSync } from "node:fs";
+import { createAgent } from "./agent.ts";
+import { AGENT_HELP, ConfigError, parseAgentConfig } from "./config.ts";
+import { hostFacts } from "./host/facts.ts";
+import { MqttAgentLink } from "./link/mqtt-link.ts";
+import { RegistrationRefused, registerInstance } from "./link/register.ts";
+import { DockerRuntime } from "./runtime/docker.ts";
+import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
+import { fileStateStore } from "./store/state-file.ts";
+
+const log = (line: string) => console.log(line);
+
+/** One readable line and a non-zero exit: what operators see when something is wrong. */
+function fail(message: string, code = 1): never {
+  console.error(`flotilla-agent: ${message}`);
+  process.exit(code);
+}
+
+async function registerWithRetry(url: string, activation: { id: string; code: string }, facts: Parameters<typeof registerInstance>[2]): Promise<Identity> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await registerInstance(url, activation, facts);
+    } catch (e) {
+      if (e instanceof RegistrationRefused) fail(`registration refused: ${e.message}`);
+      log(`[agent] cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
+      await Bun.sleep(delay);
+    }
+  }
+}
+
+async function main() {
+  let config;
+  try {
+    config = parseAgentConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`${e.message} (see --help)`, 2);
+    throw e;
+  }
+  if (config.help) {
+    console.log(AGENT_HELP);
+    return;
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const runtime = new DockerRuntime();
+  let info;
+  try {
+    info = await runtime.info();
+  } catch (e) {
+    fail(`cannot reach the Docker engine: ${(e as Error).message}`);
+  }
+  const facts = hostFacts(info, config.attributes);
+
+  let identity = loadIdentity(config.dataDir);
+  if (identity) {
+    log(`[agent] using saved identity ${identity.instanceId} (cluster ${identity.clusterName})`);
+  } else {
+    if (!config.activationId || !config.activationCode) {
+      fail("not registered yet: --activation-id and --activation-code are required on first start", 2);
+    }
+    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts);
+    saveIdentity(config.dataDir, identity);
+    log(`[agent] registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
+  }
+
+  const store = fileStateStore(config.dataDir);
+  let agent: ReturnType<typeof createAgent> | undefined;
+  const link = new MqttAgentLink({
+    url: config.control,
+    identity,
+    nextEpoch: () => {
+      // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
+      const state = agent!.engine.state;
+      state.lastEpoch = Math.max(Date.now(), state.lastEpoch + 1);
+      store.save(state);
+      return state.lastEpoch;
+    },
+    log,
+    onRefused: () => fail("the control service refused this instance's credentials (deregistered?); containers are left running"),
+  });
+  agent = createAgent({
+    runtime,
+    link,
+    store,
+    instanceId: identity.instanceId,
+    clusterName: identity.clusterName,
+    facts,
+    imagePullBehavior: config.imagePullBehavior,
+    cleanupWaitMs: config.cleanupWaitSeconds * 1000,
+    log,
+  });
+  await agent.start();
+  const shutdown = async () => {
+    // Leaving containers running is deliberate: losing the agent never stops workloads.
+    await agent!.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+await main();

@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import type { OpsContext } from "../../ops/context.ts";
+import { instanceTaskCounts, listContainerInstances, requireInstance } from "../../ops/instances.ts";
+import { containerInstanceView } from "../../views/ecs.ts";
+
+export function containerInstanceRoutes(ctx: OpsContext) {
+  const app = new Hono();
+  app.get("/:cluster/container-instances", async (c) => {
+    const rows = await listContainerInstances(ctx, c.req.param("cluster"));
+    const containerInstances = await Promise.all(rows.map(async (r) => containerInstanceView(r, await instanceTaskCounts(ctx, r.id))));
+    return c.json({ containerInstances });
+  });
+  app.get("/:cluster/container-instances/:id", async (c) => {
+    const row = await requireInstance(ctx, c.req.param("cluster"), c.req.param("id"));
+    return c.json({ containerInstance: containerInstanceView(row, await instanceTaskCounts(ctx, row.id)) });
+  });
+  return app;
+}

@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import type { OpsContext } from "../../ops/context.ts";
+import {
+  deregisterTaskDefinition,
+  listTaskDefinitions,
+  registerTaskDefinition,
+  resolveTaskDefinition,
+} from "../../ops/task-definitions.ts";
+import { taskDefinitionView } from "../../views/ecs.ts";
+import { jsonBody } from "../errors.ts";
+
+export function taskDefinitionRoutes(ctx: OpsContext) {
+  const app = new Hono();
+  app.post("/", async (c) => {
+    const row = await registerTaskDefinition(ctx, await jsonBody(c));
+    return c.json({ taskDefinition: taskDefinitionView(row) }, 201);
+  });
+  app.get("/", async (c) => {
+    const status = c.req.query("status") === "INACTIVE" ? "INACTIVE" : "ACTIVE";
+    const rows = await listTaskDefinitions(ctx, { familyPrefix: c.req.query("familyPrefix"), status });
+    const families = [...new Set(rows.map((r) => r.family))];
+    return c.json({ families, taskDefinitionArns: rows.map((r) => r.arn) });
+  });
+  app.get("/:ref", async (c) => {
+    const row = await resolveTaskDefinition(ctx, c.req.param("ref"));
+    return c.json({ taskDefinition: taskDefinitionView(row) });
+  });
+  app.delete("/:ref", async (c) => {
+    const row = await deregisterTaskDefinition(ctx, c.req.param("ref"));
+    return c.json({ taskDefinition: taskDefinitionView(row) });
+  });
+  return app;
+}

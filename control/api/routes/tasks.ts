@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import type { OpsContext } from "../../ops/context.ts";
+import { describeTask, listTasks, runTask, stopTask } from "../../ops/tasks.ts";
+import { taskView } from "../../views/ecs.ts";
+import { jsonBody } from "../errors.ts";
+
+export function taskRoutes(ctx: OpsContext) {
+  const app = new Hono();
+  app.post("/:cluster/tasks", async (c) => {
+    const result = await runTask(ctx, c.req.param("cluster"), await jsonBody(c));
+    return c.json({ tasks: result.tasks.map(taskView), failures: result.failures }, result.tasks.length ? 201 : 200);
+  });
+  app.get("/:cluster/tasks", async (c) => {
+    const rows = await listTasks(ctx, c.req.param("cluster"), c.req.query());
+    return c.json({ tasks: rows.map(taskView) });
+  });
+  app.get("/:cluster/tasks/:taskId", async (c) => {
+    const row = await describeTask(ctx, c.req.param("cluster"), c.req.param("taskId"));
+    return c.json({ task: taskView(row) });
+  });
+  app.post("/:cluster/tasks/:taskId/stop", async (c) => {
+    const row = await stopTask(ctx, c.req.param("cluster"), c.req.param("taskId"), await jsonBody(c));
+    return c.json({ task: taskView(row) });
+  });
+  return app;
+}

@@ -1,0 +1,114 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Times are epoch milliseconds; JSON columns hold the ECS-shaped structures they name. */
+
+export const clusters = sqliteTable("clusters", {
+  name: text("name").primaryKey(),
+  arn: text("arn").notNull(),
+  status: text("status", { enum: ["ACTIVE", "INACTIVE"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const activations = sqliteTable("activations", {
+  id: text("id").primaryKey(),
+  clusterName: text("cluster_name").notNull(),
+  codeHash: text("code_hash").notNull(),
+  registrationLimit: integer("registration_limit").notNull(),
+  registrationsCount: integer("registrations_count").notNull().default(0),
+  expiresAt: integer("expires_at").notNull(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+});
+
+export const containerInstances = sqliteTable(
+  "container_instances",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    arn: text("arn").notNull(),
+    status: text("status", { enum: ["REGISTERING", "ACTIVE", "DRAINING", "INACTIVE"] }).notNull(),
+    activationId: text("activation_id").notNull(),
+    credentialHash: text("credential_hash").notNull(),
+    hostname: text("hostname").notNull(),
+    agentConnected: integer("agent_connected", { mode: "boolean" }).notNull().default(false),
+    /** Epoch of the agent connection the agentConnected flag describes (see presence handling). */
+    connectionEpoch: integer("connection_epoch").notNull().default(0),
+    registeredCpu: integer("registered_cpu").notNull(),
+    registeredMemory: integer("registered_memory").notNull(),
+    usedCpu: integer("used_cpu").notNull().default(0),
+    usedMemory: integer("used_memory").notNull().default(0),
+    /** {"tcp":[...],"udp":[...]} static host ports reserved by live tasks. */
+    usedPorts: text("used_ports", { mode: "json" }).$type<{ tcp: number[]; udp: number[] }>().notNull(),
+    attributes: text("attributes", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    versionInfo: text("version_info", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /** Generation of the desired task set last published to the agent; only ever rises. */
+    desiredGeneration: integer("desired_generation").notNull().default(0),
+    /** Highest desired generation the agent said it has seen. */
+    reportedGeneration: integer("reported_generation").notNull().default(0),
+    /** Optimistic-concurrency version: every placement commit checks and bumps it. */
+    version: integer("version").notNull().default(0),
+    registeredAt: integer("registered_at").notNull(),
+    lastSeenAt: integer("last_seen_at"),
+  },
+  (t) => [index("container_instances_cluster").on(t.clusterName)],
+);
+
+export const taskDefinitions = sqliteTable(
+  "task_definitions",
+  {
+    family: text("family").notNull(),
+    revision: integer("revision").notNull(),
+    arn: text("arn").notNull(),
+    status: text("status", { enum: ["ACTIVE", "INACTIVE"] }).notNull(),
+    /** The normalised ECS task definition (TaskDefinitionSpec). */
+    spec: text("spec", { mode: "json" }).notNull(),
+    registeredAt: integer("registered_at").notNull(),
+    deregisteredAt: integer("deregistered_at"),
+  },
+  (t) => [primaryKey({ columns: [t.family, t.revision] })],
+);
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    arn: text("arn").notNull(),
+    instanceId: text("instance_id").notNull(),
+    family: text("family").notNull(),
+    revision: integer("revision").notNull(),
+    taskDefinitionArn: text("task_definition_arn").notNull(),
+    group: text("group").notNull(),
+    startedBy: text("started_by"),
+    desiredStatus: text("desired_status", { enum: ["RUNNING", "STOPPED"] }).notNull(),
+    lastStatus: text("last_status", { enum: ["PROVISIONING", "PENDING", "RUNNING", "STOPPING", "STOPPED"] }).notNull(),
+    /** ECS-shaped containers[] as last reported. */
+    containers: text("containers", { mode: "json" }).$type<unknown[]>().notNull(),
+    /** What this task holds on its instance: {cpu, memory, tcpPorts, udpPorts}. */
+    reservation: text("reservation", { mode: "json" })
+      .$type<{ cpu: number; memory: number; tcpPorts: number[]; udpPorts: number[] }>()
+      .notNull(),
+    /** True while the reservation is counted in the instance's used resources (released once). */
+    reserved: integer("reserved", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    stoppingAt: integer("stopping_at"),
+    stoppedAt: integer("stopped_at"),
+    stoppedReason: text("stopped_reason"),
+    stopCode: text("stop_code"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
+    index("tasks_instance").on(t.instanceId),
+  ],
+);
+
+export const apiTokens = sqliteTable("api_tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: text("role", { enum: ["admin", "operator", "read-only"] }).notNull(),
+  tokenHash: text("token_hash").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+});

@@ -1,0 +1,70 @@
+import { and, eq, ne, count } from "drizzle-orm";
+import { z } from "zod";
+import { arn, nameFromArnOrName } from "../../shared/arn.ts";
+import { clusters, containerInstances, tasks } from "../db/schema.ts";
+import type { OpsContext } from "./context.ts";
+import { conflict, notFound } from "./errors.ts";
+import { parseInput } from "./validate.ts";
+
+export type ClusterRow = typeof clusters.$inferSelect;
+
+const createClusterInput = z.strictObject({
+  clusterName: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores"),
+});
+
+export async function createCluster(ctx: OpsContext, input: unknown): Promise<{ row: ClusterRow; created: boolean }> {
+  const { clusterName } = parseInput(createClusterInput, input);
+  return ctx.serialize(async () => {
+    const existing = await ctx.db.select().from(clusters).where(eq(clusters.name, clusterName)).get();
+    // As in ECS, creating an existing ACTIVE cluster returns it unchanged.
+    if (existing?.status === "ACTIVE") return { row: existing, created: false };
+    const row: ClusterRow = { name: clusterName, arn: arn.cluster(clusterName), status: "ACTIVE", createdAt: ctx.clock.now() };
+    await ctx.db.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
+    return { row, created: true };
+  });
+}
+
+export async function listClusters(ctx: OpsContext): Promise<ClusterRow[]> {
+  return ctx.db.select().from(clusters).where(eq(clusters.status, "ACTIVE")).orderBy(clusters.name).all();
+}
+
+/** Resolves a cluster name or ARN to its ACTIVE row, or throws ClusterNotFoundException. */
+export async function requireCluster(ctx: OpsContext, nameOrArn: string): Promise<ClusterRow> {
+  const name = nameFromArnOrName(nameOrArn);
+  const row = await ctx.db.select().from(clusters).where(eq(clusters.name, name)).get();
+  if (!row || row.status !== "ACTIVE") throw notFound("ClusterNotFoundException", `cluster "${name}" not found`);
+  return row;
+}
+
+export async function clusterCounts(ctx: OpsContext, name: string) {
+  const [inst] = await ctx.db
+    .select({ n: count() })
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterName, name), ne(containerInstances.status, "INACTIVE")));
+  const [running] = await ctx.db
+    .select({ n: count() })
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, name), eq(tasks.lastStatus, "RUNNING")));
+  const [pending] = await ctx.db
+    .select({ n: count() })
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, name), ne(tasks.lastStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED")));
+  return {
+    registeredContainerInstancesCount: inst?.n ?? 0,
+    runningTasksCount: running?.n ?? 0,
+    pendingTasksCount: pending?.n ?? 0,
+  };
+}
+
+export async function deleteCluster(ctx: OpsContext, nameOrArn: string): Promise<ClusterRow> {
+  return ctx.serialize(async () => {
+    const row = await requireCluster(ctx, nameOrArn);
+    const counts = await clusterCounts(ctx, row.name);
+    if (counts.registeredContainerInstancesCount > 0)
+      throw conflict("ClusterContainsContainerInstancesException", `cluster "${row.name}" still has registered container instances`);
+    if (counts.runningTasksCount + counts.pendingTasksCount > 0)
+      throw conflict("ClusterContainsTasksException", `cluster "${row.name}" still has tasks that are not stopped`);
+    await ctx.db.update(clusters).set({ status: "INACTIVE" }).where(eq(clusters.name, row.name));
+    return { ...row, status: "INACTIVE" as const };
+  });
+}

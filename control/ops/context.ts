@@ -1,0 +1,24 @@
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db/open.ts";
+
+/** Everything an operation needs; built once by createControl, so tests build real pieces. */
+export interface OpsContext {
+  db: Db;
+  clock: Clock;
+  /**
+   * Runs a read-modify-write section alone. libSQL local files allow one writer; queueing writers
+   * in-process avoids SQLITE_BUSY and keeps check-then-write sections atomic.
+   */
+  serialize<T>(fn: () => Promise<T>): Promise<T>;
+  /** Called after a commit that changed an instance's desired task set. */
+  desiredChanged(instanceId: string): void;
+}
+
+export function createSerializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}

@@ -1,0 +1,151 @@
+import { and, eq, gte, ne, sql } from "drizzle-orm";
+import { arn } from "../../shared/arn.ts";
+import type { HostFacts, Presence } from "../../shared/messages.ts";
+import { activations, containerInstances, tasks } from "../db/schema.ts";
+import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
+import { checkActivation } from "./activations.ts";
+import { requireCluster } from "./clusters.ts";
+import type { OpsContext } from "./context.ts";
+import { notFound } from "./errors.ts";
+
+export type InstanceRow = typeof containerInstances.$inferSelect;
+
+export type Registration =
+  | { ok: true; instance: InstanceRow; password: string }
+  | { ok: false; reason: string };
+
+/**
+ * Registers a new container instance with an activation. The activation is checked and its count
+ * raised in the same serialized section as the insert, so a limit of N admits exactly N.
+ */
+export async function registerContainerInstance(
+  ctx: OpsContext,
+  activationId: string,
+  activationCode: string,
+  facts: HostFacts,
+): Promise<Registration> {
+  return ctx.serialize(async () => {
+    const check = await checkActivation(ctx, activationId, activationCode);
+    if (!check.ok) return check;
+    const id = newId();
+    const password = newSecret();
+    const now = ctx.clock.now();
+    const row: InstanceRow = {
+      id,
+      clusterName: check.row.clusterName,
+      arn: arn.containerInstance(check.row.clusterName, id),
+      status: "ACTIVE",
+      activationId,
+      credentialHash: hashSecret(password),
+      hostname: facts.hostname,
+      agentConnected: false,
+      connectionEpoch: 0,
+      registeredCpu: facts.resources.cpu,
+      registeredMemory: facts.resources.memory,
+      usedCpu: 0,
+      usedMemory: 0,
+      usedPorts: { tcp: [], udp: [] },
+      attributes: { ...facts.attributes, "ecs.instance-id": id },
+      versionInfo: facts.versionInfo,
+      desiredGeneration: 0,
+      reportedGeneration: 0,
+      version: 0,
+      registeredAt: now,
+      lastSeenAt: now,
+    };
+    await ctx.db.transaction(async (tx) => {
+      await tx
+        .update(activations)
+        .set({ registrationsCount: sql`${activations.registrationsCount} + 1` })
+        .where(eq(activations.id, activationId));
+      await tx.insert(containerInstances).values(row);
+    });
+    return { ok: true, instance: row, password };
+  });
+}
+
+/** Checks an instance's MQTT credential; only ACTIVE or DRAINING instances may connect. */
+export async function authenticateInstance(ctx: OpsContext, id: string, password: string): Promise<InstanceRow | null> {
+  const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, id)).get();
+  if (!row || row.status === "INACTIVE" || !secretMatches(password, row.credentialHash)) return null;
+  return row;
+}
+
+export async function listContainerInstances(ctx: OpsContext, cluster: string): Promise<InstanceRow[]> {
+  const c = await requireCluster(ctx, cluster);
+  return ctx.db
+    .select()
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterName, c.name), ne(containerInstances.status, "INACTIVE")))
+    .orderBy(containerInstances.registeredAt)
+    .all();
+}
+
+export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {
+  const c = await requireCluster(ctx, cluster);
+  const id = idOrArn.slice(idOrArn.lastIndexOf("/") + 1);
+  const row = await ctx.db
+    .select()
+    .from(containerInstances)
+    .where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, c.name)))
+    .get();
+  if (!row) throw notFound("InvalidParameterException", `container instance "${id}" not found in cluster "${c.name}"`);
+  return row;
+}
+
+export async function instanceTaskCounts(ctx: OpsContext, instanceId: string) {
+  const rows = await ctx.db
+    .select({ lastStatus: tasks.lastStatus })
+    .from(tasks)
+    .where(and(eq(tasks.instanceId, instanceId), ne(tasks.lastStatus, "STOPPED")))
+    .all();
+  const running = rows.filter((r) => r.lastStatus === "RUNNING").length;
+  return { runningTasksCount: running, pendingTasksCount: rows.length - running };
+}
+
+/**
+ * Applies a presence message. Epochs order connections: an "offline" (often the last will of a
+ * connection already replaced) only counts when it is about the current or a newer connection.
+ */
+export async function applyPresence(ctx: OpsContext, instanceId: string, p: Presence): Promise<boolean> {
+  return ctx.serialize(async () => {
+    const res = await ctx.db
+      .update(containerInstances)
+      .set({ agentConnected: p.connected, connectionEpoch: p.epoch, lastSeenAt: ctx.clock.now() })
+      .where(
+        and(
+          eq(containerInstances.id, instanceId),
+          p.connected ? sql`${containerInstances.connectionEpoch} < ${p.epoch}` : gte(sql`${p.epoch}`, containerInstances.connectionEpoch),
+        ),
+      );
+    return res.rowsAffected > 0;
+  });
+}
+
+/** Refreshes host facts the agent reported; registered resources follow the host. */
+export async function applyFacts(ctx: OpsContext, instanceId: string, facts: HostFacts): Promise<void> {
+  await ctx.serialize(async () => {
+    const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
+    if (!row) return;
+    // Custom attributes set through the API survive; agent-owned ones are replaced.
+    const attributes = { ...row.attributes, ...facts.attributes, "ecs.instance-id": row.id };
+    await ctx.db
+      .update(containerInstances)
+      .set({
+        hostname: facts.hostname,
+        registeredCpu: facts.resources.cpu,
+        registeredMemory: facts.resources.memory,
+        attributes,
+        versionInfo: facts.versionInfo,
+        version: sql`${containerInstances.version} + 1`,
+      })
+      .where(eq(containerInstances.id, instanceId));
+  });
+}
+
+/** An embedded broker starts empty: nobody is connected until they say so again. */
+export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
+  await ctx.serialize(async () => {
+    await ctx.db.update(containerInstances).set({ agentConnected: false }).where(eq(containerInstances.agentConnected, true));
+  });
+}

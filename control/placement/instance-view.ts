@@ -1,0 +1,51 @@
+import type { InstanceView, Reservation } from "./types.ts";
+
+/**
+ * Own-property lookup: attributes arrive from JSON and plain objects inherit names such as
+ * "constructor", which must not count as attributes.
+ */
+export function attributeOf(instance: InstanceView, name: string): string | undefined {
+  return Object.hasOwn(instance.attributes, name) ? instance.attributes[name] : undefined;
+}
+
+/** Deep enough copy that reserving on the copy never shows through to the original. */
+export function cloneInstanceView(v: InstanceView, copyAttributes = false): InstanceView {
+  return {
+    id: v.id,
+    arn: v.arn,
+    status: v.status,
+    agentConnected: v.agentConnected,
+    healthStatus: v.healthStatus,
+    registeredAt: v.registeredAt,
+    version: v.version,
+    registered: { cpu: v.registered.cpu, memory: v.registered.memory },
+    remaining: { cpu: v.remaining.cpu, memory: v.remaining.memory },
+    usedPorts: { tcp: new Set(v.usedPorts.tcp), udp: new Set(v.usedPorts.udp) },
+    // The engine's scratch copies never change attributes, so they may share them.
+    attributes: copyAttributes ? { ...v.attributes } : v.attributes,
+    runningTasksCount: v.runningTasksCount,
+    groups: new Map(v.groups),
+  };
+}
+
+/** Books one task onto the view in place. */
+export function applyReservation(v: InstanceView, r: Reservation, group: string): void {
+  v.remaining.cpu -= r.cpu;
+  v.remaining.memory -= r.memory;
+  for (const p of r.tcpPorts) v.usedPorts.tcp.add(p);
+  for (const p of r.udpPorts) v.usedPorts.udp.add(p);
+  v.groups.set(group, (v.groups.get(group) ?? 0) + 1);
+  v.runningTasksCount += 1;
+}
+
+/** Inverse of applyReservation; counts never go below zero so a duplicate release cannot corrupt them. */
+export function removeReservation(v: InstanceView, r: Reservation, group: string): void {
+  v.remaining.cpu = Math.min(v.registered.cpu, v.remaining.cpu + r.cpu);
+  v.remaining.memory = Math.min(v.registered.memory, v.remaining.memory + r.memory);
+  for (const p of r.tcpPorts) v.usedPorts.tcp.delete(p);
+  for (const p of r.udpPorts) v.usedPorts.udp.delete(p);
+  const n = (v.groups.get(group) ?? 0) - 1;
+  if (n > 0) v.groups.set(group, n);
+  else v.groups.delete(group);
+  v.runningTasksCount = Math.max(0, v.runningTasksCount - 1);
+}

@@ -1,0 +1,93 @@
+import type { InstanceStatus } from "../../shared/status.ts";
+import type { Reservation } from "../../shared/task-definition/reservation.ts";
+
+export type { InstanceStatus, Reservation };
+
+export type HealthStatus = "OK" | "IMPAIRED" | "UNKNOWN";
+export type CpuArchitecture = "X86_64" | "ARM64";
+
+/**
+ * What the placement engine knows about one container instance. The engine reads these and never
+ * writes them; `ClusterIndex` owns its copies and changes them only through its own methods.
+ */
+export interface InstanceView {
+  id: string;
+  arn: string;
+  status: InstanceStatus;
+  agentConnected: boolean;
+  healthStatus: HealthStatus;
+  /** Epoch milliseconds. */
+  registeredAt: number;
+  /** Row version for the optimistic commit; the engine passes it through untouched. */
+  version: number;
+  registered: { cpu: number; memory: number };
+  remaining: { cpu: number; memory: number };
+  usedPorts: { tcp: Set<number>; udp: Set<number> };
+  /** Automatic and custom attributes, e.g. "ecs.cpu-architecture" = "x86_64" | "arm64". */
+  attributes: Record<string, string>;
+  runningTasksCount: number;
+  /** Task group ("family:web", "service:web") → number of live tasks of that group on this instance. */
+  groups: Map<string, number>;
+}
+
+export type PlacementConstraint = { type: "distinctInstance" } | { type: "memberOf"; expression: string };
+
+export interface PlacementStrategy {
+  type: "spread" | "binpack" | "random";
+  /** spread: "instanceId" | "host" | "attribute:NAME"; binpack: "cpu" | "memory"; random: none. */
+  field?: string;
+}
+
+export interface RequiredAttribute {
+  name: string;
+  /** Absent: the instance only needs to have the attribute. */
+  value?: string;
+}
+
+export interface PlacementRequest {
+  /** 1..10 as in ECS RunTask. */
+  count: number;
+  reservation: Reservation;
+  /** Task group the tasks belong to, e.g. "family:web" or "service:web". */
+  group: string;
+  constraints: PlacementConstraint[];
+  strategies: PlacementStrategy[];
+  requiredAttributes: RequiredAttribute[];
+  cpuArchitecture?: CpuArchitecture;
+}
+
+/**
+ * ECS's failure reasons. "MISSING" is only used when the cluster has no container instances at all
+ * (ECS uses MISSING for "not found"); every other refusal uses one of the seven placement reasons.
+ */
+export type FailureReason =
+  | "AGENT"
+  | "ATTRIBUTE"
+  | "MemberOf placement constraint unsatisfied"
+  | "DistinctInstance placement constraint unsatisfied"
+  | "RESOURCE:CPU"
+  | "RESOURCE:MEMORY"
+  | "RESOURCE:PORTS"
+  | "MISSING";
+
+export interface PlacementFailure {
+  reason: FailureReason;
+  detail: string;
+  /** How many instances each filter rejected, keyed by its reason. */
+  rejected: Record<string, number>;
+}
+
+export interface PlacementResult {
+  placements: { instanceId: string }[];
+  /** One entry per task that could not be placed. */
+  failures: PlacementFailure[];
+  /** Why each instance examined for the last task evaluated was refused. */
+  rejections: Map<string, FailureReason>;
+}
+
+export interface PlaceOptions {
+  /** Source of randomness in [0, 1); inject a seeded one for reproducible placements. */
+  rng?: () => number;
+  /** How many feasible candidates to score per task; see sampling.ts for the default. */
+  sampleLimit?: number;
+}

@@ -1,0 +1,88 @@
+import { arn } from "../../shared/arn.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { ClusterRow } from "../ops/clusters.ts";
+import type { InstanceRow } from "../ops/instances.ts";
+import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import type { TaskContainer, TaskRow } from "../ops/tasks.ts";
+
+/** Renders store rows in ECS's response shapes (field names as in the ECS API reference). */
+
+const iso = (ms: number | null | undefined) => (ms == null ? undefined : new Date(ms).toISOString());
+
+export function clusterView(
+  row: ClusterRow,
+  counts?: { registeredContainerInstancesCount: number; runningTasksCount: number; pendingTasksCount: number },
+) {
+  return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(counts ?? {}), createdAt: iso(row.createdAt) };
+}
+
+export function containerInstanceView(row: InstanceRow, counts: { runningTasksCount: number; pendingTasksCount: number }) {
+  return {
+    containerInstanceId: row.id,
+    containerInstanceArn: row.arn,
+    clusterArn: arn.cluster(row.clusterName),
+    ec2InstanceId: row.hostname,
+    status: row.status,
+    agentConnected: row.agentConnected,
+    registeredResources: { cpu: row.registeredCpu, memory: row.registeredMemory },
+    remainingResources: {
+      cpu: row.registeredCpu - row.usedCpu,
+      memory: row.registeredMemory - row.usedMemory,
+      ports: row.usedPorts.tcp,
+      portsUdp: row.usedPorts.udp,
+    },
+    attributes: row.attributes,
+    runningTasksCount: counts.runningTasksCount,
+    pendingTasksCount: counts.pendingTasksCount,
+    versionInfo: row.versionInfo,
+    registeredAt: iso(row.registeredAt),
+    lastSeenAt: iso(row.lastSeenAt),
+    desiredGeneration: row.desiredGeneration,
+    reportedGeneration: row.reportedGeneration,
+  };
+}
+
+export function taskDefinitionView(row: TaskDefinitionRow) {
+  const spec = row.spec as TaskDefinitionSpec;
+  return {
+    ...spec,
+    // ECS returns task-level cpu and memory as strings.
+    cpu: spec.cpu === undefined ? undefined : String(spec.cpu),
+    memory: spec.memory === undefined ? undefined : String(spec.memory),
+    taskDefinitionArn: row.arn,
+    family: row.family,
+    revision: row.revision,
+    status: row.status,
+    registeredAt: iso(row.registeredAt),
+    deregisteredAt: iso(row.deregisteredAt),
+  };
+}
+
+export function taskView(row: TaskRow) {
+  return {
+    taskArn: row.arn,
+    taskId: row.id,
+    clusterArn: arn.cluster(row.clusterName),
+    containerInstanceArn: arn.containerInstance(row.clusterName, row.instanceId),
+    containerInstanceId: row.instanceId,
+    taskDefinitionArn: row.taskDefinitionArn,
+    group: row.group,
+    startedBy: row.startedBy ?? undefined,
+    launchType: "EXTERNAL",
+    desiredStatus: row.desiredStatus,
+    lastStatus: row.lastStatus,
+    cpu: String(row.reservation.cpu),
+    memory: String(row.reservation.memory),
+    containers: (row.containers as TaskContainer[]).map((c) => ({
+      containerArn: `${row.arn}/${c.name}`,
+      taskArn: row.arn,
+      ...c,
+    })),
+    createdAt: iso(row.createdAt),
+    startedAt: iso(row.startedAt),
+    stoppingAt: iso(row.stoppingAt),
+    stoppedAt: iso(row.stoppedAt),
+    stoppedReason: row.stoppedReason ?? undefined,
+    stopCode: row.stopCode ?? undefined,
+  };
+}

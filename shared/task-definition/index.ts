@@ -1,0 +1,10 @@
+export * from "./schema.ts";
+export * from "./parse.ts";
+export * from "./reservation.ts";
+export * from "./constants.ts";
+export * from "./units.ts";
+export * from "./fargate.ts";
+export * from "./network.ts";
+export * from "./order.ts";
+export * from "./docker.ts";
+export { type Problem } from "./rules.ts";
