@@ -1,10 +1,17 @@
 import { checkAgentConnected, checkHealth, checkStatus } from "./checkers/agent.ts";
 import { IndexedSet } from "./indexed-set.ts";
 import { applyReservation, attributeOf, cloneInstanceView, removeReservation } from "./instance-view.ts";
+import { bucketFunction, type BucketOf } from "./spread-buckets.ts";
 import type { InstanceView, Reservation } from "./types.ts";
 
 const EMPTY: readonly InstanceView[] = [];
 const NO_HOSTS: ReadonlyMap<string, number> = new Map();
+const NO_TALLY: ReadonlyMap<string, number> = new Map();
+
+interface SpreadTally {
+  bucketOf: BucketOf;
+  counts: Map<string, number>;
+}
 
 export type InstancePatch = Partial<Pick<InstanceView, "status" | "agentConnected" | "healthStatus" | "attributes" | "version">>;
 
@@ -15,7 +22,9 @@ export type InstancePatch = Partial<Pick<InstanceView, "status" | "agentConnecte
  *    positional set the engine samples from, so draining or dead instances cost nothing per task;
  *  - per-attribute posting lists over schedulable instances, built the first time a request asks
  *    for an attribute by equality and maintained incrementally afterwards;
- *  - task group → hosting instances, so spread can count a group per zone without a scan.
+ *  - task group → hosting instances, and per (group, spread field) the group's task count per
+ *    bucket (zone, host, ...), built on a group's first spread request and maintained on every
+ *    change, so spreading a 5,000-task service costs the same as spreading a 5-task one.
  *
  * The index owns copies of what it is given. Callers change it only through upsert / patch /
  * remove / reserve / release; `placeTasks` reads it and never changes it.
@@ -27,6 +36,8 @@ export class ClusterIndex {
   private readonly postings = new Map<string, Map<string, IndexedSet<InstanceView>>>();
   /** group → instance id → live tasks of the group on it. */
   private readonly hostsByGroup = new Map<string, Map<string, number>>();
+  /** group → spread field → tally; dropped with the group's last task. */
+  private readonly tallies = new Map<string, Map<string, SpreadTally>>();
 
   static from(instances: Iterable<InstanceView>): ClusterIndex {
     const index = new ClusterIndex();
@@ -65,6 +76,32 @@ export class ClusterIndex {
     return this.hostsByGroup.get(group) ?? NO_HOSTS;
   }
 
+  /**
+   * Live tasks of `group` per bucket of a spread field ("host" or "attribute:NAME"). Cached and
+   * kept current from the first call on; an empty map for `instanceId` or a group with no tasks.
+   */
+  spreadTally(group: string, field: string): ReadonlyMap<string, number> {
+    const cached = this.tallies.get(group)?.get(field);
+    if (cached) return cached.counts;
+    const bucketOf = bucketFunction(field);
+    const hosts = this.hostsByGroup.get(group);
+    if (!bucketOf || !hosts) return NO_TALLY;
+    const counts = new Map<string, number>();
+    for (const [id, n] of hosts) {
+      const host = this.byId.get(id);
+      if (!host) continue;
+      const bucket = bucketOf(host);
+      counts.set(bucket, (counts.get(bucket) ?? 0) + n);
+    }
+    let byField = this.tallies.get(group);
+    if (!byField) {
+      byField = new Map();
+      this.tallies.set(group, byField);
+    }
+    byField.set(field, { bucketOf, counts });
+    return counts;
+  }
+
   /** Adds or replaces an instance (registration, re-registration, reconciliation from the database). */
   upsert(instance: InstanceView): void {
     const old = this.byId.get(instance.id);
@@ -98,7 +135,7 @@ export class ClusterIndex {
     const v = this.byId.get(id);
     if (!v) return false;
     applyReservation(v, reservation, group);
-    this.addGroupHost(group, id, 1);
+    this.addGroupHost(group, v, 1);
     if (version !== undefined) v.version = version;
     return true;
   }
@@ -109,13 +146,13 @@ export class ClusterIndex {
     if (!v) return false;
     const hadGroup = (v.groups.get(group) ?? 0) > 0;
     removeReservation(v, reservation, group);
-    if (hadGroup) this.addGroupHost(group, id, -1);
+    if (hadGroup) this.addGroupHost(group, v, -1);
     if (version !== undefined) v.version = version;
     return true;
   }
 
   private attach(v: InstanceView): void {
-    for (const [group, count] of v.groups) if (count > 0) this.addGroupHost(group, v.id, count);
+    for (const [group, count] of v.groups) if (count > 0) this.addGroupHost(group, v, count);
     if (!isSchedulable(v)) return;
     this.schedulableSet.set(v.id, v);
     for (const [name, byValue] of this.postings) {
@@ -125,7 +162,7 @@ export class ClusterIndex {
   }
 
   private detach(v: InstanceView): void {
-    for (const [group, count] of v.groups) if (count > 0) this.addGroupHost(group, v.id, -count);
+    for (const [group, count] of v.groups) if (count > 0) this.addGroupHost(group, v, -count);
     if (!this.schedulableSet.delete(v.id)) return;
     for (const [name, byValue] of this.postings) {
       const value = attributeOf(v, name);
@@ -147,17 +184,29 @@ export class ClusterIndex {
     return byValue;
   }
 
-  private addGroupHost(group: string, id: string, delta: number): void {
+  private addGroupHost(group: string, v: InstanceView, delta: number): void {
     let hosts = this.hostsByGroup.get(group);
     if (!hosts) {
       if (delta <= 0) return;
       hosts = new Map();
       this.hostsByGroup.set(group, hosts);
     }
-    const n = (hosts.get(id) ?? 0) + delta;
-    if (n > 0) hosts.set(id, n);
-    else hosts.delete(id);
-    if (hosts.size === 0) this.hostsByGroup.delete(group);
+    const n = (hosts.get(v.id) ?? 0) + delta;
+    if (n > 0) hosts.set(v.id, n);
+    else hosts.delete(v.id);
+    if (hosts.size === 0) {
+      this.hostsByGroup.delete(group);
+      this.tallies.delete(group);
+      return;
+    }
+    const byField = this.tallies.get(group);
+    if (!byField) return;
+    for (const tally of byField.values()) {
+      const bucket = tally.bucketOf(v);
+      const m = (tally.counts.get(bucket) ?? 0) + delta;
+      if (m > 0) tally.counts.set(bucket, m);
+      else tally.counts.delete(bucket);
+    }
   }
 }
 

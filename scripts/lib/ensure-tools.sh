@@ -15,7 +15,7 @@ fi
 
 need_debs=()
 command -v dockerd >/dev/null 2>&1 || need_debs+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_debs+=(busybox-static)
+dpkg -s busybox-static >/dev/null 2>&1 || need_debs+=(busybox-static)
 for d in "${extra_debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || need_debs+=("$d"); done
 if [ ${#need_debs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_debs[*]}"

@@ -94,9 +94,11 @@ export function readableErrorMap(iss: AnyIssue): string {
   const s = subjectOf(path);
   const lastName = [...(path ?? [])].reverse().find((p): p is string => typeof p === "string") ?? "";
   const unit = UNITS[lastName] ?? "";
+  if ((iss.code === "invalid_type" || iss.code === "invalid_value" || iss.code === "invalid_union") && iss.input === undefined) {
+    return `${s} is required.`;
+  }
   switch (iss.code) {
     case "invalid_type": {
-      if (iss.input === undefined) return `${s} is required.`;
       const expected = EXPECTED[iss.expected] ?? iss.expected;
       if (iss.expected === "int" && typeof iss.input === "number") return `${s} must be a whole number, not ${iss.input}.`;
       return `${s} must be ${expected}, not ${shown(iss.input)}.`;

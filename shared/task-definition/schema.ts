@@ -39,6 +39,9 @@ const MAX_CPU_UNITS = 196_608;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** Cross-field refinements run only on data that passed every other check, so they never add noise. */
+const whenClean = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
+
 function numeric(field: string, accepted: string, parse: (v: unknown) => number | null, min: number, max: number, unit = "") {
   return z
     .union([z.number(), z.string()], { error: (iss) => `${field} must be ${accepted}, not ${shown(iss.input)}.` })
@@ -117,7 +120,7 @@ const ulimit = z.strictObject({
 
 const capability = z.enum(LINUX_CAPABILITIES, {
   error: (iss) =>
-    iss.code === "invalid_value"
+    iss.code === "invalid_value" && iss.input !== undefined
       ? `${shown(iss.input)} is not a Linux capability ECS knows; write names like "NET_ADMIN" or "SYS_PTRACE" without the CAP_ prefix.`
       : undefined,
 });
@@ -168,7 +171,7 @@ const healthCheck = z
   .superRefine((hc, ctx) => {
     const problem = healthCheckCommandProblem(hc.command);
     if (problem) ctx.addIssue({ code: "custom", path: ["command"], message: problem });
-  });
+  }, whenClean);
 
 const dependency = z.strictObject({
   containerName: z.string().min(1),
@@ -190,7 +193,7 @@ const logConfiguration = z
   .strictObject({
     logDriver: z.enum(LOG_DRIVERS, {
       error: (iss) =>
-        iss.code === "invalid_value"
+        iss.code === "invalid_value" && iss.input !== undefined
           ? `logDriver ${shown(iss.input)} is not supported; Flotilla supports "json-file" and "local", whose logs the agent serves through the task logs API.`
           : undefined,
     }),
@@ -198,7 +201,7 @@ const logConfiguration = z
   })
   .superRefine((lc, ctx) => {
     for (const p of logConfigurationProblems(lc)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
-  });
+  }, whenClean);
 
 const restartPolicy = z.strictObject({
   enabled: z.boolean(),
@@ -273,7 +276,7 @@ export type ContainerDefinition = z.output<typeof containerDefinitionObject>;
 
 export const containerDefinitionSchema = containerDefinitionObject.superRefine((c, ctx) => {
   for (const p of containerProblems(c)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
-});
+}, whenClean);
 
 // ---------------------------------------------------------------------------------------------
 // Task definition parts
@@ -308,12 +311,12 @@ const volume = z
         message: 'autoprovision can only be true when scope is "shared"; task-scoped volumes are always created with the task.',
       });
     }
-  });
+  }, whenClean);
 
 const placementConstraint = z.strictObject({
   type: z.enum(["memberOf"], {
     error: (iss) =>
-      iss.code === "invalid_value"
+      iss.code === "invalid_value" && iss.input !== undefined
         ? `type must be "memberOf" in a task definition${iss.input === "distinctInstance" ? '; "distinctInstance" applies to services only' : ""}.`
         : undefined,
   }),
@@ -333,7 +336,7 @@ const runtimePlatform = z.strictObject({
   operatingSystemFamily: z
     .enum(["LINUX"], {
       error: (iss) =>
-        iss.code === "invalid_value"
+        iss.code === "invalid_value" && iss.input !== undefined
           ? `operatingSystemFamily must be "LINUX"; Flotilla runs Linux containers only, not ${shown(iss.input)}.`
           : undefined,
     })
@@ -388,7 +391,7 @@ export type TaskDefinitionSpec = z.output<typeof taskDefinitionObject>;
 export const taskDefinitionSchema = taskDefinitionObject
   .superRefine((td, ctx) => {
     for (const p of taskProblems(td)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
-  })
+  }, whenClean)
   .overwrite(normaliseTaskDefinition);
 
 export type PortMapping = z.output<typeof portMapping>;

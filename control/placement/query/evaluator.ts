@@ -70,7 +70,7 @@ function compileComparison(field: Field, op: Positive, values: Literal[]): Insta
     case "agentConnected":
       return compileText((i) => (i.agentConnected ? "true" : "false"), op, values, compareValuesOf);
     case "agentVersion":
-      return compileText((i) => attributeOf(i, AGENT_VERSION_ATTRIBUTE), op, values, compareVersions);
+      return compileText((i) => attributeOf(i, AGENT_VERSION_ATTRIBUTE), op, values, compareVersions, (a, b) => compareVersions(a, b) === 0);
   }
 }
 
@@ -89,12 +89,20 @@ function compileText(
   op: Positive,
   values: Literal[],
   compare: (a: string, b: string) => number,
+  /** Overrides the default equality, for fields where "1.10" and "1.10.0" are the same value. */
+  equals?: (actual: string, literal: string) => boolean,
 ): InstancePredicate {
   const first = values[0]?.text ?? "";
   switch (op) {
     case "exists":
       return (i) => get(i) !== undefined;
     case "==": {
+      if (equals) {
+        return (i) => {
+          const v = get(i);
+          return v !== undefined && equals(v, first);
+        };
+      }
       const n = asNumber(first);
       return (i) => {
         const v = get(i);
@@ -102,6 +110,13 @@ function compileText(
       };
     }
     case "in": {
+      if (equals) {
+        const literals = values.map((v) => v.text);
+        return (i) => {
+          const v = get(i);
+          return v !== undefined && literals.some((l) => equals(v, l));
+        };
+      }
       const texts = new Set(values.map((v) => v.text));
       const numbers = new Set(values.map((v) => asNumber(v.text)).filter((n): n is number => n !== null));
       return (i) => {

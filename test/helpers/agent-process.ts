@@ -1,0 +1,51 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+export interface AgentProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  dataDir: string;
+  output(): string;
+  exited: Promise<number>;
+  /** SIGKILL, as a crash would. */
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a real agent process (`bun agent/main.ts`) and collects what it prints. */
+export function startAgentProcess(opts: {
+  control: string;
+  activation?: { activationId: string; activationCode: string };
+  dataDir?: string;
+  args?: string[];
+}): AgentProcess {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
+  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, ...(opts.args ?? [])];
+  if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
+  const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT });
+  let out = "";
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) out += dec.decode(chunk);
+  };
+  void pump(proc.stdout);
+  void pump(proc.stderr);
+  return {
+    proc,
+    dataDir,
+    output: () => out,
+    exited: proc.exited,
+    async kill9() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createControl, type Control } from "../../control/control.ts";
+import { openDatabase, type Database } from "../../control/db/open.ts";
+
+export const TEST_TOKEN = "test-admin-token";
+
+export interface TestControl {
+  control: Control;
+  db: Database;
+  dir: string;
+  /** Calls the real HTTP API with the admin token; returns status and parsed JSON. */
+  api<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+/** A real control service: libSQL file in a temp dir, embedded broker and HTTP on free ports. */
+export async function startTestControl(opts: { dir?: string } = {}): Promise<TestControl> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "flotilla-control-"));
+  const db = await openDatabase(`file:${join(dir, "flotilla.db")}`);
+  const control = await createControl({
+    db,
+    broker: { host: "127.0.0.1", port: 0 },
+    http: { host: "127.0.0.1", port: 0 },
+    adminToken: TEST_TOKEN,
+    log: () => {},
+  });
+  return {
+    control,
+    db,
+    dir,
+    async api(method, path, body, token = TEST_TOKEN) {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(control.httpUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop() {
+      await control.stop();
+      db.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
