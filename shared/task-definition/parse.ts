@@ -43,11 +43,23 @@ export const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
   ),
 };
 
-/** Parses and normalises a task definition body; never throws for bad input. */
+/**
+ * Parses and normalises a task definition body; never throws for bad input. A field whose value is
+ * null counts as absent (as in the ECS API; tools such as Terraform emit nulls for unset fields).
+ */
 export function parseTaskDefinition(body: unknown): ParseResult<TaskDefinitionSpec> {
-  const result = taskDefinitionSchema.safeParse(body, { error: readableErrorMap });
+  const result = taskDefinitionSchema.safeParse(withoutNullFields(body), { error: readableErrorMap });
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, issues: issuesOf(result.error, { unknownField: explainUnknownField }) };
+}
+
+/** A copy of `value` without object fields that are null (array entries stay). Shallow below depth 12. */
+export function withoutNullFields(value: unknown, depth = 0): unknown {
+  if (depth > 12 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => withoutNullFields(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNullFields(v, depth + 1);
+  return out;
 }
 
 /** Message for an unknown field `key` in the task definition object at `objectPath`. */

@@ -32,10 +32,10 @@ import { parseCpuUnits, parseMemoryMiB, parseWholeNumber } from "./units.ts";
 // Building blocks
 
 const MAX_INT32 = 2_147_483_647;
-/** Largest task or container memory Flotilla accepts, MiB (4 TiB). */
-const MAX_MEMORY_MIB = 4 * 1024 * 1024;
-/** ECS's largest task cpu for EC2/EXTERNAL (192 vCPU); also the container cpu ceiling. */
-const MAX_CPU_UNITS = 196_608;
+/** ECS's API integers are 32-bit; that is the only ceiling on memory (MiB) and container cpu. */
+const MAX_MEMORY_MIB = MAX_INT32;
+/** ECS's largest task cpu for EC2/EXTERNAL (192 vCPU). */
+const MAX_TASK_CPU_UNITS = 196_608;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -59,10 +59,10 @@ function numeric(field: string, accepted: string, parse: (v: unknown) => number 
     });
 }
 
-const containerCpu = numeric("cpu", "a whole number of CPU units (1024 = 1 vCPU) or a numeric string", parseWholeNumber, 0, MAX_CPU_UNITS);
+const containerCpu = numeric("cpu", "a whole number of CPU units (1024 = 1 vCPU) or a numeric string", parseWholeNumber, 0, MAX_INT32);
 const containerMemory = (field: string) =>
   numeric(field, "a whole number of MiB or a numeric string", parseWholeNumber, 6, MAX_MEMORY_MIB, " MiB");
-const taskCpu = numeric("cpu", 'CPU units (256, "256") or vCPUs ("1 vCPU", "0.5 vCPU")', parseCpuUnits, 128, MAX_CPU_UNITS);
+const taskCpu = numeric("cpu", 'CPU units (256, "256") or vCPUs ("1 vCPU", "0.5 vCPU")', parseCpuUnits, 128, MAX_TASK_CPU_UNITS);
 const taskMemory = numeric("memory", 'MiB (512, "512", "512 MiB") or GB ("2 GB", "2GB")', parseMemoryMiB, 6, MAX_MEMORY_MIB, " MiB");
 
 const identifier = z

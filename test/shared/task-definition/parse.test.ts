@@ -225,6 +225,43 @@ describe("parseTaskDefinition accepts task definitions as ECS users write them",
     }
   });
 
+  test("null fields count as absent, as in the ECS API (Terraform renders unset fields as null)", () => {
+    const td = accepted({
+      family: "app",
+      cpu: null,
+      taskRoleArn: null,
+      containerDefinitions: [{ name: "web", image: "nginx", memory: 128, hostname: null, portMappings: [{ containerPort: 80, hostPort: null }], healthCheck: null }],
+    });
+    expect(td).toEqual({ family: "app", containerDefinitions: [{ name: "web", image: "nginx", memory: 128, essential: true, portMappings: [{ containerPort: 80, protocol: "tcp" }] }] });
+    // A null inside a list is still an error.
+    const r = parseTaskDefinition(task({}, [container({ command: ["a", null] })]));
+    expect(r.ok ? [] : r.issues).toEqual([{ path: "containerDefinitions[0].command[1]", message: "command[1] must be a string, not null." }]);
+  });
+
+  test("common image references are accepted", () => {
+    for (const image of [
+      "nginx",
+      "nginx:1.27-alpine",
+      "library/nginx:latest",
+      "docker.io/library/nginx",
+      "localhost:5000/app",
+      "registry.example.com:5000/team/app_v2:2024.01.01",
+      "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:sha-abc",
+      "public.ecr.aws/nginx/nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "flotilla/busybox:test",
+      "ghcr.io/owner-name/app:1",
+    ]) {
+      expect(accepted(task({}, [container({ image })])).containerDefinitions[0]!.image).toBe(image);
+    }
+  });
+
+  test("deeply nested hostile input is rejected without throwing", () => {
+    let deep: unknown = { x: 1 };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const r = parseTaskDefinition({ family: "a", containerDefinitions: [container({ dockerLabels: deep })] });
+    expect(r.ok).toBe(false);
+  });
+
   test("bad input never throws, whatever its shape", () => {
     const weird: unknown[] = [
       { family: "a", containerDefinitions: [null] },

@@ -101,7 +101,7 @@ describe("container fields", () => {
     ["image missing", withContainer({ image: undefined }), `${C0}.image`, "image is required."],
     ["container cpu not numeric", withContainer({ cpu: "half" }), `${C0}.cpu`, 'cpu must be a whole number of CPU units (1024 = 1 vCPU) or a numeric string, not "half".'],
     ["container cpu vCPU string (task level only)", withContainer({ cpu: "1 vCPU" }), `${C0}.cpu`, "numeric string"],
-    ["container memory below 6 MiB", withContainer({ memory: 4 }), `${C0}.memory`, "memory must be between 6 and 4194304 MiB, not 4."],
+    ["container memory below 6 MiB", withContainer({ memory: 4 }), `${C0}.memory`, "memory must be between 6 and 2147483647 MiB, not 4."],
     ["container memory with a unit", withContainer({ memory: "100 MiB" }), `${C0}.memory`, 'not "100 MiB"'],
     ["memoryReservation above memory", withContainer({ memory: 128, memoryReservation: 256 }), `${C0}.memoryReservation`, "memoryReservation (256 MiB) must not be greater than memory, the hard limit (128 MiB)."],
     ["memoryReservation below 6 MiB", withContainer({ memory: undefined, memoryReservation: "5" }), `${C0}.memoryReservation`, "between 6 and"],
