@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { OpsContext } from "../ops/context.ts";
 import { findToken } from "../ops/tokens.ts";
 import { onApiError } from "./errors.ts";
+import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
 import { containerInstanceRoutes } from "./routes/container-instances.ts";
 import { taskDefinitionRoutes } from "./routes/task-definitions.ts";
@@ -41,6 +42,7 @@ export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024 }: ApiOp
   v1.route("/clusters", clusterRoutes(ctx));
   v1.route("/clusters", containerInstanceRoutes(ctx));
   v1.route("/clusters", taskRoutes(ctx));
+  v1.route("/clusters", attributeRoutes(ctx));
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
   app.route("/v1", v1);
   return app;

@@ -112,3 +112,36 @@ export const apiTokens = sqliteTable("api_tokens", {
   createdAt: integer("created_at").notNull(),
   revokedAt: integer("revoked_at"),
 });
+
+/** One row per mutating API call: who (token), what (method, path, ECS action), when, result. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    tokenId: text("token_id"),
+    tokenName: text("token_name"),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    action: text("action").notNull(),
+    status: integer("status").notNull(),
+  },
+  (t) => [index("audit_log_at").on(t.at)],
+);
+
+/** Secret values encrypted with AES-256-GCM (control/crypto); the value never leaves but to an agent. */
+export const secrets = sqliteTable("secrets", {
+  name: text("name").primaryKey(),
+  arn: text("arn").notNull(),
+  /** base64 of iv(12) | tag(16) | ciphertext. */
+  ciphertext: text("ciphertext").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Host-level powers a cluster allows its tasks (control/ops/policy.ts); absent row = none. */
+export const clusterPolicies = sqliteTable("cluster_policies", {
+  clusterName: text("cluster_name").primaryKey(),
+  policy: text("policy", { mode: "json" }).notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

@@ -6,7 +6,9 @@ import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
 import { checkActivation } from "./activations.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
-import { notFound } from "./errors.ts";
+import { conflict, notFound } from "./errors.ts";
+import { parseInput } from "./validate.ts";
+import { z } from "zod";
 
 export type InstanceRow = typeof containerInstances.$inferSelect;
 
@@ -147,5 +149,24 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
 export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
   await ctx.serialize(async () => {
     await ctx.db.update(containerInstances).set({ agentConnected: false }).where(eq(containerInstances.agentConnected, true));
+  });
+}
+
+const instanceStatusInput = z.strictObject({ status: z.enum(["ACTIVE", "DRAINING"]) });
+
+/**
+ * UpdateContainerInstancesState: DRAINING instances get no new tasks (services move theirs away);
+ * ACTIVE takes them again. Bumps the version so an in-flight placement on a stale snapshot loses.
+ */
+export async function updateInstanceStatus(ctx: OpsContext, cluster: string, idOrArn: string, input: unknown): Promise<InstanceRow> {
+  const { status } = parseInput(instanceStatusInput, input);
+  const row = await requireInstance(ctx, cluster, idOrArn);
+  if (row.status === "INACTIVE") throw conflict("ClientException", `container instance "${row.id}" is deregistered`);
+  return ctx.serialize(async () => {
+    await ctx.db
+      .update(containerInstances)
+      .set({ status, version: sql`${containerInstances.version} + 1` })
+      .where(eq(containerInstances.id, row.id));
+    return (await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, row.id)).get())!;
   });
 }

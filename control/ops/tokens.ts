@@ -1,9 +1,14 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
+import { z } from "zod";
 import { apiTokens } from "../db/schema.ts";
-import { hashSecret, newSecret } from "../ids.ts";
+import { hashSecret, newId, newSecret } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
+import { invalid, notFound } from "./errors.ts";
+import { parseInput } from "./validate.ts";
 
 export type TokenRow = typeof apiTokens.$inferSelect;
+export type TokenRole = TokenRow["role"];
+export const TOKEN_ROLES = ["admin", "operator", "read-only"] as const satisfies readonly TokenRole[];
 
 const ADMIN_ID = "admin";
 
@@ -33,4 +38,53 @@ export async function findToken(ctx: OpsContext, token: string): Promise<TokenRo
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, hashSecret(token)), isNull(apiTokens.revokedAt)))
     .get();
+}
+
+const createTokenInput = z.strictObject({
+  name: z.string().trim().min(1).max(128).regex(/^[\w.@ -]+$/, "letters, digits, spaces and _ . @ - only"),
+  role: z.enum(TOKEN_ROLES),
+});
+
+export interface TokenView {
+  tokenId: string;
+  name: string;
+  role: TokenRole;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export function tokenView(r: TokenRow): TokenView {
+  return {
+    tokenId: r.id,
+    name: r.name,
+    role: r.role,
+    createdAt: new Date(r.createdAt).toISOString(),
+    ...(r.revokedAt !== null ? { revokedAt: new Date(r.revokedAt).toISOString() } : {}),
+  };
+}
+
+/** Creates a token; the secret is returned here once and only its hash is kept. */
+export async function createToken(ctx: OpsContext, input: unknown): Promise<TokenView & { token: string }> {
+  const { name, role } = parseInput(createTokenInput, input);
+  const token = `flt_${newSecret()}`;
+  const row: TokenRow = { id: newId(), name, role, tokenHash: hashSecret(token), createdAt: ctx.clock.now(), revokedAt: null };
+  await ctx.serialize(() => ctx.db.insert(apiTokens).values(row));
+  return { ...tokenView(row), token };
+}
+
+export async function listTokens(ctx: OpsContext): Promise<TokenRow[]> {
+  return ctx.db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt)).all();
+}
+
+/** Revokes a token: every later request with it gets 401 (tokens are checked per request). */
+export async function revokeToken(ctx: OpsContext, id: string, callerTokenId?: string): Promise<TokenRow> {
+  return ctx.serialize(async () => {
+    const row = await ctx.db.select().from(apiTokens).where(eq(apiTokens.id, id)).get();
+    if (!row) throw notFound("ResourceNotFoundException", `token "${id}" not found`);
+    if (id === callerTokenId) throw invalid("a token cannot revoke itself; use another admin token", [{ path: "tokenId", message: "is the caller's own token" }]);
+    if (row.revokedAt !== null) return row;
+    const revokedAt = ctx.clock.now();
+    await ctx.db.update(apiTokens).set({ revokedAt }).where(eq(apiTokens.id, id));
+    return { ...row, revokedAt };
+  });
 }

@@ -1,4 +1,5 @@
-import type { ClusterIndex } from "./cluster-index.ts";
+import { isSchedulable, type ClusterIndex } from "./cluster-index.ts";
+import { attributeOf } from "./instance-view.ts";
 import type { AttributeHint } from "./query/hints.ts";
 import type { InstanceView } from "./types.ts";
 
@@ -6,6 +7,8 @@ import type { InstanceView } from "./types.ts";
 export interface CandidateSource {
   readonly size: number;
   at(position: number): InstanceView;
+  /** Whether the instance is one of the candidates, without searching for it. */
+  contains(instance: InstanceView): boolean;
 }
 
 /**
@@ -15,27 +18,36 @@ export interface CandidateSource {
  * full checker chain still runs on every candidate, so narrowing only saves work.
  */
 export function candidateSource(index: ClusterIndex, hints: readonly AttributeHint[]): CandidateSource {
-  let chosen: (readonly InstanceView[])[] | null = null;
+  let chosen: { hint: AttributeHint; lists: (readonly InstanceView[])[] } | null = null;
   let chosenSize = index.schedulableCount;
   for (const hint of hints) {
-    const lists = [...new Set(hint.values)].map((v) => index.schedulableWithAttribute(hint.name, v));
+    const values = [...new Set(hint.values)];
+    const lists = values.map((v) => index.schedulableWithAttribute(hint.name, v));
     const size = lists.reduce((n, l) => n + l.length, 0);
     if (size < chosenSize) {
-      chosen = lists;
+      chosen = { hint: { name: hint.name, values }, lists };
       chosenSize = size;
     }
   }
-  if (!chosen) return single(index.schedulable());
-  const nonEmpty = chosen.filter((l) => l.length > 0);
-  if (nonEmpty.length <= 1) return single(nonEmpty[0] ?? []);
-  return concatenated(nonEmpty, chosenSize);
+  if (!chosen) return positional([index.schedulable()], index.schedulableCount, isSchedulable);
+  const { name, values } = chosen.hint;
+  const wanted = new Set(values);
+  return positional(
+    chosen.lists.filter((l) => l.length > 0),
+    chosenSize,
+    (i) => {
+      if (!isSchedulable(i)) return false;
+      const value = attributeOf(i, name);
+      return value !== undefined && wanted.has(value);
+    },
+  );
 }
 
-function single(list: readonly InstanceView[]): CandidateSource {
-  return { size: list.length, at: (p) => list[p]! };
-}
-
-function concatenated(lists: (readonly InstanceView[])[], size: number): CandidateSource {
+function positional(lists: (readonly InstanceView[])[], size: number, contains: (i: InstanceView) => boolean): CandidateSource {
+  if (lists.length <= 1) {
+    const list = lists[0] ?? [];
+    return { size, at: (p) => list[p]!, contains };
+  }
   return {
     size,
     at(p) {
@@ -43,7 +55,8 @@ function concatenated(lists: (readonly InstanceView[])[], size: number): Candida
         if (p < l.length) return l[p]!;
         p -= l.length;
       }
-      throw new RangeError(`candidate position out of range`);
+      throw new RangeError("candidate position out of range");
     },
+    contains,
   };
 }

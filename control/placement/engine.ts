@@ -1,5 +1,5 @@
+import { candidateSource, type CandidateSource } from "./candidate-source.ts";
 import { firstRejection } from "./checkers/chain.ts";
-import { candidateSource } from "./candidate-source.ts";
 import { ClusterIndex } from "./cluster-index.ts";
 import { describeFailure } from "./failures.ts";
 import { prepareRequest, type PreparedRequest } from "./prepared-request.ts";
@@ -14,10 +14,11 @@ import type { FailureReason, InstanceView, PlaceOptions, PlacementFailure, Place
  * instances) and returns placements; the caller commits them and then calls `index.reserve`.
  *
  * Per task: re-rank instances this request already used, then draw candidates in random order,
- * run the checker chain on each and rank the first `sampleLimit` feasible ones. Only when no
- * feasible candidate turns up does the engine scan every instance, both to be certain and to count
- * each refusal for the failure report. A failed task ends the request's search: later tasks of the
- * same request only see less room, so they get the same failure.
+ * run the checker chain on each and rank the first `sampleLimit` feasible ones (see sampling.ts).
+ * Only when no candidate is feasible does the engine look at the instances outside the candidate
+ * set, both to be certain and to count each refusal for the failure report. A failed task ends the
+ * request's search: later tasks of the same request only see less room, so they get the same
+ * failure.
  */
 export function placeTasks(source: ClusterIndex | readonly InstanceView[], request: PlacementRequest, opts: PlaceOptions = {}): PlacementResult {
   const index = source instanceof ClusterIndex ? source : ClusterIndex.from(source);
@@ -26,13 +27,15 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
   const scratch = new ScratchOverlay();
   const rankers = rankersFor(request.strategies, index, request.group, rng);
   const candidates = candidateSource(index, prepared.hints);
+  // No strategy means spread over instances.
+  const leading = request.strategies[0]?.type ?? "spread";
   // With random first, re-ranking used instances would bias the pick towards them.
-  const randomFirst = request.strategies[0]?.type === "random";
-  const limit = Math.max(1, Math.floor(opts.sampleLimit ?? defaultSampleLimit(candidates.size, randomFirst)));
+  const reRankUsed = leading !== "random";
+  const limit = Math.max(1, Math.floor(opts.sampleLimit ?? defaultSampleLimit(candidates.size, leading)));
+  const search = new TaskSearch(prepared, rankers);
 
   const placements: { instanceId: string }[] = [];
   const failures: PlacementFailure[] = [];
-  let rejections = new Map<string, FailureReason>();
   let failure: PlacementFailure | null = null;
   const count = Math.max(0, Math.floor(request.count));
 
@@ -41,77 +44,98 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
       failures.push({ ...failure, rejected: { ...failure.rejected } });
       continue;
     }
-    rejections = new Map();
-    const picker = new Picker(rankers);
-    const consider = (view: InstanceView): boolean => {
-      const reason = firstRejection(view, prepared);
-      if (reason !== null) {
-        rejections.set(view.id, reason);
-        return false;
-      }
-      picker.offer(view);
-      return true;
-    };
-
-    if (!randomFirst) for (const used of scratch.touched()) consider(used);
+    search.reset();
+    if (reRankUsed) for (const used of scratch.touched()) search.consider(used);
     const order = new RandomOrder(candidates.size, rng);
     let found = 0;
     while (found < limit && order.remaining > 0) {
       const candidate = candidates.at(order.next());
-      if (!randomFirst && scratch.has(candidate.id)) continue;
-      if (consider(scratch.view(candidate))) found++;
+      if (reRankUsed && scratch.has(candidate.id)) continue;
+      if (search.consider(scratch.view(candidate))) found++;
     }
 
-    if (!picker.best) {
-      const scan = scanEverything(index, scratch, prepared, picker);
-      rejections = scan.rejections;
-      if (!picker.best) {
-        failure = describeFailure(scan.counts, index.size, prepared.memberOfErrors);
+    if (!search.best) {
+      // Every candidate was visited and refused; now the rest of the cluster, for the report.
+      lookOutsideCandidates(index, candidates, scratch, reRankUsed, search);
+      if (!search.best) {
+        failure = describeFailure(search.rejectionCounts(), index.size, prepared.memberOfErrors);
         failures.push(failure);
         continue;
       }
     }
 
-    const placed = scratch.place(picker.best, request.reservation, request.group);
+    const placed = scratch.place(search.best, request.reservation, request.group);
     for (const r of rankers) r.placed?.(placed);
     placements.push({ instanceId: placed.id });
   }
-  return { placements, failures, rejections };
+  return { placements, failures, rejections: search.rejections() };
 }
 
 /**
- * Every instance, including those the index keeps out of the schedulable set, so the failure
- * report counts each refusal. Offers any feasible instance to the picker: narrowing is a superset
- * by construction, but a miss here would cost a placement, not just time.
+ * Instances the sampling pass never saw: the ones outside the candidate set (draining, other
+ * attribute values, ...). Any of them found feasible is still offered: the candidate set is a
+ * superset of the feasible instances by construction, but a mistake there should cost time, not a
+ * placement.
  */
-function scanEverything(index: ClusterIndex, scratch: ScratchOverlay, prepared: PreparedRequest, picker: Picker) {
-  const rejections = new Map<string, FailureReason>();
-  const counts = new Map<FailureReason, number>();
+function lookOutsideCandidates(index: ClusterIndex, candidates: CandidateSource, scratch: ScratchOverlay, usedWereRanked: boolean, search: TaskSearch): void {
   for (const instance of index.instances()) {
-    const view = scratch.view(instance);
-    const reason = firstRejection(view, prepared);
-    if (reason === null) {
-      picker.offer(view);
-      continue;
-    }
-    rejections.set(view.id, reason);
-    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    if (candidates.contains(instance)) continue;
+    if (usedWereRanked && scratch.has(instance.id)) continue;
+    search.consider(scratch.view(instance));
   }
-  return { rejections, counts };
 }
 
-/** Keeps the best candidate so far; scores compare lexicographically, lower first, then by id. */
-class Picker {
+/**
+ * One task's search: remembers refusals (in flat arrays; a Map insert per refused candidate was a
+ * quarter of the run time in a nearly full cluster) and the best feasible candidate so far.
+ * Scores compare lexicographically, lower first, then by instance id.
+ */
+class TaskSearch {
   best: InstanceView | null = null;
   private bestScores: Float64Array;
   private candidateScores: Float64Array;
+  private readonly refusedIds: string[] = [];
+  private readonly refusedReasons: FailureReason[] = [];
 
-  constructor(private readonly rankers: readonly Ranker[]) {
+  constructor(
+    private readonly request: PreparedRequest,
+    private readonly rankers: readonly Ranker[],
+  ) {
     this.bestScores = new Float64Array(rankers.length);
     this.candidateScores = new Float64Array(rankers.length);
   }
 
-  offer(view: InstanceView): void {
+  reset(): void {
+    this.best = null;
+    this.refusedIds.length = 0;
+    this.refusedReasons.length = 0;
+  }
+
+  /** Runs the checker chain; ranks the instance if feasible. Returns whether it was feasible. */
+  consider(view: InstanceView): boolean {
+    const reason = firstRejection(view, this.request);
+    if (reason !== null) {
+      this.refusedIds.push(view.id);
+      this.refusedReasons.push(reason);
+      return false;
+    }
+    this.offer(view);
+    return true;
+  }
+
+  rejections(): Map<string, FailureReason> {
+    const out = new Map<string, FailureReason>();
+    for (let k = 0; k < this.refusedIds.length; k++) out.set(this.refusedIds[k]!, this.refusedReasons[k]!);
+    return out;
+  }
+
+  rejectionCounts(): Map<FailureReason, number> {
+    const counts = new Map<FailureReason, number>();
+    for (const reason of this.refusedReasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    return counts;
+  }
+
+  private offer(view: InstanceView): void {
     const scores = this.candidateScores;
     for (let r = 0; r < this.rankers.length; r++) scores[r] = this.rankers[r]!.score(view);
     if (this.best !== null && !this.beats(scores, view.id, this.best.id)) return;

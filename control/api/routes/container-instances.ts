@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { OpsContext } from "../../ops/context.ts";
-import { instanceTaskCounts, listContainerInstances, requireInstance } from "../../ops/instances.ts";
+import { instanceTaskCounts, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { jsonBody } from "../errors.ts";
 import { containerInstanceView } from "../../views/ecs.ts";
 
 export function containerInstanceRoutes(ctx: OpsContext) {
@@ -12,6 +13,10 @@ export function containerInstanceRoutes(ctx: OpsContext) {
   });
   app.get("/:cluster/container-instances/:id", async (c) => {
     const row = await requireInstance(ctx, c.req.param("cluster"), c.req.param("id"));
+    return c.json({ containerInstance: containerInstanceView(row, await instanceTaskCounts(ctx, row.id)) });
+  });
+  app.patch("/:cluster/container-instances/:id", async (c) => {
+    const row = await updateInstanceStatus(ctx, c.req.param("cluster"), c.req.param("id"), await jsonBody(c));
     return c.json({ containerInstance: containerInstanceView(row, await instanceTaskCounts(ctx, row.id)) });
   });
   return app;

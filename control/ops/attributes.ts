@@ -1,0 +1,109 @@
+import { and, eq, ne } from "drizzle-orm";
+import { z } from "zod";
+import { containerInstances } from "../db/schema.ts";
+import { requireCluster } from "./clusters.ts";
+import type { OpsContext } from "./context.ts";
+import { invalid } from "./errors.ts";
+import { parseInput } from "./validate.ts";
+
+/** ECS attribute names: letters, digits, and `-_./@` up to 128 characters. */
+const attributeName = z.string().regex(/^[A-Za-z0-9_./@-]{1,128}$/, "must be 1-128 letters, digits, hyphens, underscores, periods, at signs or slashes");
+
+const attribute = z.strictObject({
+  name: attributeName,
+  value: z.string().regex(/^[A-Za-z0-9_.@:/ -]{1,128}$/, "must be 1-128 letters, digits, spaces or -_.@:/").optional(),
+  targetType: z.literal("container-instance").optional(),
+  targetId: z.string().min(1),
+});
+export type Attribute = z.infer<typeof attribute>;
+
+const attributesInput = z.strictObject({ attributes: z.array(attribute).min(1).max(10) });
+
+function instanceIdOf(targetId: string): string {
+  return targetId.slice(targetId.lastIndexOf("/") + 1);
+}
+
+/** Reads every target first so that one unknown target fails the whole call with nothing written. */
+async function targets(ctx: OpsContext, clusterName: string, attrs: Attribute[]) {
+  const rows = new Map<string, typeof containerInstances.$inferSelect>();
+  for (const [i, a] of attrs.entries()) {
+    const id = instanceIdOf(a.targetId);
+    if (rows.has(id)) continue;
+    const row = await ctx.db
+      .select()
+      .from(containerInstances)
+      .where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, clusterName), ne(containerInstances.status, "INACTIVE")))
+      .get();
+    if (!row) {
+      throw invalid(`attributes[${i}].targetId: no container instance "${id}" in cluster "${clusterName}"`, [
+        { path: `attributes[${i}].targetId`, message: `no container instance "${id}" in cluster "${clusterName}"` },
+      ]);
+    }
+    rows.set(id, row);
+  }
+  return rows;
+}
+
+/** PutAttributes: sets custom attributes on container instances; changes placement at once. */
+export async function putAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
+  const { attributes } = parseInput(attributesInput, input);
+  const c = await requireCluster(ctx, cluster);
+  return ctx.serialize(async () => {
+    const rows = await targets(ctx, c.name, attributes);
+    for (const a of attributes) {
+      const row = rows.get(instanceIdOf(a.targetId))!;
+      row.attributes = { ...row.attributes, [a.name]: a.value ?? "" };
+    }
+    await ctx.db.transaction(async (tx) => {
+      for (const row of rows.values()) {
+        await tx.update(containerInstances).set({ attributes: row.attributes }).where(eq(containerInstances.id, row.id));
+      }
+    });
+    return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
+  });
+}
+
+export async function deleteAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
+  const { attributes } = parseInput(attributesInput, input);
+  const c = await requireCluster(ctx, cluster);
+  return ctx.serialize(async () => {
+    const rows = await targets(ctx, c.name, attributes);
+    for (const a of attributes) {
+      const row = rows.get(instanceIdOf(a.targetId))!;
+      const { [a.name]: _removed, ...rest } = row.attributes;
+      row.attributes = rest;
+    }
+    await ctx.db.transaction(async (tx) => {
+      for (const row of rows.values()) {
+        await tx.update(containerInstances).set({ attributes: row.attributes }).where(eq(containerInstances.id, row.id));
+      }
+    });
+    return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
+  });
+}
+
+const listQuery = z.object({
+  attributeName: attributeName.optional(),
+  attributeValue: z.string().optional(),
+  targetType: z.literal("container-instance").optional(),
+});
+
+/** ListAttributes: every attribute of every live instance, optionally filtered by name and value. */
+export async function listAttributes(ctx: OpsContext, cluster: string, query: unknown): Promise<Attribute[]> {
+  const q = parseInput(listQuery, query);
+  const c = await requireCluster(ctx, cluster);
+  const rows = await ctx.db
+    .select({ id: containerInstances.id, arn: containerInstances.arn, attributes: containerInstances.attributes })
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterName, c.name), ne(containerInstances.status, "INACTIVE")))
+    .all();
+  const out: Attribute[] = [];
+  for (const r of rows) {
+    for (const [name, value] of Object.entries(r.attributes)) {
+      if (q.attributeName && name !== q.attributeName) continue;
+      if (q.attributeValue !== undefined && value !== q.attributeValue) continue;
+      out.push({ name, value, targetType: "container-instance", targetId: r.arn });
+    }
+  }
+  return out;
+}
