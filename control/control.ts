@@ -1,12 +1,15 @@
 import { ne } from "drizzle-orm";
 import { createApi } from "./api/app.ts";
 import { CONTROL_USERNAME, isActivationUsername, type Principal } from "./broker/acl.ts";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded.ts";
+import { startEmbeddedBroker, type BrokerTls, type EmbeddedBroker } from "./broker/embedded.ts";
+import type { AuthRateLimitOptions } from "./broker/auth-rate-limit.ts";
+import { createSecretStore } from "./ops/secrets.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Database } from "./db/open.ts";
 import { containerInstances } from "./db/schema.ts";
 import { newSecret, secretMatches, hashSecret } from "./ids.ts";
 import { AgentLink } from "./link/agent-link.ts";
+import { PlacementIndexCache } from "./scheduling/index-cache.ts";
 import { checkActivation } from "./ops/activations.ts";
 import { createSerializer, type OpsContext } from "./ops/context.ts";
 import { authenticateInstance, markAllDisconnected } from "./ops/instances.ts";
@@ -15,9 +18,12 @@ import { ACTIVATION_USER_PREFIX } from "../shared/topics.ts";
 
 export interface ControlOptions {
   db: Database;
-  /** Embedded aedes broker (default) listening on host:port. */
-  broker?: { host: string; port: number };
-  http?: { host: string; port: number };
+  /** Embedded aedes broker (default) listening on host:port; with tls it serves mqtts://. */
+  broker?: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
+  /** HTTPS when tls (PEM cert chain and key) is given. */
+  http?: { host: string; port: number; tls?: { cert: string; key: string } };
+  /** 32-byte key that encrypts secrets at rest; without it the secrets API is off. */
+  masterKey?: Buffer;
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
   adminToken?: string;
@@ -46,6 +52,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     clock,
     serialize: createSerializer(),
     desiredChanged: (id) => link?.desiredChanged(id),
+    indexes: new PlacementIndexCache(opts.db.db, clock),
   };
   const { created } = await ensureAdminToken(ctx, opts.adminToken);
 
@@ -65,6 +72,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
   const broker = await startEmbeddedBroker({ ...brokerAddr, authenticate, log });
+  const secrets = opts.masterKey ? createSecretStore(ctx, opts.masterKey) : undefined;
   // The embedded broker starts empty: connection flags are rebuilt from agents' presence.
   await markAllDisconnected(ctx);
 
@@ -74,20 +82,29 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     password: controlPassword,
     clientId: `flotilla-control-${process.pid}`,
     log,
+    resolveSecrets: secrets ? (td) => secrets.resolveForTask(td) : undefined,
+    // The control connects over loopback to its own broker: its certificate names the public host.
+    connectOptions: brokerAddr.tls ? { rejectUnauthorized: false } : undefined,
   });
   await link.start();
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
 
-  const api = createApi(ctx);
+  const api = createApi(ctx, {
+    logRequests: () => link?.logRequests,
+    secrets,
+    log,
+    // Deregistration: the credential is already wiped; drop the live session too.
+    instanceRevoked: (id) => broker.disconnect(id),
+  });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
-  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch });
+  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
 
   return {
     ctx,
     api,
-    httpUrl: `http://${host}:${server.port}`,
+    httpUrl: `${httpAddr.tls ? "https" : "http"}://${host}:${server.port}`,
     mqttUrl: broker.url,
     createdAdminToken: created,
     link,

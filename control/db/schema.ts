@@ -80,6 +80,11 @@ export const tasks = sqliteTable(
     taskDefinitionArn: text("task_definition_arn").notNull(),
     group: text("group").notNull(),
     startedBy: text("started_by"),
+    /** Set when a service scheduler started the task. */
+    serviceName: text("service_name"),
+    deploymentId: text("deployment_id"),
+    /** HEALTHY | UNHEALTHY | UNKNOWN, derived by the agent from essential containers' checks. */
+    healthStatus: text("health_status", { enum: ["HEALTHY", "UNHEALTHY", "UNKNOWN"] }).notNull().default("UNKNOWN"),
     desiredStatus: text("desired_status", { enum: ["RUNNING", "STOPPED"] }).notNull(),
     lastStatus: text("last_status", { enum: ["PROVISIONING", "PENDING", "RUNNING", "STOPPING", "STOPPED"] }).notNull(),
     /** ECS-shaped containers[] as last reported. */
@@ -101,6 +106,7 @@ export const tasks = sqliteTable(
   (t) => [
     index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
     index("tasks_instance").on(t.instanceId),
+    index("tasks_service").on(t.clusterName, t.serviceName),
   ],
 );
 

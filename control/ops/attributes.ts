@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { containerInstances } from "../db/schema.ts";
 import { requireCluster } from "./clusters.ts";
@@ -56,9 +56,13 @@ export async function putAttributes(ctx: OpsContext, cluster: string, input: unk
     }
     await ctx.db.transaction(async (tx) => {
       for (const row of rows.values()) {
-        await tx.update(containerInstances).set({ attributes: row.attributes }).where(eq(containerInstances.id, row.id));
+        await tx
+          .update(containerInstances)
+          .set({ attributes: row.attributes, version: sql`${containerInstances.version} + 1` })
+          .where(eq(containerInstances.id, row.id));
       }
     });
+    for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
     return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
   });
 }
@@ -75,9 +79,13 @@ export async function deleteAttributes(ctx: OpsContext, cluster: string, input: 
     }
     await ctx.db.transaction(async (tx) => {
       for (const row of rows.values()) {
-        await tx.update(containerInstances).set({ attributes: row.attributes }).where(eq(containerInstances.id, row.id));
+        await tx
+          .update(containerInstances)
+          .set({ attributes: row.attributes, version: sql`${containerInstances.version} + 1` })
+          .where(eq(containerInstances.id, row.id));
       }
     });
+    for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
     return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
   });
 }

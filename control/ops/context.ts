@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
+import type { PlacementIndexCache } from "../scheduling/index-cache.ts";
 
 /** Everything an operation needs; built once by createControl, so tests build real pieces. */
 export interface OpsContext {
@@ -12,6 +13,11 @@ export interface OpsContext {
   serialize<T>(fn: () => Promise<T>): Promise<T>;
   /** Called after a commit that changed an instance's desired task set. */
   desiredChanged(instanceId: string): void;
+  /**
+   * In-memory placement indexes. Every write to a container instance row must call
+   * `indexes.instanceChanged(id)` (and bump the row's version when it affects placement).
+   */
+  indexes: PlacementIndexCache;
 }
 
 export function createSerializer(): <T>(fn: () => Promise<T>) => Promise<T> {

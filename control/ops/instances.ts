@@ -62,6 +62,7 @@ export async function registerContainerInstance(
         .where(eq(activations.id, activationId));
       await tx.insert(containerInstances).values(row);
     });
+    ctx.indexes.instanceChanged(id);
     return { ok: true, instance: row, password };
   });
 }
@@ -120,6 +121,7 @@ export async function applyPresence(ctx: OpsContext, instanceId: string, p: Pres
           p.connected ? sql`${containerInstances.connectionEpoch} < ${p.epoch}` : gte(sql`${p.epoch}`, containerInstances.connectionEpoch),
         ),
       );
+    if (res.rowsAffected > 0) ctx.indexes.instanceChanged(instanceId);
     return res.rowsAffected > 0;
   });
 }
@@ -143,12 +145,18 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
       })
       .where(eq(containerInstances.id, instanceId));
   });
+  ctx.indexes.instanceChanged(instanceId);
 }
 
 /** An embedded broker starts empty: nobody is connected until they say so again. */
 export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
   await ctx.serialize(async () => {
-    await ctx.db.update(containerInstances).set({ agentConnected: false }).where(eq(containerInstances.agentConnected, true));
+    const rows = await ctx.db
+      .update(containerInstances)
+      .set({ agentConnected: false })
+      .where(eq(containerInstances.agentConnected, true))
+      .returning({ id: containerInstances.id });
+    for (const r of rows) ctx.indexes.instanceChanged(r.id);
   });
 }
 
@@ -167,6 +175,51 @@ export async function updateInstanceStatus(ctx: OpsContext, cluster: string, idO
       .update(containerInstances)
       .set({ status, version: sql`${containerInstances.version} + 1` })
       .where(eq(containerInstances.id, row.id));
+    ctx.indexes.instanceChanged(row.id);
     return (await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, row.id)).get())!;
+  });
+}
+
+export const DEREGISTERED_REASON = "Container instance was deregistered";
+
+/**
+ * DeregisterContainerInstance: the instance becomes INACTIVE and its credential is wiped (the
+ * broker refuses it from now on); its unfinished tasks are recorded STOPPED with a reason and their
+ * reservations released. The caller drops the live broker connection.
+ */
+export async function deregisterContainerInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<{ row: InstanceRow; stoppedTasks: number }> {
+  const found = await requireInstance(ctx, cluster, idOrArn);
+  return ctx.serialize(async () => {
+    const now = ctx.clock.now();
+    let stoppedTasks = 0;
+    await ctx.db.transaction(async (tx) => {
+      await tx
+        .update(containerInstances)
+        .set({
+          status: "INACTIVE",
+          credentialHash: "revoked",
+          agentConnected: false,
+          usedCpu: 0,
+          usedMemory: 0,
+          usedPorts: { tcp: [], udp: [] },
+          version: sql`${containerInstances.version} + 1`,
+        })
+        .where(eq(containerInstances.id, found.id));
+      const res = await tx
+        .update(tasks)
+        .set({
+          desiredStatus: "STOPPED",
+          lastStatus: "STOPPED",
+          reserved: false,
+          stoppedAt: now,
+          updatedAt: now,
+          stoppedReason: sql`coalesce(${tasks.stoppedReason}, ${DEREGISTERED_REASON})`,
+          stopCode: sql`coalesce(${tasks.stopCode}, 'UserInitiated')`,
+        })
+        .where(and(eq(tasks.instanceId, found.id), ne(tasks.lastStatus, "STOPPED")));
+      stoppedTasks = res.rowsAffected;
+    });
+    const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, found.id)).get();
+    return { row: row!, stoppedTasks };
   });
 }

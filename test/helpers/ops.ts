@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "../../control/clock.ts";
 import { openDatabase, type Database } from "../../control/db/open.ts";
 import { createSerializer, type OpsContext } from "../../control/ops/context.ts";
 import { ensureAdminToken } from "../../control/ops/tokens.ts";
+import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
 import { TEST_TOKEN } from "./control.ts";
 
 export interface TestOps {
@@ -24,7 +25,13 @@ export async function createTestOps(clock: Clock = systemClock): Promise<TestOps
   const dir = mkdtempSync(join(tmpdir(), "flotilla-ops-"));
   const db = await openDatabase(`file:${join(dir, "t.db")}`);
   const desiredChanges: string[] = [];
-  const ctx: OpsContext = { db: db.db, clock, serialize: createSerializer(), desiredChanged: (id) => desiredChanges.push(id) };
+  const ctx: OpsContext = {
+    db: db.db,
+    clock,
+    serialize: createSerializer(),
+    desiredChanged: (id) => desiredChanges.push(id),
+    indexes: new PlacementIndexCache(db.db, clock),
+  };
   await ensureAdminToken(ctx, TEST_TOKEN);
   const app = createApi(ctx);
   return {
