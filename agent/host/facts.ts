@@ -22,9 +22,10 @@ export function hostFacts(info: RuntimeInfo, extraAttributes: Record<string, str
     attributes: {
       "ecs.os-type": info.osType === "windows" ? "windows" : "linux",
       "ecs.cpu-architecture": ecsArchitecture(info.architecture),
-      "flotilla.hostname": host,
-      "flotilla.agent-version": AGENT_VERSION,
-      "flotilla.docker-version": info.version,
+      // Names the placement engine and memberOf expressions use (control/placement/attribute-names.ts).
+      hostname: host,
+      "ecs.agent-version": AGENT_VERSION,
+      "ecs.docker-version": info.version,
       ...extraAttributes,
     },
     versionInfo: { agentVersion: AGENT_VERSION, dockerVersion: info.version },

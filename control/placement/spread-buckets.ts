@@ -16,7 +16,7 @@ export function bucketFunction(field: string): BucketOf | null {
   const lower = field.toLowerCase();
   if (lower === "instanceid") return null;
   if (lower === "host") return (i) => attributeOf(i, HOSTNAME_ATTRIBUTE) ?? i.id;
-  if (field.startsWith("attribute:")) {
+  if (lower.startsWith("attribute:")) {
     const name = field.slice("attribute:".length);
     return (i) => attributeOf(i, name) ?? MISSING_BUCKET;
   }

@@ -85,7 +85,8 @@ class Parser {
     const allowed = OPERATORS_BY_FIELD[field.kind];
 
     const opToken = this.peek();
-    const operator = opToken.kind === "word" || opToken.kind === "symbol" ? OPERATOR_SPELLINGS[opToken.text] : undefined;
+    const spelling = opToken.kind === "word" ? opToken.text.toLowerCase() : opToken.kind === "symbol" ? opToken.text : undefined;
+    const operator = spelling === undefined ? undefined : OPERATOR_SPELLINGS[spelling];
     if (operator === undefined || !allowed.includes(operator)) {
       this.fail(opToken, operator === undefined ? describeOperators(allowed) : `${describeOperators(allowed)} for ${subject.text}`);
     }

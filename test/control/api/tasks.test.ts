@@ -48,6 +48,33 @@ describe("RunTask", () => {
     expect(res.body.failures[0].reason).toBe("RESOURCE:MEMORY");
   });
 
+  test("RunTask placement inputs: spread over instances, binpack, and memberOf errors as 400 with the position", async () => {
+    const a = await addInstance(t, "edge", { cpu: 4096, memory: 4096 }, { zone: "a" });
+    const b = await addInstance(t, "edge", { cpu: 4096, memory: 4096 }, { zone: "b" });
+    const spread = await t.request("POST", "/v1/clusters/edge/tasks", {
+      taskDefinition: "webserver",
+      count: 4,
+      placementStrategy: [{ type: "spread", field: "attribute:zone" }],
+    });
+    const perInstance = (tasks: any[]) => tasks.reduce((m: Record<string, number>, x) => ((m[x.containerInstanceId] = (m[x.containerInstanceId] ?? 0) + 1), m), {});
+    expect(perInstance(spread.body.tasks)).toEqual({ [a]: 2, [b]: 2 });
+
+    const pinned = await t.request("POST", "/v1/clusters/edge/tasks", {
+      taskDefinition: "webserver",
+      count: 2,
+      placementConstraints: [{ type: "memberOf", expression: "attribute:zone == b" }],
+    });
+    expect(perInstance(pinned.body.tasks)).toEqual({ [b]: 2 });
+
+    const bad = await t.request("POST", "/v1/clusters/edge/tasks", {
+      taskDefinition: "webserver",
+      placementConstraints: [{ type: "memberOf", expression: "attribute:zone ==" }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields[0].path).toBe("placementConstraints[0].expression");
+    expect(bad.body.error.message).toMatch(/position \d+/);
+  });
+
   test("disconnected instances get no tasks", async () => {
     const inst = await addInstance(t, "edge");
     const { applyPresence } = await import("../../../control/ops/instances.ts");
@@ -64,15 +91,15 @@ describe("RunTask", () => {
     expect((await t.request("POST", "/v1/clusters/nope/tasks", { taskDefinition: "webserver" })).status).toBe(404);
   });
 
-  test("concurrent RunTask calls never oversubscribe an instance", async () => {
+  test("50 concurrent RunTask calls against a nearly full cluster never oversubscribe an instance", async () => {
     await addInstance(t, "edge", { cpu: 8192, memory: 512 * 5 });
     await addInstance(t, "edge", { cpu: 8192, memory: 512 * 3 });
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "webserver" })),
+      Array.from({ length: 50 }, () => t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "webserver" })),
     );
     const placed = results.flatMap((r) => r.body.tasks);
     expect(placed).toHaveLength(8);
-    expect(results.flatMap((r) => r.body.failures)).toHaveLength(12);
+    expect(results.flatMap((r) => r.body.failures)).toHaveLength(42);
     const instances = (await t.request("GET", "/v1/clusters/edge/container-instances")).body.containerInstances;
     for (const i of instances) expect(i.remainingResources.memory).toBe(0);
   });

@@ -89,6 +89,7 @@ describe("parser: boolean structure", () => {
       show(ast("not (attribute:a exists) and attribute:b exists or attribute:c exists")),
     );
     expect(show(ast("attribute:a exists AND attribute:b exists"))).toBe("(and [attribute:a exists] [attribute:b exists])");
+    expect(show(ast("attribute:a IN [x] OR attribute:b EXISTS"))).toBe("(or [attribute:a in x] [attribute:b exists])");
   });
 
   test("chains flatten", () => {

@@ -41,6 +41,12 @@ describe("spread ranker", () => {
     expect(index.spreadTally("service:web", "attribute:zone").get("z1")).toBeUndefined();
   });
 
+  test("field keywords are case-insensitive", () => {
+    const index = ClusterIndex.from([zoned("a", "z1", { "service:web": 1 }), zoned("b", "z1")]);
+    expect(spreadRanker("ATTRIBUTE:zone", index, "service:web").score(index.get("b")!)).toBe(1);
+    expect(spreadRanker("INSTANCEID", index, "service:web").score(index.get("b")!)).toBe(0);
+  });
+
   test("attribute: instances without the attribute share one bucket", () => {
     const index = ClusterIndex.from([zoned("a", undefined, { "service:web": 1 }), zoned("b", undefined)]);
     expect(spreadRanker("attribute:zone", index, "service:web").score(index.get("b")!)).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { EXHAUSTIVE_UP_TO, RandomOrder, defaultSampleLimit } from "../../../control/placement/sampling.ts";
+import { EXHAUSTIVE_UP_TO, RandomOrder, SPREAD_SAMPLE, defaultSampleLimit } from "../../../control/placement/sampling.ts";
 import { seededRng } from "../../../control/placement/seeded-rng.ts";
 
 describe("RandomOrder", () => {
@@ -43,16 +43,21 @@ describe("RandomOrder", () => {
 
 describe("defaultSampleLimit", () => {
   test("small clusters are ranked exhaustively", () => {
-    expect(defaultSampleLimit(5, false)).toBe(5);
-    expect(defaultSampleLimit(EXHAUSTIVE_UP_TO, false)).toBe(EXHAUSTIVE_UP_TO);
+    expect(defaultSampleLimit(5, "binpack")).toBe(5);
+    expect(defaultSampleLimit(EXHAUSTIVE_UP_TO, "spread")).toBe(EXHAUSTIVE_UP_TO);
   });
 
-  test("large clusters sample log2(n) feasible candidates", () => {
-    expect(defaultSampleLimit(10_000, false)).toBe(14);
-    expect(defaultSampleLimit(1_000, false)).toBe(10);
+  test("binpack samples log2(n) feasible candidates", () => {
+    expect(defaultSampleLimit(10_000, "binpack")).toBe(14);
+    expect(defaultSampleLimit(1_000, "binpack")).toBe(10);
+  });
+
+  test("spread samples more, for availability", () => {
+    expect(defaultSampleLimit(10_000, "spread")).toBe(SPREAD_SAMPLE);
+    expect(defaultSampleLimit(2 ** 40, "spread")).toBe(40);
   });
 
   test("random needs one feasible candidate", () => {
-    expect(defaultSampleLimit(10_000, true)).toBe(1);
+    expect(defaultSampleLimit(10_000, "random")).toBe(1);
   });
 });
