@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { HostFacts, Report } from "../shared/messages.ts";
+import type { HostFacts, InstanceHealth, Report } from "../shared/messages.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
+import { LogServer } from "./logs/log-server.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
@@ -14,6 +15,8 @@ export interface AgentOptions {
   facts: HostFacts;
   imagePullBehavior?: ImagePullBehavior;
   relistIntervalMs?: number;
+  /** Image of the container holding an awsvpc task's network namespace. */
+  pauseImage?: string;
   cleanupWaitMs?: number;
   /** Coalesces bursts of changes into one report. */
   reportDelayMs?: number;
@@ -22,6 +25,11 @@ export interface AgentOptions {
 
 export interface Agent {
   engine: TaskEngine;
+  logs: LogServer;
+  /** Host facts changed: sent with the next report. */
+  updateFacts(facts: HostFacts): void;
+  /** A health reading worth sending: sent with the next report (and again after reconnecting). */
+  updateHealth(health: InstanceHealth): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,6 +43,9 @@ export function createAgent(opts: AgentOptions): Agent {
   const bootId = randomBytes(8).toString("hex");
   let seq = 0;
   let factsSent = false;
+  let facts = opts.facts;
+  let health: InstanceHealth | undefined;
+  let healthSent = false;
   let reportTimer: ReturnType<typeof setTimeout> | undefined;
 
   const sendReport = () => {
@@ -45,10 +56,11 @@ export function createAgent(opts: AgentOptions): Agent {
       seq: ++seq,
       generation: engine.state.generation,
       sentAt: Date.now(),
-      facts: factsSent ? undefined : opts.facts,
+      facts: factsSent ? undefined : facts,
+      health: healthSent ? undefined : health,
       tasks: engine.reportedTasks(),
     };
-    if (opts.link.publishReport(report)) factsSent = true;
+    if (opts.link.publishReport(report)) factsSent = healthSent = true;
   };
   const scheduleReport = () => {
     reportTimer ??= setTimeout(sendReport, opts.reportDelayMs ?? 20);
@@ -61,13 +73,27 @@ export function createAgent(opts: AgentOptions): Agent {
     clusterName: opts.clusterName,
     imagePullBehavior: opts.imagePullBehavior,
     relistIntervalMs: opts.relistIntervalMs,
+    pauseImage: opts.pauseImage,
     cleanupWaitMs: opts.cleanupWaitMs,
     log: opts.log,
     onChange: scheduleReport,
   });
 
+  const logs = new LogServer({ runtime: opts.runtime, state: () => engine.state, send: (c) => opts.link.publishResponse(c), log: opts.log });
+
   return {
     engine,
+    logs,
+    updateFacts(next) {
+      facts = next;
+      factsSent = false;
+      scheduleReport();
+    },
+    updateHealth(next) {
+      health = next;
+      healthSent = false;
+      scheduleReport();
+    },
     async start() {
       engine.start();
       await opts.link.start({
@@ -76,12 +102,19 @@ export function createAgent(opts: AgentOptions): Agent {
         },
         onConnected: () => {
           factsSent = false;
+          healthSent = false;
           scheduleReport();
+        },
+        onDisconnected: () => logs.cancelAll(),
+        onRequest: (req) => {
+          if (req.kind === "cancel") return logs.cancel(req.requestId);
+          void logs.serve(req);
         },
       });
     },
     async stop() {
       clearTimeout(reportTimer);
+      logs.cancelAll();
       await engine.stop();
       if (opts.link.connected) sendReport();
       await opts.link.stop();

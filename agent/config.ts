@@ -13,7 +13,15 @@ Options (environment variable in brackets):
   --data-dir DIR             identity and state files                                   [FLOTILLA_DATA_DIR] default /var/lib/flotilla
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
+  --introspection-port P     local introspection API on 127.0.0.1 (0: a free port; off: none) [FLOTILLA_INTROSPECTION_PORT] default 51678
+  --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images [FLOTILLA_REGISTRY_CREDENTIALS]
+  --health-interval S        seconds between instance health checks                     [FLOTILLA_HEALTH_INTERVAL] default 60
+  --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
+  --pause-image IMAGE        image holding awsvpc task network namespaces              [FLOTILLA_PAUSE_IMAGE] default busybox:stable
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
+  --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
+  --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
+  --tls-key FILE             PEM key of --tls-cert                                      [FLOTILLA_TLS_KEY]
   -h, --help                 show this help`;
 
 export interface AgentConfig {
@@ -24,12 +32,27 @@ export interface AgentConfig {
   imagePullBehavior: ImagePullBehavior;
   attributes: Record<string, string>;
   cleanupWaitSeconds: number;
+  pauseImage: string;
+  /** null: no introspection API; 0: any free port. */
+  introspectionPort: number | null;
+  registryCredentials?: string;
+  healthIntervalSeconds: number;
+  healthMinDiskFreeBytes: number;
+  /** TLS to the broker: CA to verify it with, and an optional client certificate. */
+  tls: { caFile?: string; certFile?: string; keyFile?: string };
   help: boolean;
 }
 
 export class ConfigError extends Error {}
 
 const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"] as const;
+
+/** "512M", "2G", "1048576": bytes, with binary K/M/G/T/P suffixes. */
+function parseBytes(s: string): number {
+  const m = /^(\d+)([KMGTP]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new ConfigError(`--health-min-disk-free must be a size such as 512M or 2G, got "${s}"`);
+  return Number(m[1]) * 1024 ** " KMGTP".indexOf((m[2] || " ").toUpperCase());
+}
 
 export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   let values;
@@ -44,6 +67,14 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
         "task-cleanup-wait": { type: "string" },
+        "pause-image": { type: "string" },
+        "introspection-port": { type: "string" },
+        "registry-credentials": { type: "string" },
+        "health-interval": { type: "string" },
+        "health-min-disk-free": { type: "string" },
+        "ca-file": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -70,9 +101,27 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   }
   const cleanup = values["task-cleanup-wait"] ?? env.FLOTILLA_TASK_CLEANUP_WAIT ?? "10800";
   if (!/^\d+$/.test(cleanup)) throw new ConfigError(`--task-cleanup-wait must be a whole number of seconds, got "${cleanup}"`);
+  const introspection = values["introspection-port"] ?? env.FLOTILLA_INTROSPECTION_PORT ?? "51678";
+  if (introspection !== "off" && !(/^\d+$/.test(introspection) && Number(introspection) <= 65535)) {
+    throw new ConfigError(`--introspection-port must be a port number (0-65535) or "off", got "${introspection}"`);
+  }
+  const health = values["health-interval"] ?? env.FLOTILLA_HEALTH_INTERVAL ?? "60";
+  if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
+  const tls = {
+    caFile: values["ca-file"] ?? env.FLOTILLA_CA_FILE,
+    certFile: values["tls-cert"] ?? env.FLOTILLA_TLS_CERT,
+    keyFile: values["tls-key"] ?? env.FLOTILLA_TLS_KEY,
+  };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ConfigError("--tls-cert and --tls-key go together");
   return {
+    tls,
     control,
+    introspectionPort: introspection === "off" ? null : Number(introspection),
+    registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,
+    healthIntervalSeconds: Number(health),
+    healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
+    pauseImage: values["pause-image"] ?? env.FLOTILLA_PAUSE_IMAGE ?? "busybox:stable",
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
     activationCode: values["activation-code"] ?? env.FLOTILLA_ACTIVATION_CODE,
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",

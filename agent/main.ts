@@ -4,7 +4,11 @@ import { AGENT_HELP, ConfigError, parseAgentConfig } from "./config.ts";
 import { hostFacts } from "./host/facts.ts";
 import { MqttAgentLink } from "./link/mqtt-link.ts";
 import { RegistrationRefused, registerInstance } from "./link/register.ts";
+import { brokerTlsOptions } from "./link/tls-options.ts";
 import { DockerRuntime } from "./runtime/docker.ts";
+import { loadRegistryCredentials, type RegistryAuthLookup } from "./runtime/registry-auth.ts";
+import { startIntrospection } from "./introspection/server.ts";
+import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
 import { fileStateStore } from "./store/state-file.ts";
 
@@ -16,10 +20,15 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-async function registerWithRetry(url: string, activation: { id: string; code: string }, facts: Parameters<typeof registerInstance>[2]): Promise<Identity> {
+async function registerWithRetry(
+  url: string,
+  activation: { id: string; code: string },
+  facts: Parameters<typeof registerInstance>[2],
+  connectOptions: Parameters<typeof registerInstance>[3] = {},
+): Promise<Identity> {
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
-      return await registerInstance(url, activation, facts);
+      return await registerInstance(url, activation, facts, connectOptions);
     } catch (e) {
       if (e instanceof RegistrationRefused) fail(`registration refused: ${e.message}`);
       log(`[agent] cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
@@ -41,7 +50,15 @@ async function main() {
     return;
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const runtime = new DockerRuntime();
+  let registryAuth: RegistryAuthLookup | undefined;
+  if (config.registryCredentials) {
+    try {
+      registryAuth = loadRegistryCredentials(config.registryCredentials);
+    } catch (e) {
+      fail((e as Error).message, 2);
+    }
+  }
+  const runtime = new DockerRuntime({}, registryAuth);
   let info;
   try {
     info = await runtime.info();
@@ -49,6 +66,12 @@ async function main() {
     fail(`cannot reach the Docker engine: ${(e as Error).message}`);
   }
   const facts = hostFacts(info, config.attributes);
+  let tlsOptions;
+  try {
+    tlsOptions = brokerTlsOptions(config.tls);
+  } catch (e) {
+    fail((e as Error).message, 2);
+  }
 
   let identity = loadIdentity(config.dataDir);
   if (identity) {
@@ -57,7 +80,7 @@ async function main() {
     if (!config.activationId || !config.activationCode) {
       fail("not registered yet: --activation-id and --activation-code are required on first start", 2);
     }
-    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts);
+    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts, tlsOptions);
     saveIdentity(config.dataDir, identity);
     log(`[agent] registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
   }
@@ -75,6 +98,7 @@ async function main() {
       return state.lastEpoch;
     },
     log,
+    connectOptions: tlsOptions,
     onRefused: () => fail("the control service refused this instance's credentials (deregistered?); containers are left running"),
   });
   agent = createAgent({
@@ -86,10 +110,47 @@ async function main() {
     facts,
     imagePullBehavior: config.imagePullBehavior,
     cleanupWaitMs: config.cleanupWaitSeconds * 1000,
+    pauseImage: config.pauseImage,
     log,
   });
   await agent.start();
+  let introspection: ReturnType<typeof startIntrospection> | undefined;
+  if (config.introspectionPort !== null) {
+    try {
+      introspection = startIntrospection(
+        {
+          instanceId: identity.instanceId,
+          containerInstanceArn: identity.containerInstanceArn,
+          clusterName: identity.clusterName,
+          connected: () => link.connected,
+          state: () => agent!.engine.state,
+          logStreams: () => agent!.logs.activeStreams,
+        },
+        config.introspectionPort,
+      );
+      log(`[agent] introspection API on http://127.0.0.1:${introspection.port}`);
+    } catch (e) {
+      // Running tasks matters more than the local API: say so and carry on.
+      log(`[agent] introspection API not started on port ${config.introspectionPort}: ${(e as Error).message}`);
+    }
+  }
+  const monitor = new HostMonitor({
+    runtime,
+    attributes: config.attributes,
+    initialFacts: facts,
+    intervalMs: config.healthIntervalSeconds * 1000,
+    thresholds: { minDiskFreeBytes: config.healthMinDiskFreeBytes },
+    onHealth: (h) => agent!.updateHealth(h),
+    onFacts: (f) => {
+      log("[agent] host facts changed; reporting them");
+      agent!.updateFacts(f);
+    },
+    log,
+  });
+  monitor.start();
   const shutdown = async () => {
+    await monitor.stop();
+    await introspection?.stop();
     // Leaving containers running is deliberate: losing the agent never stops workloads.
     await agent!.stop();
     process.exit(0);

@@ -38,8 +38,10 @@ export const registerReplySchema = z.discriminatedUnion("ok", [
     /** MQTT credentials of the new instance: username is the instance id. */
     username: z.string(),
     password: z.string(),
+    /** Echo of the request's nonce: several agents may register with one activation at once. */
+    nonce: z.string().optional(),
   }),
-  z.object({ ok: z.literal(false), error: z.string() }),
+  z.object({ ok: z.literal(false), error: z.string(), nonce: z.string().optional() }),
 ]);
 export type RegisterReply = z.infer<typeof registerReplySchema>;
 
@@ -56,6 +58,11 @@ export const desiredTaskSchema = z.object({
   stopCode: z.string().optional(),
   /** The normalised task definition; parsed again by the agent per task. */
   definition: z.unknown(),
+  /**
+   * Secret values (task definition `secrets`) by container and variable name, for tasks that should
+   * run. Only in this instance's own desired topic; the agent keeps them in memory only.
+   */
+  secrets: z.record(z.string(), z.record(z.string(), z.string())).optional(),
 });
 export type DesiredTask = z.infer<typeof desiredTaskSchema>;
 
@@ -68,6 +75,9 @@ export const desiredStateSchema = z.object({
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 
 // ---- known state (agent → control) ----
+export const HEALTH_STATUSES = ["HEALTHY", "UNHEALTHY", "UNKNOWN"] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
 export const reportedContainerSchema = z.object({
   name: z.string(),
   image: z.string(),
@@ -77,8 +87,30 @@ export const reportedContainerSchema = z.object({
   reason: z.string().optional(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),
+  essential: z.boolean().optional(),
+  /** Present for containers with a healthCheck. */
+  healthStatus: z.enum(HEALTH_STATUSES).optional(),
+  /** Restarts in place by the container's restartPolicy. */
+  restartCount: z.number().int().nonnegative().optional(),
+  /** Host ports actually bound, in ECS's networkBindings shape. */
+  networkBindings: z
+    .array(z.object({ bindIP: z.string(), containerPort: z.number().int(), hostPort: z.number().int(), protocol: z.enum(["tcp", "udp"]) }))
+    .optional(),
+  /** awsvpc: the task's own address, in ECS's networkInterfaces shape. */
+  networkInterfaces: z.array(z.object({ attachmentId: z.string(), privateIpv4Address: z.string() })).optional(),
 });
 export type ReportedContainer = z.infer<typeof reportedContainerSchema>;
+
+/**
+ * A task's health as ECS derives it: UNHEALTHY if any essential container with a check is, HEALTHY
+ * when every essential container with a check is (and there is at least one), otherwise UNKNOWN.
+ */
+export function taskHealthStatus(containers: { essential?: boolean; healthStatus?: HealthStatus }[]): HealthStatus {
+  const checked = containers.filter((c) => c.essential !== false && c.healthStatus !== undefined);
+  if (checked.some((c) => c.healthStatus === "UNHEALTHY")) return "UNHEALTHY";
+  if (checked.length > 0 && checked.every((c) => c.healthStatus === "HEALTHY")) return "HEALTHY";
+  return "UNKNOWN";
+}
 
 export const reportedTaskSchema = z.object({
   taskId: z.string(),
@@ -88,9 +120,34 @@ export const reportedTaskSchema = z.object({
   stoppedAt: z.number().optional(),
   stoppedReason: z.string().optional(),
   stopCode: z.string().optional(),
+  healthStatus: z.enum(HEALTH_STATUSES).optional(),
   containers: z.array(reportedContainerSchema),
 });
 export type ReportedTask = z.infer<typeof reportedTaskSchema>;
+
+// ---- instance health (agent → control, inside reports when it changed) ----
+export const HEALTH_CHECK_TYPES = ["CONTAINER_RUNTIME", "DISK_SPACE", "MEMORY_PRESSURE"] as const;
+export const instanceHealthSchema = z.object({
+  overallStatus: z.enum(["OK", "IMPAIRED"]),
+  details: z.array(
+    z.object({
+      type: z.enum(HEALTH_CHECK_TYPES),
+      status: z.enum(["OK", "IMPAIRED"]),
+      /** Why it is impaired, or why it could not be measured. */
+      reason: z.string().optional(),
+      lastStatusChange: z.number(),
+    }),
+  ),
+  /** Light host metrics: percentages 0-100, bytes. */
+  metrics: z.object({
+    cpuUtilization: z.number().min(0).max(100).optional(),
+    memoryUtilization: z.number().min(0).max(100).optional(),
+    diskFreeBytes: z.number().nonnegative().optional(),
+    diskTotalBytes: z.number().nonnegative().optional(),
+  }),
+  checkedAt: z.number(),
+});
+export type InstanceHealth = z.infer<typeof instanceHealthSchema>;
 
 export const reportSchema = z.object({
   instanceId: z.string(),
@@ -101,6 +158,7 @@ export const reportSchema = z.object({
   generation: z.number().int().nonnegative(),
   sentAt: z.number(),
   facts: hostFactsSchema.optional(),
+  health: instanceHealthSchema.optional(),
   tasks: z.array(reportedTaskSchema),
 });
 export type Report = z.infer<typeof reportSchema>;
@@ -124,3 +182,36 @@ export function decodeMessage<T extends z.ZodType>(schema: T, payload: Uint8Arra
   const r = schema.safeParse(raw);
   return r.success ? r.data : null;
 }
+
+// ---- on-demand requests (control → agent on req, agent → control on res) ----
+/** Log lines of one task container; `since` in unix seconds, `follow` streams until cancelled. */
+export const logsRequestSchema = z.object({
+  kind: z.literal("logs"),
+  requestId: z.string().min(1).max(64),
+  taskId: z.string().min(1),
+  container: z.string().min(1),
+  tail: z.number().int().nonnegative().optional(),
+  since: z.number().nonnegative().optional(),
+  follow: z.boolean().default(false),
+});
+export type LogsRequest = z.infer<typeof logsRequestSchema>;
+
+/** Ends a streaming request early (the HTTP client went away). */
+export const cancelRequestSchema = z.object({ kind: z.literal("cancel"), requestId: z.string().min(1).max(64) });
+
+export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema]);
+export type AgentRequest = z.input<typeof agentRequestSchema>;
+
+/**
+ * One piece of a response stream. seq starts at 0 and rises by one; the first piece (seq 0) comes
+ * at once, with data or not, so the control knows the agent took the request. `end` closes the
+ * stream; `error` (with end) says why it could not be served.
+ */
+export const responseChunkSchema = z.object({
+  requestId: z.string(),
+  seq: z.number().int().nonnegative(),
+  data: z.string().optional(),
+  end: z.boolean().optional(),
+  error: z.string().optional(),
+});
+export type ResponseChunk = z.infer<typeof responseChunkSchema>;

@@ -1,6 +1,9 @@
+import { secretEnv } from "../link/secret-values.ts";
 import { LABELS } from "../../shared/labels.ts";
-import type { ContainerDefinition, TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { hostPortOf, networkModeOf, stopTimeoutOf, type ContainerDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ContainerSpec } from "../runtime/types.ts";
+import { namespaceOwnerName } from "./task-network.ts";
+import { volumeSource } from "./task-volumes.ts";
 
 export interface TaskIdentity {
   taskId: string;
@@ -28,31 +31,84 @@ export function containerLabels(t: TaskIdentity, containerName: string): Record<
   };
 }
 
-/** Maps an ECS container definition onto a runtime-neutral container spec. */
+/** ECS device permissions → Docker cgroup permissions ("rwm"); all of them when none are named. */
+function cgroupPermissions(perms: readonly string[] | undefined): string {
+  if (!perms?.length) return "rwm";
+  return (perms.includes("read") ? "r" : "") + (perms.includes("write") ? "w" : "") + (perms.includes("mknod") ? "m" : "");
+}
+
+/** Task-level pidMode/ipcMode: "host" is Docker's; "task" shares the awsvpc namespace holder's. */
+function namespaceMode(mode: "host" | "task" | "none" | undefined, td: TaskDefinitionSpec, taskId: string): string | undefined {
+  if (mode === "host" || mode === "none") return mode === "none" ? "none" : "host";
+  if (mode === "task" && networkModeOf(td) === "awsvpc") return `container:${namespaceOwnerName(taskId)}`;
+  return undefined;
+}
+
+/** Task definition `secrets` arrive as values over the link (agent/link/secret-values.ts), as env vars. */
+function withSecretEnv(env: Record<string, string> | undefined, secrets: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(secrets).length ? { ...env, ...secrets } : env;
+}
+
+/** Maps an ECS container definition onto a runtime-neutral container spec. Pure. */
 export function buildContainerSpec(t: TaskIdentity, td: TaskDefinitionSpec, c: ContainerDefinition): ContainerSpec {
-  // awsvpc gets its own task network namespace in the agent issue; until then it runs as bridge.
-  const mode = td.networkMode ?? "bridge";
-  const networkMode = mode === "awsvpc" ? "bridge" : mode;
-  const hostEqualsContainer = mode === "host" || mode === "awsvpc";
+  const mode = networkModeOf(td);
+  const lp = c.linuxParameters;
+  const hc = c.healthCheck;
+  const volumes = new Map((td.volumes ?? []).map((v) => [v.name, v]));
   return {
     name: runtimeName(t.taskId, c.name),
     image: c.image,
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined,
+    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, secretEnv(t.taskId, c.name)),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,
     memoryMiB: c.memory,
     memoryReservationMiB: c.memoryReservation,
     cpuShares: c.cpu,
-    networkMode,
-    portBindings: (c.portMappings ?? []).map((p) => ({
-      containerPort: p.containerPort,
-      hostPort: hostEqualsContainer ? p.containerPort : (p.hostPort ?? 0),
-      protocol: p.protocol,
+    // awsvpc: the task's containers join the namespace of its holder, which publishes the ports.
+    networkMode: mode === "awsvpc" ? `container:${namespaceOwnerName(t.taskId)}` : mode,
+    portBindings:
+      mode === "bridge"
+        ? (c.portMappings ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: hostPortOf(mode, p), protocol: p.protocol }))
+        : [],
+    stopTimeoutSeconds: stopTimeoutOf(c),
+    ulimits: c.ulimits?.map((u) => ({ name: u.name, soft: u.softLimit, hard: u.hardLimit })),
+    init: lp?.initProcessEnabled,
+    capAdd: lp?.capabilities?.add,
+    capDrop: lp?.capabilities?.drop,
+    devices: lp?.devices?.map((d) => ({
+      hostPath: d.hostPath,
+      containerPath: d.containerPath ?? d.hostPath,
+      permissions: cgroupPermissions(d.permissions),
     })),
-    stopTimeoutSeconds: c.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+    shmSizeMiB: lp?.sharedMemorySize,
+    tmpfs: lp?.tmpfs
+      ? Object.fromEntries(lp.tmpfs.map((m) => [m.containerPath, [`size=${m.size}m`, ...(m.mountOptions ?? [])].join(",")]))
+      : undefined,
+    // ECS's maxSwap is swap on top of `memory`; Docker's MemorySwap is memory plus swap.
+    memorySwapMiB: lp?.maxSwap !== undefined && c.memory !== undefined ? c.memory + lp.maxSwap : undefined,
+    swappiness: lp?.swappiness,
+    readonlyRootfs: c.readonlyRootFilesystem,
+    privileged: c.privileged,
+    dnsServers: c.dnsServers,
+    dnsSearchDomains: c.dnsSearchDomains,
+    extraHosts: c.extraHosts?.map((h) => `${h.hostname}:${h.ipAddress}`),
+    healthCheck: hc
+      ? { test: hc.command, intervalSeconds: hc.interval, timeoutSeconds: hc.timeout, retries: hc.retries, startPeriodSeconds: hc.startPeriod }
+      : undefined,
+    mounts: c.mountPoints?.map((m) => {
+      const v = volumes.get(m.sourceVolume);
+      return { source: v ? volumeSource(t.taskId, v) : m.sourceVolume, target: m.containerPath, readOnly: m.readOnly ?? false };
+    }),
+    volumesFrom: c.volumesFrom?.map((v) => `${runtimeName(t.taskId, v.sourceContainer)}${v.readOnly ? ":ro" : ""}`),
+    sysctls: c.systemControls ? Object.fromEntries(c.systemControls.map((s) => [s.namespace, s.value])) : undefined,
+    interactive: c.interactive,
+    tty: c.pseudoTerminal,
+    pidMode: namespaceMode(td.pidMode, td, t.taskId),
+    ipcMode: namespaceMode(td.ipcMode, td, t.taskId),
+    logConfig: c.logConfiguration ? { type: c.logConfiguration.logDriver, options: c.logConfiguration.options } : undefined,
   };
 }

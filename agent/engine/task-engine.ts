@@ -1,9 +1,23 @@
 import { LABELS } from "../../shared/labels.ts";
 import type { DesiredState, DesiredTask, ReportedTask } from "../../shared/messages.ts";
-import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { taskHealthStatus } from "../../shared/messages.ts";
+import {
+  containerStartOrder,
+  networkModeOf,
+  parseTaskDefinition,
+  stopTimeoutOf,
+  type ContainerDefinition,
+  type TaskDefinitionSpec,
+} from "../../shared/task-definition/index.ts";
 import { RuntimeError, type ContainerRuntime, type ImagePullBehavior, type RuntimeContainer } from "../runtime/types.ts";
-import type { AgentState, AgentTask, StateStore } from "../store/state-file.ts";
+import type { AgentContainer, AgentState, AgentTask, StateStore } from "../store/state-file.ts";
+import { ecsHealthStatus } from "./container-health.ts";
 import { buildContainerSpec, type TaskIdentity } from "./container-spec.ts";
+import { dependencyFailureReason, dependencyVerdict } from "./dependencies.ts";
+import { restartDecision } from "./restart-policy.ts";
+import { stopWaves } from "./stop-order.ts";
+import { DEFAULT_PAUSE_IMAGE, NAMESPACE_OWNER_LABEL, TASK_NETWORK, isNamespaceOwner, namespaceOwnerSpec } from "./task-network.ts";
+import { taskVolumes } from "./task-volumes.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { deriveTaskStatus } from "./task-status.ts";
 import { nextUpward, transitions } from "./transitions.ts";
@@ -18,6 +32,8 @@ export interface TaskEngineOptions {
   relistIntervalMs?: number;
   /** How long a stopped task's containers are kept for inspection before removal (ECS: 3 h). */
   cleanupWaitMs?: number;
+  /** Image of the hidden container holding an awsvpc task's network namespace. */
+  pauseImage?: string;
   now?: () => number;
   log?: (line: string) => void;
   /** Called after every change of known or desired state. */
@@ -29,6 +45,11 @@ export const STOP_CODES = {
   failedToStart: "TaskFailedToStart",
   notDesired: "ServiceSchedulerInitiated",
 } as const;
+
+/** How long a container waits for its dependsOn conditions when it has no startTimeout (seconds). */
+export const DEFAULT_DEPENDENCY_TIMEOUT_SECONDS = 300;
+
+const hasHealthCheck = (def: ContainerDefinition | undefined) => !!def?.healthCheck && def.healthCheck.command[0] !== "NONE";
 
 /**
  * Converges the host's containers to the desired task set. Each task has its own serial queue, the
@@ -43,6 +64,11 @@ export class TaskEngine {
   private unwatch?: () => void;
   private relisting: Promise<void> | null = null;
   private relistAgain = false;
+  /** Dependency waits sleep until the next runtime hint (or a short poll). */
+  private hintWaiters: (() => void)[] = [];
+  /** Tasks with an observe job queued, so relists during a long dependency wait do not pile them up. */
+  private observing = new Set<string>();
+  private closed = false;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
@@ -62,12 +88,17 @@ export class TaskEngine {
 
   start(): void {
     for (const id of Object.keys(this.state.tasks)) this.sync(id);
-    this.unwatch = this.opts.runtime.watch(this.ownLabel, () => void this.relist());
+    this.unwatch = this.opts.runtime.watch(this.ownLabel, () => {
+      for (const wake of this.hintWaiters.splice(0)) wake();
+      void this.relist();
+    });
     this.timer = setInterval(() => void this.relist(), this.opts.relistIntervalMs ?? 1000);
     void this.relist();
   }
 
   async stop(): Promise<void> {
+    this.closed = true;
+    for (const wake of this.hintWaiters.splice(0)) wake();
     clearInterval(this.timer);
     this.unwatch?.();
     await this.relisting;
@@ -202,13 +233,22 @@ export class TaskEngine {
   private async driveUp(task: AgentTask, td: TaskDefinitionSpec): Promise<void> {
     const { runtime } = this.opts;
     try {
-      for (const c of task.containers) {
-        const def = td.containerDefinitions.find((d) => d.name === c.name)!;
+      if (!task.containers.some((c) => nextUpward(c.knownStatus))) return;
+      await this.prepareTask(task, td);
+      for (const name of containerStartOrder(td)) {
+        const c = task.containers.find((x) => x.name === name);
+        const def = td.containerDefinitions.find((d) => d.name === name);
+        if (!c || !def || !nextUpward(c.knownStatus)) continue;
+        if (!(await this.awaitDependencies(task, def))) return;
         const spec = buildContainerSpec(this.identity(task), td, def);
         for (let next = nextUpward(c.knownStatus); next && task.desiredStatus === "RUNNING"; next = nextUpward(c.knownStatus)) {
           await transitions[next]!({ runtime, container: c, spec, imagePullBehavior: this.opts.imagePullBehavior ?? "default" });
           c.knownStatus = next;
-          if (next === "RUNNING") c.startedAt = this.now();
+          if (next === "RUNNING") {
+            c.startedAt = this.now();
+            if (hasHealthCheck(def)) c.healthStatus = "UNKNOWN";
+            await this.recordNetwork(task, td, c, def);
+          }
           this.update(task);
         }
       }
@@ -220,23 +260,173 @@ export class TaskEngine {
     }
   }
 
+  /** Task-wide resources before any container: Docker volumes, and for awsvpc the namespace holder. */
+  private async prepareTask(task: AgentTask, td: TaskDefinitionSpec): Promise<void> {
+    const { runtime } = this.opts;
+    for (const v of taskVolumes(task.taskId, td)) await runtime.ensureVolume?.(v.spec, v.create);
+    if (networkModeOf(td) !== "awsvpc") return;
+    const existing = await this.namespaceOwner(task.taskId);
+    if (existing?.state === "running") return;
+    await runtime.ensureNetwork?.(TASK_NETWORK);
+    const spec = namespaceOwnerSpec(this.identity(task), td, this.opts.pauseImage ?? DEFAULT_PAUSE_IMAGE);
+    await runtime.ensureImage(spec.image, "prefer-cached");
+    await runtime.start(existing?.id ?? (await runtime.create(spec)));
+  }
+
+  private async namespaceOwner(taskId: string): Promise<RuntimeContainer | undefined> {
+    const found = await this.opts.runtime.list({ ...this.ownLabel, [LABELS.taskId]: taskId, [LABELS.containerName]: NAMESPACE_OWNER_LABEL });
+    return found[0];
+  }
+
+  /**
+   * Waits (inside the task's writer) until every dependsOn condition of `def` is met. A condition
+   * that can no longer be met, or the container's startTimeout, stops the task with a reason naming
+   * both containers and the condition. False when the container must not start.
+   */
+  private async awaitDependencies(task: AgentTask, def: ContainerDefinition): Promise<boolean> {
+    const deps = def.dependsOn ?? [];
+    if (!deps.length) return true;
+    const timeoutS = def.startTimeout ?? DEFAULT_DEPENDENCY_TIMEOUT_SECONDS;
+    const deadline = this.now() + timeoutS * 1000;
+    const fail = (reason: string) => {
+      this.log(`[agent] task ${task.taskId}: ${reason}`);
+      this.requestStop(task, reason, STOP_CODES.failedToStart);
+      this.update(task);
+      return false;
+    };
+    for (;;) {
+      if (task.desiredStatus !== "RUNNING" || this.closed) return false;
+      const waiting: string[] = [];
+      for (const d of deps) {
+        const dep = task.containers.find((x) => x.name === d.containerName);
+        if (!dep) continue;
+        await this.refresh(task, dep);
+        const v = dependencyVerdict(d.condition, dep);
+        if (v.state === "failed") return fail(dependencyFailureReason(def.name, dep.name, d.condition, v.why));
+        if (v.state === "waiting") waiting.push(`${dep.name} ${d.condition}`);
+      }
+      if (!waiting.length) return true;
+      if (task.desiredStatus !== "RUNNING") return false;
+      if (this.now() > deadline) {
+        return fail(`DependencyConditionTimeout: container ${def.name} waited ${timeoutS} s (startTimeout) for ${waiting.join(", ")}`);
+      }
+      await this.nextHint(250);
+    }
+  }
+
+  private nextHint(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      this.hintWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Inside the task's writer: brings one container's known state up to date with the runtime. */
+  private async refresh(task: AgentTask, c: AgentContainer): Promise<boolean> {
+    if (!c.runtimeId || c.knownStatus === "STOPPED" || c.knownStatus !== "RUNNING") return false;
+    const rc = await this.opts.runtime.inspect(c.runtimeId);
+    if (rc && rc.state !== "exited" && rc.state !== "dead") {
+      const def = this.definitionOf(task, c.name);
+      const health = hasHealthCheck(def) ? ecsHealthStatus(rc.health) : undefined;
+      if (health === c.healthStatus) return false;
+      c.healthStatus = health;
+      this.update(task);
+      return true;
+    }
+    await this.containerExited(task, c, rc);
+    this.update(task);
+    return true;
+  }
+
+  private definitionOf(task: AgentTask, name: string): ContainerDefinition | undefined {
+    const td = this.specFor(task);
+    return typeof td === "string" ? undefined : td.containerDefinitions.find((d) => d.name === name);
+  }
+
+  /**
+   * A container has exited (or vanished): restart it in place when its restartPolicy says so (this
+   * is local, so it works while the control service is unreachable), else record the exit and apply
+   * the essential rule.
+   */
+  private async containerExited(task: AgentTask, c: AgentContainer, rc: RuntimeContainer | null): Promise<void> {
+    const def = this.definitionOf(task, c.name);
+    const now = this.now();
+    const decision = restartDecision(
+      def?.restartPolicy,
+      { exitCode: rc?.exitCode, startedAt: c.startedAt, lastRestartAt: c.lastRestartAt, desiredRunning: task.desiredStatus === "RUNNING" },
+      now,
+    );
+    if (rc && decision.restart) {
+      try {
+        await this.opts.runtime.start(c.runtimeId!);
+        c.restartCount = (c.restartCount ?? 0) + 1;
+        c.lastRestartAt = now;
+        if (hasHealthCheck(def)) c.healthStatus = "UNKNOWN";
+        this.log(`[agent] task ${task.taskId}: restarted container ${c.name} after exit code ${rc.exitCode} (restart ${c.restartCount})`);
+        return;
+      } catch (e) {
+        this.log(`[agent] task ${task.taskId}: restarting container ${c.name} failed: ${(e as Error).message}`);
+      }
+    } else if (def?.restartPolicy?.enabled && rc) {
+      this.log(`[agent] task ${task.taskId}: container ${c.name} not restarted: ${(decision as { why: string }).why}`);
+    }
+    c.knownStatus = "STOPPED";
+    c.exitCode ??= rc?.exitCode;
+    c.finishedAt = rc?.finishedAt ?? now;
+    if (!rc) c.reason ??= "container was removed outside Flotilla";
+    if (c.essential) this.requestStop(task, "Essential container in task exited", STOP_CODES.essentialExited);
+  }
+
+  /** Records the host ports a started container actually got (ECS networkBindings) and its address. */
+  private async recordNetwork(task: AgentTask, td: TaskDefinitionSpec, c: AgentContainer, def: ContainerDefinition): Promise<void> {
+    const mode = networkModeOf(td);
+    const mappings = def.portMappings ?? [];
+    if (mode === "host") {
+      c.networkBindings = mappings.map((p) => ({ bindIP: "0.0.0.0", containerPort: p.containerPort, hostPort: p.containerPort, protocol: p.protocol }));
+    } else if (mode === "bridge" && mappings.length) {
+      const rc = await this.opts.runtime.inspect(c.runtimeId!);
+      c.networkBindings = (rc?.ports ?? []).map((p) => ({ bindIP: p.hostIp ?? "0.0.0.0", containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol }));
+    } else if (mode === "awsvpc") {
+      const owner = await this.namespaceOwner(task.taskId);
+      const seen = owner ? await this.opts.runtime.inspect(owner.id) : null;
+      const mine = new Set(mappings.map((p) => `${p.containerPort}/${p.protocol}`));
+      c.networkBindings = (seen?.ports ?? [])
+        .filter((p) => mine.has(`${p.containerPort}/${p.protocol}`))
+        .map((p) => ({ bindIP: p.hostIp ?? "0.0.0.0", containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol }));
+      c.privateIpv4Address = seen?.ipAddresses?.[TASK_NETWORK];
+    }
+  }
+
   private async driveDown(task: AgentTask, td: TaskDefinitionSpec | null): Promise<void> {
     const { runtime } = this.opts;
     task.stoppingAt ??= this.now();
     this.update(task);
-    await Promise.all(
-      task.containers.map(async (c) => {
-        if (c.knownStatus === "STOPPED") return;
-        if (c.runtimeId) {
-          const timeout = td?.containerDefinitions.find((d) => d.name === c.name)?.stopTimeout ?? 30;
-          await runtime.stop(c.runtimeId, timeout);
-          const seen = await runtime.inspect(c.runtimeId);
-          c.exitCode ??= seen?.exitCode;
-          c.finishedAt = seen?.finishedAt ?? this.now();
-        }
-        c.knownStatus = "STOPPED";
-      }),
-    );
+    // Dependents stop before what they depend on (ECS's reverse order); unrelated containers together.
+    const waves = td ? stopWaves(td.containerDefinitions) : [task.containers.map((c) => c.name)];
+    for (const wave of waves) {
+      await Promise.all(
+        task.containers
+          .filter((c) => wave.includes(c.name))
+          .map(async (c) => {
+            if (c.knownStatus === "STOPPED") return;
+            if (c.runtimeId) {
+              const def = td?.containerDefinitions.find((d) => d.name === c.name);
+              await runtime.stop(c.runtimeId, stopTimeoutOf(def ?? {}));
+              const seen = await runtime.inspect(c.runtimeId);
+              c.exitCode ??= seen?.exitCode;
+              c.finishedAt = seen?.finishedAt ?? this.now();
+            }
+            c.knownStatus = "STOPPED";
+          }),
+      );
+    }
+    if (td && networkModeOf(td) === "awsvpc") {
+      const owner = await this.namespaceOwner(task.taskId);
+      if (owner) await runtime.stop(owner.id, 5);
+    }
     this.update(task);
   }
 
@@ -248,6 +438,12 @@ export class TaskEngine {
       if (!c.runtimeId || c.removed) continue;
       await this.opts.runtime.remove(c.runtimeId);
       c.removed = true;
+    }
+    const owner = await this.namespaceOwner(taskId);
+    if (owner) await this.opts.runtime.remove(owner.id);
+    const td = this.specFor(task);
+    if (typeof td !== "string") {
+      for (const v of taskVolumes(taskId, td)) if (v.taskScoped) await this.opts.runtime.removeVolume?.(v.spec.name);
     }
     if (task.dropped) this.forget(taskId);
     this.persist();
@@ -290,13 +486,23 @@ export class TaskEngine {
   private async relistOnce(): Promise<void> {
     const listed = await this.opts.runtime.list(this.ownLabel);
     const byId = new Map(listed.map((c) => [c.id, c]));
+    this.checkNamespaceOwners(listed);
     for (const task of Object.values(this.state.tasks)) {
       const suspicious = task.containers.some((c) => {
         if (!c.runtimeId || c.knownStatus === "STOPPED") return false;
         const rc = byId.get(c.runtimeId);
-        return !rc || rc.state === "exited" || rc.state === "dead";
+        if (!rc || rc.state === "exited" || rc.state === "dead") return true;
+        // A health flip (Docker's health_status event is the hint that got us here).
+        // Only checks the task definition asked for count (an image's own HEALTHCHECK does not).
+        return rc.health !== undefined && ecsHealthStatus(rc.health) !== c.healthStatus && hasHealthCheck(this.definitionOf(task, c.name));
       });
-      if (suspicious) void this.queue(task.taskId).run(() => this.observe(task.taskId));
+      if (suspicious && !this.observing.has(task.taskId)) {
+        this.observing.add(task.taskId);
+        void this.queue(task.taskId).run(async () => {
+          this.observing.delete(task.taskId);
+          await this.observe(task.taskId);
+        });
+      }
       const due = task.knownStatus === "STOPPED" && (task.stoppedAt ?? 0) + this.cleanupWaitMs <= this.now();
       if (due && task.containers.some((c) => c.runtimeId && !c.removed)) {
         void this.queue(task.taskId).run(() => this.cleanup(task.taskId));
@@ -307,25 +513,33 @@ export class TaskEngine {
     if (this.state.generation > 0) await this.removeOrphans(listed);
   }
 
-  /** Inside the task's writer: confirm with a fresh inspect, record exits, apply essential rule. */
+  /**
+   * An awsvpc task whose namespace holder died has lost its network (its containers keep only
+   * loopback), so it is stopped like a task whose essential container exited.
+   */
+  private checkNamespaceOwners(listed: RuntimeContainer[]): void {
+    for (const rc of listed) {
+      if (!isNamespaceOwner(rc.labels) || (rc.state !== "exited" && rc.state !== "dead")) continue;
+      const task = this.state.tasks[rc.labels[LABELS.taskId] ?? ""];
+      if (!task || task.desiredStatus !== "RUNNING" || !task.containers.some((c) => c.knownStatus === "RUNNING")) continue;
+      this.log(`[agent] task ${task.taskId}: its network namespace holder exited`);
+      this.requestStop(task, "Task network namespace holder exited (networkMode awsvpc)", STOP_CODES.essentialExited);
+      this.persist();
+      this.sync(task.taskId);
+    }
+  }
+
+  /** Inside the task's writer: confirm with a fresh inspect, record exits and health, apply the rules. */
   private async observe(taskId: string): Promise<void> {
     const task = this.state.tasks[taskId];
     if (!task || task.knownStatus === "STOPPED") return;
-    let changed = false;
+    let exited = false;
     for (const c of task.containers) {
-      if (!c.runtimeId || c.knownStatus === "STOPPED") continue;
-      const rc: RuntimeContainer | null = await this.opts.runtime.inspect(c.runtimeId);
-      if (rc && rc.state !== "exited" && rc.state !== "dead") continue;
-      c.knownStatus = "STOPPED";
-      c.exitCode ??= rc?.exitCode;
-      c.finishedAt = rc?.finishedAt ?? this.now();
-      if (!rc) c.reason ??= "container was removed outside Flotilla";
-      changed = true;
-      if (c.essential) this.requestStop(task, "Essential container in task exited", STOP_CODES.essentialExited);
+      const before = c.knownStatus;
+      await this.refresh(task, c);
+      if (before !== "STOPPED" && c.knownStatus === "STOPPED") exited = true;
     }
-    if (!changed) return;
-    this.update(task);
-    this.sync(taskId);
+    if (exited) this.sync(taskId);
   }
 
   /**
@@ -354,6 +568,7 @@ export class TaskEngine {
       stoppedAt: t.stoppedAt,
       stoppedReason: t.stoppedReason,
       stopCode: t.stopCode,
+      healthStatus: taskHealthStatus(t.containers),
       containers: t.containers.map((c) => ({
         name: c.name,
         image: c.image,
@@ -363,6 +578,11 @@ export class TaskEngine {
         reason: c.reason,
         startedAt: c.startedAt,
         finishedAt: c.finishedAt,
+        essential: c.essential,
+        healthStatus: c.healthStatus,
+        restartCount: c.restartCount,
+        networkBindings: c.networkBindings,
+        networkInterfaces: c.privateIpv4Address ? [{ attachmentId: `flotilla-${t.taskId}`, privateIpv4Address: c.privateIpv4Address }] : undefined,
       })),
     }));
   }

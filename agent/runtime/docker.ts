@@ -1,8 +1,11 @@
 import Docker from "dockerode";
-import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState } from "./types.ts";
+import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
+import { createBody, healthFromStatus } from "./docker-create.ts";
+import type { LogChunk, LogOptions, PullSummary } from "./types.ts";
+import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
+import { DockerLogDemuxer } from "../logs/demux.ts";
+import type { RegistryAuthLookup } from "./registry-auth.ts";
 import { RuntimeError } from "./types.ts";
-
-const MiB = 1024 * 1024;
 
 function labelFilter(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
@@ -24,7 +27,11 @@ export class DockerRuntime implements ContainerRuntime {
   /** Images pulled by this process (for the "once" behaviour). */
   private pulled = new Set<string>();
 
-  constructor(opts: Docker.DockerOptions = {}) {
+  constructor(
+    opts: Docker.DockerOptions = {},
+    /** Credentials for private registries, looked up by the image's registry host. */
+    private registryAuth?: RegistryAuthLookup,
+  ) {
     this.docker = new Docker(opts);
   }
 
@@ -36,6 +43,7 @@ export class DockerRuntime implements ContainerRuntime {
       memoryBytes: info.MemTotal,
       architecture: info.Architecture,
       osType: info.OSType,
+      dataRoot: info.DockerRootDir,
     };
   }
 
@@ -48,23 +56,29 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  private async pull(image: string): Promise<void> {
-    const stream = await this.docker.pull(image);
+  private async pull(image: string, onProgress?: (s: PullSummary) => void): Promise<void> {
+    const auth = this.registryAuth?.(image);
+    const stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
+    const progress = onProgress ? new PullProgress(onProgress) : undefined;
     await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
-        const failed = err?.message ?? out?.find((o) => o.error)?.error;
-        failed ? reject(new Error(failed)) : resolve();
-      }),
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: { error?: string }[]) => {
+          const failed = err?.message ?? out?.find((o) => o.error)?.error;
+          failed ? reject(new Error(failed)) : resolve();
+        },
+        progress ? (e: DockerPullEvent) => progress.push(e) : undefined,
+      ),
     );
     this.pulled.add(image);
   }
 
-  async ensureImage(image: string, behavior: ImagePullBehavior): Promise<void> {
+  async ensureImage(image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void): Promise<void> {
     const cached = behavior === "always" ? false : await this.hasImage(image);
     if (behavior === "prefer-cached" && cached) return;
     if (behavior === "once" && cached && this.pulled.has(image)) return;
     try {
-      await this.pull(image);
+      await this.pull(image, onProgress);
     } catch (e) {
       // ECS's default behaviour: a failed pull falls back to a cached image when there is one.
       if (behavior !== "always" && (cached || (await this.hasImage(image)))) return;
@@ -73,37 +87,51 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async create(spec: ContainerSpec): Promise<string> {
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostPort: string }[]> = {};
-    for (const p of spec.portBindings) {
-      const key = `${p.containerPort}/${p.protocol}`;
-      exposed[key] = {};
-      bindings[key] = [{ HostPort: p.hostPort ? String(p.hostPort) : "" }];
-    }
     try {
-      const c = await this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Labels: spec.labels,
-        Cmd: spec.command,
-        Entrypoint: spec.entryPoint,
-        Env: spec.env ? Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) : undefined,
-        WorkingDir: spec.workingDirectory,
-        User: spec.user,
-        Hostname: spec.hostname,
-        ExposedPorts: exposed,
-        StopTimeout: spec.stopTimeoutSeconds,
-        HostConfig: {
-          NetworkMode: spec.networkMode,
-          PortBindings: spec.networkMode === "bridge" ? bindings : undefined,
-          Memory: spec.memoryMiB ? spec.memoryMiB * MiB : undefined,
-          MemoryReservation: spec.memoryReservationMiB ? spec.memoryReservationMiB * MiB : undefined,
-          CpuShares: spec.cpuShares || undefined,
-        },
-      });
+      const c = await this.docker.createContainer(createBody(spec));
       return c.id;
     } catch (e) {
       throw new RuntimeError("CannotCreateContainerError", (e as Error).message);
+    }
+  }
+
+  async ensureNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).inspect();
+      return;
+    } catch (e) {
+      if (statusCode(e) !== 404) throw new RuntimeError("CannotCreateNetworkError", (e as Error).message);
+    }
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { "flotilla.network": "task" } });
+    } catch (e) {
+      // Another agent (or a concurrent task) created it first: that is the same result.
+      if (statusCode(e) === 409) return;
+      throw new RuntimeError("CannotCreateNetworkError", (e as Error).message);
+    }
+  }
+
+  async ensureVolume(v: VolumeSpec, create: boolean): Promise<void> {
+    try {
+      await this.docker.getVolume(v.name).inspect();
+      return;
+    } catch (e) {
+      if (statusCode(e) !== 404) throw new RuntimeError("CannotCreateVolumeError", (e as Error).message);
+    }
+    if (!create) throw new RuntimeError("CannotCreateVolumeError", `volume ${v.name} does not exist and autoprovision is off`);
+    try {
+      await this.docker.createVolume({ Name: v.name, Driver: v.driver ?? "local", DriverOpts: v.driverOpts ?? {}, Labels: v.labels ?? {} });
+    } catch (e) {
+      throw new RuntimeError("CannotCreateVolumeError", (e as Error).message);
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (e) {
+      if (statusCode(e) === 404) return;
+      throw new RuntimeError("CannotRemoveVolumeError", (e as Error).message);
     }
   }
 
@@ -144,6 +172,8 @@ export class DockerRuntime implements ContainerRuntime {
       state: r.State as RuntimeState,
       // "Exited (3) 2 seconds ago": the list carries the exit code, saving an inspect per container.
       exitCode: r.State === "exited" ? Number(/Exited \((-?\d+)\)/.exec(r.Status)?.[1] ?? NaN) : undefined,
+      // "Up 3 seconds (healthy)": the list carries health too, so a relist notices a flip without an inspect.
+      health: healthFromStatus(r.Status),
       ports: r.Ports.filter((p) => p.PublicPort).map(
         (p): PortBinding => ({ containerPort: p.PrivatePort, hostPort: p.PublicPort, protocol: p.Type as "tcp" | "udp" }),
       ),
@@ -158,7 +188,7 @@ export class DockerRuntime implements ContainerRuntime {
         const [port, proto] = key.split("/");
         for (const b of binds ?? []) {
           if (b.HostIp === "::") continue; // the same binding again for IPv6
-          ports.push({ containerPort: Number(port), hostPort: Number(b.HostPort), protocol: proto as "tcp" | "udp" });
+          ports.push({ containerPort: Number(port), hostPort: Number(b.HostPort), protocol: proto as "tcp" | "udp", hostIp: b.HostIp || "0.0.0.0" });
         }
       }
       return {
@@ -171,10 +201,47 @@ export class DockerRuntime implements ContainerRuntime {
         finishedAt: parseTime(i.State.FinishedAt),
         ports,
         error: i.State.Error || undefined,
+        health: (i.State.Health?.Status as RuntimeContainer["health"] | "none" | undefined) === "none" ? undefined : (i.State.Health?.Status as RuntimeContainer["health"]),
+        ipAddresses: Object.fromEntries(
+          Object.entries(i.NetworkSettings.Networks ?? {})
+            .filter(([, n]) => n.IPAddress)
+            .map(([name, n]) => [name, n.IPAddress]),
+        ),
       };
     } catch (e) {
       if (statusCode(e) === 404) return null;
       throw e;
+    }
+  }
+
+  async *logs(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk> {
+    const container = this.docker.getContainer(id);
+    const raw = (await container.logs({
+      stdout: true,
+      stderr: true,
+      follow: (opts.follow ?? false) as true,
+      // Docker reads a missing tail as "all".
+      ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      since: opts.since ?? 0,
+    })) as unknown as NodeJS.ReadableStream | Buffer;
+    const demux = new DockerLogDemuxer();
+    if (Buffer.isBuffer(raw)) {
+      yield* demux.push(raw);
+      return;
+    }
+    const stream = raw as NodeJS.ReadableStream & { destroy(): void };
+    const abort = () => stream.destroy();
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      for await (const piece of stream) {
+        if (signal.aborted) break;
+        yield* demux.push(typeof piece === "string" ? Buffer.from(piece) : (piece as Uint8Array));
+      }
+    } catch (e) {
+      if (!signal.aborted) throw e;
+    } finally {
+      signal.removeEventListener("abort", abort);
+      stream.destroy();
     }
   }
 

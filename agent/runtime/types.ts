@@ -10,6 +10,34 @@ export interface PortBinding {
   /** 0 lets the runtime choose a free host port. */
   hostPort: number;
   protocol: "tcp" | "udp";
+  /** Host address the port is bound on (reported as ECS networkBindings[].bindIP). */
+  hostIp?: string;
+}
+
+/** Docker-style health check, runtime-neutral (seconds). */
+export interface HealthCheckSpec {
+  /** ["CMD", exe, ...args] | ["CMD-SHELL", "command"] | ["NONE"] */
+  test: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds?: number;
+}
+
+/** A bind mount: a host path or a named volume at a path in the container. */
+export interface MountSpec {
+  /** Absolute host path (bind) or volume name. */
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** A named volume the agent makes sure exists before the containers that mount it are created. */
+export interface VolumeSpec {
+  name: string;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  labels?: Record<string, string>;
 }
 
 /** Everything needed to create one container; runtime-neutral, built from a container definition. */
@@ -28,9 +56,40 @@ export interface ContainerSpec {
   /** Soft memory limit in MiB. */
   memoryReservationMiB?: number;
   cpuShares?: number;
-  networkMode: "bridge" | "host" | "none";
+  /** Docker network mode; `container:ID` joins another container's network namespace (awsvpc tasks). */
+  networkMode: "bridge" | "host" | "none" | `container:${string}`;
+  /** A user-defined bridge network to attach to instead of Docker's default bridge. */
+  networkName?: string;
   portBindings: PortBinding[];
   stopTimeoutSeconds: number;
+  ulimits?: { name: string; soft: number; hard: number }[];
+  /** Docker's --init (linuxParameters.initProcessEnabled). */
+  init?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  devices?: { hostPath: string; containerPath: string; permissions: string }[];
+  readonlyRootfs?: boolean;
+  privileged?: boolean;
+  dnsServers?: string[];
+  dnsSearchDomains?: string[];
+  /** "hostname:ip" entries for /etc/hosts. */
+  extraHosts?: string[];
+  healthCheck?: HealthCheckSpec;
+  mounts?: MountSpec[];
+  /** Runtime names of containers whose volumes this one mounts, with ":ro" for read-only. */
+  volumesFrom?: string[];
+  shmSizeMiB?: number;
+  /** Container path → mount options ("size=64m,noexec"). */
+  tmpfs?: Record<string, string>;
+  /** Memory plus swap in MiB (Docker's MemorySwap). */
+  memorySwapMiB?: number;
+  swappiness?: number;
+  sysctls?: Record<string, string>;
+  interactive?: boolean;
+  tty?: boolean;
+  pidMode?: string;
+  ipcMode?: string;
+  logConfig?: { type: string; options?: Record<string, string> };
 }
 
 export type RuntimeState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
@@ -46,6 +105,10 @@ export interface RuntimeContainer {
   /** Host ports actually bound (dynamic ones resolved). */
   ports?: PortBinding[];
   error?: string;
+  /** Docker health check state, when the container has a check. */
+  health?: "starting" | "healthy" | "unhealthy";
+  /** Network name → the container's IPv4 address on it. */
+  ipAddresses?: Record<string, string>;
 }
 
 export interface RuntimeInfo {
@@ -55,6 +118,8 @@ export interface RuntimeInfo {
   /** Docker's architecture name, e.g. x86_64 or aarch64. */
   architecture: string;
   osType: string;
+  /** Where the runtime keeps images and containers (Docker's DockerRootDir), for the disk check. */
+  dataRoot?: string;
 }
 
 export class RuntimeError extends Error {
@@ -68,10 +133,31 @@ export class RuntimeError extends Error {
   }
 }
 
+/** Progress of an image pull, summed over its layers (see runtime/pull-progress.ts). */
+export interface PullSummary {
+  layers: number;
+  layersDone: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface LogOptions {
+  /** Only the last N lines. */
+  tail?: number;
+  /** Only lines written at or after this time (unix seconds). */
+  since?: number;
+  follow?: boolean;
+}
+
+export interface LogChunk {
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
 export interface ContainerRuntime {
   info(): Promise<RuntimeInfo>;
   /** Makes the image available locally according to the pull behaviour; throws RuntimeError. */
-  ensureImage(image: string, behavior: ImagePullBehavior): Promise<void>;
+  ensureImage(image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void): Promise<void>;
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
   /** Stop signal, then kill after the timeout; resolves once the container is no longer running. */
@@ -80,6 +166,16 @@ export interface ContainerRuntime {
   /** All containers (running or not) whose labels include every given label. */
   list(labels: Record<string, string>): Promise<RuntimeContainer[]>;
   inspect(id: string): Promise<RuntimeContainer | null>;
+  /**
+   * A container's log output (stdout and stderr interleaved as written), ending when the
+   * container stops (follow) or at the end of what is stored; aborting the signal ends it early.
+   */
+  logs?(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk>;
+  /** Creates a user-defined bridge network unless it exists (idempotent, safe against races). */
+  ensureNetwork?(name: string): Promise<void>;
+  /** Makes a named volume exist; with create false, only checks that it does (RuntimeError if not). */
+  ensureVolume?(v: VolumeSpec, create: boolean): Promise<void>;
+  removeVolume?(name: string): Promise<void>;
   /** Calls onHint when something may have changed; hints only, the relist is the truth. */
   watch(labels: Record<string, string>, onHint: () => void): () => void;
 }

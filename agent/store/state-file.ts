@@ -21,6 +21,17 @@ const agentContainerSchema = z.object({
   finishedAt: z.number().optional(),
   /** Removed from the runtime by the cleanup sweep. */
   removed: z.boolean().optional(),
+  /** Docker health check result, for containers with a healthCheck. */
+  healthStatus: z.enum(["HEALTHY", "UNHEALTHY", "UNKNOWN"]).optional(),
+  /** Restarts in place by the container's restartPolicy, and when the last one happened. */
+  restartCount: z.number().int().optional(),
+  lastRestartAt: z.number().optional(),
+  /** Host ports actually bound (ECS networkBindings). */
+  networkBindings: z
+    .array(z.object({ bindIP: z.string(), containerPort: z.number().int(), hostPort: z.number().int(), protocol: z.enum(["tcp", "udp"]) }))
+    .optional(),
+  /** The task's own address (awsvpc). */
+  privateIpv4Address: z.string().optional(),
 });
 export type AgentContainer = z.infer<typeof agentContainerSchema>;
 

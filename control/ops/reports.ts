@@ -48,6 +48,7 @@ export async function applyReport(ctx: OpsContext, instanceId: string, report: R
     return { applied, foreign: report.tasks.length - byId.size, desiredChanged };
   });
   if (outcome.desiredChanged) ctx.desiredChanged(instanceId);
+  if (outcome.applied) ctx.servicesChanged?.();
   return { applied: outcome.applied, foreign: outcome.foreign };
 }
 
@@ -79,7 +80,20 @@ function ecsContainerStatus(s: ReportedContainer["status"]): TaskContainer["last
   return s === "RUNNING" ? "RUNNING" : s === "STOPPED" ? "STOPPED" : "PENDING";
 }
 
-function mergeContainers(current: TaskContainer[], reported: ReportedContainer[]): TaskContainer[] {
+/** Fields the agent observes over time (health flips both ways): the latest report wins. */
+type ObservedFields = Pick<ReportedContainer, "essential" | "healthStatus" | "restartCount" | "networkBindings" | "networkInterfaces">;
+
+function observed(c: TaskContainer & ObservedFields, r: ReportedContainer): ObservedFields {
+  return {
+    essential: r.essential ?? c.essential,
+    healthStatus: r.healthStatus ?? c.healthStatus,
+    restartCount: Math.max(r.restartCount ?? 0, c.restartCount ?? 0) || undefined,
+    networkBindings: r.networkBindings ?? c.networkBindings,
+    networkInterfaces: r.networkInterfaces ?? c.networkInterfaces,
+  };
+}
+
+function mergeContainers(current: (TaskContainer & ObservedFields)[], reported: ReportedContainer[]): (TaskContainer & ObservedFields)[] {
   const byName = new Map(reported.map((c) => [c.name, c]));
   return current.map((c) => {
     const r = byName.get(c.name);
@@ -93,6 +107,7 @@ function mergeContainers(current: TaskContainer[], reported: ReportedContainer[]
       runtimeId: r.runtimeId ?? c.runtimeId,
       exitCode: c.exitCode ?? r.exitCode,
       reason: c.reason ?? r.reason,
+      ...observed(c, r),
     };
   });
 }

@@ -1,4 +1,5 @@
 import { arn } from "../../shared/arn.ts";
+import { taskHealthStatus, type ReportedContainer } from "../../shared/messages.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ClusterRow } from "../ops/clusters.ts";
 import type { InstanceRow } from "../ops/instances.ts";
@@ -39,6 +40,20 @@ export function containerInstanceView(row: InstanceRow, counts: { runningTasksCo
     lastSeenAt: iso(row.lastSeenAt),
     desiredGeneration: row.desiredGeneration,
     reportedGeneration: row.reportedGeneration,
+    // ECS's shape: overallStatus plus one detail per check, times as ISO strings.
+    healthStatus: row.healthStatus
+      ? {
+          overallStatus: row.healthStatus,
+          details: (row.healthDetails as { type: string; status: string; reason?: string; lastStatusChange: number }[] | null ?? []).map((d) => ({
+            type: d.type,
+            status: d.status,
+            ...(d.reason ? { reason: d.reason } : {}),
+            lastUpdated: iso(row.healthUpdatedAt),
+            lastStatusChange: iso(d.lastStatusChange),
+          })),
+        }
+      : { overallStatus: "INSUFFICIENT_DATA", details: [] },
+    hostMetrics: row.hostMetrics ? { ...row.hostMetrics, updatedAt: iso(row.healthUpdatedAt) } : undefined,
   };
 }
 
@@ -58,7 +73,24 @@ export function taskDefinitionView(row: TaskDefinitionRow) {
   };
 }
 
+/** awsvpc: the task's own address as ECS shows an ENI attachment (none for other network modes). */
+function awsvpcAttachments(containers: ViewedContainer[]) {
+  const ni = containers.find((c) => c.networkInterfaces?.length)?.networkInterfaces?.[0];
+  if (!ni) return undefined;
+  return [
+    {
+      id: ni.attachmentId,
+      type: "ElasticNetworkInterface",
+      status: "ATTACHED",
+      details: [{ name: "privateIPv4Address", value: ni.privateIpv4Address }],
+    },
+  ];
+}
+
+type ViewedContainer = TaskContainer & Pick<ReportedContainer, "essential" | "healthStatus" | "networkInterfaces">;
+
 export function taskView(row: TaskRow) {
+  const containers = row.containers as ViewedContainer[];
   return {
     taskArn: row.arn,
     taskId: row.id,
@@ -73,11 +105,13 @@ export function taskView(row: TaskRow) {
     lastStatus: row.lastStatus,
     cpu: String(row.reservation.cpu),
     memory: String(row.reservation.memory),
-    containers: (row.containers as TaskContainer[]).map((c) => ({
+    containers: containers.map(({ essential: _essential, ...c }) => ({
       containerArn: `${row.arn}/${c.name}`,
       taskArn: row.arn,
       ...c,
     })),
+    healthStatus: taskHealthStatus(containers),
+    attachments: awsvpcAttachments(containers),
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),
     stoppingAt: iso(row.stoppingAt),

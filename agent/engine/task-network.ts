@@ -1,0 +1,69 @@
+import { LABELS } from "../../shared/labels.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { ContainerSpec, PortBinding } from "../runtime/types.ts";
+import { containerLabels, type TaskIdentity } from "./container-spec.ts";
+
+/**
+ * awsvpc on an edge host: the task gets one network namespace of its own, held by a small hidden
+ * container on the Flotilla bridge network. The task's containers join it (`container:` mode), so
+ * they reach each other on localhost like a Kubernetes pod, and the task has its own address.
+ */
+
+/** The Docker bridge network awsvpc tasks get their addresses on (created once, idempotently). */
+export const TASK_NETWORK = "flotilla";
+
+/** Image of the namespace holder; anything with `sh` and `sleep` will do. */
+export const DEFAULT_PAUSE_IMAGE = "flotilla/busybox:test";
+
+/** Container-name label of the namespace holder; "~" cannot occur in an ECS container name. */
+export const NAMESPACE_OWNER_LABEL = "~netns";
+
+/** Docker name of a task's namespace holder ("." cannot occur in an ECS container name either). */
+export function namespaceOwnerName(taskId: string): string {
+  return `flotilla-${taskId.slice(0, 12)}.netns`;
+}
+
+export function isNamespaceOwner(labels: Record<string, string>): boolean {
+  return labels[LABELS.containerName] === NAMESPACE_OWNER_LABEL;
+}
+
+/** Every port mapping of the task, published on the host at hostPort = containerPort. */
+export function taskPortBindings(td: TaskDefinitionSpec): PortBinding[] {
+  const seen = new Set<string>();
+  const out: PortBinding[] = [];
+  for (const c of td.containerDefinitions) {
+    for (const p of c.portMappings ?? []) {
+      const key = `${p.containerPort}/${p.protocol}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ containerPort: p.containerPort, hostPort: p.containerPort, protocol: p.protocol });
+    }
+  }
+  return out;
+}
+
+function union(lists: (readonly string[] | undefined)[]): string[] | undefined {
+  const all = [...new Set(lists.flatMap((l) => l ?? []))];
+  return all.length ? all : undefined;
+}
+
+/** The namespace holder: sleeps until stopped (exits 0 on SIGTERM: a bare PID 1 ignores it). */
+export function namespaceOwnerSpec(t: TaskIdentity, td: TaskDefinitionSpec, image = DEFAULT_PAUSE_IMAGE): ContainerSpec {
+  const cs = td.containerDefinitions;
+  return {
+    name: namespaceOwnerName(t.taskId),
+    image,
+    labels: containerLabels(t, NAMESPACE_OWNER_LABEL),
+    entryPoint: ["sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'],
+    command: [],
+    networkMode: "bridge",
+    networkName: TASK_NETWORK,
+    portBindings: taskPortBindings(td),
+    stopTimeoutSeconds: 5,
+    memoryMiB: 16,
+    // DNS and /etc/hosts belong to the namespace, so the task's containers' settings go here.
+    dnsServers: union(cs.map((c) => c.dnsServers)),
+    dnsSearchDomains: union(cs.map((c) => c.dnsSearchDomains)),
+    extraHosts: union(cs.map((c) => c.extraHosts?.map((h) => `${h.hostname}:${h.ipAddress}`))),
+  };
+}
