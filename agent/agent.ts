@@ -47,6 +47,7 @@ export function createAgent(opts: AgentOptions): Agent {
   let health: InstanceHealth | undefined;
   let healthSent = false;
   let reportTimer: ReturnType<typeof setTimeout> | undefined;
+  let leaseTimer: ReturnType<typeof setInterval> | undefined;
 
   const sendReport = () => {
     reportTimer = undefined;
@@ -96,6 +97,7 @@ export function createAgent(opts: AgentOptions): Agent {
     },
     async start() {
       engine.start();
+      leaseTimer = setInterval(() => logs.expireLeases(), 30_000);
       await opts.link.start({
         onDesired: (d) => {
           if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
@@ -108,12 +110,14 @@ export function createAgent(opts: AgentOptions): Agent {
         onDisconnected: () => logs.cancelAll(),
         onRequest: (req) => {
           if (req.kind === "cancel") return logs.cancel(req.requestId);
+          if (req.kind === "keepalive") return logs.keepalive(req.requestIds);
           void logs.serve(req);
         },
       });
     },
     async stop() {
       clearTimeout(reportTimer);
+      clearInterval(leaseTimer);
       logs.cancelAll();
       await engine.stop();
       if (opts.link.connected) sendReport();

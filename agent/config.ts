@@ -19,6 +19,7 @@ Options (environment variable in brackets):
   --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
   --pause-image IMAGE        image holding awsvpc task network namespaces              [FLOTILLA_PAUSE_IMAGE] default busybox:stable
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
+  --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
   --tls-key FILE             PEM key of --tls-cert                                      [FLOTILLA_TLS_KEY]
@@ -40,6 +41,7 @@ export interface AgentConfig {
   healthMinDiskFreeBytes: number;
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
   tls: { caFile?: string; certFile?: string; keyFile?: string };
+  stopContainersOnDeregister: boolean;
   help: boolean;
 }
 
@@ -73,6 +75,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "health-interval": { type: "string" },
         "health-min-disk-free": { type: "string" },
         "ca-file": { type: "string" },
+        "stop-containers-on-deregister": { type: "boolean" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -115,6 +118,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ConfigError("--tls-cert and --tls-key go together");
   return {
     tls,
+    stopContainersOnDeregister: values["stop-containers-on-deregister"] ?? env.FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER === "1",
     control,
     introspectionPort: introspection === "off" ? null : Number(introspection),
     registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,

@@ -5,6 +5,7 @@ import { hostFacts } from "./host/facts.ts";
 import { MqttAgentLink } from "./link/mqtt-link.ts";
 import { RegistrationRefused, registerInstance } from "./link/register.ts";
 import { brokerTlsOptions } from "./link/tls-options.ts";
+import { onDeregistered } from "./link/deregistered.ts";
 import { DockerRuntime } from "./runtime/docker.ts";
 import { loadRegistryCredentials, type RegistryAuthLookup } from "./runtime/registry-auth.ts";
 import { startIntrospection } from "./introspection/server.ts";
@@ -87,6 +88,7 @@ async function main() {
 
   const store = fileStateStore(config.dataDir);
   let agent: ReturnType<typeof createAgent> | undefined;
+  let refused = false;
   const link = new MqttAgentLink({
     url: config.control,
     identity,
@@ -99,7 +101,14 @@ async function main() {
     },
     log,
     connectOptions: tlsOptions,
-    onRefused: () => fail("the control service refused this instance's credentials (deregistered?); containers are left running"),
+    onRefused: () => {
+      if (refused) return;
+      refused = true;
+      void onDeregistered(runtime, identity.instanceId, config.stopContainersOnDeregister).then(
+        (line) => fail(line),
+        (e: Error) => fail(`the control service refused this instance's credentials; stopping containers failed: ${e.message}`),
+      );
+    },
   });
   agent = createAgent({
     runtime,

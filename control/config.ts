@@ -9,9 +9,22 @@ Options (environment variable in brackets):
   --mqtt-port N   embedded MQTT broker port, 0 = free   [FLOTILLA_MQTT_PORT]  default 1883
   --bind ADDR     address both listen on                [FLOTILLA_BIND]       default 127.0.0.1
   --db URL        libSQL database URL                   [FLOTILLA_DB]         default file:./data/flotilla.db
+  --tls-cert FILE  PEM certificate chain: serve HTTPS and MQTTS     [FLOTILLA_TLS_CERT]
+  --tls-key FILE   PEM private key for --tls-cert                   [FLOTILLA_TLS_KEY]
+  --tls-client-ca FILE  ask agents for client certificates from this CA (MQTTS) [FLOTILLA_TLS_CLIENT_CA]
+  --broker MODE    embedded (aedes, default) | external (Mosquitto 2 with dynamic security) [FLOTILLA_BROKER]
+  --broker-url URL            external broker URL agents and the control use [FLOTILLA_BROKER_URL]
+  --broker-admin-user NAME    dynamic-security admin on the external broker  [FLOTILLA_BROKER_ADMIN_USER]
+  --broker-admin-password PW  its password                                   [FLOTILLA_BROKER_ADMIN_PASSWORD]
+  --master-key-file FILE      key encrypting secrets, created 0600 if absent [FLOTILLA_MASTER_KEY_FILE] default next to the database
+  --ha             high availability: run beside other control processes on the same database and
+                   external broker; a database lease elects the one running the reconcilers [FLOTILLA_HA=1]
+  --ha-id NAME     this process's lease holder id, unique per process  [FLOTILLA_HA_ID]  default host-pid-random
+  --lease-ttl-ms N leader lease duration; failover takes at most N*4/3 [FLOTILLA_LEASE_TTL_MS] default 5000
   -h, --help      show this help
 
-The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.`;
+The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.
+The secrets master key (32 bytes, hex or base64) is taken from FLOTILLA_MASTER_KEY, else the key file.`;
 
 export interface ControlConfig {
   httpPort: number;
@@ -19,6 +32,12 @@ export interface ControlConfig {
   bind: string;
   db: string;
   adminToken?: string;
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  broker: { mode: "embedded" } | { mode: "external"; url: string; adminUser: string; adminPassword: string };
+  masterKey?: string;
+  masterKeyFile?: string;
+  /** Set with --ha: lease-elected leader among several control processes (docs/operations.md). */
+  ha?: { holderId?: string; leaseTtlMs: number };
   help: boolean;
 }
 
@@ -40,6 +59,17 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "mqtt-port": { type: "string" },
         bind: { type: "string" },
         db: { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-client-ca": { type: "string" },
+        broker: { type: "string" },
+        "broker-url": { type: "string" },
+        "broker-admin-user": { type: "string" },
+        "broker-admin-password": { type: "string" },
+        "master-key-file": { type: "string" },
+        ha: { type: "boolean" },
+        "ha-id": { type: "string" },
+        "lease-ttl-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -47,7 +77,38 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
+  const certFile = values["tls-cert"] ?? env.FLOTILLA_TLS_CERT;
+  const keyFile = values["tls-key"] ?? env.FLOTILLA_TLS_KEY;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError("--tls-cert and --tls-key go together");
+  const clientCaFile = values["tls-client-ca"] ?? env.FLOTILLA_TLS_CLIENT_CA;
+  if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca needs --tls-cert and --tls-key");
+  const mode = values.broker ?? env.FLOTILLA_BROKER ?? "embedded";
+  let broker: ControlConfig["broker"];
+  if (mode === "embedded") broker = { mode };
+  else if (mode === "external") {
+    const url = values["broker-url"] ?? env.FLOTILLA_BROKER_URL;
+    const adminUser = values["broker-admin-user"] ?? env.FLOTILLA_BROKER_ADMIN_USER;
+    const adminPassword = values["broker-admin-password"] ?? env.FLOTILLA_BROKER_ADMIN_PASSWORD;
+    if (!url || !/^mqtts?:\/\/[^/]+/.test(url)) throw new ConfigError("--broker external needs --broker-url mqtt://HOST:PORT (or mqtts://)");
+    if (!adminUser || !adminPassword) throw new ConfigError("--broker external needs --broker-admin-user and --broker-admin-password");
+    broker = { mode, url, adminUser, adminPassword };
+  } else throw new ConfigError(`--broker must be embedded or external, got "${mode}"`);
+  const haOn = values.ha ?? ["1", "true", "yes"].includes((env.FLOTILLA_HA ?? "").toLowerCase());
+  let ha: ControlConfig["ha"];
+  if (haOn) {
+    if (broker.mode !== "external") throw new ConfigError("--ha needs --broker external (MQTT shared subscriptions)");
+    const ttl = values["lease-ttl-ms"] ?? env.FLOTILLA_LEASE_TTL_MS ?? "5000";
+    if (!/^\d+$/.test(ttl) || Number(ttl) < 300 || Number(ttl) > 600_000) throw new ConfigError(`--lease-ttl-ms must be a whole number of milliseconds from 300 to 600000, got "${ttl}"`);
+    const holderId = values["ha-id"] ?? env.FLOTILLA_HA_ID;
+    if (holderId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(holderId)) throw new ConfigError(`--ha-id must be 1-64 letters, digits, '.', '_' or '-', got "${holderId}"`);
+    ha = { holderId, leaseTtlMs: Number(ttl) };
+  }
   return {
+    ha,
+    tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
+    broker,
+    masterKey: env.FLOTILLA_MASTER_KEY || undefined,
+    masterKeyFile: values["master-key-file"] ?? env.FLOTILLA_MASTER_KEY_FILE,
     httpPort: port("--http-port", values["http-port"] ?? env.FLOTILLA_HTTP_PORT ?? "8080"),
     mqttPort: port("--mqtt-port", values["mqtt-port"] ?? env.FLOTILLA_MQTT_PORT ?? "1883"),
     bind: values.bind ?? env.FLOTILLA_BIND ?? "127.0.0.1",

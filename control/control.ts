@@ -1,7 +1,10 @@
 import { ne } from "drizzle-orm";
 import { createApi } from "./api/app.ts";
 import { CONTROL_USERNAME, isActivationUsername, type Principal } from "./broker/acl.ts";
-import { startEmbeddedBroker, type BrokerTls, type EmbeddedBroker } from "./broker/embedded.ts";
+import type { BrokerTls, EmbeddedBroker } from "./broker/embedded.ts";
+import { CONTROL_SHARE_GROUP, type ExternalBrokerOptions } from "./broker/external.ts";
+import { startBroker } from "./broker/start.ts";
+import { startActivationCleanup } from "./broker/activation-cleanup.ts";
 import type { AuthRateLimitOptions } from "./broker/auth-rate-limit.ts";
 import { createSecretStore } from "./ops/secrets.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -14,6 +17,10 @@ import { checkActivation } from "./ops/activations.ts";
 import { createSerializer, type OpsContext } from "./ops/context.ts";
 import { authenticateInstance, markAllDisconnected } from "./ops/instances.ts";
 import { ensureAdminToken } from "./ops/tokens.ts";
+import { ServiceScheduler } from "./services/scheduler.ts";
+import { LeaderDuties } from "./leader/duties.ts";
+import { LeaderElector, defaultHolderId } from "./leader/elector.ts";
+import { fencedDb } from "./leader/fenced-db.ts";
 import { ACTIVATION_USER_PREFIX } from "../shared/topics.ts";
 
 export interface ControlOptions {
@@ -22,12 +29,20 @@ export interface ControlOptions {
   broker?: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
   /** HTTPS when tls (PEM cert chain and key) is given. */
   http?: { host: string; port: number; tls?: { cert: string; key: string } };
+  /** Mosquitto 2 with dynamic security instead of the embedded broker (`broker` is then unused). */
+  externalBroker?: ExternalBrokerOptions;
   /** 32-byte key that encrypts secrets at rest; without it the secrets API is off. */
   masterKey?: Buffer;
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
   adminToken?: string;
   log?: (line: string) => void;
+  /**
+   * High availability: several control processes share one database and an external broker;
+   * a lease in the database (control/leader) picks the one that runs the reconcilers, whose
+   * writes are fenced by it. Needs `externalBroker` (MQTT shared subscriptions).
+   */
+  ha?: { holderId?: string; leaseTtlMs?: number };
 }
 
 export interface Control {
@@ -39,6 +54,10 @@ export interface Control {
   createdAdminToken?: string;
   link: AgentLink;
   broker: EmbeddedBroker;
+  /** The service scheduler's reconcile loop (control/services); under HA, the current term's. */
+  scheduler: ServiceScheduler;
+  /** Leader-only work; `elector` is set under HA (without HA this process always leads). */
+  leader: { duties: LeaderDuties; elector?: LeaderElector; isLeader(): boolean };
   stop(): Promise<void>;
 }
 
@@ -46,6 +65,8 @@ export interface Control {
 export async function createControl(opts: ControlOptions): Promise<Control> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const clock = opts.clock ?? systemClock;
+  if (opts.ha && !opts.externalBroker) throw new Error("HA needs the external broker (MQTT shared subscriptions; aedes has none)");
+  const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
   let link: AgentLink | undefined;
   const ctx: OpsContext = {
     db: opts.db.db,
@@ -53,7 +74,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     serialize: createSerializer(),
     desiredChanged: (id) => link?.desiredChanged(id),
     indexes: new PlacementIndexCache(opts.db.db, clock),
+    servicesChanged: () => scheduler?.poke(),
   };
+  let scheduler: ServiceScheduler | undefined;
   const { created } = await ensureAdminToken(ctx, opts.adminToken);
 
   // The control's own broker identity lives only as long as this process.
@@ -71,31 +94,79 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   };
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
-  const broker = await startEmbeddedBroker({ ...brokerAddr, authenticate, log });
+  // Under HA every process has its own broker client: recreating a shared one would drop the others.
+  const controlUsername = holderId ? `${CONTROL_USERNAME}-${holderId}` : CONTROL_USERNAME;
+  const running = await startBroker({ embedded: brokerAddr, external: opts.externalBroker, authenticate, controlPassword, controlUsername, log });
+  const broker = running.handle;
+  const cleanup = running.external ? startActivationCleanup(ctx, running.external, log) : undefined;
   const secrets = opts.masterKey ? createSecretStore(ctx, opts.masterKey) : undefined;
-  // The embedded broker starts empty: connection flags are rebuilt from agents' presence.
-  await markAllDisconnected(ctx);
+  // The embedded broker starts empty: connection flags are rebuilt from agents' presence. Under HA
+  // the broker outlives any one control process, so a joining process must not clear them.
+  if (!opts.ha) await markAllDisconnected(ctx);
 
   link = new AgentLink(ctx, {
     url: broker.url,
-    username: CONTROL_USERNAME,
+    username: controlUsername,
     password: controlPassword,
-    clientId: `flotilla-control-${process.pid}`,
+    clientId: holderId ? `flotilla-control-${holderId}` : `flotilla-control-${process.pid}`,
+    shareGroup: opts.ha ? CONTROL_SHARE_GROUP : undefined,
     log,
     resolveSecrets: secrets ? (td) => secrets.resolveForTask(td) : undefined,
-    // The control connects over loopback to its own broker: its certificate names the public host.
-    connectOptions: brokerAddr.tls ? { rejectUnauthorized: false } : undefined,
+    connectOptions: running.linkConnectOptions,
+    onRegistered: running.onRegistered && (async (id, password, activationId) => {
+      await running.onRegistered!(id, password);
+      cleanup?.afterRegistration(activationId);
+    }),
   });
   await link.start();
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
+
+  // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
+  // fenced by the lease, so a deposed leader's late writes are refused by the database.
+  const duties = new LeaderDuties(log);
+  let elector: LeaderElector | undefined;
+  const leaderCtx: OpsContext = opts.ha ? { ...ctx, db: fencedDb(ctx.db, () => elector?.fence() ?? null) } : ctx;
+  scheduler = new ServiceScheduler(leaderCtx, { log });
+  duties.add("services", (dutyCtx) => {
+    if (opts.ha) scheduler = new ServiceScheduler(dutyCtx, { log });
+    const s = scheduler!;
+    s.start();
+    return () => s.stop();
+  });
+  if (opts.ha) {
+    // A new leader bumps every live instance's desired generation: each agent then sends a full
+    // report, which recovers reports (and desired publishes) lost with a killed process.
+    duties.add("resync-agents", async () => {
+      const ids = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
+      for (const { id } of ids) ctx.desiredChanged(id);
+      return () => {};
+    });
+    elector = new LeaderElector({
+      db: ctx.db,
+      holderId,
+      ttlMs: opts.ha.leaseTtlMs,
+      clock,
+      log,
+      onElected: () => duties.start(leaderCtx),
+      onDeposed: () => duties.stop(),
+    });
+    elector.start();
+  } else await duties.start(ctx);
 
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
     secrets,
     log,
     // Deregistration: the credential is already wiped; drop the live session too.
-    instanceRevoked: (id) => broker.disconnect(id),
+    instanceRevoked: async (id) => {
+      await running.instanceRevoked(id);
+      await link?.clearDesired(id);
+    },
+    brokerProvisioning: running.external && {
+      activationCreated: (id, code) => running.external!.activationCreated(id, code),
+      activationGone: (id) => running.external!.activationGone(id),
+    },
   });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
   const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
@@ -109,9 +180,17 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     createdAdminToken: created,
     link,
     broker,
+    get scheduler() {
+      return scheduler!;
+    },
+    leader: { duties, elector, isLeader: () => (elector ? elector.isLeader() : true) },
     stop: async () => {
       await server.stop(true);
+      // Stops the leader-only work, then hands the lease over at once.
+      await elector?.stop();
+      await duties.stop();
       await link!.stop();
+      cleanup?.stop();
       await broker.close();
     },
   };

@@ -1,6 +1,17 @@
 import { CONTROL_HELP, ConfigError, parseControlConfig } from "./config.ts";
 import { createControl } from "./control.ts";
 import { openDatabase } from "./db/open.ts";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { loadMasterKey } from "./crypto/master-key.ts";
+
+/** The key file lives next to a file database; with a remote database, in ./data. */
+function defaultKeyFile(dbUrl: string): string {
+  const path = dbUrl.startsWith("file:") ? dbUrl.slice("file:".length) : "";
+  const dir = path && path !== ":memory:" ? dirname(path) : "./data";
+  mkdirSync(dir, { recursive: true });
+  return join(dir, "master.key");
+}
 
 async function main() {
   let config;
@@ -17,12 +28,28 @@ async function main() {
     console.log(CONTROL_HELP);
     return;
   }
+  let tls: { cert: string; key: string; ca?: string } | undefined;
+  let masterKey: Buffer;
+  try {
+    tls = config.tls && {
+      cert: readFileSync(config.tls.certFile, "utf8"),
+      key: readFileSync(config.tls.keyFile, "utf8"),
+      ca: config.tls.clientCaFile ? readFileSync(config.tls.clientCaFile, "utf8") : undefined,
+    };
+    masterKey = loadMasterKey({ env: config.masterKey, keyFile: config.masterKeyFile ?? defaultKeyFile(config.db) });
+  } catch (e) {
+    console.error(`flotilla-control: ${(e as Error).message}`);
+    process.exit(2);
+  }
   const db = await openDatabase(config.db);
   const control = await createControl({
     db,
-    broker: { host: config.bind, port: config.mqttPort },
-    http: { host: config.bind, port: config.httpPort },
+    broker: { host: config.bind, port: config.mqttPort, tls: tls && { cert: tls.cert, key: tls.key, ca: tls.ca, requireClientCert: tls.ca !== undefined } },
+    externalBroker: config.broker.mode === "external" ? config.broker : undefined,
+    http: { host: config.bind, port: config.httpPort, tls: tls && { cert: tls.cert, key: tls.key } },
     adminToken: config.adminToken,
+    masterKey,
+    ha: config.ha,
   });
   if (control.createdAdminToken) {
     console.log(`admin API token (shown once, store it now): ${control.createdAdminToken}`);

@@ -199,7 +199,13 @@ export type LogsRequest = z.infer<typeof logsRequestSchema>;
 /** Ends a streaming request early (the HTTP client went away). */
 export const cancelRequestSchema = z.object({ kind: z.literal("cancel"), requestId: z.string().min(1).max(64) });
 
-export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema]);
+/**
+ * Sent periodically while follows are open: streams the control no longer names (it restarted,
+ * or its client went away unnoticed) are ended by the agent after a few missed keepalives.
+ */
+export const keepaliveRequestSchema = z.object({ kind: z.literal("keepalive"), requestIds: z.array(z.string().min(1).max(64)).max(1000) });
+
+export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema]);
 export type AgentRequest = z.input<typeof agentRequestSchema>;
 
 /**

@@ -1,19 +1,30 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report } from "../../shared/messages.ts";
+import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report, type ResponseChunk } from "../../shared/messages.ts";
+import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
+import { forgetTaskSecrets, rememberTaskSecrets } from "./secret-values.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
   /** A (re)connection is up: the agent sends its full known state. */
   onConnected(): void;
+  /** The connection dropped (requests in flight have nobody to answer to). */
+  onDisconnected?(): void;
+  /** An on-demand request from the control service (logs, cancel). */
+  onRequest?(request: z.infer<typeof agentRequestSchema>): void;
 }
+
+/** Socket errors that mean no TCP connection was made, so no broker saw our CONNECT. */
+const SOCKET_NEVER_OPENED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
 
 /** The agent's connection to the control plane, as the engine sees it. */
 export interface AgentLink {
   start(handlers: LinkHandlers): Promise<void>;
   /** Sends a report if connected; false when offline (the next onConnected resends everything). */
   publishReport(report: Report): boolean;
+  /** Sends one piece of a response stream: false when offline, else resolves once the broker has it. */
+  publishResponse(chunk: ResponseChunk): boolean | Promise<boolean>;
   readonly connected: boolean;
   stop(): Promise<void>;
 }
@@ -66,29 +77,60 @@ export class MqttAgentLink implements AgentLink {
       will: this.will(),
     });
     this.client = client;
+    // An attempt that never reached a broker (refused, unreachable) cannot have left a will
+    // behind, so it keeps the epoch: a long outage then costs neither a state-file write per
+    // retry nor an epoch per second. Any other closed attempt may have, and takes a new one.
+    let neverReachedBroker = false;
+    let wasConnected = false;
+    // The same error every second while the broker is down is said once, until it changes.
+    let lastError = "";
     client.on("connect", () => {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
-      client.subscribe(topics.desired(identity.instanceId), { qos: 1 });
+      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
       log(`[agent] connected to ${this.opts.url} as ${identity.instanceId}`);
+      wasConnected = true;
+      lastError = "";
       handlers.onConnected();
     });
     client.on("close", () => {
-      // The next connection needs a newer epoch, in its will too.
-      this.epoch = this.opts.nextEpoch();
-      client.options.will = this.will();
+      if (!neverReachedBroker) {
+        // The next connection needs a newer epoch, in its will too.
+        this.epoch = this.opts.nextEpoch();
+        client.options.will = this.will();
+      }
+      neverReachedBroker = false;
+      if (wasConnected) {
+        wasConnected = false;
+        log(`[agent] disconnected from ${this.opts.url}; retrying every second, tasks keep running`);
+        handlers.onDisconnected?.();
+      }
     });
     client.on("error", (e) => {
-      const code = (e as { code?: number }).code;
-      if (code === 4 || code === 5) this.opts.onRefused?.();
-      else log(`[agent] link error: ${e.message}`);
+      const code = (e as { code?: number | string }).code;
+      if (code === 4 || code === 5) return this.opts.onRefused?.();
+      if (typeof code === "string" && SOCKET_NEVER_OPENED.has(code)) neverReachedBroker = true;
+      if (e.message === lastError) return;
+      lastError = e.message;
+      log(`[agent] link error: ${e.message}`);
     });
     client.on("message", (topic, payload) => {
+      if (topic === topics.requests(identity.instanceId)) {
+        const req = decodeMessage(agentRequestSchema, payload);
+        if (!req) return log("[agent] dropped a malformed request message");
+        return handlers.onRequest?.(req);
+      }
       if (topic !== topics.desired(identity.instanceId)) return;
       const state = decodeMessage(desiredStateSchema, payload);
       if (!state || state.instanceId !== identity.instanceId) {
         log("[agent] dropped a malformed desired state message");
         return;
+      }
+      // Secret values stay in memory: the engine (and so state.json) sees the tasks without them.
+      for (const t of state.tasks) {
+        if (t.desiredStatus === "RUNNING") rememberTaskSecrets(t.taskId, t.secrets);
+        else forgetTaskSecrets(t.taskId);
+        delete t.secrets;
       }
       handlers.onDesired(state);
     });
@@ -98,6 +140,14 @@ export class MqttAgentLink implements AgentLink {
     if (!this.client?.connected) return false;
     this.client.publish(topics.report(this.opts.identity.instanceId), JSON.stringify(report), { qos: 1 });
     return true;
+  }
+
+  publishResponse(chunk: ResponseChunk): boolean | Promise<boolean> {
+    if (!this.client?.connected) return false;
+    return this.client.publishAsync(topics.responses(this.opts.identity.instanceId), JSON.stringify(chunk), { qos: 1 }).then(
+      () => true,
+      () => false,
+    );
   }
 
   async stop(): Promise<void> {

@@ -19,7 +19,10 @@ export async function registerInstance(
   facts: HostFacts,
   connectOptions: mqtt.IClientOptions = {},
 ): Promise<Identity> {
-  const clientId = `reg-${randomBytes(8).toString("hex")}`;
+  // One client id per activation (see control/broker/acl.ts); the nonce tells our reply from the
+  // reply to another agent registering with the same activation at the same moment.
+  const clientId = `reg-${activation.id}`;
+  const nonce = randomBytes(12).toString("hex");
   let client: mqtt.MqttClient;
   try {
     client = await mqtt.connectAsync(url, {
@@ -41,14 +44,16 @@ export async function registerInstance(
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no registration reply from the control service")), REPLY_TIMEOUT_MS);
       client.on("message", (_topic, payload) => {
+        const r = decodeMessage(registerReplySchema, payload);
+        if (r?.nonce !== undefined && r.nonce !== nonce) return;
         clearTimeout(timer);
-        resolve(decodeMessage(registerReplySchema, payload));
+        resolve(r);
       });
     });
     await client.subscribeAsync(topics.registerReply(clientId), { qos: 1 });
     await client.publishAsync(
       topics.registerRequest(clientId),
-      JSON.stringify({ ...facts, activationId: activation.id, activationCode: activation.code }),
+      JSON.stringify({ ...facts, activationId: activation.id, activationCode: activation.code, nonce }),
       { qos: 1 },
     );
     const r = (await reply) as ReturnType<typeof decodeMessage<typeof registerReplySchema>>;

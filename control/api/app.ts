@@ -1,37 +1,53 @@
 import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import type { OpsContext } from "../ops/context.ts";
-import { findToken } from "../ops/tokens.ts";
+import type { SecretStore } from "../ops/secrets.ts";
+import { audit } from "./middleware/audit/index.ts";
+import { authorize } from "./middleware/authorize/index.ts";
+import { brokerProvisioning, type BrokerProvisioning } from "./middleware/broker-provisioning/index.ts";
+import { activationRoutes } from "./routes/activations.ts";
+import { agentDownloadRoutes } from "./routes/agent-download.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
+import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/instance-deregistration.ts";
+import { secretRoutes } from "./routes/secrets.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
 import { onApiError } from "./errors.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
 import { containerInstanceRoutes } from "./routes/container-instances.ts";
 import { taskDefinitionRoutes } from "./routes/task-definitions.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { serviceRoutes } from "./routes/services.ts";
+import { taskLogRoutes } from "./routes/task-logs.ts";
+import type { LogRequests } from "../link/log-requests.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Encrypted secret store; without one (no master key) the /v1/secrets routes are absent. */
+  secrets?: SecretStore;
+  /** Called after DeregisterContainerInstance: drop the agent's broker session and credential. */
+  instanceRevoked?: InstanceRevoked;
+  log?: (line: string) => void;
+  /** External broker: activation credentials are created and removed there too. */
+  brokerProvisioning?: BrokerProvisioning;
+  /** Log streams from agents (the agent link's); without it the logs route answers 503. */
+  logRequests?: () => LogRequests | undefined;
 }
 
 /** The REST front door: thin routes over the operations in control/ops. */
-export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024 }: ApiOptions = {}) {
+export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
   const app = new Hono();
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   const v1 = new Hono();
-  v1.use(
-    "*",
-    bearerAuth({
-      verifyToken: async (token) => (await findToken(ctx, token)) !== undefined,
-      invalidTokenMessage: { error: { code: "UnauthorizedException", message: "invalid or revoked bearer token" } },
-      noAuthenticationHeaderMessage: { error: { code: "UnauthorizedException", message: "a bearer token is required" } },
-      invalidAuthenticationHeaderMessage: { error: { code: "UnauthorizedException", message: "malformed Authorization header" } },
-    }),
-  );
+  // Audit wraps authorization so refused calls (401/403) are recorded too.
+  v1.use("*", audit(ctx, log));
+  v1.use("*", authorize(ctx));
+  if (provisioning) v1.use("/clusters/*", brokerProvisioning(provisioning, log));
   v1.use(
     "*",
     bodyLimit({
@@ -42,8 +58,18 @@ export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024 }: ApiOp
   v1.route("/clusters", clusterRoutes(ctx));
   v1.route("/clusters", containerInstanceRoutes(ctx));
   v1.route("/clusters", taskRoutes(ctx));
+  v1.route("/clusters", serviceRoutes(ctx));
+  v1.route("/clusters", taskLogRoutes(ctx, logRequests));
   v1.route("/clusters", attributeRoutes(ctx));
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
+  v1.route("/clusters", activationRoutes(ctx));
+  v1.route("/clusters", clusterPolicyRoutes(ctx));
+  v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
+  v1.route("/tokens", tokenRoutes(ctx));
+  v1.route("/audit", auditRoutes(ctx));
+  if (secrets) v1.route("/secrets", secretRoutes(secrets));
+  // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
+  app.route("/v1/agent", agentDownloadRoutes(ctx));
   app.route("/v1", v1);
   return app;
 }

@@ -9,13 +9,20 @@ export type Principal =
 export const CONTROL_USERNAME = "flotilla-control";
 export const REGISTRATION_CLIENT_PREFIX = "reg-";
 
+/** The MQTT client id an agent registers with, for an activation. */
+export function registrationClientId(activationId: string): string {
+  return `${REGISTRATION_CLIENT_PREFIX}${activationId}`;
+}
+
 /** Client ids are bound to principals so no one can take over another's session by its id. */
 export function clientIdAllowed(p: Principal, clientId: string): boolean {
   switch (p.kind) {
     case "control":
       return clientId.startsWith("flotilla-control-");
     case "activation":
-      return clientId.startsWith(REGISTRATION_CLIENT_PREFIX) && clientId.length <= 64 && !clientId.includes("/");
+      // One registration client id per activation: an external broker's ACLs can then name its
+      // topics exactly (Mosquitto 2.0's dynamic security has no %c patterns).
+      return clientId === registrationClientId(p.activationId);
     case "instance":
       return clientId === p.instanceId;
   }

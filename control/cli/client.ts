@@ -9,7 +9,9 @@ export function describeApiError(status: number, body: unknown): ApiError {
   const e = (body as ErrorBody | undefined)?.error;
   const code = e?.code ?? `HTTP ${status}`;
   let msg = `${code}: ${e?.message ?? "request failed"}`;
-  if (e?.fields?.length) msg += ` (${e.fields.map((f) => `${f.path}: ${f.message}`).join("; ")})`;
+  // Some messages already name every field; only add the paths the message leaves out.
+  const missing = (e?.fields ?? []).filter((f) => !msg.includes(f.path));
+  if (missing.length) msg += ` (${missing.map((f) => `${f.path}: ${f.message}`).join("; ")})`;
   return new ApiError(msg, status, code);
 }
 

@@ -49,6 +49,13 @@ export const containerInstances = sqliteTable(
     version: integer("version").notNull().default(0),
     registeredAt: integer("registered_at").notNull(),
     lastSeenAt: integer("last_seen_at"),
+    /** ECS healthStatus.overallStatus as the agent last reported it (null: no report yet). */
+    healthStatus: text("health_status", { enum: ["OK", "IMPAIRED"] }),
+    /** ECS healthStatus.details[]: one entry per agent check (CONTAINER_RUNTIME, DISK_SPACE, ...). */
+    healthDetails: text("health_details", { mode: "json" }).$type<unknown[]>(),
+    /** Light host metrics from the agent (cpu and memory use %, disk free bytes). */
+    hostMetrics: text("host_metrics", { mode: "json" }).$type<Record<string, number>>(),
+    healthUpdatedAt: integer("health_updated_at"),
   },
   (t) => [index("container_instances_cluster").on(t.clusterName)],
 );
@@ -150,4 +157,74 @@ export const clusterPolicies = sqliteTable("cluster_policies", {
   clusterName: text("cluster_name").primaryKey(),
   policy: text("policy", { mode: "json" }).notNull(),
   updatedAt: integer("updated_at").notNull(),
+});
+
+/** ECS services (control/services): what the service scheduler keeps running. */
+export const services = sqliteTable(
+  "services",
+  {
+    clusterName: text("cluster_name").notNull(),
+    serviceName: text("service_name").notNull(),
+    arn: text("arn").notNull(),
+    status: text("status", { enum: ["ACTIVE", "DRAINING", "INACTIVE"] }).notNull(),
+    schedulingStrategy: text("scheduling_strategy", { enum: ["REPLICA", "DAEMON"] }).notNull(),
+    desiredCount: integer("desired_count").notNull(),
+    taskDefinitionArn: text("task_definition_arn").notNull(),
+    /** {minimumHealthyPercent, maximumPercent, deploymentCircuitBreaker: {enable, rollback}}. */
+    deploymentConfiguration: text("deployment_configuration", { mode: "json" }).notNull(),
+    placementConstraints: text("placement_constraints", { mode: "json" }).$type<unknown[]>().notNull(),
+    placementStrategy: text("placement_strategy", { mode: "json" }).$type<unknown[]>().notNull(),
+    healthCheckGracePeriodSeconds: integer("health_check_grace_period_seconds").notNull().default(0),
+    /** Seconds an instance may stay disconnected before its service tasks are replaced; -1 = never. */
+    disconnectGracePeriodSeconds: integer("disconnect_grace_period_seconds").notNull().default(30),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.clusterName, t.serviceName] })],
+);
+
+/** A service's deployments: one PRIMARY (what it converges to), ACTIVE ones being replaced. */
+export const deployments = sqliteTable(
+  "deployments",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    serviceName: text("service_name").notNull(),
+    status: text("status", { enum: ["PRIMARY", "ACTIVE", "INACTIVE"] }).notNull(),
+    rolloutState: text("rollout_state", { enum: ["IN_PROGRESS", "COMPLETED", "FAILED"] }).notNull(),
+    rolloutStateReason: text("rollout_state_reason"),
+    taskDefinitionArn: text("task_definition_arn").notNull(),
+    desiredCount: integer("desired_count").notNull(),
+    failedTasks: integer("failed_tasks").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("deployments_service").on(t.clusterName, t.serviceName, t.status)],
+);
+
+/** Service events, ECS-style messages; read newest first. */
+export const serviceEvents = sqliteTable(
+  "service_events",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    serviceName: text("service_name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    message: text("message").notNull(),
+  },
+  (t) => [index("service_events_service").on(t.clusterName, t.serviceName, t.createdAt)],
+);
+
+/**
+ * Leader leases (control/leader): one row per lease name. `token` rises on every change of holder
+ * and fences writes: a deposed leader's transactions re-check (name, holder, token) and fail.
+ */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  token: integer("token").notNull(),
+  /** Epoch ms by the clock of whoever wrote it last; all holders must share one clock source. */
+  expiresAt: integer("expires_at").notNull(),
+  acquiredAt: integer("acquired_at").notNull(),
+  renewedAt: integer("renewed_at").notNull(),
 });

@@ -1,11 +1,14 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, type RegisterReply } from "../../shared/messages.ts";
+import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, type RegisterReply } from "../../shared/messages.ts";
+import { LogRequests } from "./log-requests.ts";
 import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../shared/topics.ts";
 import { arn } from "../../shared/arn.ts";
 import { z } from "zod";
+import type { DesiredState } from "../../shared/messages.ts";
+import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { nextDesiredState } from "../ops/desired.ts";
-import { applyPresence, registerContainerInstance } from "../ops/instances.ts";
+import { applyHealth, applyPresence, registerContainerInstance } from "../ops/instances.ts";
 import { applyReport } from "../ops/reports.ts";
 
 export interface AgentLinkOptions {
@@ -14,12 +17,33 @@ export interface AgentLinkOptions {
   password: string;
   clientId: string;
   log?: (line: string) => void;
+  /** Extra MQTT options (TLS: ca, cert, key, rejectUnauthorized). */
+  connectOptions?: mqtt.IClientOptions;
+  /**
+   * Plain secret values of a task definition by container and variable name. They ride only in
+   * the instance's own desired-state topic, which the broker ACL lets no one else read.
+   */
+  resolveSecrets?: (td: TaskDefinitionSpec) => Promise<{ env: Record<string, Record<string, string>>; missing: string[] }>;
+  /** Runs before a registration reply is sent (external broker: create the instance's client). */
+  onRegistered?: (instanceId: string, password: string, activationId: string) => Promise<void>;
+  /** Largest agent payload acted on; larger ones are counted and dropped. */
+  maxPayloadBytes?: number;
+  /**
+   * HA: several control processes share the work. Registrations and reports arrive through the
+   * MQTT shared subscription `$share/{shareGroup}/...`, so each goes to one process. Presence and
+   * log responses stay plain subscriptions: presence is retained (a shared subscription never
+   * gets retained messages) and idempotent by epoch; a log response belongs to the process that
+   * asked.
+   */
+  shareGroup?: string;
 }
 
 export interface LinkStats {
   reports: number;
   staleReports: number;
   malformed: number;
+  oversized: number;
+  failedHandling: number;
   foreignTasks: number;
   registrations: number;
   desiredPublished: number;
@@ -28,6 +52,7 @@ export interface LinkStats {
 const registerPayload = registerRequestSchema.extend({
   activationId: z.string().min(1).max(64),
   activationCode: z.string().min(1).max(256),
+  nonce: z.string().max(64).optional(),
 });
 
 /**
@@ -36,13 +61,19 @@ const registerPayload = registerRequestSchema.extend({
  * reports, and publishes each instance's desired set (retained) after changes, coalesced.
  */
 export class AgentLink {
-  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0 };
+  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, oversized: 0, failedHandling: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0 };
   private client!: MqttClient;
   private pending = new Set<string>();
   private flushing: Promise<void> | null = null;
   /** Last (bootId, seq) per instance: older reports from the same agent process are dropped. */
   private lastReport = new Map<string, { bootId: string; seq: number }>();
   private log: (line: string) => void;
+  /** Log streams from agents over each instance's req/res topics. */
+  readonly logRequests = new LogRequests({
+    publish: async (instanceId, request) => {
+      await this.client.publishAsync(topics.requests(instanceId), JSON.stringify(request), { qos: 1 });
+    },
+  });
 
   constructor(
     private ctx: OpsContext,
@@ -53,6 +84,7 @@ export class AgentLink {
 
   async start(): Promise<void> {
     this.client = await mqtt.connectAsync(this.opts.url, {
+      ...this.opts.connectOptions,
       clientId: this.opts.clientId,
       username: this.opts.username,
       password: this.opts.password,
@@ -61,16 +93,25 @@ export class AgentLink {
       keepalive: 30,
     });
     this.client.on("message", (topic, payload) => {
-      this.onMessage(topic, payload).catch((e: Error) => this.log(`[link] error handling ${topic}: ${e.message}`));
+      // Whatever an agent sends, a failure stays with that message: counted, logged, dropped.
+      this.onMessage(topic, payload).catch((e: Error) => {
+        this.stats.failedHandling++;
+        this.log(`[link] error handling ${topic}: ${e.message}`);
+      });
     });
-    await this.client.subscribeAsync({
-      [topics.allRegisterRequests]: { qos: 1 },
+    const shared = (filter: string) => (this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${filter}` : filter);
+    const granted = await this.client.subscribeAsync({
+      [shared(topics.allRegisterRequests)]: { qos: 1 },
       [topics.allPresence]: { qos: 1 },
-      [topics.allReports]: { qos: 1 },
+      [shared(topics.allReports)]: { qos: 1 },
+      [topics.allResponses]: { qos: 1 },
     });
+    const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+    if (refused.length) throw new Error(`the broker refused the control's subscriptions: ${refused.join(", ")}`);
   }
 
   async stop(): Promise<void> {
+    this.logRequests.closeAll();
     await this.flushing;
     await this.client?.endAsync();
   }
@@ -81,6 +122,14 @@ export class AgentLink {
     if (!this.flushing) {
       this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
     }
+  }
+
+  /**
+   * Removes a deregistered instance's retained desired set from the broker (it may hold secret
+   * values; an empty retained message deletes it).
+   */
+  async clearDesired(instanceId: string): Promise<void> {
+    await this.client.publishAsync(topics.desired(instanceId), "", { qos: 1, retain: true });
   }
 
   /** Publishes current desired state for the given instances without raising generations. */
@@ -103,47 +152,82 @@ export class AgentLink {
     this.flushing = null;
   }
 
-  private async publishDesired(id: string, state: unknown) {
-    await this.client.publishAsync(topics.desired(id), JSON.stringify(state), { qos: 1, retain: true });
+  private async publishDesired(id: string, state: DesiredState) {
+    const withSecrets = await this.attachSecrets(state);
+    await this.client.publishAsync(topics.desired(id), JSON.stringify(withSecrets), { qos: 1, retain: true });
     this.stats.desiredPublished++;
   }
 
+  /** Adds secret values to tasks that should run; never logged, never stored on the control side. */
+  private async attachSecrets(state: DesiredState): Promise<DesiredState> {
+    const resolve = this.opts.resolveSecrets;
+    if (!resolve) return state;
+    const tasks = await Promise.all(
+      state.tasks.map(async (t) => {
+        if (t.desiredStatus !== "RUNNING" || !JSON.stringify(t.definition).includes('"secrets"')) return t;
+        const parsed = parseTaskDefinition(t.definition);
+        if (!parsed.ok || !parsed.value.containerDefinitions.some((c) => c.secrets?.length)) return t;
+        const { env, missing } = await resolve(parsed.value);
+        if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
+        return { ...t, secrets: env };
+      }),
+    );
+    return { ...state, tasks };
+  }
+
+  private dropped(kind: "malformed" | "oversized" | "staleReports", topic: string, payload: Buffer): void {
+    this.stats[kind]++;
+    // Counts say how much; the log line says who, without echoing the payload back.
+    this.log(`[link] dropped ${kind === "staleReports" ? "replayed or out-of-order" : kind} message on ${topic} (${payload.length} bytes)`);
+  }
+
   private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    if (payload.length > (this.opts.maxPayloadBytes ?? 1024 * 1024)) return this.dropped("oversized", topic, payload);
     const regClient = registerClientIdFromTopic(topic);
-    if (regClient !== null) return this.onRegister(regClient, payload);
+    if (regClient !== null) return this.onRegister(regClient, payload, topic);
     const instanceId = instanceIdFromTopic(topic);
     if (!instanceId) return;
     if (topic === topics.presence(instanceId)) {
       const p = decodeMessage(presenceSchema, payload);
-      if (!p) return void this.stats.malformed++;
+      if (!p) return this.dropped("malformed", topic, payload);
       if (await applyPresence(this.ctx, instanceId, p)) {
+        // Only a current "offline" ends streams: a stale will is about a replaced connection.
+        if (!p.connected) this.logRequests.instanceGone(instanceId);
+        this.ctx.servicesChanged?.();
         this.log(`[link] instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
       }
       return;
     }
+    if (topic === topics.responses(instanceId)) {
+      const chunk = decodeMessage(responseChunkSchema, payload);
+      if (!chunk) return this.dropped("malformed", topic, payload);
+      return this.logRequests.onResponse(instanceId, chunk);
+    }
     if (topic === topics.report(instanceId)) {
       const r = decodeMessage(reportSchema, payload);
       // The topic is the authority on who sent it (the broker ACL binds topics to credentials).
-      if (!r || r.instanceId !== instanceId) return void this.stats.malformed++;
+      if (!r || r.instanceId !== instanceId) return this.dropped("malformed", topic, payload);
       const last = this.lastReport.get(instanceId);
-      if (last && last.bootId === r.bootId && r.seq <= last.seq) return void this.stats.staleReports++;
+      if (last && last.bootId === r.bootId && r.seq <= last.seq) return this.dropped("staleReports", topic, payload);
       this.lastReport.set(instanceId, { bootId: r.bootId, seq: r.seq });
       this.stats.reports++;
+      if (r.health) await applyHealth(this.ctx, instanceId, r.health);
       const outcome = await applyReport(this.ctx, instanceId, r);
       this.stats.foreignTasks += outcome.foreign;
     }
   }
 
-  private async onRegister(clientId: string, payload: Buffer): Promise<void> {
+  private async onRegister(clientId: string, payload: Buffer, topic: string): Promise<void> {
     const req = decodeMessage(registerPayload, payload);
     let reply: RegisterReply;
     if (!req) {
-      this.stats.malformed++;
+      this.dropped("malformed", topic, payload);
       reply = { ok: false, error: "malformed registration request" };
     } else {
-      const { activationId, activationCode, ...facts } = req;
+      const { activationId, activationCode, nonce, ...facts } = req;
       const reg = await registerContainerInstance(this.ctx, activationId, activationCode, facts);
       if (reg.ok) {
+        await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId);
         this.stats.registrations++;
         this.log(`[link] registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
         reply = {
@@ -154,9 +238,10 @@ export class AgentLink {
           clusterArn: arn.cluster(reg.instance.clusterName),
           username: reg.instance.id,
           password: reg.password,
+          nonce,
         };
       } else {
-        reply = { ok: false, error: reg.reason };
+        reply = { ok: false, error: reg.reason, nonce };
       }
     }
     await this.client.publishAsync(topics.registerReply(clientId), JSON.stringify(reply), { qos: 1 });

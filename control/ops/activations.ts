@@ -1,10 +1,11 @@
-import { eq } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { activations } from "../db/schema.ts";
 import { hashSecret, secretMatches } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
 import { requireCluster } from "./clusters.ts";
+import { notFound } from "./errors.ts";
 import { parseInput } from "./validate.ts";
 
 export type ActivationRow = typeof activations.$inferSelect;
@@ -53,4 +54,54 @@ export async function checkActivation(ctx: OpsContext, id: string, code: string)
   if (row.expiresAt <= ctx.clock.now()) return { ok: false, reason: "activation has expired" };
   if (row.registrationsCount >= row.registrationLimit) return { ok: false, reason: "activation registration limit reached" };
   return { ok: true, row };
+}
+
+/** What the API shows of an activation: never its code. */
+export function activationView(r: ActivationRow, now: number) {
+  const state =
+    r.revokedAt !== null ? "REVOKED" : r.expiresAt <= now ? "EXPIRED" : r.registrationsCount >= r.registrationLimit ? "EXHAUSTED" : "ACTIVE";
+  return {
+    activationId: r.id,
+    clusterName: r.clusterName,
+    status: state,
+    registrationLimit: r.registrationLimit,
+    registrationsCount: r.registrationsCount,
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    createdAt: new Date(r.createdAt).toISOString(),
+    ...(r.revokedAt !== null ? { revokedAt: new Date(r.revokedAt).toISOString() } : {}),
+  };
+}
+
+export async function listActivations(ctx: OpsContext, cluster: string): Promise<ActivationRow[]> {
+  const c = await requireCluster(ctx, cluster);
+  return ctx.db.select().from(activations).where(eq(activations.clusterName, c.name)).orderBy(activations.createdAt).all();
+}
+
+/** Revokes an activation: no further registration with it (instances it registered stay). */
+export async function revokeActivation(ctx: OpsContext, cluster: string, id: string): Promise<ActivationRow> {
+  const c = await requireCluster(ctx, cluster);
+  return ctx.serialize(async () => {
+    const row = await ctx.db.select().from(activations).where(and(eq(activations.id, id), eq(activations.clusterName, c.name))).get();
+    if (!row) throw notFound("InvalidParameterException", `activation "${id}" not found in cluster "${c.name}"`);
+    if (row.revokedAt !== null) return row;
+    const revokedAt = ctx.clock.now();
+    await ctx.db.update(activations).set({ revokedAt }).where(eq(activations.id, id));
+    return { ...row, revokedAt };
+  });
+}
+
+/** Whether an activation can still register an instance (for broker clean-up; no code needed). */
+export async function activationUsable(ctx: OpsContext, id: string): Promise<boolean> {
+  const row = await ctx.db.select().from(activations).where(eq(activations.id, id)).get();
+  return !!row && row.revokedAt === null && row.expiresAt > ctx.clock.now() && row.registrationsCount < row.registrationLimit;
+}
+
+/** Ids of activations that expired in (from, to]: their broker credentials can go. */
+export async function activationsExpiredBetween(ctx: OpsContext, from: number, to: number): Promise<string[]> {
+  const rows = await ctx.db
+    .select({ id: activations.id })
+    .from(activations)
+    .where(and(gt(activations.expiresAt, from), lte(activations.expiresAt, to)))
+    .all();
+  return rows.map((r) => r.id);
 }

@@ -18,6 +18,8 @@ export interface OpsContext {
    * `indexes.instanceChanged(id)` (and bump the row's version when it affects placement).
    */
   indexes: PlacementIndexCache;
+  /** Pokes the service scheduler (control/services) after a change it should act on soon. */
+  servicesChanged?(): void;
 }
 
 export function createSerializer(): <T>(fn: () => Promise<T>) => Promise<T> {

@@ -1,6 +1,6 @@
 import { and, eq, gte, ne, sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
-import type { HostFacts, Presence } from "../../shared/messages.ts";
+import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
 import { activations, containerInstances, tasks } from "../db/schema.ts";
 import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
 import { checkActivation } from "./activations.ts";
@@ -54,14 +54,23 @@ export async function registerContainerInstance(
       version: 0,
       registeredAt: now,
       lastSeenAt: now,
+      healthStatus: null,
+      healthDetails: null,
+      hostMetrics: null,
+      healthUpdatedAt: null,
     };
-    await ctx.db.transaction(async (tx) => {
-      await tx
+    // The count is re-checked in the write transaction: several control processes (HA) share the
+    // database, and ctx.serialize only orders this one.
+    const admitted = await ctx.db.transaction(async (tx) => {
+      const res = await tx
         .update(activations)
         .set({ registrationsCount: sql`${activations.registrationsCount} + 1` })
-        .where(eq(activations.id, activationId));
+        .where(and(eq(activations.id, activationId), sql`${activations.registrationsCount} < ${activations.registrationLimit}`));
+      if (res.rowsAffected === 0) return false;
       await tx.insert(containerInstances).values(row);
+      return true;
     });
+    if (!admitted) return { ok: false, reason: "activation registration limit reached" };
     ctx.indexes.instanceChanged(id);
     return { ok: true, instance: row, password };
   });
@@ -148,6 +157,24 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
   ctx.indexes.instanceChanged(instanceId);
 }
 
+/**
+ * Records an agent's health reading (ECS healthStatus plus light host metrics). Not a placement
+ * input, so it neither bumps the row version nor touches the scheduling indexes.
+ */
+export async function applyHealth(ctx: OpsContext, instanceId: string, health: InstanceHealth): Promise<void> {
+  await ctx.serialize(async () => {
+    await ctx.db
+      .update(containerInstances)
+      .set({
+        healthStatus: health.overallStatus,
+        healthDetails: health.details,
+        hostMetrics: Object.fromEntries(Object.entries(health.metrics).filter(([, v]) => v !== undefined)) as Record<string, number>,
+        healthUpdatedAt: health.checkedAt,
+      })
+      .where(eq(containerInstances.id, instanceId));
+  });
+}
+
 /** An embedded broker starts empty: nobody is connected until they say so again. */
 export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
   await ctx.serialize(async () => {
@@ -176,6 +203,8 @@ export async function updateInstanceStatus(ctx: OpsContext, cluster: string, idO
       .set({ status, version: sql`${containerInstances.version} + 1` })
       .where(eq(containerInstances.id, row.id));
     ctx.indexes.instanceChanged(row.id);
+    // Draining moves service tasks: let the scheduler act now rather than on its next round.
+    ctx.servicesChanged?.();
     return (await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, row.id)).get())!;
   });
 }

@@ -4,7 +4,8 @@
 # the tests use, and a running dockerd. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-extra_debs=("$@")
+# Debian packages the tests use: a private registry (docker-registry + htpasswd from apache2-utils).
+extra_debs=(docker-registry apache2-utils "$@")
 
 say() { echo "[setup] $*" >&2; }
 

@@ -16,13 +16,13 @@ export interface TestControl {
 }
 
 /** A real control service: libSQL file in a temp dir, embedded broker and HTTP on free ports. */
-export async function startTestControl(opts: { dir?: string } = {}): Promise<TestControl> {
+export async function startTestControl(opts: { dir?: string; brokerPort?: number; httpPort?: number } = {}): Promise<TestControl> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "flotilla-control-"));
   const db = await openDatabase(`file:${join(dir, "flotilla.db")}`);
   const control = await createControl({
     db,
-    broker: { host: "127.0.0.1", port: 0 },
-    http: { host: "127.0.0.1", port: 0 },
+    broker: { host: "127.0.0.1", port: opts.brokerPort ?? 0 },
+    http: { host: "127.0.0.1", port: opts.httpPort ?? 0 },
     adminToken: TEST_TOKEN,
     log: () => {},
   });

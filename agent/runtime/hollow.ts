@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState } from "./types.ts";
+import { RuntimeError } from "./types.ts";
+
+/**
+ * Latencies of the simulated engine. The defaults are close to what a local Docker engine takes for
+ * a small cached image on this class of machine, so fleet numbers are not flattered by a runtime
+ * that answers instantly.
+ */
+export interface HollowTimings {
+  pullLatencyMs: number;
+  createLatencyMs: number;
+  startLatencyMs: number;
+  /** Time a container takes to exit after the stop signal (capped by the stop timeout). */
+  stopLatencyMs: number;
+  removeLatencyMs: number;
+}
+
+export interface HollowRuntimeOptions {
+  timings?: Partial<HollowTimings>;
+  /** Images present before anything is pulled. */
+  cachedImages?: string[];
+  /** Images that fail to pull (CannotPullContainerError). */
+  unpullableImages?: string[];
+  info?: Partial<RuntimeInfo>;
+  now?: () => number;
+}
+
+export const DEFAULT_HOLLOW_TIMINGS: HollowTimings = {
+  pullLatencyMs: 200,
+  createLatencyMs: 15,
+  startLatencyMs: 40,
+  stopLatencyMs: 10,
+  removeLatencyMs: 10,
+};
+
+interface HollowContainer {
+  id: string;
+  spec: ContainerSpec;
+  state: RuntimeState;
+  exitCode?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  ports: PortBinding[];
+}
+
+const delay = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
+
+function matches(labels: Record<string, string>, want: Record<string, string>): boolean {
+  for (const k in want) if (labels[k] !== want[k]) return false;
+  return true;
+}
+
+/**
+ * An in-memory container runtime with the same contract as the Docker one: labels, list, inspect,
+ * watch hints, stop with exit codes. Used by benchmarks and scale tests to run thousands of real
+ * agents on one machine; `exit()` lets a test make a container die on its own.
+ */
+export class HollowRuntime implements ContainerRuntime {
+  readonly timings: HollowTimings;
+  private containers = new Map<string, HollowContainer>();
+  private names = new Map<string, string>();
+  private images: Set<string>;
+  private pulled = new Set<string>();
+  private unpullable: Set<string>;
+  private watchers = new Set<{ labels: Record<string, string>; onHint: () => void }>();
+  private nextHostPort = 32768;
+  private readonly now: () => number;
+  /** Counts of runtime calls, for benchmarks. */
+  readonly calls = { pull: 0, create: 0, start: 0, stop: 0, remove: 0, list: 0, inspect: 0 };
+
+  constructor(private opts: HollowRuntimeOptions = {}) {
+    this.timings = { ...DEFAULT_HOLLOW_TIMINGS, ...opts.timings };
+    this.images = new Set(opts.cachedImages ?? []);
+    this.unpullable = new Set(opts.unpullableImages ?? []);
+    this.now = opts.now ?? Date.now;
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    return { version: "hollow-1", cpus: 2, memoryBytes: 4 * 1024 ** 3, architecture: "x86_64", osType: "linux", ...this.opts.info };
+  }
+
+  /** Same decisions as the Docker runtime: "default" pulls and falls back to a cached image. */
+  async ensureImage(image: string, behavior: ImagePullBehavior): Promise<void> {
+    const cached = behavior !== "always" && this.images.has(image);
+    if (behavior === "prefer-cached" && cached) return;
+    if (behavior === "once" && cached && this.pulled.has(image)) return;
+    this.calls.pull++;
+    await delay(this.timings.pullLatencyMs);
+    if (this.unpullable.has(image)) {
+      if (cached) return;
+      throw new RuntimeError("CannotPullContainerError", `pull image ${image}: repository does not exist`);
+    }
+    this.images.add(image);
+    this.pulled.add(image);
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    this.calls.create++;
+    await delay(this.timings.createLatencyMs);
+    if (!this.images.has(spec.image)) throw new RuntimeError("CannotCreateContainerError", `No such image: ${spec.image}`);
+    if (this.names.has(spec.name)) throw new RuntimeError("CannotCreateContainerError", `Conflict. The container name "/${spec.name}" is already in use`);
+    const id = randomBytes(32).toString("hex");
+    this.containers.set(id, { id, spec, state: "created", ports: [] });
+    this.names.set(spec.name, id);
+    this.hint(spec.labels);
+    return id;
+  }
+
+  async start(id: string): Promise<void> {
+    this.calls.start++;
+    const c = this.containers.get(id);
+    if (!c) throw new RuntimeError("CannotStartContainerError", `No such container: ${id}`);
+    if (c.state === "running") return;
+    await delay(this.timings.startLatencyMs);
+    c.state = "running";
+    c.startedAt = this.now();
+    c.finishedAt = undefined;
+    c.exitCode = undefined;
+    c.ports =
+      c.spec.networkMode === "bridge"
+        ? c.spec.portBindings.map((p) => ({ ...p, hostPort: p.hostPort || this.nextHostPort++ }))
+        : [];
+    this.hint(c.spec.labels);
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    this.calls.stop++;
+    const c = this.containers.get(id);
+    if (!c || c.state !== "running") return;
+    // A process that outlives the timeout is killed (137), as Docker does.
+    const killed = this.timings.stopLatencyMs > timeoutSeconds * 1000;
+    await delay(Math.min(this.timings.stopLatencyMs, timeoutSeconds * 1000));
+    if (c.state === "running") this.finish(c, killed ? 137 : 0);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.calls.remove++;
+    const c = this.containers.get(id);
+    if (!c) return;
+    await delay(this.timings.removeLatencyMs);
+    if (!this.containers.delete(id)) return;
+    this.names.delete(c.spec.name);
+    this.hint(c.spec.labels);
+  }
+
+  async list(labels: Record<string, string>): Promise<RuntimeContainer[]> {
+    this.calls.list++;
+    const out: RuntimeContainer[] = [];
+    for (const c of this.containers.values()) if (matches(c.spec.labels, labels)) out.push(this.view(c));
+    return out;
+  }
+
+  async inspect(id: string): Promise<RuntimeContainer | null> {
+    this.calls.inspect++;
+    const c = this.containers.get(id);
+    return c ? this.view(c) : null;
+  }
+
+  watch(labels: Record<string, string>, onHint: () => void): () => void {
+    const w = { labels, onHint };
+    this.watchers.add(w);
+    return () => void this.watchers.delete(w);
+  }
+
+  // ---- test and benchmark controls ----
+
+  /** Makes a running container exit on its own with the given code (a crash, OOM kill, ...). */
+  exit(id: string, exitCode: number): void {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no hollow container ${id}`);
+    if (c.state === "running") this.finish(c, exitCode);
+  }
+
+  /** Removes a container behind the agent's back, as `docker rm -f` would. */
+  forceRemove(id: string): void {
+    const c = this.containers.get(id);
+    if (!c) return;
+    this.containers.delete(id);
+    this.names.delete(c.spec.name);
+    this.hint(c.spec.labels);
+  }
+
+  /** Containers currently running (all labels). */
+  running(): RuntimeContainer[] {
+    return [...this.containers.values()].filter((c) => c.state === "running").map((c) => this.view(c));
+  }
+
+  addImage(image: string): void {
+    this.images.add(image);
+  }
+
+  private finish(c: HollowContainer, exitCode: number): void {
+    c.state = "exited";
+    c.exitCode = exitCode;
+    c.finishedAt = this.now();
+    this.hint(c.spec.labels);
+  }
+
+  private hint(labels: Record<string, string>): void {
+    for (const w of this.watchers) if (matches(labels, w.labels)) queueMicrotask(w.onHint);
+  }
+
+  private view(c: HollowContainer): RuntimeContainer {
+    return {
+      id: c.id,
+      name: c.spec.name,
+      labels: { ...c.spec.labels },
+      state: c.state,
+      exitCode: c.state === "exited" || c.state === "dead" ? c.exitCode : undefined,
+      startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
+      ports: c.ports.map((p) => ({ ...p })),
+    };
+  }
+}

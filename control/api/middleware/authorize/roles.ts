@@ -1,0 +1,19 @@
+import type { TokenRole } from "../../../ops/tokens.ts";
+
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Paths only admins reach: managing tokens and reading the audit log. */
+function adminOnly(path: string): boolean {
+  return /^\/v1\/(tokens|audit)(\/|$)/.test(path);
+}
+
+/**
+ * What each role may do. read-only: reads, except the admin-only paths; operator: everything but
+ * tokens and the audit log; admin: everything.
+ */
+export function roleAllows(role: TokenRole, method: string, path: string): boolean {
+  if (role === "admin") return true;
+  if (adminOnly(path)) return false;
+  if (role === "operator") return true;
+  return READ_METHODS.has(method.toUpperCase());
+}

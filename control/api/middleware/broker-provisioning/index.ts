@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from "hono";
+
+export interface BrokerProvisioning {
+  /** An activation was created: make its credentials valid on the broker. */
+  activationCreated(activationId: string, code: string): Promise<void>;
+  /** An activation was revoked: its credentials stop working on the broker. */
+  activationGone(activationId: string): Promise<void>;
+}
+
+const CREATE = /^\/v1\/clusters\/[^/]+\/activations\/?$/;
+const REVOKE = /^\/v1\/clusters\/[^/]+\/activations\/([^/]+)$/;
+
+/**
+ * With an external broker, activation credentials must exist on that broker too. The activation
+ * code is only ever in the create response (stored hashed), so it is taken from there.
+ */
+export function brokerProvisioning(p: BrokerProvisioning, log: (line: string) => void = () => {}): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const path = c.req.path;
+    try {
+      if (c.req.method === "POST" && c.res.status === 201 && CREATE.test(path)) {
+        const body = (await c.res.clone().json()) as { activationId: string; activationCode: string };
+        await p.activationCreated(body.activationId, body.activationCode);
+      } else if (c.req.method === "DELETE" && c.res.status === 200 && REVOKE.test(path)) {
+        await p.activationGone(REVOKE.exec(path)![1]!);
+      }
+    } catch (e) {
+      log(`[broker] provisioning for ${c.req.method} ${path} failed: ${(e as Error).message}`);
+      c.res = c.json({ error: { code: "ServerException", message: "the MQTT broker did not accept the change; try again" } }, 503);
+    }
+  };
+}

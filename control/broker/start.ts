@@ -1,0 +1,54 @@
+import type mqtt from "mqtt";
+import type { AuthRateLimitOptions } from "./auth-rate-limit.ts";
+import { startEmbeddedBroker, type Authenticator, type BrokerTls, type EmbeddedBroker } from "./embedded.ts";
+import { ExternalBroker, type ExternalBrokerOptions } from "./external.ts";
+
+export interface BrokerChoice {
+  embedded: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
+  /** When set, agents use this Mosquitto instead of the embedded broker. */
+  external?: ExternalBrokerOptions;
+  authenticate: Authenticator;
+  controlPassword: string;
+  /** The control's broker username on an external broker (HA: one per process). */
+  controlUsername?: string;
+  log: (line: string) => void;
+}
+
+/** What the control service needs from whichever broker it runs with. */
+export interface RunningBroker {
+  /** EmbeddedBroker-shaped handle (for an external broker: counts stay 0, disconnect deletes the client). */
+  handle: EmbeddedBroker;
+  linkConnectOptions?: mqtt.IClientOptions;
+  onRegistered?: (instanceId: string, password: string) => Promise<void>;
+  instanceRevoked(instanceId: string): Promise<void>;
+  external?: ExternalBroker;
+}
+
+export async function startBroker(choice: BrokerChoice): Promise<RunningBroker> {
+  if (!choice.external) {
+    const handle = await startEmbeddedBroker({ ...choice.embedded, authenticate: choice.authenticate, log: choice.log });
+    return {
+      handle,
+      // The control reaches its own broker over the bind address; its certificate names the public host.
+      linkConnectOptions: choice.embedded.tls ? { rejectUnauthorized: false } : undefined,
+      instanceRevoked: async (id) => handle.disconnect(id),
+    };
+  }
+  const ext = await ExternalBroker.start(choice.external);
+  await ext.controlClient(choice.controlPassword, choice.controlUsername);
+  const port = Number(new URL(ext.url).port || 1883);
+  const handle: EmbeddedBroker = {
+    url: ext.url,
+    port,
+    stats: { refusedConnects: 0, rateLimitedConnects: 0, refusedPublishes: 0, oversizedPublishes: 0, refusedSubscribes: 0 },
+    disconnect: (id) => void ext.instanceRevoked(id).catch((e: Error) => choice.log(`[broker] could not remove client ${id}: ${e.message}`)),
+    close: () => ext.close(),
+  };
+  return {
+    handle,
+    linkConnectOptions: choice.external.connectOptions,
+    onRegistered: (id, password) => ext.instanceRegistered(id, password),
+    instanceRevoked: (id) => ext.instanceRevoked(id),
+    external: ext,
+  };
+}

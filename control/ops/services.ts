@@ -1,0 +1,320 @@
+import { and, eq, inArray, ne } from "drizzle-orm";
+import { z } from "zod";
+import { arn, nameFromArnOrName } from "../../shared/arn.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { containerInstances, deployments, serviceEvents, services } from "../db/schema.ts";
+import type { TaskContainer, TaskRow } from "../scheduling/start-tasks.ts";
+import { taskDefinitionByArn } from "../services/snapshot.ts";
+import { hasHealthChecks } from "../services/task-health.ts";
+import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
+import { defaultDeploymentConfiguration, type DeploymentConfiguration } from "../services/deployment-math.ts";
+import { addServiceEvent, listServiceEvents, type ServiceEventRow } from "../services/events.ts";
+import { getService, liveDeployments, newDeploymentId, serviceTasks, type DeploymentRow, type ServiceRow } from "../services/store.ts";
+import { requireCluster } from "./clusters.ts";
+import type { OpsContext } from "./context.ts";
+import { conflict, invalid, notFound } from "./errors.ts";
+import { enforceClusterPolicy } from "./policy.ts";
+import { requireSecretsExist } from "./secrets.ts";
+import { resolveTaskDefinition, type TaskDefinitionRow } from "./task-definitions.ts";
+import { parseInput } from "./validate.ts";
+
+/** Default seconds a disconnected instance keeps its service tasks before they are replaced. */
+export const DEFAULT_DISCONNECT_GRACE_SECONDS = 30;
+
+const deploymentConfigurationInput = z.strictObject({
+  minimumHealthyPercent: z.number().int().min(0).max(100).optional(),
+  maximumPercent: z.number().int().min(100).max(2000).optional(),
+  deploymentCircuitBreaker: z.strictObject({ enable: z.boolean(), rollback: z.boolean() }).optional(),
+});
+
+const serviceName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores");
+const graceSeconds = z.number().int().min(0).max(2_147_483_647);
+/** -1 = never replace tasks of a disconnected instance. */
+const disconnectGrace = z.number().int().min(-1).max(7 * 24 * 3600);
+
+const createServiceInput = z.strictObject({
+  serviceName,
+  taskDefinition: z.string().min(1),
+  desiredCount: z.number().int().min(0).max(10_000).optional(),
+  schedulingStrategy: z.enum(["REPLICA", "DAEMON"]).default("REPLICA"),
+  launchType: z.enum(["EXTERNAL", "EC2"]).optional(),
+  deploymentConfiguration: deploymentConfigurationInput.optional(),
+  placementConstraints: placementConstraintsSchema.optional(),
+  placementStrategy: placementStrategiesSchema.optional(),
+  healthCheckGracePeriodSeconds: graceSeconds.optional(),
+  disconnectGracePeriodSeconds: disconnectGrace.optional(),
+});
+
+const updateServiceInput = z.strictObject({
+  desiredCount: z.number().int().min(0).max(10_000).optional(),
+  taskDefinition: z.string().min(1).optional(),
+  forceNewDeployment: z.boolean().optional(),
+  deploymentConfiguration: deploymentConfigurationInput.optional(),
+  placementConstraints: placementConstraintsSchema.optional(),
+  placementStrategy: placementStrategiesSchema.optional(),
+  healthCheckGracePeriodSeconds: graceSeconds.optional(),
+  disconnectGracePeriodSeconds: disconnectGrace.optional(),
+});
+
+function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeof deploymentConfigurationInput>): DeploymentConfiguration {
+  return {
+    minimumHealthyPercent: input?.minimumHealthyPercent ?? base.minimumHealthyPercent,
+    maximumPercent: input?.maximumPercent ?? base.maximumPercent,
+    deploymentCircuitBreaker: input?.deploymentCircuitBreaker ?? base.deploymentCircuitBreaker,
+  };
+}
+
+async function usableTaskDefinition(ctx: OpsContext, cluster: string, ref: string): Promise<TaskDefinitionRow> {
+  const td = await resolveTaskDefinition(ctx, ref);
+  if (td.status !== "ACTIVE" && !ref.includes(":")) throw notFound("ClientException", `task definition "${ref}" is INACTIVE`);
+  const spec = td.spec as TaskDefinitionSpec;
+  await enforceClusterPolicy(ctx, cluster, spec);
+  await requireSecretsExist(ctx, spec);
+  return td;
+}
+
+/** CreateService: stores the service and its first PRIMARY deployment; the scheduler does the rest. */
+export async function createService(ctx: OpsContext, cluster: string, input: unknown): Promise<ServiceRow> {
+  const req = parseInput(createServiceInput, input);
+  if (req.schedulingStrategy === "REPLICA" && req.desiredCount === undefined) {
+    throw invalid("desiredCount: required for a REPLICA service", [{ path: "desiredCount", message: "required for a REPLICA service" }]);
+  }
+  if (req.schedulingStrategy === "DAEMON" && req.desiredCount !== undefined) {
+    throw invalid("desiredCount: not allowed for a DAEMON service (one task per instance)", [{ path: "desiredCount", message: "not allowed for a DAEMON service" }]);
+  }
+  if (req.schedulingStrategy === "DAEMON" && req.placementStrategy?.length) {
+    throw invalid("placementStrategy: not allowed for a DAEMON service", [{ path: "placementStrategy", message: "not allowed for a DAEMON service" }]);
+  }
+  const c = await requireCluster(ctx, cluster);
+  const td = await usableTaskDefinition(ctx, c.name, req.taskDefinition);
+  const cfg = mergeConfiguration(defaultDeploymentConfiguration(req.schedulingStrategy), req.deploymentConfiguration);
+  const row = await ctx.serialize(async () => {
+    const existing = await getService(ctx, c.name, req.serviceName);
+    if (existing && existing.status !== "INACTIVE") throw invalid(`serviceName: service "${req.serviceName}" already exists (Creation of service was not idempotent)`, [{ path: "serviceName", message: "already exists" }]);
+    const now = ctx.clock.now();
+    const row: ServiceRow = {
+      clusterName: c.name,
+      serviceName: req.serviceName,
+      arn: arn.service(c.name, req.serviceName),
+      status: "ACTIVE",
+      schedulingStrategy: req.schedulingStrategy,
+      desiredCount: req.desiredCount ?? 0,
+      taskDefinitionArn: td.arn,
+      deploymentConfiguration: cfg,
+      placementConstraints: req.placementConstraints ?? [],
+      placementStrategy: req.placementStrategy ?? [],
+      healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? 0,
+      disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? DEFAULT_DISCONNECT_GRACE_SECONDS,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await ctx.db.transaction(async (tx) => {
+      if (existing) {
+        // Re-creating a deleted service starts from a clean history.
+        await tx.delete(services).where(and(eq(services.clusterName, c.name), eq(services.serviceName, req.serviceName)));
+        await tx.delete(deployments).where(and(eq(deployments.clusterName, c.name), eq(deployments.serviceName, req.serviceName)));
+        await tx.delete(serviceEvents).where(and(eq(serviceEvents.clusterName, c.name), eq(serviceEvents.serviceName, req.serviceName)));
+      }
+      await tx.insert(services).values(row);
+      await tx.insert(deployments).values({
+        id: newDeploymentId(),
+        clusterName: c.name,
+        serviceName: req.serviceName,
+        status: "PRIMARY",
+        rolloutState: "IN_PROGRESS",
+        rolloutStateReason: "ECS deployment in progress.",
+        taskDefinitionArn: td.arn,
+        desiredCount: row.desiredCount,
+        failedTasks: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+    });
+    return row;
+  });
+  ctx.servicesChanged?.();
+  return row;
+}
+
+export async function requireService(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceRow> {
+  const c = await requireCluster(ctx, cluster);
+  const name = nameFromArnOrName(nameOrArn);
+  const row = await getService(ctx, c.name, name);
+  if (!row) throw notFound("ServiceNotFoundException", `service "${name}" not found in cluster "${c.name}"`);
+  return row;
+}
+
+/** ListServices: ACTIVE and DRAINING services (ECS omits INACTIVE ones). */
+export async function listServices(ctx: OpsContext, cluster: string): Promise<ServiceRow[]> {
+  const c = await requireCluster(ctx, cluster);
+  return ctx.db
+    .select()
+    .from(services)
+    .where(and(eq(services.clusterName, c.name), ne(services.status, "INACTIVE")))
+    .orderBy(services.serviceName)
+    .all();
+}
+
+/**
+ * UpdateService: desiredCount and settings apply in place; a new task definition, placement or
+ * forceNewDeployment starts a new PRIMARY deployment and the previous ones become ACTIVE (replaced).
+ */
+export async function updateService(ctx: OpsContext, cluster: string, nameOrArn: string, input: unknown): Promise<ServiceRow> {
+  const req = parseInput(updateServiceInput, input);
+  const found = await requireService(ctx, cluster, nameOrArn);
+  if (found.status !== "ACTIVE") throw conflict("ServiceNotActiveException", `service "${found.serviceName}" is ${found.status}`);
+  if (found.schedulingStrategy === "DAEMON" && req.desiredCount !== undefined) {
+    throw invalid("desiredCount: not allowed for a DAEMON service", [{ path: "desiredCount", message: "not allowed for a DAEMON service" }]);
+  }
+  if (found.schedulingStrategy === "DAEMON" && req.placementStrategy?.length) {
+    throw invalid("placementStrategy: not allowed for a DAEMON service", [{ path: "placementStrategy", message: "not allowed for a DAEMON service" }]);
+  }
+  const td = req.taskDefinition ? await usableTaskDefinition(ctx, found.clusterName, req.taskDefinition) : undefined;
+  const row = await ctx.serialize(async () => {
+    const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
+    if (cur.status !== "ACTIVE") throw conflict("ServiceNotActiveException", `service "${cur.serviceName}" is ${cur.status}`);
+    const now = ctx.clock.now();
+    const next: ServiceRow = {
+      ...cur,
+      desiredCount: req.desiredCount ?? cur.desiredCount,
+      taskDefinitionArn: td?.arn ?? cur.taskDefinitionArn,
+      deploymentConfiguration: mergeConfiguration(cur.deploymentConfiguration as DeploymentConfiguration, req.deploymentConfiguration),
+      placementConstraints: req.placementConstraints ?? cur.placementConstraints,
+      placementStrategy: req.placementStrategy ?? cur.placementStrategy,
+      healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? cur.healthCheckGracePeriodSeconds,
+      disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? cur.disconnectGracePeriodSeconds,
+      updatedAt: now,
+    };
+    const placementChanged =
+      JSON.stringify(next.placementConstraints) !== JSON.stringify(cur.placementConstraints) ||
+      JSON.stringify(next.placementStrategy) !== JSON.stringify(cur.placementStrategy);
+    const newDeployment = req.forceNewDeployment === true || next.taskDefinitionArn !== cur.taskDefinitionArn || placementChanged;
+    await ctx.db.transaction(async (tx) => {
+      await tx.update(services).set(next).where(and(eq(services.clusterName, cur.clusterName), eq(services.serviceName, cur.serviceName)));
+      if (!newDeployment) {
+        await tx
+          .update(deployments)
+          .set({ desiredCount: next.desiredCount, updatedAt: now })
+          .where(and(eq(deployments.clusterName, cur.clusterName), eq(deployments.serviceName, cur.serviceName), eq(deployments.status, "PRIMARY")));
+        return;
+      }
+      await tx
+        .update(deployments)
+        .set({ status: "ACTIVE", updatedAt: now })
+        .where(and(eq(deployments.clusterName, cur.clusterName), eq(deployments.serviceName, cur.serviceName), eq(deployments.status, "PRIMARY")));
+      await tx.insert(deployments).values({
+        id: newDeploymentId(),
+        clusterName: cur.clusterName,
+        serviceName: cur.serviceName,
+        status: "PRIMARY",
+        rolloutState: "IN_PROGRESS",
+        rolloutStateReason: "ECS deployment in progress.",
+        taskDefinitionArn: next.taskDefinitionArn,
+        desiredCount: next.desiredCount,
+        failedTasks: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+    });
+    return next;
+  });
+  ctx.servicesChanged?.();
+  return row;
+}
+
+/**
+ * DeleteService: ACTIVE → DRAINING (the scheduler stops every task) → INACTIVE once none is left.
+ * As in ECS, a REPLICA service must be scaled to zero first unless `force` is given.
+ */
+export async function deleteService(ctx: OpsContext, cluster: string, nameOrArn: string, force: boolean): Promise<ServiceRow> {
+  const found = await requireService(ctx, cluster, nameOrArn);
+  const row = await ctx.serialize(async () => {
+    const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
+    if (cur.status !== "ACTIVE") return cur;
+    if (cur.schedulingStrategy === "REPLICA" && cur.desiredCount > 0 && !force) {
+      throw invalid("The service cannot be stopped while it is scaled above 0 (scale it to 0 first or delete with ?force=true)", [
+        { path: "force", message: "required while desiredCount is above 0" },
+      ]);
+    }
+    const next: ServiceRow = { ...cur, status: "DRAINING", desiredCount: 0, updatedAt: ctx.clock.now() };
+    await ctx.db
+      .update(services)
+      .set({ status: next.status, desiredCount: 0, updatedAt: next.updatedAt })
+      .where(and(eq(services.clusterName, cur.clusterName), eq(services.serviceName, cur.serviceName)));
+    return next;
+  });
+  if (row.status === "DRAINING") await addServiceEvent(ctx, row.clusterName, row.serviceName, `(service ${row.serviceName}) is being deleted.`);
+  ctx.servicesChanged?.();
+  return row;
+}
+
+export async function serviceEventsOf(ctx: OpsContext, cluster: string, nameOrArn: string) {
+  const svc = await requireService(ctx, cluster, nameOrArn);
+  return listServiceEvents(ctx, svc.clusterName, svc.serviceName);
+}
+
+export interface ServiceDetails {
+  row: ServiceRow;
+  deployments: DeploymentRow[];
+  /** Desired-RUNNING tasks of the service. */
+  tasks: TaskRow[];
+  events: ServiceEventRow[];
+}
+
+/** Everything DescribeServices shows: deployments in play with their task counts, and events. */
+export async function serviceDetails(ctx: OpsContext, row: ServiceRow, eventLimit = 100): Promise<ServiceDetails> {
+  return {
+    row,
+    deployments: row.status === "INACTIVE" ? [] : await liveDeployments(ctx, row.clusterName, row.serviceName),
+    tasks: await serviceTasks(ctx, row.clusterName, row.serviceName),
+    events: await listServiceEvents(ctx, row.clusterName, row.serviceName, eventLimit),
+  };
+}
+
+export interface ServiceEndpoint {
+  taskArn: string;
+  containerInstanceArn: string;
+  address: string;
+  containerName: string;
+  containerPort: number;
+  hostPort: number;
+  protocol: "tcp" | "udp";
+}
+
+/**
+ * Where a service answers on the edge network, without a load balancer: one entry per bound port
+ * of every RUNNING, healthy task on a connected instance. The address is the instance's
+ * `flotilla.address` attribute when set (e.g. `--attribute flotilla.address=10.0.0.5`), else the
+ * binding's own address when it is specific, else the instance hostname.
+ */
+export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceEndpoint[]> {
+  const svc = await requireService(ctx, cluster, nameOrArn);
+  const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
+  const instanceIds = [...new Set(rows.map((t) => t.instanceId))];
+  const instances = instanceIds.length ? await ctx.db.select().from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
+  const byId = new Map(instances.map((i) => [i.id, i]));
+  const out: ServiceEndpoint[] = [];
+  for (const t of rows) {
+    const inst = byId.get(t.instanceId);
+    if (!inst?.agentConnected || t.lastStatus !== "RUNNING" || t.healthStatus === "UNHEALTHY") continue;
+    const td = await taskDefinitionByArn(ctx, t.taskDefinitionArn);
+    if (hasHealthChecks(td.spec as TaskDefinitionSpec) && t.healthStatus !== "HEALTHY") continue;
+    for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
+      for (const b of c.networkBindings ?? []) {
+        const specific = b.bindIP && b.bindIP !== "0.0.0.0" && b.bindIP !== "::" ? b.bindIP : undefined;
+        out.push({
+          taskArn: t.arn,
+          containerInstanceArn: inst.arn,
+          address: inst.attributes["flotilla.address"] ?? specific ?? inst.hostname,
+          containerName: c.name,
+          containerPort: b.containerPort,
+          hostPort: b.hostPort,
+          protocol: b.protocol,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+type NetworkBinding = { bindIP: string; containerPort: number; hostPort: number; protocol: "tcp" | "udp" };

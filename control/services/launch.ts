@@ -1,0 +1,99 @@
+import { and, desc, eq } from "drizzle-orm";
+import { tasks } from "../db/schema.ts";
+import type { OpsContext } from "../ops/context.ts";
+import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import type { PlacementConstraint } from "../placement/index.ts";
+import { startTasks } from "../scheduling/start-tasks.ts";
+import { launchDelayMs } from "./deployment-math.ts";
+import { addServiceEvent, taskList } from "./events.ts";
+import { constraintsOf, serviceGroup, strategiesOf, type DeploymentRow, type ServiceRow } from "./store.ts";
+import { isLaunchFailure } from "./task-health.ts";
+
+/** ECS caps RunTask at 10 tasks per call; the scheduler launches in calls of that size. */
+const LAUNCH_BATCH = 10;
+/** Stopped tasks looked at to count consecutive launch failures. */
+const THROTTLE_WINDOW = 12;
+
+export interface LaunchResult {
+  started: string[];
+  /** Placement failure reasons (ECS reason strings), one per task not placed. */
+  failures: { reason: string; detail: string }[];
+}
+
+/**
+ * Starts `count` tasks of a deployment through the one placement path RunTask uses, and records
+ * ECS-style events: started tasks, or why a task could not be placed. `quietFailures` keeps
+ * expected refusals (a daemon probing an instance that does not match) out of the events.
+ */
+export async function launchTasks(
+  ctx: OpsContext,
+  svc: ServiceRow,
+  dep: DeploymentRow,
+  td: TaskDefinitionRow,
+  count: number,
+  opts: { extraConstraints?: PlacementConstraint[]; quietFailures?: (reason: string) => boolean } = {},
+): Promise<LaunchResult> {
+  const started: string[] = [];
+  const failures: LaunchResult["failures"] = [];
+  for (let left = count; left > 0; ) {
+    const n = Math.min(LAUNCH_BATCH, left);
+    left -= n;
+    const res = await startTasks(ctx, {
+      clusterName: svc.clusterName,
+      taskDefinition: td,
+      count: n,
+      group: serviceGroup(svc.serviceName),
+      startedBy: dep.id,
+      serviceName: svc.serviceName,
+      deploymentId: dep.id,
+      constraints: [...constraintsOf(svc), ...(opts.extraConstraints ?? [])],
+      strategies: strategiesOf(svc),
+    });
+    started.push(...res.tasks.map((t) => t.id));
+    failures.push(...res.failures.map((f) => ({ reason: f.reason, detail: f.detail })));
+    if (res.failures.length) break;
+  }
+  if (started.length) {
+    await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) has started ${started.length} tasks: ${taskList(started)}.`);
+  }
+  const reported = failures.filter((f) => !opts.quietFailures?.(f.reason));
+  if (reported.length) {
+    const f = reported[0]!;
+    await addServiceEvent(
+      ctx,
+      svc.clusterName,
+      svc.serviceName,
+      `(service ${svc.serviceName}) was unable to place a task because no container instance met all of its requirements. Reason: ${f.reason}${f.detail ? ` (${f.detail})` : ""}.`,
+    );
+  }
+  return { started, failures };
+}
+
+/**
+ * ECS-style launch throttle, derived from stored tasks (so it survives restarts): after k
+ * consecutive tasks that failed to launch, no new launch before the last failure + delay(k).
+ * Returns the time launching may resume, or 0 when it is not throttled.
+ */
+export async function launchAllowedAt(ctx: OpsContext, svc: ServiceRow): Promise<number> {
+  const recent = await ctx.db
+    .select({ stopCode: tasks.stopCode, stoppedReason: tasks.stoppedReason, startedAt: tasks.startedAt, stoppedAt: tasks.stoppedAt })
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, svc.clusterName), eq(tasks.serviceName, svc.serviceName), eq(tasks.lastStatus, "STOPPED")))
+    .orderBy(desc(tasks.stoppedAt))
+    .limit(THROTTLE_WINDOW)
+    .all();
+  let k = 0;
+  while (k < recent.length && isLaunchFailure(recent[k]!)) k++;
+  if (k === 0) return 0;
+  return (recent[0]!.stoppedAt ?? 0) + launchDelayMs(k);
+}
+
+export async function throttledEvent(ctx: OpsContext, svc: ServiceRow, resumeAt: number): Promise<void> {
+  const seconds = Math.max(1, Math.ceil((resumeAt - ctx.clock.now()) / 1000));
+  await addServiceEvent(
+    ctx,
+    svc.clusterName,
+    svc.serviceName,
+    `(service ${svc.serviceName}) is unable to consistently start tasks successfully. Retrying in ${seconds} seconds.`,
+  );
+}

@@ -1,0 +1,114 @@
+import { and, eq, isNull, notInArray, or } from "drizzle-orm";
+import { tasks } from "../db/schema.ts";
+import type { OpsContext } from "../ops/context.ts";
+import type { InstanceRow } from "../ops/instances.ts";
+import { INSTANCE_ID_ATTRIBUTE } from "../placement/index.ts";
+import { addServiceEvent, taskList } from "./events.ts";
+import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
+import { syncPrimaryDesired } from "./rollout-state.ts";
+import { finishRound, type RoundOutcome } from "./round-end.ts";
+import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
+import { stopServiceTasks } from "./stop-tasks.ts";
+
+/** Refusals that mean "this instance is not for this daemon", not "something is wrong". */
+const NOT_MATCHING = new Set(["MemberOf placement constraint unsatisfied", "ATTRIBUTE", "AGENT"]);
+
+/**
+ * Instances known not to match a daemon's constraints, keyed by service/deployment/instance and
+ * remembered with the instance attributes they were judged on, so each is probed once.
+ */
+const notMatching = new Map<string, string>();
+
+/**
+ * One round for a DAEMON service: exactly one primary task on every ACTIVE, connected instance
+ * that matches the constraints. A daemon task moves to a new revision by stopping the old copy
+ * first (maximumPercent 100, ECS's daemon default) or starting the new one first (above 100).
+ * A DRAINING instance keeps its daemon tasks until its other tasks are gone; a disconnected one
+ * keeps them (nothing to move: the daemon is per instance).
+ */
+export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, view: ClusterView): Promise<RoundOutcome> {
+  const { svc, cfg, primary } = snap;
+  const name = svc.serviceName;
+  const stopped = new Set<string>();
+  const stop = async (list: ClassifiedTask[], reason: string) => {
+    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason);
+    for (const id of ids) stopped.add(id);
+    if (ids.length) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) has stopped ${ids.length} running tasks: ${taskList(ids)}.`);
+  };
+
+  const byInstance = new Map<string, ClassifiedTask[]>();
+  for (const t of snap.tasks) byInstance.set(t.task.instanceId, [...(byInstance.get(t.task.instanceId) ?? []), t]);
+
+  let wanted = 0;
+  let started = 0;
+  let resumeAt: number | undefined;
+  const toStop: ClassifiedTask[] = [];
+  for (const inst of view.instances.values()) {
+    const here = byInstance.get(inst.id) ?? [];
+    if (inst.status === "INACTIVE") continue;
+    if (svc.status !== "ACTIVE") {
+      toStop.push(...here);
+      continue;
+    }
+    if (inst.status === "DRAINING") {
+      if (here.length && !(await hasOtherTasks(ctx, inst, view.daemonServices))) toStop.push(...here);
+      continue;
+    }
+    if (!inst.agentConnected) {
+      if (here.length) wanted++;
+      continue;
+    }
+    const primaryHere = here.filter((t) => t.task.deploymentId === primary.id);
+    const oldHere = here.filter((t) => t.task.deploymentId !== primary.id);
+    toStop.push(...primaryHere.slice(1));
+    if (oldHere.length && (primaryHere.some((t) => t.healthy) || cfg.maximumPercent <= 100)) toStop.push(...oldHere);
+    if (primaryHere.length) {
+      wanted++;
+      continue;
+    }
+    if (oldHere.length && cfg.maximumPercent <= 100) {
+      wanted++;
+      continue; // the old copy stops first; the new one starts next round
+    }
+    const key = `${svc.clusterName}/${name}/${primary.id}/${inst.id}`;
+    const attrs = JSON.stringify(inst.attributes);
+    if (notMatching.get(key) === attrs) continue;
+    wanted++;
+    resumeAt ??= await launchAllowedAt(ctx, svc);
+    if (resumeAt > view.now) continue;
+    const res = await launchTasks(ctx, svc, primary, snap.tds.get(primary.taskDefinitionArn)!, 1, {
+      extraConstraints: [{ type: "memberOf", expression: `attribute:${INSTANCE_ID_ATTRIBUTE} == "${inst.id}"` }],
+      quietFailures: (reason) => NOT_MATCHING.has(reason),
+    });
+    started += res.started.length;
+    if (res.failures.some((f) => NOT_MATCHING.has(f.reason))) {
+      notMatching.set(key, attrs);
+      wanted--;
+    }
+  }
+  if (resumeAt !== undefined && resumeAt > view.now) await throttledEvent(ctx, svc, resumeAt);
+  await stop(toStop, `Task replaced by (deployment ${primary.id})`);
+  await syncPrimaryDesired(ctx, primary, svc.status === "ACTIVE" ? wanted : 0);
+
+  const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
+  const converged = started === 0 && remaining.length === wanted && remaining.every((t) => t.task.deploymentId === primary.id && t.healthy);
+  return finishRound(ctx, snap, { remaining, desired: wanted, converged });
+}
+
+/** Does a draining instance still hold tasks other than daemon tasks? */
+async function hasOtherTasks(ctx: OpsContext, inst: InstanceRow, daemonServices: Set<string>): Promise<boolean> {
+  const names = [...daemonServices];
+  const row = await ctx.db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.instanceId, inst.id),
+        eq(tasks.desiredStatus, "RUNNING"),
+        names.length ? or(isNull(tasks.serviceName), notInArray(tasks.serviceName, names)) : undefined,
+      ),
+    )
+    .limit(1)
+    .get();
+  return row !== undefined;
+}

@@ -1,0 +1,108 @@
+import type { OpsContext } from "../ops/context.ts";
+import { rolloutStep } from "./deployment-math.ts";
+import { addServiceEvent, taskList } from "./events.ts";
+import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
+import { finishRound, type RoundOutcome } from "./round-end.ts";
+import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
+import { stopOrder } from "./snapshot.ts";
+import { stopServiceTasks } from "./stop-tasks.ts";
+import { HEALTH_CHECK_FAILED_REASON, LOST_REASON } from "./task-health.ts";
+import { syncPrimaryDesired } from "./rollout-state.ts";
+
+/**
+ * One level-triggered round for a REPLICA service: compare the primary deployment's desired count
+ * with the live tasks and act — scale in, start (never above maximumPercent), stop replaced tasks
+ * (old deployments, draining instances; never below minimumHealthyPercent), and retire tasks lost
+ * on disconnected instances once their replacements are started.
+ */
+export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, view: ClusterView): Promise<RoundOutcome> {
+  const { svc, cfg, primary } = snap;
+  const name = svc.serviceName;
+  const desired = svc.status === "ACTIVE" ? svc.desiredCount : 0;
+  const stopped = new Set<string>();
+  const stop = async (list: ClassifiedTask[], reason: string) => {
+    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason);
+    for (const id of ids) stopped.add(id);
+    return ids;
+  };
+
+  await syncPrimaryDesired(ctx, primary, desired);
+  const failing = snap.tasks.filter((t) => t.failingHealthChecks);
+  if (failing.length) {
+    const ids = await stop(failing, HEALTH_CHECK_FAILED_REASON);
+    for (const id of ids) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) (task ${id}) failed container health checks.`);
+  }
+
+  let current = snap.tasks.filter((t) => !t.lost && !stopped.has(t.task.id));
+  let primaryTasks = current.filter((t) => t.task.deploymentId === primary.id && !t.draining);
+
+  // Scale in: the primary has more than it should.
+  if (primaryTasks.length > desired) {
+    const surplus = [...primaryTasks].sort(stopOrder).slice(0, primaryTasks.length - desired);
+    const ids = await stop(surplus, `Scaling activity initiated by (deployment ${primary.id})`);
+    if (ids.length) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) has stopped ${ids.length} running tasks: ${taskList(ids)}.`);
+    current = current.filter((t) => !stopped.has(t.task.id));
+    primaryTasks = primaryTasks.filter((t) => !stopped.has(t.task.id));
+  }
+
+  const step = rolloutStep(
+    { desiredCount: desired, primaryTasks: primaryTasks.length, totalTasks: current.length, healthyTasks: current.filter((t) => t.healthy).length },
+    cfg,
+  );
+
+  let started = 0;
+  if (step.start > 0) {
+    const resumeAt = await launchAllowedAt(ctx, svc);
+    if (resumeAt > view.now) await throttledEvent(ctx, svc, resumeAt);
+    else started = (await launchTasks(ctx, svc, primary, snap.tds.get(primary.taskDefinitionArn)!, step.start)).started.length;
+  }
+
+  // Replaced tasks: those of older deployments and those on draining instances.
+  const replaced = current.filter((t) => t.task.deploymentId !== primary.id || t.draining);
+  const depAge = new Map(snap.deps.map((d) => [d.id, d.createdAt]));
+  const unhealthyReplaced = replaced.filter((t) => !t.healthy && t.task.deploymentId !== primary.id);
+  const healthyReplaced = replaced
+    .filter((t) => t.healthy || t.task.deploymentId === primary.id)
+    .sort((a, b) => {
+      if (a.draining !== b.draining) return a.draining ? -1 : 1;
+      const age = (depAge.get(a.task.deploymentId ?? "") ?? 0) - (depAge.get(b.task.deploymentId ?? "") ?? 0);
+      return age !== 0 ? age : stopOrder(a, b);
+    });
+  const toStop = [...unhealthyReplaced, ...healthyReplaced.slice(0, step.stopHealthy)];
+  // A draining instance's primary tasks go only once a replacement has been started for each.
+  const drainingPrimary = replaced.filter((t) => t.task.deploymentId === primary.id).length;
+  const notReplaced = Math.max(0, desired - (primaryTasks.length + started));
+  const allowed = new Set(
+    toStop
+      .filter((t) => t.task.deploymentId === primary.id)
+      .slice(0, Math.max(0, drainingPrimary - notReplaced))
+      .map((t) => t.task.id),
+  );
+  const finalStop = toStop.filter((t) => t.task.deploymentId !== primary.id || allowed.has(t.task.id));
+  if (finalStop.length) {
+    const ids = await stop(finalStop, `Task replaced by (deployment ${primary.id})`);
+    if (ids.length) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) has stopped ${ids.length} running tasks: ${taskList(ids)}.`);
+  }
+
+  // Lost tasks: retire as many as have replacements; the rest resume if their instance returns.
+  const lost = snap.tasks.filter((t) => t.lost);
+  const lostPrimary = lost.filter((t) => t.task.deploymentId === primary.id);
+  const primaryLive = primaryTasks.filter((t) => !stopped.has(t.task.id)).length + started;
+  const retire = [
+    ...lost.filter((t) => t.task.deploymentId !== primary.id),
+    ...lostPrimary.slice(0, Math.max(0, primaryLive + lostPrimary.length - desired)),
+  ];
+  if (retire.length) {
+    const ids = await stop(retire, LOST_REASON);
+    if (ids.length) {
+      await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) marked ${ids.length} tasks lost on disconnected container instances: ${taskList(ids)}.`);
+    }
+  }
+
+  const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
+  const converged =
+    started === 0 &&
+    remaining.length === desired &&
+    remaining.every((t) => t.task.deploymentId === primary.id && t.healthy && !t.draining);
+  return finishRound(ctx, snap, { remaining, desired, converged });
+}

@@ -1,0 +1,143 @@
+import { inArray, ne } from "drizzle-orm";
+import { containerInstances, services } from "../db/schema.ts";
+import type { OpsContext } from "../ops/context.ts";
+import type { InstanceRow } from "../ops/instances.ts";
+import { reconcileDaemon } from "./reconcile-daemon.ts";
+import { reconcileReplica } from "./reconcile-replica.ts";
+import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from "./rollout-state.ts";
+import { loadSnapshot, type ClusterView } from "./snapshot.ts";
+import type { ServiceRow } from "./store.ts";
+
+export interface ServiceSchedulerOptions {
+  /** Level-triggered safety net: a full round at least this often. */
+  intervalMs?: number;
+  /** Least time between two rounds, so a burst of pokes (task reports) costs one round. */
+  minGapMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * The service scheduler: a level-triggered reconcile loop. Each round reads every live service,
+ * its deployments and tasks and the cluster's instances from the database and acts on the
+ * difference, so nothing it needs lives only in memory and a restarted control picks up where the
+ * last one stopped. It runs every intervalMs and soon after poke() (task reports, presence, API
+ * changes); rounds never overlap.
+ */
+export class ServiceScheduler {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private lastRoundAt = 0;
+  private readonly startedAt: number;
+  /** When each instance was first seen disconnected by this process. */
+  private disconnectedAt = new Map<string, number>();
+  private readonly intervalMs: number;
+  private readonly minGapMs: number;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private ctx: OpsContext,
+    opts: ServiceSchedulerOptions = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.minGapMs = opts.minGapMs ?? 50;
+    this.log = opts.log ?? (() => {});
+    this.startedAt = ctx.clock.now();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Something relevant changed: run a round soon. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(Math.max(0, this.lastRoundAt + this.minGapMs - Date.now()));
+  }
+
+  /** Runs one round now (tests and benchmarks drive the loop directly with this). */
+  async runOnce(): Promise<void> {
+    while (this.running) await this.running;
+    this.running = this.round().finally(() => {
+      this.running = null;
+    });
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.again = false;
+    await this.runOnce();
+    this.schedule(this.again ? this.minGapMs : this.intervalMs);
+  }
+
+  private async round(): Promise<void> {
+    this.lastRoundAt = Date.now();
+    const live = await this.ctx.db.select().from(services).where(ne(services.status, "INACTIVE")).all();
+    if (live.length === 0) return;
+    const clusters = [...new Set(live.map((s) => s.clusterName))];
+    const instances = await this.ctx.db.select().from(containerInstances).where(inArray(containerInstances.clusterName, clusters)).all();
+    const now = this.ctx.clock.now();
+    this.trackDisconnections(instances, now);
+    for (const cluster of clusters) {
+      const view: ClusterView = {
+        now,
+        instances: new Map(instances.filter((i) => i.clusterName === cluster).map((i) => [i.id, i])),
+        disconnectedSince: (inst) => this.disconnectedAt.get(inst.id),
+        daemonServices: new Set(live.filter((s) => s.clusterName === cluster && s.schedulingStrategy === "DAEMON").map((s) => s.serviceName)),
+      };
+      for (const svc of live.filter((s) => s.clusterName === cluster)) {
+        try {
+          await this.reconcile(svc, view);
+        } catch (e) {
+          this.log(`[services] ${cluster}/${svc.serviceName}: reconcile failed: ${(e as Error).stack ?? e}`);
+        }
+      }
+    }
+  }
+
+  private trackDisconnections(instances: InstanceRow[], now: number): void {
+    for (const inst of instances) {
+      if (inst.agentConnected) this.disconnectedAt.delete(inst.id);
+      else if (!this.disconnectedAt.has(inst.id)) {
+        // A disconnect seen before this process started counts from our start (agents get a full grace).
+        this.disconnectedAt.set(inst.id, Math.max(inst.lastSeenAt ?? now, this.startedAt));
+      }
+    }
+  }
+
+  private async reconcile(svc: ServiceRow, view: ClusterView): Promise<void> {
+    const snap = await loadSnapshot(this.ctx, svc, view);
+    if (!snap) return;
+    const failed = await failedTasksByDeployment(this.ctx, svc, snap.deps.map((d) => d.id));
+    await recordFailedTasks(this.ctx, snap.deps, failed);
+    // A tripped breaker changes the deployments: the next round acts on the new ones.
+    if (await checkCircuitBreaker(this.ctx, svc, snap.primary, snap.cfg)) return this.poke();
+    if (svc.schedulingStrategy === "DAEMON") await reconcileDaemon(this.ctx, snap, view);
+    else await reconcileReplica(this.ctx, snap, view);
+  }
+}
+
+

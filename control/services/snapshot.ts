@@ -1,0 +1,88 @@
+import type { InstanceRow } from "../ops/instances.ts";
+import type { OpsContext } from "../ops/context.ts";
+import { resolveTaskDefinition, specOf, type TaskDefinitionRow } from "../ops/task-definitions.ts";
+import type { TaskRow } from "../scheduling/start-tasks.ts";
+import { deploymentConfigurationOf, liveDeployments, serviceTasks, type DeploymentRow, type ServiceRow } from "./store.ts";
+import type { DeploymentConfiguration } from "./deployment-math.ts";
+import { hasHealthChecks, isFailingHealthChecks, isHealthy, isInstanceLost } from "./task-health.ts";
+
+/** What one reconcile round knows about the cluster, shared by its services. */
+export interface ClusterView {
+  now: number;
+  instances: Map<string, InstanceRow>;
+  /** When the scheduler first saw an instance disconnected (never earlier than its own start). */
+  disconnectedSince(inst: InstanceRow): number | undefined;
+  /** Names of the cluster's DAEMON services (draining removes their tasks last). */
+  daemonServices: Set<string>;
+}
+
+/** A service task as one reconcile round classifies it. */
+export interface ClassifiedTask {
+  task: TaskRow;
+  lost: boolean;
+  draining: boolean;
+  healthy: boolean;
+  failingHealthChecks: boolean;
+}
+
+export interface ServiceSnapshot {
+  svc: ServiceRow;
+  cfg: DeploymentConfiguration;
+  deps: DeploymentRow[];
+  primary: DeploymentRow;
+  tds: Map<string, TaskDefinitionRow>;
+  tasks: ClassifiedTask[];
+}
+
+/** Task definitions are immutable per revision, so resolved rows are cached for the process. */
+const tdCache = new Map<string, TaskDefinitionRow>();
+
+export async function taskDefinitionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRow> {
+  let td = tdCache.get(arn);
+  if (!td) {
+    td = await resolveTaskDefinition(ctx, arn);
+    tdCache.set(arn, td);
+  }
+  return td;
+}
+
+export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: ClusterView): Promise<ServiceSnapshot | null> {
+  const deps = await liveDeployments(ctx, svc.clusterName, svc.serviceName);
+  const primary = deps.find((d) => d.status === "PRIMARY");
+  if (!primary) return null;
+  const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
+  const tds = new Map<string, TaskDefinitionRow>();
+  for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...rows.map((t) => t.taskDefinitionArn)])) {
+    tds.set(arn, await taskDefinitionByArn(ctx, arn));
+  }
+  const checksOf = (arn: string) => hasHealthChecks(specOf(tds.get(arn)!));
+  const tasks = rows.map((task): ClassifiedTask => {
+    const inst = view.instances.get(task.instanceId);
+    const lost = isInstanceLost(inst, svc.disconnectGracePeriodSeconds, inst ? view.disconnectedSince(inst) : undefined, view.now);
+    const checks = checksOf(task.taskDefinitionArn);
+    return {
+      task,
+      lost,
+      draining: inst?.status === "DRAINING",
+      healthy: !lost && isHealthy(task, checks),
+      failingHealthChecks: !lost && isFailingHealthChecks(task, checks, svc.healthCheckGracePeriodSeconds, view.now),
+    };
+  });
+  return { svc, cfg: deploymentConfigurationOf(svc), deps, primary, tds, tasks };
+}
+
+/** Live tasks per deployment id (lost ones included: they still hold their deployment open). */
+export function liveByDeployment(tasks: ClassifiedTask[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of tasks) if (t.task.deploymentId) m.set(t.task.deploymentId, (m.get(t.task.deploymentId) ?? 0) + 1);
+  return m;
+}
+
+/** Order in which surplus tasks are stopped: not-yet-running first, then the newest. */
+export function stopOrder(a: ClassifiedTask, b: ClassifiedTask): number {
+  const ar = a.task.lastStatus === "RUNNING" ? 1 : 0;
+  const br = b.task.lastStatus === "RUNNING" ? 1 : 0;
+  if (ar !== br) return ar - br;
+  if (a.healthy !== b.healthy) return a.healthy ? 1 : -1;
+  return b.task.createdAt - a.task.createdAt;
+}

@@ -1,0 +1,52 @@
+import { arn } from "../../shared/arn.ts";
+import type { ServiceDetails } from "../ops/services.ts";
+import type { ServiceEventRow } from "../services/events.ts";
+import type { TaskRow } from "../scheduling/start-tasks.ts";
+
+/** Renders services in ECS's DescribeServices shape. */
+
+const iso = (ms: number | null | undefined) => (ms == null ? undefined : new Date(ms).toISOString());
+
+function counts(tasks: TaskRow[]) {
+  const running = tasks.filter((t) => t.lastStatus === "RUNNING").length;
+  return { runningCount: running, pendingCount: tasks.filter((t) => t.lastStatus === "PROVISIONING" || t.lastStatus === "PENDING").length };
+}
+
+export function serviceEventView(e: ServiceEventRow) {
+  return { id: e.id, createdAt: iso(e.createdAt), message: e.message };
+}
+
+export function serviceView(d: ServiceDetails) {
+  const { row } = d;
+  return {
+    serviceName: row.serviceName,
+    serviceArn: row.arn,
+    clusterArn: arn.cluster(row.clusterName),
+    status: row.status,
+    schedulingStrategy: row.schedulingStrategy,
+    launchType: "EXTERNAL",
+    desiredCount: row.schedulingStrategy === "DAEMON" ? (d.deployments.find((x) => x.status === "PRIMARY")?.desiredCount ?? 0) : row.desiredCount,
+    ...counts(d.tasks),
+    taskDefinition: row.taskDefinitionArn,
+    deploymentConfiguration: row.deploymentConfiguration,
+    deployments: d.deployments.map((dep) => ({
+      id: dep.id,
+      status: dep.status,
+      taskDefinition: dep.taskDefinitionArn,
+      desiredCount: dep.desiredCount,
+      ...counts(d.tasks.filter((t) => t.deploymentId === dep.id)),
+      failedTasks: dep.failedTasks,
+      rolloutState: dep.rolloutState,
+      rolloutStateReason: dep.rolloutStateReason ?? undefined,
+      launchType: "EXTERNAL",
+      createdAt: iso(dep.createdAt),
+      updatedAt: iso(dep.updatedAt),
+    })),
+    events: d.events.map(serviceEventView),
+    placementConstraints: row.placementConstraints,
+    placementStrategy: row.placementStrategy,
+    healthCheckGracePeriodSeconds: row.healthCheckGracePeriodSeconds,
+    disconnectGracePeriodSeconds: row.disconnectGracePeriodSeconds,
+    createdAt: iso(row.createdAt),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Fleet scale benchmark (issue 8): N hollow agents — real agent code (createAgent, MqttAgentLink,
+ * activation registration) over real MQTT connections, with the in-memory HollowRuntime — against a
+ * separate `bun control/main.ts` process with its embedded broker. Measures time to register and
+ * connect them all, the control process's CPU and RSS while the fleet idles, MQTT bytes per idle
+ * agent, RunTask → RUNNING latency under that fleet, and placement throughput. Prints one JSON object.
+ *
+ *   bun scripts/bench/fleet.ts [--agents N] [--tasks M] [--burst B] [--workers W] [--idle-seconds S]
+ *                              [--concurrency C] [--relist-ms MS] [--keepalive S] [--start-latency-ms MS]
+ */
+import { benchArgs, target } from "./lib/args.ts";
+import { prepareCluster, registerTaskDefinition, startControlProcess, type ControlProcess } from "./lib/control-process.ts";
+import { FleetWorkers } from "./lib/fleet-workers.ts";
+import { summary } from "./lib/percentiles.ts";
+import { cpuPercent, MiB, round, sampleProcess, type ProcSample } from "./lib/proc-stats.ts";
+
+const args = benchArgs();
+const AGENTS = args.num("agents", 1000);
+const TASKS = args.num("tasks", 200);
+const BURST = args.num("burst", Math.min(1000, AGENTS * 2));
+const WORKERS = args.num("workers", Math.max(1, Math.min(4, Math.ceil(AGENTS / 2500))));
+const IDLE_SECONDS = args.num("idle-seconds", 60);
+const REG_CONCURRENCY = args.num("reg-concurrency", 64);
+const TASK_CONCURRENCY = args.num("concurrency", 10);
+const RELIST_MS = args.num("relist-ms", 10_000);
+const KEEPALIVE_S = args.num("keepalive", 10);
+const START_LATENCY_MS = args.num("start-latency-ms", 40);
+const CLUSTER = "fleet-bench";
+const IMAGE = "flotilla/hollow:bench";
+
+const TARGETS = { registerAllMs: 60_000, idleControlCpuPercent: 30, peakControlRssMiB: 2048, idleUplinkKbitPerAgent: 0.05, runTaskToRunningP99Ms: 500 };
+
+const log = (line: string) => process.stderr.write(`[fleet] ${line}\n`);
+
+async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(intervalMs);
+  }
+}
+
+async function connectedCount(control: ControlProcess): Promise<number> {
+  const r = await control.api("GET", `/v1/clusters/${CLUSTER}/container-instances`);
+  return (r.body.containerInstances as { agentConnected: boolean }[]).filter((i) => i.agentConnected).length;
+}
+
+/** RunTask count 1, then the task is read back until the control service records it RUNNING. */
+async function runOneToRunning(control: ControlProcess, taskDefinition: string): Promise<number | string> {
+  const t0 = performance.now();
+  const r = await control.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition, count: 1, startedBy: "fleet-latency" });
+  const task = r.body.tasks?.[0];
+  if (!task) return `RunTask: ${JSON.stringify(r.body.failures ?? r.body)}`;
+  const deadline = t0 + 30_000;
+  while (performance.now() < deadline) {
+    const d = await control.api("GET", `/v1/clusters/${CLUSTER}/tasks/${task.taskArn.split("/").pop()}`);
+    if (d.body.task?.lastStatus === "RUNNING") return performance.now() - t0;
+    if (d.body.task?.lastStatus === "STOPPED") return `task stopped: ${d.body.task.stoppedReason}`;
+    await Bun.sleep(5);
+  }
+  return "not RUNNING within 30 s";
+}
+
+async function main() {
+  const control = await startControlProcess({ log: process.env.BENCH_CONTROL_LOG === "1" });
+  const workers = new FleetWorkers(WORKERS);
+  const result: Record<string, unknown> = {
+    benchmark: "fleet",
+    config: { agents: AGENTS, tasks: TASKS, burst: BURST, workers: WORKERS, idleSeconds: IDLE_SECONDS, registrationConcurrencyPerWorker: REG_CONCURRENCY, taskConcurrency: TASK_CONCURRENCY, relistMs: RELIST_MS, keepaliveSeconds: KEEPALIVE_S, hollowStartLatencyMs: START_LATENCY_MS, broker: "embedded (aedes)" },
+  };
+  try {
+    const activation = await prepareCluster(control, CLUSTER, AGENTS);
+    const taskDefinition = await registerTaskDefinition(control, {
+      family: "fleet-bench",
+      containerDefinitions: [{ name: "app", image: IMAGE, memory: 16, cpu: 8, essential: true }],
+    });
+
+    // ---- registration ----
+    const before = sampleProcess(control.pid);
+    const fleetBefore = workers.pids.map(sampleProcess);
+    const t0 = performance.now();
+    let lastLog = 0;
+    await workers.start(
+      AGENTS,
+      {
+        url: control.mqttUrl,
+        activation: { id: activation.activationId, code: activation.activationCode },
+        concurrency: REG_CONCURRENCY,
+        relistIntervalMs: RELIST_MS,
+        keepaliveSeconds: KEEPALIVE_S,
+        timings: { startLatencyMs: START_LATENCY_MS },
+        image: IMAGE,
+      },
+      (registered, connected) => {
+        if (performance.now() - lastLog > 5000) {
+          lastLog = performance.now();
+          log(`${Math.round((performance.now() - t0) / 1000)} s: ${registered} registered, ${connected} connected; control ${round(sampleProcess(control.pid).rssBytes / MiB)} MiB`);
+        }
+      },
+    );
+    const agentsUpMs = performance.now() - t0;
+    log(`all ${AGENTS} agents registered and connected (agent side) after ${Math.round(agentsUpMs)} ms`);
+    await waitUntil("the control service to see every agent connected", async () => ((await connectedCount(control)) >= AGENTS ? true : undefined), 600_000, 500);
+    const registerAllMs = performance.now() - t0;
+    const afterReg = sampleProcess(control.pid);
+    const fleetAfter = workers.pids.map(sampleProcess);
+    log(`control sees all ${AGENTS} connected after ${Math.round(registerAllMs)} ms`);
+    result.registration = {
+      registerAllMs: Math.round(registerAllMs),
+      agentSideAllConnectedMs: Math.round(agentsUpMs),
+      perSecond: round(AGENTS / (registerAllMs / 1000)),
+      controlCpuPercentDuring: round(cpuPercent(before, afterReg)),
+      controlRssMiBAfter: round(afterReg.rssBytes / MiB),
+      fleetCpuPercentDuring: round(fleetBefore.reduce((s, b, i) => s + cpuPercent(b, fleetAfter[i]!), 0)),
+    };
+
+    // ---- idle ----
+    // Let the last reports and facts drain before the idle window starts.
+    await Bun.sleep(Math.min(15_000, 2000 + AGENTS));
+    const idleStart = sampleProcess(control.pid);
+    const s0 = await workers.stats();
+    await Bun.sleep(IDLE_SECONDS * 1000);
+    const idleEnd = sampleProcess(control.pid);
+    const s1 = await workers.stats();
+    const minutes = (idleEnd.at - idleStart.at) / 60_000;
+    const upBytesPerAgentMin = (s1.bytesOut - s0.bytesOut) / AGENTS / minutes;
+    const downBytesPerAgentMin = (s1.bytesIn - s0.bytesIn) / AGENTS / minutes;
+    const idleCpu = cpuPercent(idleStart, idleEnd);
+    result.idle = {
+      seconds: round(minutes * 60),
+      controlCpuPercentOfOneCore: round(idleCpu, 2),
+      controlRssMiB: round(idleEnd.rssBytes / MiB),
+      connected: s1.connected,
+      reconnectsDuringRun: s1.reconnects,
+      registrationRetries: s1.registrationRetries,
+      uplinkBytesPerAgentPerMinute: round(upBytesPerAgentMin, 2),
+      downlinkBytesPerAgentPerMinute: round(downBytesPerAgentMin, 2),
+      uplinkKbitPerSecondPerAgent: round((upBytesPerAgentMin * 8) / 1000 / 60, 5),
+      fleetWorkersRssMiB: round(s1.rssBytes / MiB),
+      fleetWorkersRssKiBPerAgent: round(s1.rssBytes / 1024 / AGENTS),
+    };
+    log(`idle: control ${round(idleCpu, 2)} % CPU, ${round(idleEnd.rssBytes / MiB)} MiB; uplink ${round(upBytesPerAgentMin, 2)} B/agent/min`);
+
+    // ---- RunTask → RUNNING under the fleet ----
+    const latencies: number[] = [];
+    const failures: string[] = [];
+    let issued = 0;
+    const lt0 = performance.now();
+    await Promise.all(
+      Array.from({ length: Math.min(TASK_CONCURRENCY, TASKS) }, async () => {
+        while (issued < TASKS) {
+          issued++;
+          const r = await runOneToRunning(control, taskDefinition);
+          typeof r === "number" ? latencies.push(r) : failures.push(r);
+        }
+      }),
+    );
+    result.runTaskToRunning = { ...summary(latencies), failures: failures.length, firstFailures: failures.slice(0, 3), wallMs: Math.round(performance.now() - lt0) };
+    log(`RunTask → RUNNING: ${JSON.stringify(result.runTaskToRunning)}`);
+
+    // ---- placement throughput: RunTask count 10 as fast as the API takes them ----
+    let placed = 0;
+    let calls = 0;
+    const placementFailures: string[] = [];
+    const bt0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (calls * 10 < BURST) {
+          calls++;
+          const r = await control.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition, count: 10, startedBy: "fleet-burst" });
+          placed += r.body.tasks?.length ?? 0;
+          for (const f of r.body.failures ?? []) placementFailures.push(f.reason);
+        }
+      }),
+    );
+    const placeMs = performance.now() - bt0;
+    const expected = latencies.length + placed;
+    let allRunningMs: number | null = null;
+    try {
+      await waitUntil("burst tasks to run", async () => ((await workers.stats()).running >= expected ? true : undefined), 120_000, 250);
+      allRunningMs = Math.round(performance.now() - bt0);
+    } catch {
+      /* reported as null */
+    }
+    const peak = sampleProcess(control.pid);
+    result.placement = {
+      tasks: placed,
+      runTaskCalls: calls,
+      tasksPlacedPerSecond: round(placed / (placeMs / 1000)),
+      failures: placementFailures.length,
+      firstFailures: [...new Set(placementFailures)].slice(0, 3),
+      burstAllContainersRunningMs: allRunningMs,
+    };
+    result.control = { peakRssMiB: round(peak.peakRssBytes / MiB), cpuSecondsTotal: round(peak.cpuSeconds) };
+    const p99 = (result.runTaskToRunning as { p99: number }).p99;
+    result.targets = {
+      registerAllMs: target(Math.round(registerAllMs), TARGETS.registerAllMs),
+      idleControlCpuPercent: target(round(idleCpu, 2), TARGETS.idleControlCpuPercent),
+      peakControlRssMiB: target(round(peak.peakRssBytes / MiB), TARGETS.peakControlRssMiB),
+      idleUplinkKbitPerAgent: target(round((upBytesPerAgentMin * 8) / 1000 / 60, 5), TARGETS.idleUplinkKbitPerAgent),
+      runTaskToRunningP99Ms: target(p99, TARGETS.runTaskToRunningP99Ms),
+    };
+  } catch (e) {
+    result.error = (e as Error).message;
+    result.controlLogTail = control.output().slice(-1500);
+    process.exitCode = 1;
+  } finally {
+    await workers.stop();
+    await control.stop();
+  }
+  console.log(JSON.stringify(result, null, 2));
+}
+
+await main();

@@ -1,0 +1,135 @@
+/**
+ * One process of the hollow fleet: many real agents (createAgent + MqttAgentLink + memory state +
+ * HollowRuntime) registering through the real activation path. Driven by the parent over Bun IPC.
+ *
+ *   parent → {cmd:"start", ...FleetWorkerConfig} | {cmd:"stats"} | {cmd:"stop"}
+ *   worker → {type:"progress", registered, connected} | {type:"ready", ...} | {type:"stats", ...} | {type:"stopped"} | {type:"error", message}
+ */
+import type { MqttClient } from "mqtt";
+import { createAgent, type Agent } from "../../../agent/agent.ts";
+import { MqttAgentLink } from "../../../agent/link/mqtt-link.ts";
+import { registerInstance } from "../../../agent/link/register.ts";
+import { HollowRuntime, type HollowTimings } from "../../../agent/runtime/hollow.ts";
+import { memoryStateStore } from "../../../agent/store/state-file.ts";
+import type { HostFacts } from "../../../shared/messages.ts";
+
+export interface FleetWorkerConfig {
+  url: string;
+  activation: { id: string; code: string };
+  count: number;
+  /** Index of this worker's first agent in the fleet (for host names). */
+  offset: number;
+  /** Registrations in flight at once in this worker. */
+  concurrency: number;
+  relistIntervalMs: number;
+  keepaliveSeconds: number;
+  timings: Partial<HollowTimings>;
+  image: string;
+}
+
+interface FleetAgent {
+  agent: Agent;
+  link: MqttAgentLink;
+  runtime: HollowRuntime;
+}
+
+const agents: FleetAgent[] = [];
+let registered = 0;
+let registrationRetries = 0;
+let reconnects = 0;
+let running = 0;
+
+const send = (m: unknown) => process.send!(m);
+
+function facts(i: number): HostFacts {
+  return {
+    hostname: `hollow-${i}`,
+    resources: { cpu: 2048, memory: 4096 },
+    attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64", "bench.zone": `zone-${i % 3}` },
+    versionInfo: { agentVersion: "hollow", dockerVersion: "hollow-1" },
+  } as HostFacts;
+}
+
+async function startOne(cfg: FleetWorkerConfig, i: number): Promise<void> {
+  const f = facts(cfg.offset + i);
+  let identity;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      identity = await registerInstance(cfg.url, cfg.activation, f);
+      break;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      registrationRetries++;
+      await Bun.sleep(200 + Math.random() * 800);
+    }
+  }
+  registered++;
+  const runtime = new HollowRuntime({ timings: cfg.timings, cachedImages: [cfg.image] });
+  const store = memoryStateStore();
+  let lastEpoch = 0;
+  const link = new MqttAgentLink({
+    url: cfg.url,
+    identity,
+    keepaliveSeconds: cfg.keepaliveSeconds,
+    nextEpoch: () => (lastEpoch = Math.max(Date.now(), lastEpoch + 1)),
+  });
+  const agent = createAgent({
+    runtime,
+    link,
+    store,
+    instanceId: identity.instanceId,
+    clusterName: identity.clusterName,
+    facts: f,
+    imagePullBehavior: "prefer-cached",
+    relistIntervalMs: cfg.relistIntervalMs,
+  });
+  await agent.start();
+  agents.push({ agent, link, runtime });
+}
+
+function client(a: FleetAgent): MqttClient | undefined {
+  return (a.link as unknown as { client?: MqttClient }).client;
+}
+
+function stats() {
+  let bytesOut = 0;
+  let bytesIn = 0;
+  let connected = 0;
+  running = 0;
+  for (const a of agents) {
+    const c = client(a);
+    const s = (c as unknown as { stream?: { bytesWritten?: number; bytesRead?: number } })?.stream;
+    bytesOut += s?.bytesWritten ?? 0;
+    bytesIn += s?.bytesRead ?? 0;
+    if (a.link.connected) connected++;
+    running += a.runtime.running().length;
+  }
+  const mem = process.memoryUsage();
+  return { type: "stats", agents: agents.length, registered, connected, bytesOut, bytesIn, reconnects, registrationRetries, running, rssBytes: mem.rss };
+}
+
+async function start(cfg: FleetWorkerConfig): Promise<void> {
+  let next = 0;
+  const progress = setInterval(() => send({ type: "progress", registered, connected: agents.filter((a) => a.link.connected).length }), 1000);
+  await Promise.all(
+    Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, async () => {
+      while (next < cfg.count) await startOne(cfg, next++);
+    }),
+  );
+  for (const a of agents) client(a)?.on("reconnect", () => reconnects++);
+  clearInterval(progress);
+  send({ ...stats(), type: "ready" });
+}
+
+process.on("message", (m: { cmd: string } & Partial<FleetWorkerConfig>) => {
+  if (m.cmd === "start") {
+    start(m as FleetWorkerConfig).catch((e: Error) => send({ type: "error", message: e.stack ?? e.message }));
+  } else if (m.cmd === "stats") {
+    send(stats());
+  } else if (m.cmd === "stop") {
+    // Abrupt on purpose: a clean stop of 10k agents would only measure the shutdown.
+    send({ type: "stopped" });
+    setTimeout(() => process.exit(0), 50);
+  }
+});
+send({ type: "hello" });

@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# Installs the Flotilla agent on this host and registers it with a control service (modelled on
+# ECS Anywhere's ecs-anywhere-install.sh). Run as root. Safe to run again: a registered, running
+# install with the same binary and settings is left alone.
+#
+# Usage:
+#   install-agent.sh --control http://CONTROL:8080 --activation-id ID --activation-code CODE [options]
+#   install-agent.sh --uninstall [--deregister --control URL --token TOKEN]
+#
+# Options:
+#   --control URL                 control service HTTP API (the agent binary is downloaded from it)
+#   --mqtt URL                    control service MQTT URL (default mqtt://<control host>:1883)
+#   --activation-id ID            activation id (from `flotilla activations create`)
+#   --activation-code CODE        activation code
+#   --cluster NAME                expected cluster; the install fails if the activation is for another
+#   --ca-file FILE                CA certificate for https/mqtts control URLs
+#   --attribute KEY=VALUE         custom attribute (repeatable)
+#   --image-pull-behavior B       default | always | once | prefer-cached
+#   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
+#   --registration-timeout S      seconds to wait for registration (default 60)
+#   --no-start                    install and configure, but do not start the agent
+#   --uninstall                   stop the agent and remove its binary, unit and files
+#   --deregister                  with --uninstall: also deregister the instance (needs --control and --token)
+#   --token TOKEN                 API token for --deregister
+#   -h, --help                    show this help
+set -euo pipefail
+
+BIN=/usr/local/bin/flotilla-agent
+CONF_DIR=/etc/flotilla
+ENV_FILE=$CONF_DIR/agent.env
+DATA_DIR=/var/lib/flotilla
+UNIT=/etc/systemd/system/flotilla-agent.service
+SUPERVISOR=/usr/local/lib/flotilla/supervise
+SUPERVISOR_PID=/run/flotilla-agent-supervisor.pid
+LOG=/var/log/flotilla-agent.log
+
+say() { echo "[flotilla-install] $*"; }
+die() { echo "flotilla-install: $*" >&2; exit 1; }
+usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
+
+control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" docker_src=distro
+reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
+attributes=()
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --control) need_value "$@"; control=${2%/}; shift ;;
+    --mqtt) need_value "$@"; mqtt=$2; shift ;;
+    --activation-id) need_value "$@"; act_id=$2; shift ;;
+    --activation-code) need_value "$@"; act_code=$2; shift ;;
+    --cluster) need_value "$@"; cluster=$2; shift ;;
+    --ca-file) need_value "$@"; ca_file=$2; shift ;;
+    --attribute) need_value "$@"; [[ "$2" == ?*=* ]] || usage_error "--attribute must be KEY=VALUE, got \"$2\""; attributes+=("$2"); shift ;;
+    --image-pull-behavior) need_value "$@"; pull=$2; shift ;;
+    --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
+    --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
+    --token) need_value "$@"; token=$2; shift ;;
+    --no-start) no_start=1 ;;
+    --uninstall) uninstall=1 ;;
+    --deregister) deregister=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown option \"$1\"" ;;
+  esac
+  shift
+done
+
+# ---- checks that need no network -------------------------------------------------------------
+[ "$(id -u)" = 0 ] || die "must run as root (try: sudo $0 ...)"
+
+case "$docker_src" in distro|none) ;; *) usage_error "--docker-install-source must be distro or none, got \"$docker_src\"" ;; esac
+case "$pull" in ""|default|always|once|prefer-cached) ;; *) usage_error "--image-pull-behavior must be default, always, once or prefer-cached, got \"$pull\"" ;; esac
+[[ "$reg_timeout" =~ ^[0-9]+$ ]] || usage_error "--registration-timeout must be a whole number of seconds, got \"$reg_timeout\""
+
+has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+
+# curl or wget, with the activation headers the download route accepts.
+http_get() { # url outfile
+  local ca=()
+  if command -v curl >/dev/null 2>&1; then
+    [ -n "$ca_file" ] && ca=(--cacert "$ca_file")
+    curl -fsSL "${ca[@]}" --retry 3 --retry-connrefused --connect-timeout 10 \
+      -H "x-flotilla-activation-id: $act_id" -H "x-flotilla-activation-code: $act_code" -o "$2" "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    [ -n "$ca_file" ] && ca=(--ca-certificate="$ca_file")
+    wget -q "${ca[@]}" --tries=3 --header="x-flotilla-activation-id: $act_id" --header="x-flotilla-activation-code: $act_code" -O "$2" "$1"
+  else
+    die "neither curl nor wget is installed; install one of them and re-run"
+  fi
+}
+
+# kill -0 also succeeds on a zombie, and in containers whose PID 1 never reaps (sleep infinity) an
+# exited supervisor stays one; read the process state instead.
+alive() { local st; st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1; [ -n "$st" ] && [ "$st" != Z ]; }
+
+stop_agent() {
+  if has_systemd && [ -f "$UNIT" ]; then
+    systemctl disable --now flotilla-agent.service >/dev/null 2>&1 || true
+  fi
+  if [ -f "$SUPERVISOR_PID" ]; then
+    local pid; pid=$(cat "$SUPERVISOR_PID")
+    # The supervisor leads its own process group: signalling the group stops the agent too.
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$SUPERVISOR_PID"
+  fi
+}
+
+agent_running() {
+  if has_systemd && [ -f "$UNIT" ]; then systemctl is-active --quiet flotilla-agent.service; return; fi
+  [ -f "$SUPERVISOR_PID" ] && alive "$(cat "$SUPERVISOR_PID")"
+}
+
+identity_field() { # name -> value from identity.json (written by the agent on registration)
+  [ -f "$DATA_DIR/identity.json" ] || return 0
+  sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" "$DATA_DIR/identity.json" | head -1
+}
+
+# ---- uninstall -------------------------------------------------------------------------------
+if [ "$uninstall" = 1 ]; then
+  instance=$(identity_field instanceId)
+  icluster=$(identity_field clusterName)
+  stop_agent
+  if [ "$deregister" = 1 ]; then
+    [ -n "$control" ] && [ -n "$token" ] || usage_error "--deregister needs --control and --token"
+    if [ -z "$instance" ]; then
+      say "no identity found: nothing to deregister"
+    else
+      code=$(curl -sS -o /tmp/flotilla-deregister.out -w '%{http_code}' -X DELETE -H "authorization: Bearer $token" \
+        ${ca_file:+--cacert "$ca_file"} "$control/v1/clusters/$icluster/container-instances/$instance?force=true") || code=000
+      case "$code" in 2??) say "deregistered instance $instance from cluster $icluster" ;;
+        *) echo "flotilla-install: deregistering $instance failed (HTTP $code): $(cat /tmp/flotilla-deregister.out 2>/dev/null)" >&2 ;; esac
+      rm -f /tmp/flotilla-deregister.out
+    fi
+  fi
+  rm -f "$UNIT" "$BIN" "$SUPERVISOR"
+  has_systemd && systemctl daemon-reload >/dev/null 2>&1 || true
+  rm -rf "$CONF_DIR" "$DATA_DIR"
+  say "agent removed${instance:+ (was instance $instance)}; containers it started are left to Docker"
+  exit 0
+fi
+
+# ---- install ---------------------------------------------------------------------------------
+[ -n "$control" ] || usage_error "--control is required (the control service's HTTP API URL)"
+[[ "$control" =~ ^https?://[^/]+ ]] || usage_error "--control must be an http:// or https:// URL, got \"$control\""
+[ -n "$act_id" ] || usage_error "--activation-id is required"
+[ -n "$act_code" ] || usage_error "--activation-code is required"
+[ -z "$ca_file" ] || [ -r "$ca_file" ] || die "--ca-file $ca_file is not readable"
+if [ -z "$mqtt" ]; then
+  host=${control#*://}; host=${host%%/*}; host=${host%:*}
+  [[ "$control" == https://* ]] && mqtt="mqtts://$host:8883" || mqtt="mqtt://$host:1883"
+fi
+[[ "$mqtt" =~ ^mqtts?://[^/]+ ]] || usage_error "--mqtt must be an mqtt:// or mqtts:// URL, got \"$mqtt\""
+
+machine=${FLOTILLA_INSTALL_MACHINE:-$(uname -m)} # the override exists for tests only
+case "$machine" in
+  x86_64|amd64) arch=amd64 ;;
+  aarch64|arm64) arch=arm64 ;;
+  *) die "unsupported architecture \"$machine\": Flotilla agents run on x86_64 and aarch64 (64-bit Raspberry Pi OS) only" ;;
+esac
+
+docker_usable() {
+  if command -v docker >/dev/null 2>&1; then docker info >/dev/null 2>&1 && return 0; fi
+  # No docker CLI needed: the agent talks to the engine's socket, so ask the socket itself.
+  local host=${DOCKER_HOST:-unix:///var/run/docker.sock}
+  [[ "$host" == unix://* ]] || return 1
+  local sock=${host#unix://}
+  [ -S "$sock" ] && command -v curl >/dev/null 2>&1 && curl -fsS --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1
+}
+
+if ! docker_usable; then
+  [ "$docker_src" = none ] && die "no usable Docker engine (docker info / /var/run/docker.sock failed) and --docker-install-source none; install and start Docker, then re-run"
+  say "Docker engine missing: installing it from the distribution"
+  if command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq docker.io >/dev/null || die "apt-get install docker.io failed"
+  elif command -v dnf >/dev/null 2>&1; then
+    dnf install -y -q moby-engine >/dev/null 2>&1 || dnf install -y -q docker >/dev/null || die "dnf install of Docker failed"
+  else
+    die "cannot install Docker on this distribution: install it yourself and re-run with --docker-install-source none"
+  fi
+  if has_systemd; then
+    systemctl enable --now docker.service >/dev/null || die "systemctl enable --now docker failed"
+  else
+    say "no systemd: starting dockerd in the background"
+    (setsid nohup dockerd >/var/log/dockerd.log 2>&1 &)
+  fi
+  for _ in $(seq 1 60); do docker_usable && break; sleep 1; done
+  docker_usable || die "Docker was installed but does not answer; see its logs"
+fi
+
+# Download to a temp file, verify the checksum the control service publishes, then swap in.
+mkdir -p "$(dirname "$BIN")" "$CONF_DIR" "$DATA_DIR" "$(dirname "$SUPERVISOR")"
+tmp=$(mktemp "$BIN.XXXXXX")
+trap 'rm -f "$tmp" "$tmp.sha"' EXIT
+http_get "$control/v1/agent/download/sha256?arch=$arch" "$tmp.sha" \
+  || die "cannot get the agent checksum from $control (is the URL right, the activation valid, and dist/ built on the control host?)"
+want=$(cut -d' ' -f1 <"$tmp.sha")
+[[ "$want" =~ ^[0-9a-f]{64}$ ]] || die "the control service returned no valid checksum"
+changed=0
+if [ -x "$BIN" ] && [ "$(sha256sum "$BIN" | cut -d' ' -f1)" = "$want" ]; then
+  say "agent binary up to date ($arch, sha256 ${want:0:16}…)"
+else
+  say "downloading the agent binary for $arch from $control"
+  http_get "$control/v1/agent/download?arch=$arch" "$tmp" || die "downloading the agent binary from $control failed"
+  got=$(sha256sum "$tmp" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || die "checksum mismatch for the downloaded agent: expected $want, got $got"
+  chmod 0755 "$tmp"
+  mv -f "$tmp" "$BIN"
+  changed=1
+fi
+
+# Settings file: written only when its content changes so a re-run is a no-op.
+attrs=$(IFS=,; echo "${attributes[*]:-}")
+env_content="# Written by install-agent.sh; read by the flotilla-agent unit or supervisor.
+FLOTILLA_CONTROL=$mqtt
+FLOTILLA_ACTIVATION_ID=$act_id
+FLOTILLA_ACTIVATION_CODE=$act_code
+FLOTILLA_DATA_DIR=$DATA_DIR
+${attrs:+FLOTILLA_ATTRIBUTES=$attrs
+}${pull:+FLOTILLA_IMAGE_PULL_BEHAVIOR=$pull
+}${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
+}"
+if [ -n "$ca_file" ]; then install -m 0644 "$ca_file" "$CONF_DIR/ca.pem"; fi
+if [ ! -f "$ENV_FILE" ] || [ "$(cat "$ENV_FILE")" != "$(printf '%s' "$env_content")" ]; then
+  (umask 077; printf '%s' "$env_content" >"$ENV_FILE.tmp")
+  chmod 0600 "$ENV_FILE.tmp"
+  mv -f "$ENV_FILE.tmp" "$ENV_FILE"
+  changed=1
+fi
+chmod 0600 "$ENV_FILE"
+
+if has_systemd; then
+  unit_content="[Unit]
+Description=Flotilla agent
+Documentation=https://github.com/flotilla/flotilla/blob/main/docs/fleet.md
+After=docker.service network-online.target
+Wants=docker.service network-online.target
+
+[Service]
+EnvironmentFile=$ENV_FILE
+ExecStart=$BIN
+Restart=always
+RestartSec=5
+KillMode=process
+
+[Install]
+WantedBy=multi-user.target"
+  if [ ! -f "$UNIT" ] || [ "$(cat "$UNIT")" != "$unit_content" ]; then
+    printf '%s\n' "$unit_content" >"$UNIT"
+    systemctl daemon-reload
+    changed=1
+  fi
+else
+  say "no systemd on this host: the agent runs under a supervisor loop (logs in $LOG)"
+  sup_content="#!/usr/bin/env bash
+# Restarts the Flotilla agent whenever it exits (hosts without systemd).
+set -a; . $ENV_FILE; set +a
+trap 'kill \$child 2>/dev/null; wait \$child; exit 0' TERM INT
+while true; do
+  $BIN >>$LOG 2>&1 & child=\$!
+  wait \$child
+  echo \"[supervise] agent exited (\$?), restarting in 5s\" >>$LOG
+  sleep 5 & wait \$!
+done"
+  if [ ! -f "$SUPERVISOR" ] || [ "$(cat "$SUPERVISOR")" != "$sup_content" ]; then
+    printf '%s\n' "$sup_content" >"$SUPERVISOR"
+    chmod 0755 "$SUPERVISOR"
+    changed=1
+  fi
+fi
+
+instance=$(identity_field instanceId)
+if [ "$changed" = 0 ] && [ -n "$instance" ] && agent_running; then
+  say "already installed, running and registered as instance $instance: nothing changed"
+  echo "$instance"
+  exit 0
+fi
+
+if [ "$no_start" = 1 ]; then
+  if has_systemd; then hint="systemctl start flotilla-agent"; else hint="setsid nohup $SUPERVISOR &"; fi
+  say "installed; not started (--no-start). Start it with: $hint"
+  exit 0
+fi
+
+if has_systemd; then
+  systemctl enable flotilla-agent.service >/dev/null 2>&1
+  systemctl restart flotilla-agent.service
+else
+  stop_agent
+  setsid nohup "$SUPERVISOR" >/dev/null 2>&1 </dev/null &
+  echo $! >"$SUPERVISOR_PID"
+fi
+
+say "waiting up to ${reg_timeout}s for the agent to register"
+deadline=$(( $(date +%s) + reg_timeout ))
+while :; do
+  instance=$(identity_field instanceId)
+  [ -n "$instance" ] && break
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "flotilla-install: the agent did not register within ${reg_timeout}s; last log lines:" >&2
+    if has_systemd; then journalctl -u flotilla-agent -n 10 --no-pager >&2 || true; else tail -n 10 "$LOG" >&2 || true; fi
+    exit 1
+  fi
+  if grep -q "registration refused" "$LOG" 2>/dev/null; then
+    die "registration refused: $(grep "registration refused" "$LOG" | tail -1 | sed 's/.*registration refused: //')"
+  fi
+  sleep 1
+done
+icluster=$(identity_field clusterName)
+if [ -n "$cluster" ] && [ "$icluster" != "$cluster" ]; then
+  die "registered into cluster \"$icluster\", not the expected \"$cluster\" (the activation belongs to \"$icluster\")"
+fi
+say "registered: instance $instance in cluster $icluster"
+echo "$instance"
