@@ -192,13 +192,22 @@ fi
 # Download to a temp file, verify the checksum the control service publishes, then swap in.
 mkdir -p "$(dirname "$BIN")" "$CONF_DIR" "$DATA_DIR" "$(dirname "$SUPERVISOR")"
 tmp=$(mktemp "$BIN.XXXXXX")
-trap 'rm -f "$tmp" "$tmp.sha"' EXIT
-http_get "$control/v1/agent/download/sha256?arch=$arch" "$tmp.sha" \
-  || die "cannot get the agent checksum from $control (is the URL right, the activation valid, and dist/ built on the control host?)"
-want=$(cut -d' ' -f1 <"$tmp.sha")
-[[ "$want" =~ ^[0-9a-f]{64}$ ]] || die "the control service returned no valid checksum"
+trap 'rm -f "$tmp" "$tmp.sha" "$tmp.err"' EXIT
 changed=0
-if [ -x "$BIN" ] && [ "$(sha256sum "$BIN" | cut -d' ' -f1)" = "$want" ]; then
+want=""
+if http_get "$control/v1/agent/download/sha256?arch=$arch" "$tmp.sha" 2>"$tmp.err"; then
+  want=$(cut -d' ' -f1 <"$tmp.sha")
+  [[ "$want" =~ ^[0-9a-f]{64}$ ]] || die "the control service returned no valid checksum"
+elif [ -x "$BIN" ] && [ -n "$(identity_field instanceId)" ]; then
+  # A registered host re-run after its activation expired: keep what is installed.
+  say "cannot check for a newer agent binary ($(tail -1 "$tmp.err")); keeping the installed one"
+else
+  die "cannot get the agent checksum from $control: $(tail -1 "$tmp.err") (is the URL right, the activation valid, and dist/ built on the control host?)"
+fi
+rm -f "$tmp.err"
+if [ -z "$want" ]; then
+  :
+elif [ -x "$BIN" ] && [ "$(sha256sum "$BIN" | cut -d' ' -f1)" = "$want" ]; then
   say "agent binary up to date ($arch, sha256 ${want:0:16}…)"
 else
   say "downloading the agent binary for $arch from $control"

@@ -1,9 +1,8 @@
 import { runCli } from "./run.ts";
 
 const abort = new AbortController();
+// Ctrl-C ends a follow or a wait: abort the stream, exit as shells expect (128 + SIGINT).
 process.on("SIGINT", () => {
-  // First Ctrl-C ends a follow/wait cleanly; a second one kills.
-  if (abort.signal.aborted) process.exit(130);
   abort.abort();
   process.exit(130);
 });

@@ -30,11 +30,14 @@ export async function nextDesiredState(ctx: OpsContext, instanceId: string, bump
     if (!inst) return null;
     let generation = inst.desiredGeneration;
     if (bump) {
-      generation += 1;
-      await ctx.db
+      // Take the generation the database assigned: with several control processes a read-then-add
+      // could hand two different sets the same generation, and the agent would drop the second.
+      const [bumped] = await ctx.db
         .update(containerInstances)
         .set({ desiredGeneration: sql`${containerInstances.desiredGeneration} + 1` })
-        .where(eq(containerInstances.id, instanceId));
+        .where(eq(containerInstances.id, instanceId))
+        .returning({ generation: containerInstances.desiredGeneration });
+      generation = bumped?.generation ?? generation + 1;
     }
     const rows = await ctx.db
       .select()

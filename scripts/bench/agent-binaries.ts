@@ -65,9 +65,10 @@ try {
   for (const arch of ["x64", "arm64"] as const) {
     const bin = join(out, `flotilla-linux-${arch}`);
     const cmd = [...(arch === "arm64" ? ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"] : []), bin, "clusters", "list", "-o", "json"];
-    const p = Bun.spawnSync(cmd, { env: { FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN, FLOTILLA_CONFIG: "/nonexistent" } });
-    if (p.exitCode !== 0) throw new Error(`cli ${arch} failed: ${p.stderr.toString()}`);
-    results[`cli-linux-${arch}`] = { sizeMiB: MiB(statSync(bin).size / 1024), peakRssMiB: MiB(p.resourceUsage.maxRSS) };
+    // Async spawn: the control service runs in this process and must keep answering.
+    const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "pipe", env: { FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN, FLOTILLA_CONFIG: "/nonexistent" } });
+    if ((await p.exited) !== 0) throw new Error(`cli ${arch} failed: ${await new Response(p.stderr).text()}`);
+    results[`cli-linux-${arch}`] = { sizeMiB: MiB(statSync(bin).size / 1024), peakRssMiB: MiB(p.resourceUsage()!.maxRSS / 1024) };
   }
 } finally {
   await tc.stop();

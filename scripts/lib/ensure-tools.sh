@@ -4,8 +4,9 @@
 # the tests use, and a running dockerd. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# Debian packages the tests use: a private registry (docker-registry + htpasswd from apache2-utils).
-extra_debs=(docker-registry apache2-utils "$@")
+# Debian packages the tests use: a private registry (docker-registry, htpasswd from apache2-utils),
+# an external broker (mosquitto with its dynamic-security plugin) and openssl for throwaway CAs.
+extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl "$@")
 
 say() { echo "[setup] $*" >&2; }
 

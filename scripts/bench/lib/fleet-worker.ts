@@ -36,6 +36,7 @@ interface FleetAgent {
 const agents: FleetAgent[] = [];
 let registered = 0;
 let registrationRetries = 0;
+const retryReasons = new Set<string>();
 let reconnects = 0;
 let running = 0;
 
@@ -58,8 +59,14 @@ async function startOne(cfg: FleetWorkerConfig, i: number): Promise<void> {
       identity = await registerInstance(cfg.url, cfg.activation, f);
       break;
     } catch (e) {
-      if (attempt >= 20) throw e;
+      // The real agent retries for ever; here a registration that keeps failing fails the run.
+      if (attempt >= 50) throw e;
       registrationRetries++;
+      const why = (e as Error).message;
+      if (!retryReasons.has(why) && retryReasons.size < 5) {
+        retryReasons.add(why);
+        process.stderr.write(`[fleet-worker] registration retry: ${why}\n`);
+      }
       await Bun.sleep(200 + Math.random() * 800);
     }
   }
