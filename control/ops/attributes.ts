@@ -44,15 +44,23 @@ async function targets(ctx: OpsContext, clusterName: string, attrs: Attribute[])
   return rows;
 }
 
-/** PutAttributes: sets custom attributes on container instances; changes placement at once. */
-export async function putAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
+/**
+ * Applies `change` to each target's attributes and writes them back in one transaction; bumps
+ * versions so a placement computed on the old attributes cannot commit.
+ */
+async function rewriteAttributes(
+  ctx: OpsContext,
+  cluster: string,
+  input: unknown,
+  change: (current: Record<string, string>, a: Attribute) => Record<string, string>,
+): Promise<Attribute[]> {
   const { attributes } = parseInput(attributesInput, input);
   const c = await requireCluster(ctx, cluster);
   return ctx.serialize(async () => {
     const rows = await targets(ctx, c.name, attributes);
     for (const a of attributes) {
       const row = rows.get(instanceIdOf(a.targetId))!;
-      row.attributes = { ...row.attributes, [a.name]: a.value ?? "" };
+      row.attributes = change(row.attributes, a);
     }
     await ctx.db.transaction(async (tx) => {
       for (const row of rows.values()) {
@@ -67,26 +75,16 @@ export async function putAttributes(ctx: OpsContext, cluster: string, input: unk
   });
 }
 
-export async function deleteAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
-  const { attributes } = parseInput(attributesInput, input);
-  const c = await requireCluster(ctx, cluster);
-  return ctx.serialize(async () => {
-    const rows = await targets(ctx, c.name, attributes);
-    for (const a of attributes) {
-      const row = rows.get(instanceIdOf(a.targetId))!;
-      const { [a.name]: _removed, ...rest } = row.attributes;
-      row.attributes = rest;
-    }
-    await ctx.db.transaction(async (tx) => {
-      for (const row of rows.values()) {
-        await tx
-          .update(containerInstances)
-          .set({ attributes: row.attributes, version: sql`${containerInstances.version} + 1` })
-          .where(eq(containerInstances.id, row.id));
-      }
-    });
-    for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
-    return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
+/** PutAttributes: sets custom attributes on container instances; changes placement at once. */
+export function putAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
+  return rewriteAttributes(ctx, cluster, input, (current, a) => ({ ...current, [a.name]: a.value ?? "" }));
+}
+
+/** DeleteAttributes. */
+export function deleteAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
+  return rewriteAttributes(ctx, cluster, input, (current, a) => {
+    const { [a.name]: _removed, ...rest } = current;
+    return rest;
   });
 }
 
