@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
+import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
+import { activation, waitTaskStatus } from "../helpers/fleet.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { buildAgentInto, DEBIAN_IMAGE, ensureDebianImage, ROOT, run } from "./support.ts";
+
+/**
+ * install-agent.sh on a clean Debian root filesystem (debootstrap) run as a container with the
+ * host's Docker socket and network: the agent it installs registers with a real control service
+ * on 127.0.0.1 and runs a task in the host's engine. No systemd there, so the supervisor path runs.
+ */
+let tc: TestControl;
+const host = `flotilla-install-test-${process.pid}`;
+const prevDist = process.env.FLOTILLA_DIST_DIR;
+const SCRIPT = "/install-agent.sh";
+let act: { activationId: string; activationCode: string };
+let instanceId = "";
+
+const exec = (args: string[], opts: { user?: string; env?: Record<string, string> } = {}) =>
+  run([
+    "docker", "exec",
+    ...(opts.user ? ["-u", opts.user] : []),
+    ...Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+    host, "bash", SCRIPT, ...args,
+  ]);
+
+const installArgs = () => [
+  "--control", tc.control.httpUrl,
+  "--mqtt", tc.control.mqttUrl,
+  "--activation-id", act.activationId,
+  "--activation-code", act.activationCode,
+  "--cluster", "installed",
+  "--attribute", "site=lab",
+  "--image-pull-behavior", "prefer-cached",
+  "--docker-install-source", "none",
+];
+
+beforeAll(async () => {
+  await ensureDebianImage();
+  process.env.FLOTILLA_DIST_DIR = await buildAgentInto("x64");
+  tc = await startTestControl();
+  act = await activation(tc, "installed", 2);
+  await docker("run", "-d", "--rm", "--name", host, "--network", "host",
+    "-v", "/var/run/docker.sock:/var/run/docker.sock",
+    "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`,
+    DEBIAN_IMAGE, "sleep", "infinity");
+}, 240_000);
+
+afterAll(async () => {
+  await run(["docker", "rm", "-f", host]);
+  if (instanceId) await removeInstanceContainers(instanceId);
+  await tc?.stop();
+  if (prevDist === undefined) delete process.env.FLOTILLA_DIST_DIR;
+  else process.env.FLOTILLA_DIST_DIR = prevDist;
+});
+
+describe("scripts/install-agent.sh on clean Debian", () => {
+  test("refuses clearly: not root, unsupported architecture, no Docker with --docker-install-source none, bad flags", async () => {
+    const notRoot = await exec(installArgs(), { user: "65534" });
+    expect(notRoot.code).toBe(1);
+    expect(notRoot.stderr).toContain("must run as root");
+
+    const arm32 = await exec(installArgs(), { env: { FLOTILLA_INSTALL_MACHINE: "armv7l" } });
+    expect(arm32.code).toBe(1);
+    expect(arm32.stderr).toContain('unsupported architecture "armv7l"');
+
+    // A second clean host without the Docker socket.
+    const noDocker = await run(["docker", "run", "--rm", "--network", "host",
+      "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`, DEBIAN_IMAGE, "bash", SCRIPT, ...installArgs()]);
+    expect(noDocker.code).toBe(1);
+    expect(noDocker.stderr).toContain("no usable Docker engine");
+
+    const badFlag = await exec([...installArgs(), "--frobnicate"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('unknown option "--frobnicate"');
+  });
+
+  test("installs, registers within 60 s, prints the instance id, and a task runs", async () => {
+    const r = await exec(installArgs());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("no systemd on this host");
+    instanceId = r.stdout.trim().split("\n").at(-1)!;
+    expect(instanceId).toMatch(/^[0-9a-f]{32}$/);
+
+    const mode = await run(["docker", "exec", host, "stat", "-c", "%a", "/etc/flotilla/agent.env"]);
+    expect(mode.stdout.trim()).toBe("600");
+
+    const inst = await waitFor("installed instance to connect", async () => {
+      const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
+      return i?.agentConnected ? i : undefined;
+    });
+    expect(inst.attributes.site).toBe("lab");
+
+    await tc.api("POST", "/v1/task-definitions", {
+      family: "installed-web",
+      containerDefinitions: [{ name: "web", image: "flotilla/busybox:test", memory: 32, essential: true }],
+    });
+    const runRes = await tc.api("POST", "/v1/clusters/installed/tasks", { taskDefinition: "installed-web" });
+    expect(runRes.status).toBe(201);
+    const task = await waitTaskStatus(tc, "installed", runRes.body.tasks[0].taskId, "RUNNING", 30_000);
+    expect(task.containerInstanceId).toBe(instanceId);
+    expect((await runningWithLabel(`flotilla.instance-id=${instanceId}`)).length).toBe(1);
+  }, 90_000);
+
+  test("a second run on the registered host changes nothing and says so", async () => {
+    const r = await exec(installArgs());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("agent binary up to date");
+    expect(r.stdout).toContain(`already installed, running and registered as instance ${instanceId}: nothing changed`);
+    const list = (await tc.api("GET", "/v1/clusters/installed/container-instances")).body.containerInstances;
+    expect(list).toHaveLength(1);
+
+    // Still a no-op once the activation is gone: the installed binary is kept.
+    expect((await tc.api("DELETE", `/v1/clusters/installed/activations/${act.activationId}`)).status).toBe(200);
+    const revoked = await exec(installArgs());
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain("keeping the installed one");
+    expect(revoked.stdout).toContain("nothing changed");
+  }, 60_000);
+
+  test("--uninstall --deregister stops the agent, removes its files and deregisters", async () => {
+    const r = await exec(["--uninstall", "--deregister", "--control", tc.control.httpUrl, "--token", TEST_TOKEN]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`deregistered instance ${instanceId}`);
+    const left = await run(["docker", "exec", host, "sh", "-c", "ls /etc/flotilla /var/lib/flotilla /usr/local/bin/flotilla-agent 2>/dev/null; pgrep -x flotilla-agent || true"]);
+    expect(left.stdout.trim()).toBe("");
+    const list = (await tc.api("GET", "/v1/clusters/installed/container-instances")).body.containerInstances as any[];
+    expect(list.filter((i) => i.status !== "INACTIVE")).toHaveLength(0);
+  }, 60_000);
+});
