@@ -170,9 +170,12 @@ export async function applyHealth(ctx: OpsContext, instanceId: string, health: I
         healthDetails: health.details,
         hostMetrics: Object.fromEntries(Object.entries(health.metrics).filter(([, v]) => v !== undefined)) as Record<string, number>,
         healthUpdatedAt: health.checkedAt,
+        // IMPAIRED instances get no new tasks: a placement made before this report must not commit.
+        version: sql`${containerInstances.version} + 1`,
       })
       .where(eq(containerInstances.id, instanceId));
   });
+  ctx.indexes.instanceChanged(instanceId);
 }
 
 /** An embedded broker starts empty: nobody is connected until they say so again. */

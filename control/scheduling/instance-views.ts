@@ -34,7 +34,7 @@ export async function loadInstanceViews(db: Db, clusterName: string, ids?: strin
 }
 
 export function toInstanceView(r: InstanceRow, groups: Map<string, number>): InstanceView {
-  const health = (r as { healthStatus?: string }).healthStatus;
+  const health = r.healthStatus;
   return {
     id: r.id,
     arn: r.arn,

@@ -75,6 +75,25 @@ describe("RunTask", () => {
     expect(bad.body.error.message).toMatch(/position \d+/);
   });
 
+  test("an IMPAIRED instance gets no new tasks until it reports OK again", async () => {
+    const inst = await addInstance(t, "edge");
+    const { applyHealth } = await import("../../../control/ops/instances.ts");
+    const health = (overallStatus: "OK" | "IMPAIRED") => ({
+      overallStatus,
+      details: [{ type: "DISK_SPACE" as const, status: overallStatus, lastStatusChange: Date.now() }],
+      metrics: {},
+      checkedAt: Date.now(),
+    });
+    // Warm the placement index first, so the test sees the change notification, not a fresh load.
+    expect((await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "webserver" })).body.tasks).toHaveLength(1);
+    await applyHealth(t.ctx, inst, health("IMPAIRED") as any);
+    const refused = await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "webserver" });
+    expect(refused.body.tasks).toEqual([]);
+    expect(refused.body.failures[0].reason).toBe("AGENT");
+    await applyHealth(t.ctx, inst, health("OK") as any);
+    expect((await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "webserver" })).body.tasks).toHaveLength(1);
+  });
+
   test("disconnected instances get no tasks", async () => {
     const inst = await addInstance(t, "edge");
     const { applyPresence } = await import("../../../control/ops/instances.ts");
