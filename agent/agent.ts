@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { HostFacts, InstanceHealth, Report } from "../shared/messages.ts";
+import { ImageCleaner } from "./engine/image-cleanup.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
 import { LogServer } from "./logs/log-server.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
@@ -18,6 +19,8 @@ export interface AgentOptions {
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
   cleanupWaitMs?: number;
+  /** Removal of images this agent pulled and nothing uses (ECS_IMAGE_CLEANUP_*); intervalMs 0: off. */
+  imageCleanup?: { intervalMs: number; minimumAgeMs: number; imagesPerCycle: number };
   /** Coalesces bursts of changes into one report. */
   reportDelayMs?: number;
   log?: (line: string) => void;
@@ -26,6 +29,7 @@ export interface AgentOptions {
 export interface Agent {
   engine: TaskEngine;
   logs: LogServer;
+  images: ImageCleaner;
   /** Host facts changed: sent with the next report. */
   updateFacts(facts: HostFacts): void;
   /** A health reading worth sending: sent with the next report (and again after reconnecting). */
@@ -46,11 +50,14 @@ export function createAgent(opts: AgentOptions): Agent {
   let facts = opts.facts;
   let health: InstanceHealth | undefined;
   let healthSent = false;
+  /** Events older than this reached the control already (0: send them all, as after reconnecting). */
+  let eventsSince = 0;
   let reportTimer: ReturnType<typeof setTimeout> | undefined;
   let leaseTimer: ReturnType<typeof setInterval> | undefined;
 
   const sendReport = () => {
     reportTimer = undefined;
+    const builtAt = Date.now();
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -59,9 +66,12 @@ export function createAgent(opts: AgentOptions): Agent {
       sentAt: Date.now(),
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
-      tasks: engine.reportedTasks(),
+      tasks: engine.reportedTasks(eventsSince),
     };
-    if (opts.link.publishReport(report)) factsSent = healthSent = true;
+    if (opts.link.publishReport(report)) {
+      factsSent = healthSent = true;
+      eventsSince = builtAt;
+    }
   };
   const scheduleReport = () => {
     reportTimer ??= setTimeout(sendReport, opts.reportDelayMs ?? 20);
@@ -80,11 +90,22 @@ export function createAgent(opts: AgentOptions): Agent {
     onChange: scheduleReport,
   });
 
+  const images = new ImageCleaner({
+    runtime: opts.runtime,
+    state: () => engine.state,
+    persist: () => opts.store.save(engine.state),
+    intervalMs: opts.imageCleanup?.intervalMs ?? 3600_000,
+    minimumAgeMs: opts.imageCleanup?.minimumAgeMs ?? 3600_000,
+    imagesPerCycle: opts.imageCleanup?.imagesPerCycle ?? 5,
+    log: opts.log,
+  });
+
   const logs = new LogServer({ runtime: opts.runtime, state: () => engine.state, send: (c) => opts.link.publishResponse(c), log: opts.log });
 
   return {
     engine,
     logs,
+    images,
     updateFacts(next) {
       facts = next;
       factsSent = false;
@@ -97,6 +118,7 @@ export function createAgent(opts: AgentOptions): Agent {
     },
     async start() {
       engine.start();
+      images.start();
       leaseTimer = setInterval(() => logs.expireLeases(), 30_000);
       await opts.link.start({
         onDesired: (d) => {
@@ -105,6 +127,7 @@ export function createAgent(opts: AgentOptions): Agent {
         onConnected: () => {
           factsSent = false;
           healthSent = false;
+          eventsSince = 0;
           scheduleReport();
         },
         onDisconnected: () => logs.cancelAll(),
@@ -119,6 +142,7 @@ export function createAgent(opts: AgentOptions): Agent {
       clearTimeout(reportTimer);
       clearInterval(leaseTimer);
       logs.cancelAll();
+      await images.stop();
       await engine.stop();
       if (opts.link.connected) sendReport();
       await opts.link.stop();

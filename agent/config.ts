@@ -14,7 +14,10 @@ Options (environment variable in brackets):
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
   --introspection-port P     local introspection API on 127.0.0.1 (0: a free port; off: none) [FLOTILLA_INTROSPECTION_PORT] default 51678
-  --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images [FLOTILLA_REGISTRY_CREDENTIALS]
+  --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
+  --image-cleanup-interval S seconds between removals of unused images this agent pulled (0: off) [FLOTILLA_IMAGE_CLEANUP_INTERVAL] default 3600
+  --image-minimum-age S      an image this agent pulled is kept at least S seconds         [FLOTILLA_IMAGE_MINIMUM_AGE] default 3600
+  --images-per-cycle N       at most N images removed per cleanup cycle                   [FLOTILLA_IMAGES_PER_CYCLE] default 5
   --health-interval S        seconds between instance health checks                     [FLOTILLA_HEALTH_INTERVAL] default 60
   --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
   --pause-image IMAGE        image holding awsvpc task network namespaces              [FLOTILLA_PAUSE_IMAGE] default busybox:stable
@@ -33,6 +36,8 @@ export interface AgentConfig {
   imagePullBehavior: ImagePullBehavior;
   attributes: Record<string, string>;
   cleanupWaitSeconds: number;
+  /** Image cleanup (ECS_IMAGE_CLEANUP_*): interval 0 turns it off. */
+  imageCleanup: { intervalSeconds: number; minimumAgeSeconds: number; imagesPerCycle: number };
   pauseImage: string;
   /** null: no introspection API; 0: any free port. */
   introspectionPort: number | null;
@@ -69,6 +74,9 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
         "task-cleanup-wait": { type: "string" },
+        "image-cleanup-interval": { type: "string" },
+        "image-minimum-age": { type: "string" },
+        "images-per-cycle": { type: "string" },
         "pause-image": { type: "string" },
         "introspection-port": { type: "string" },
         "registry-credentials": { type: "string" },
@@ -104,6 +112,17 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   }
   const cleanup = values["task-cleanup-wait"] ?? env.FLOTILLA_TASK_CLEANUP_WAIT ?? "10800";
   if (!/^\d+$/.test(cleanup)) throw new ConfigError(`--task-cleanup-wait must be a whole number of seconds, got "${cleanup}"`);
+  const wholeNumber = (flag: string, value: string, min = 0) => {
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      throw new ConfigError(`--${flag} must be a whole number${min ? ` (at least ${min})` : ""}, got "${value}"`);
+    }
+    return Number(value);
+  };
+  const imageCleanup = {
+    intervalSeconds: wholeNumber("image-cleanup-interval", values["image-cleanup-interval"] ?? env.FLOTILLA_IMAGE_CLEANUP_INTERVAL ?? "3600"),
+    minimumAgeSeconds: wholeNumber("image-minimum-age", values["image-minimum-age"] ?? env.FLOTILLA_IMAGE_MINIMUM_AGE ?? "3600"),
+    imagesPerCycle: wholeNumber("images-per-cycle", values["images-per-cycle"] ?? env.FLOTILLA_IMAGES_PER_CYCLE ?? "5", 1),
+  };
   const introspection = values["introspection-port"] ?? env.FLOTILLA_INTROSPECTION_PORT ?? "51678";
   if (introspection !== "off" && !(/^\d+$/.test(introspection) && Number(introspection) <= 65535)) {
     throw new ConfigError(`--introspection-port must be a port number (0-65535) or "off", got "${introspection}"`);
@@ -125,6 +144,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     healthIntervalSeconds: Number(health),
     healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
+    imageCleanup,
     pauseImage: values["pause-image"] ?? env.FLOTILLA_PAUSE_IMAGE ?? "busybox:stable",
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
     activationCode: values["activation-code"] ?? env.FLOTILLA_ACTIVATION_CODE,

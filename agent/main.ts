@@ -119,6 +119,11 @@ async function main() {
     facts,
     imagePullBehavior: config.imagePullBehavior,
     cleanupWaitMs: config.cleanupWaitSeconds * 1000,
+    imageCleanup: {
+      intervalMs: config.imageCleanup.intervalSeconds * 1000,
+      minimumAgeMs: config.imageCleanup.minimumAgeSeconds * 1000,
+      imagesPerCycle: config.imageCleanup.imagesPerCycle,
+    },
     pauseImage: config.pauseImage,
     log,
   });

@@ -63,6 +63,11 @@ export const desiredTaskSchema = z.object({
    * run. Only in this instance's own desired topic; the agent keeps them in memory only.
    */
   secrets: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  /**
+   * Registry credentials by container name, from the secret each container's
+   * repositoryCredentials.credentialsParameter names; delivered and kept like `secrets`.
+   */
+  registryCredentials: z.record(z.string(), z.object({ username: z.string(), password: z.string() })).optional(),
 });
 export type DesiredTask = z.infer<typeof desiredTaskSchema>;
 
@@ -112,6 +117,12 @@ export function taskHealthStatus(containers: { essential?: boolean; healthStatus
   return "UNKNOWN";
 }
 
+/** Something that happened to a task on its host, as the agent saw it (ms since epoch). */
+export const taskEventSchema = z.object({ at: z.number(), message: z.string().max(1024) });
+export type TaskEvent = z.infer<typeof taskEventSchema>;
+/** How many events a task keeps (agent state, reports and the control's task row). */
+export const MAX_TASK_EVENTS = 20;
+
 export const reportedTaskSchema = z.object({
   taskId: z.string(),
   knownStatus: z.enum(TASK_STATUSES),
@@ -122,6 +133,8 @@ export const reportedTaskSchema = z.object({
   stopCode: z.string().optional(),
   healthStatus: z.enum(HEALTH_STATUSES).optional(),
   containers: z.array(reportedContainerSchema),
+  /** The agent's last few task events (pull progress, transitions), oldest first. */
+  events: z.array(taskEventSchema).max(MAX_TASK_EVENTS).optional(),
 });
 export type ReportedTask = z.infer<typeof reportedTaskSchema>;
 

@@ -1,6 +1,8 @@
 import { LABELS } from "../../shared/labels.ts";
 import type { DesiredState, DesiredTask, ReportedTask } from "../../shared/messages.ts";
-import { taskHealthStatus } from "../../shared/messages.ts";
+import { MAX_TASK_EVENTS, taskHealthStatus } from "../../shared/messages.ts";
+import { registryCredentialsFor } from "../link/secret-values.ts";
+import { describePull } from "../runtime/pull-progress.ts";
 import {
   containerStartOrder,
   networkModeOf,
@@ -242,8 +244,20 @@ export class TaskEngine {
         if (!(await this.awaitDependencies(task, def))) return;
         const spec = buildContainerSpec(this.identity(task), td, def);
         for (let next = nextUpward(c.knownStatus); next && task.desiredStatus === "RUNNING"; next = nextUpward(c.knownStatus)) {
-          await transitions[next]!({ runtime, container: c, spec, imagePullBehavior: this.opts.imagePullBehavior ?? "default" });
+          await transitions[next]!({
+            runtime,
+            container: c,
+            spec,
+            imagePullBehavior: this.opts.imagePullBehavior ?? "default",
+            credentials: registryCredentialsFor(task.taskId, c.name),
+            onPullProgress: (p) => {
+              this.event(task, `${c.name}: ${describePull(spec.image, p)}`);
+              this.persist();
+            },
+            onPulled: (image) => this.recordPull(image),
+          });
           c.knownStatus = next;
+          this.event(task, transitionMessage(c, next, spec.image));
           if (next === "RUNNING") {
             c.startedAt = this.now();
             if (hasHealthCheck(def)) c.healthStatus = "UNKNOWN";
@@ -255,6 +269,7 @@ export class TaskEngine {
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : "TaskFailedToStart";
       this.log(`[agent] task ${task.taskId} failed to start: ${kind}: ${(e as Error).message}`);
+      this.event(task, `${kind}: ${(e as Error).message}`);
       this.requestStop(task, `${kind}: ${(e as Error).message}`, STOP_CODES.failedToStart);
       this.update(task);
     }
@@ -377,6 +392,7 @@ export class TaskEngine {
     c.exitCode ??= rc?.exitCode;
     c.finishedAt = rc?.finishedAt ?? now;
     if (!rc) c.reason ??= "container was removed outside Flotilla";
+    this.event(task, stoppedMessage(c));
     if (c.essential) this.requestStop(task, "Essential container in task exited", STOP_CODES.essentialExited);
   }
 
@@ -420,6 +436,7 @@ export class TaskEngine {
               c.finishedAt = seen?.finishedAt ?? this.now();
             }
             c.knownStatus = "STOPPED";
+            if (c.runtimeId) this.event(task, stoppedMessage(c));
           }),
       );
     }
@@ -458,6 +475,18 @@ export class TaskEngine {
       if (status === "STOPPED") task.stoppedAt ??= this.now();
     }
     this.persist();
+  }
+
+  /** Appends a task event, keeping only the last MAX_TASK_EVENTS (the caller persists). */
+  private event(task: AgentTask, message: string): void {
+    const events = (task.events ??= []);
+    events.push({ at: this.now(), message: message.slice(0, 1024) });
+    if (events.length > MAX_TASK_EVENTS) events.splice(0, events.length - MAX_TASK_EVENTS);
+  }
+
+  /** An image this agent brought onto the engine: image cleanup may remove it once unused. */
+  private recordPull(image: string): void {
+    (this.state.pulledImages ??= {})[image] = this.now();
   }
 
   private persist(): void {
@@ -557,7 +586,11 @@ export class TaskEngine {
 
   // ---- reporting ----
 
-  reportedTasks(): ReportedTask[] {
+  /**
+   * The full known state. Events are only those at or after `eventsSince` (the control keeps the
+   * ones it already has, deduplicated), so steady reports do not carry every task's history.
+   */
+  reportedTasks(eventsSince = 0): ReportedTask[] {
     return Object.values(this.state.tasks)
       .filter((t) => !t.dropped)
       .map((t) => ({
@@ -569,6 +602,7 @@ export class TaskEngine {
       stoppedReason: t.stoppedReason,
       stopCode: t.stopCode,
       healthStatus: taskHealthStatus(t.containers),
+      events: eventsSince ? t.events?.filter((e) => e.at >= eventsSince) : t.events,
       containers: t.containers.map((c) => ({
         name: c.name,
         image: c.image,
@@ -586,4 +620,14 @@ export class TaskEngine {
       })),
     }));
   }
+}
+
+function transitionMessage(c: AgentContainer, status: string, image: string): string {
+  if (status === "PULLED") return `${c.name}: image ${image} ready`;
+  if (status === "CREATED") return `${c.name}: container created (${c.runtimeId?.slice(0, 12)})`;
+  return `${c.name}: container started`;
+}
+
+function stoppedMessage(c: AgentContainer): string {
+  return `${c.name}: container stopped${c.exitCode !== undefined ? ` (exit code ${c.exitCode})` : ""}${c.reason ? `: ${c.reason}` : ""}`;
 }

@@ -1,5 +1,5 @@
 import type { ContainerStatus } from "../../shared/status.ts";
-import type { ContainerSpec, ContainerRuntime, ImagePullBehavior } from "../runtime/types.ts";
+import type { ContainerSpec, ContainerRuntime, ImagePullBehavior, PullSummary, RegistryCredentials } from "../runtime/types.ts";
 import type { AgentContainer } from "../store/state-file.ts";
 
 export interface TransitionContext {
@@ -7,6 +7,12 @@ export interface TransitionContext {
   container: AgentContainer;
   spec: ContainerSpec;
   imagePullBehavior: ImagePullBehavior;
+  /** Throttled pull progress (reported as task events). */
+  onPullProgress?: (s: PullSummary) => void;
+  /** Called when the pull brought in an image the engine did not have (the agent owns it). */
+  onPulled?: (image: string) => void;
+  /** The task's repositoryCredentials, resolved by the control from a secret. */
+  credentials?: RegistryCredentials;
 }
 
 /**
@@ -14,8 +20,8 @@ export interface TransitionContext {
  * way up. Each call is idempotent, so re-running a step after a crash is harmless.
  */
 export const transitions: Partial<Record<ContainerStatus, (t: TransitionContext) => Promise<void>>> = {
-  PULLED: async ({ runtime, spec, imagePullBehavior }) => {
-    await runtime.ensureImage(spec.image, imagePullBehavior);
+  PULLED: async ({ runtime, spec, imagePullBehavior, onPullProgress, onPulled, credentials }) => {
+    if ((await runtime.ensureImage(spec.image, imagePullBehavior, onPullProgress, credentials)) === true) onPulled?.(spec.image);
   },
   CREATED: async ({ runtime, container, spec }) => {
     // Adopt a container this task already has (created before a crash) rather than duplicate it.

@@ -128,9 +128,10 @@ export class MqttAgentLink implements AgentLink {
       }
       // Secret values stay in memory: the engine (and so state.json) sees the tasks without them.
       for (const t of state.tasks) {
-        if (t.desiredStatus === "RUNNING") rememberTaskSecrets(t.taskId, t.secrets);
+        if (t.desiredStatus === "RUNNING") rememberTaskSecrets(t.taskId, t.secrets, t.registryCredentials);
         else forgetTaskSecrets(t.taskId);
         delete t.secrets;
+        delete t.registryCredentials;
       }
       handlers.onDesired(state);
     });

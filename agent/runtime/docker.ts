@@ -1,10 +1,10 @@
 import Docker from "dockerode";
 import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
 import { createBody, healthFromStatus } from "./docker-create.ts";
-import type { LogChunk, LogOptions, PullSummary } from "./types.ts";
+import type { LogChunk, LogOptions, PullSummary, RegistryCredentials } from "./types.ts";
 import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
 import { DockerLogDemuxer } from "../logs/demux.ts";
-import type { RegistryAuthLookup } from "./registry-auth.ts";
+import { registryHost, type RegistryAuthLookup } from "./registry-auth.ts";
 import { RuntimeError } from "./types.ts";
 
 function labelFilter(labels: Record<string, string>): string[] {
@@ -56,8 +56,11 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  private async pull(image: string, onProgress?: (s: PullSummary) => void): Promise<void> {
-    const auth = this.registryAuth?.(image);
+  private async pull(image: string, onProgress?: (s: PullSummary) => void, credentials?: RegistryCredentials): Promise<void> {
+    // The task's own credentials first, then the agent's per-registry file.
+    const auth = credentials
+      ? { username: credentials.username, password: credentials.password, serveraddress: registryHost(image) }
+      : this.registryAuth?.(image);
     const stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
     const progress = onProgress ? new PullProgress(onProgress) : undefined;
     await new Promise<void>((resolve, reject) =>
@@ -73,16 +76,47 @@ export class DockerRuntime implements ContainerRuntime {
     this.pulled.add(image);
   }
 
-  async ensureImage(image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void): Promise<void> {
-    const cached = behavior === "always" ? false : await this.hasImage(image);
-    if (behavior === "prefer-cached" && cached) return;
-    if (behavior === "once" && cached && this.pulled.has(image)) return;
+  async ensureImage(
+    image: string,
+    behavior: ImagePullBehavior,
+    onProgress?: (s: PullSummary) => void,
+    credentials?: RegistryCredentials,
+  ): Promise<boolean> {
+    const present = await this.hasImage(image);
+    const cached = behavior === "always" ? false : present;
+    if (behavior === "prefer-cached" && cached) return false;
+    if (behavior === "once" && cached && this.pulled.has(image)) return false;
     try {
-      await this.pull(image, onProgress);
+      await this.pull(image, onProgress, credentials);
+      // Only an image the engine did not have is the agent's own (others may share the engine).
+      return !present;
     } catch (e) {
       // ECS's default behaviour: a failed pull falls back to a cached image when there is one.
-      if (behavior !== "always" && (cached || (await this.hasImage(image)))) return;
+      if (behavior !== "always" && (cached || (await this.hasImage(image)))) return false;
       throw new RuntimeError("CannotPullContainerError", `pull image ${image}: ${(e as Error).message}`);
+    }
+  }
+
+  async imagesInUse(): Promise<Set<string>> {
+    const rows = await this.docker.listContainers({ all: true });
+    return new Set(rows.flatMap((r) => [r.Image, r.ImageID]));
+  }
+
+  async imageId(image: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Id;
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  async removeImage(image: string): Promise<void> {
+    try {
+      await this.docker.getImage(image).remove({ force: false, noprune: false });
+    } catch (e) {
+      if (statusCode(e) === 404) return;
+      throw new RuntimeError("CannotRemoveImageError", (e as Error).message);
     }
   }
 

@@ -28,9 +28,9 @@ export function registryHost(image: string): string {
 
 /**
  * Reads `--registry-credentials FILE`: {"<registry host>": {"username": ..., "password": ...}}.
- * Until Flotilla has secrets, this is where a task's repositoryCredentials are resolved: the
- * agent uses the entry for the registry the image lives in. Throws one readable line when the
- * file is missing or malformed.
+ * The fallback for containers whose repositoryCredentials name no secret: the agent uses the
+ * entry for the registry the image lives in. Throws one readable line when the file is missing
+ * or malformed.
  */
 export function loadRegistryCredentials(path: string): RegistryAuthLookup {
   let raw: unknown;

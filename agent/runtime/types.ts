@@ -133,6 +133,12 @@ export class RuntimeError extends Error {
   }
 }
 
+/** A user name and password for one pull from a private registry. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
 /** Progress of an image pull, summed over its layers (see runtime/pull-progress.ts). */
 export interface PullSummary {
   layers: number;
@@ -156,8 +162,24 @@ export interface LogChunk {
 
 export interface ContainerRuntime {
   info(): Promise<RuntimeInfo>;
-  /** Makes the image available locally according to the pull behaviour; throws RuntimeError. */
-  ensureImage(image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void): Promise<void>;
+  /**
+   * Makes the image available locally according to the pull behaviour; throws RuntimeError.
+   * Resolves true when this call pulled an image the engine did not have before (so the agent
+   * owns it for image cleanup). `credentials` (from the task's repositoryCredentials) take
+   * precedence over the runtime's own per-registry credentials.
+   */
+  ensureImage(
+    image: string,
+    behavior: ImagePullBehavior,
+    onProgress?: (s: PullSummary) => void,
+    credentials?: RegistryCredentials,
+  ): Promise<boolean | void>;
+  /** Image ids and references used by any container on the engine (all agents', and others'). */
+  imagesInUse?(): Promise<Set<string>>;
+  /** The image's id, or null when the engine does not have it. */
+  imageId?(image: string): Promise<string | null>;
+  /** Removes one image reference (never forced: an image a container uses is refused). */
+  removeImage?(image: string): Promise<void>;
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
   /** Stop signal, then kill after the timeout; resolves once the container is no longer running. */

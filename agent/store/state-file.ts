@@ -53,6 +53,8 @@ const agentTaskSchema = z.object({
   containers: z.array(agentContainerSchema),
   /** No longer in the desired set: forgotten once its containers are cleaned up. */
   dropped: z.boolean().optional(),
+  /** The last few things that happened to the task (pull progress, transitions), oldest first. */
+  events: z.array(z.object({ at: z.number(), message: z.string() })).optional(),
 });
 export type AgentTask = z.infer<typeof agentTaskSchema>;
 
@@ -63,6 +65,8 @@ const stateSchema = z.object({
   /** Last connection epoch used, so epochs keep rising even if the host clock steps back. */
   lastEpoch: z.number(),
   tasks: z.record(z.string(), agentTaskSchema),
+  /** Images this agent pulled itself (reference → pull time): the only ones image cleanup may remove. */
+  pulledImages: z.record(z.string(), z.number()).optional(),
 });
 export type AgentState = z.infer<typeof stateSchema>;
 

@@ -108,6 +108,8 @@ export const tasks = sqliteTable(
     stoppedAt: integer("stopped_at"),
     stoppedReason: text("stopped_reason"),
     stopCode: text("stop_code"),
+    /** The agent's last few task events [{at, message}] (pull progress, transitions), oldest first. */
+    events: text("events", { mode: "json" }).$type<{ at: number; message: string }[]>(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [

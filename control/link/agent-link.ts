@@ -23,7 +23,12 @@ export interface AgentLinkOptions {
    * Plain secret values of a task definition by container and variable name. They ride only in
    * the instance's own desired-state topic, which the broker ACL lets no one else read.
    */
-  resolveSecrets?: (td: TaskDefinitionSpec) => Promise<{ env: Record<string, Record<string, string>>; missing: string[] }>;
+  resolveSecrets?: (td: TaskDefinitionSpec) => Promise<{
+    env: Record<string, Record<string, string>>;
+    /** repositoryCredentials by container name. */
+    registry?: Record<string, { username: string; password: string }>;
+    missing: string[];
+  }>;
   /** Runs before a registration reply is sent (external broker: create the instance's client). */
   onRegistered?: (instanceId: string, password: string, activationId: string) => Promise<void>;
   /** Largest agent payload acted on; larger ones are counted and dropped. */
@@ -164,12 +169,13 @@ export class AgentLink {
     if (!resolve) return state;
     const tasks = await Promise.all(
       state.tasks.map(async (t) => {
-        if (t.desiredStatus !== "RUNNING" || !JSON.stringify(t.definition).includes('"secrets"')) return t;
+        const text = JSON.stringify(t.definition);
+        if (t.desiredStatus !== "RUNNING" || !(text.includes('"secrets"') || text.includes('"repositoryCredentials"'))) return t;
         const parsed = parseTaskDefinition(t.definition);
-        if (!parsed.ok || !parsed.value.containerDefinitions.some((c) => c.secrets?.length)) return t;
-        const { env, missing } = await resolve(parsed.value);
+        if (!parsed.ok || !parsed.value.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials)) return t;
+        const { env, registry, missing } = await resolve(parsed.value);
         if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
-        return { ...t, secrets: env };
+        return { ...t, secrets: env, registryCredentials: registry && Object.keys(registry).length ? registry : undefined };
       }),
     );
     return { ...state, tasks };

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { ReportedContainer, ReportedTask, Report } from "../../shared/messages.ts";
+import { MAX_TASK_EVENTS, type ReportedContainer, type ReportedTask, type Report, type TaskEvent } from "../../shared/messages.ts";
 import { isTaskStatusForward, type TaskStatus } from "../../shared/status.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
@@ -63,6 +63,7 @@ export function mergeTask(row: TaskRow, reported: ReportedTask, now: number): Pa
     stoppingAt: row.stoppingAt ?? (lastStatus === "STOPPING" || lastStatus === "STOPPED" ? (reported.stoppingAt ?? now) : null),
     stoppedAt: row.stoppedAt ?? (lastStatus === "STOPPED" ? (reported.stoppedAt ?? now) : null),
   };
+  if (reported.events?.length) next.events = mergeEvents(row.events ?? [], reported.events);
   if (lastStatus === "STOPPED") {
     next.desiredStatus = "STOPPED";
     next.stoppedReason = row.stoppedReason ?? reported.stoppedReason ?? null;
@@ -72,6 +73,22 @@ export function mergeTask(row: TaskRow, reported: ReportedTask, now: number): Pa
   if (!changed) return null;
   next.updatedAt = now;
   return next;
+}
+
+/**
+ * Union of the stored and reported events, oldest first, the newest MAX_TASK_EVENTS kept: a
+ * replayed or reordered report adds nothing, and events the agent has already dropped stay.
+ */
+export function mergeEvents(stored: TaskEvent[], reported: TaskEvent[]): TaskEvent[] {
+  const seen = new Set<string>();
+  const all = [...stored, ...reported].filter((e) => {
+    const key = `${e.at}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  all.sort((a, b) => a.at - b.at);
+  return all.slice(-MAX_TASK_EVENTS);
 }
 
 const CONTAINER_RANK = { PENDING: 0, RUNNING: 1, STOPPED: 2 } as const;

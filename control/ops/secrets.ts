@@ -27,6 +27,19 @@ export function secretNameOf(valueFrom: string): string {
 
 export type SecretRow = typeof secrets.$inferSelect;
 
+/** What a repositoryCredentials secret holds, as in AWS Secrets Manager: {"username","password"}. */
+const registryCredentialsValue = z.object({ username: z.string().min(1), password: z.string() });
+export type RegistryCredentials = z.infer<typeof registryCredentialsValue>;
+
+function parseRegistryCredentials(value: string): RegistryCredentials | undefined {
+  try {
+    const parsed = registryCredentialsValue.safeParse(JSON.parse(value));
+    return parsed.success ? { username: parsed.data.username, password: parsed.data.password } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the API shows: never the value. */
 export function secretView(r: SecretRow) {
   return { name: r.name, arn: r.arn, createdDate: new Date(r.createdAt).toISOString(), lastChangedDate: new Date(r.updatedAt).toISOString() };
@@ -37,8 +50,16 @@ export interface SecretStore {
   put(input: unknown): Promise<{ row: SecretRow; created: boolean }>;
   list(): Promise<SecretRow[]>;
   remove(name: string): Promise<SecretRow>;
-  /** Plain values of the task's secrets by container and variable name; missing secrets are listed. */
-  resolveForTask(td: TaskDefinitionSpec): Promise<{ env: Record<string, Record<string, string>>; missing: string[] }>;
+  /**
+   * Plain values of the task's secrets by container and variable name, and the registry
+   * credentials its containers' repositoryCredentials name; missing (or, for credentials,
+   * malformed) secrets are listed by name.
+   */
+  resolveForTask(td: TaskDefinitionSpec): Promise<{
+    env: Record<string, Record<string, string>>;
+    registry: Record<string, RegistryCredentials>;
+    missing: string[];
+  }>;
 }
 
 /** Values are sealed with AES-256-GCM under the master key, bound to the secret's name. */
@@ -71,9 +92,13 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
       });
     },
     async resolveForTask(td) {
-      const refs = td.containerDefinitions.flatMap((c) => (c.secrets ?? []).map((s) => secretNameOf(s.valueFrom)));
+      const refs = td.containerDefinitions.flatMap((c) => [
+        ...(c.secrets ?? []).map((s) => secretNameOf(s.valueFrom)),
+        ...(c.repositoryCredentials ? [secretNameOf(c.repositoryCredentials.credentialsParameter)] : []),
+      ]);
       const env: Record<string, Record<string, string>> = {};
-      if (!refs.length) return { env, missing: [] };
+      const registry: Record<string, RegistryCredentials> = {};
+      if (!refs.length) return { env, registry, missing: [] };
       const rows = await ctx.db.select().from(secrets).where(inArray(secrets.name, [...new Set(refs)])).all();
       const values = new Map(rows.map((r) => [r.name, open(key, r.ciphertext, r.name)]));
       const missing = new Set<string>();
@@ -83,8 +108,15 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
           if (v === undefined) missing.add(secretNameOf(s.valueFrom));
           else (env[c.name] ??= {})[s.name] = v;
         }
+        if (c.repositoryCredentials) {
+          const name = secretNameOf(c.repositoryCredentials.credentialsParameter);
+          const v = values.get(name);
+          const creds = v === undefined ? undefined : parseRegistryCredentials(v);
+          if (creds) registry[c.name] = creds;
+          else missing.add(v === undefined ? name : `${name} (not JSON {"username","password"})`);
+        }
       }
-      return { env, missing: [...missing] };
+      return { env, registry, missing: [...missing] };
     },
   };
 }
@@ -92,9 +124,15 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
 /** RunTask refuses a definition whose secrets do not exist (rather than starting without them). */
 export async function requireSecretsExist(ctx: OpsContext, td: TaskDefinitionSpec): Promise<void> {
   const refs: Array<{ path: string; name: string }> = [];
-  td.containerDefinitions.forEach((c, i) =>
-    (c.secrets ?? []).forEach((s, j) => refs.push({ path: `containerDefinitions[${i}].secrets[${j}].valueFrom`, name: secretNameOf(s.valueFrom) })),
-  );
+  td.containerDefinitions.forEach((c, i) => {
+    (c.secrets ?? []).forEach((s, j) => refs.push({ path: `containerDefinitions[${i}].secrets[${j}].valueFrom`, name: secretNameOf(s.valueFrom) }));
+    if (c.repositoryCredentials) {
+      refs.push({
+        path: `containerDefinitions[${i}].repositoryCredentials.credentialsParameter`,
+        name: secretNameOf(c.repositoryCredentials.credentialsParameter),
+      });
+    }
+  });
   if (!refs.length) return;
   const rows = await ctx.db.select({ name: secrets.name }).from(secrets).where(inArray(secrets.name, [...new Set(refs.map((r) => r.name))])).all();
   const have = new Set(rows.map((r) => r.name));

@@ -1,10 +1,13 @@
-import { and, eq, sql } from "drizzle-orm";
+import type { Client, InStatement } from "@libsql/client";
+import { sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import { taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import { reserveStatement } from "./reserve-statement.ts";
+import { insertTasksStatement } from "./task-insert.ts";
 import { placeTasks, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export type TaskRow = typeof tasks.$inferSelect;
@@ -77,49 +80,20 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       const result = placeTasks(index, request);
       const now = ctx.clock.now();
       const rows = result.placements.map((p) => newTaskRow(req, spec, reservation, p.instanceId, now));
-      const versions = new Map(result.placements.map((p) => [p.instanceId, index.get(p.instanceId)!.version]));
-      const conflicts: string[] = [];
-      const committed = await ctx.db
-        .transaction(async (tx) => {
-          for (const row of rows) {
-            const expected = versions.get(row.instanceId)!;
-            const res = await tx
-              .update(containerInstances)
-              .set({
-                usedCpu: sql`${containerInstances.usedCpu} + ${reservation.cpu}`,
-                usedMemory: sql`${containerInstances.usedMemory} + ${reservation.memory}`,
-                usedPorts: sql`json_object('tcp', json(${portsAfterReserve("tcp", reservation)}), 'udp', json(${portsAfterReserve("udp", reservation)}))`,
-                version: expected + 1,
-              })
-              .where(
-                and(
-                  eq(containerInstances.id, row.instanceId),
-                  eq(containerInstances.version, expected),
-                  eq(containerInstances.status, "ACTIVE"),
-                  eq(containerInstances.agentConnected, true),
-                ),
-              );
-            if (res.rowsAffected !== 1) {
-              conflicts.push(row.instanceId);
-              tx.rollback();
-            }
-            versions.set(row.instanceId, expected + 1);
-          }
-          if (rows.length) await tx.insert(tasks).values(rows);
-          return true;
-        })
-        .catch((e: unknown) => {
-          if (e instanceof Error && e.name === "TransactionRollbackError") return false;
-          throw e;
-        });
-      if (!committed) {
-        for (const id of conflicts) ctx.indexes.instanceChanged(id);
-        return null;
+      const perInstance = new Map<string, number>();
+      for (const p of result.placements) perInstance.set(p.instanceId, (perInstance.get(p.instanceId) ?? 0) + 1);
+      const versions = new Map([...perInstance.keys()].map((id) => [id, index.get(id)!.version]));
+      if (rows.length) {
+        const committed = await commitPlacements(ctx, reserveStatement(reservation, perInstance, versions), rows);
+        if (!committed) {
+          // Which instance moved is not known from one statement; re-reading all of them (at most
+          // ten rows) is cheaper than asking.
+          for (const id of perInstance.keys()) ctx.indexes.instanceChanged(id);
+          return null;
+        }
       }
-      for (const row of rows) {
-        const v = index.get(row.instanceId)!.version + 1;
-        index.reserve(row.instanceId, reservation, req.group, v);
-      }
+      // The commit bumped each instance's version once, however many tasks it got.
+      for (const row of rows) index.reserve(row.instanceId, reservation, req.group, versions.get(row.instanceId)! + 1);
       return { rows, failures: result.failures };
     });
     if (outcome) {
@@ -130,6 +104,29 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       };
     }
     if (attempt >= COMMIT_ATTEMPTS) throw new Error("placement commit kept conflicting with concurrent changes; try again");
+  }
+}
+
+/**
+ * Runs the versioned reservation UPDATE and the multi-row task INSERT in one write transaction on
+ * the libSQL client directly: two statements per RunTask, whatever its count. Returns false (and
+ * writes nothing) when the UPDATE did not match every instance.
+ */
+async function commitPlacements(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<boolean> {
+  // Db is typed without drizzle's `$client`; the libSQL client is there at runtime.
+  const client = (ctx.db as typeof ctx.db & { $client: Client }).$client;
+  const tx = await client.transaction("write");
+  try {
+    const updated = await tx.execute(reserve);
+    if (updated.rowsAffected !== new Set(rows.map((r) => r.instanceId)).size) {
+      await tx.rollback();
+      return false;
+    }
+    await tx.execute(insertTasksStatement(rows));
+    await tx.commit();
+    return true;
+  } finally {
+    tx.close();
   }
 }
 
@@ -160,15 +157,9 @@ function newTaskRow(req: StartTasksRequest, spec: TaskDefinitionSpec, reservatio
     stoppedAt: null,
     stoppedReason: null,
     stopCode: null,
+    events: null,
     updatedAt: now,
   };
-}
-
-/** The port list after adding this reservation's ports, computed in SQL against the row at commit. */
-function portsAfterReserve(proto: "tcp" | "udp", r: Reservation) {
-  const add = proto === "tcp" ? r.tcpPorts : r.udpPorts;
-  if (add.length === 0) return sql`json_extract(${containerInstances.usedPorts}, ${"$." + proto})`;
-  return sql`(select json_group_array(value) from (select value from json_each(json_extract(${containerInstances.usedPorts}, ${"$." + proto})) union select value from json_each(${JSON.stringify(add)})))`;
 }
 
 export function portsAfterRelease(proto: "tcp" | "udp", r: Reservation) {

@@ -118,5 +118,7 @@ export function taskView(row: TaskRow) {
     stoppedAt: iso(row.stoppedAt),
     stoppedReason: row.stoppedReason ?? undefined,
     stopCode: row.stopCode ?? undefined,
+    // What the agent saw happen (pull progress, container transitions), oldest first.
+    events: (row.events ?? []).map((e) => ({ at: iso(e.at), message: e.message })),
   };
 }

@@ -18,9 +18,9 @@ const args = benchArgs();
 const AGENTS = args.num("agents", 1000);
 const TASKS = args.num("tasks", 200);
 const BURST = args.num("burst", Math.min(1000, AGENTS * 2));
-const WORKERS = args.num("workers", Math.max(1, Math.min(4, Math.ceil(AGENTS / 2500))));
+const WORKERS = args.num("workers", Math.max(1, Math.min(4, Math.ceil(AGENTS / 1000))));
 const IDLE_SECONDS = args.num("idle-seconds", 60);
-const REG_CONCURRENCY = args.num("reg-concurrency", 64);
+const REG_CONCURRENCY = args.num("reg-concurrency", 32);
 const TASK_CONCURRENCY = args.num("concurrency", 10);
 const RELIST_MS = args.num("relist-ms", 10_000);
 const KEEPALIVE_S = args.num("keepalive", 10);
@@ -135,6 +135,7 @@ async function main() {
       connected: s1.connected,
       reconnectsDuringRun: s1.reconnects,
       registrationRetries: s1.registrationRetries,
+      workerUnhandledRejections: s1.unhandledRejections,
       uplinkBytesPerAgentPerMinute: round(upBytesPerAgentMin, 2),
       downlinkBytesPerAgentPerMinute: round(downBytesPerAgentMin, 2),
       uplinkKbitPerSecondPerAgent: round((upBytesPerAgentMin * 8) / 1000 / 60, 5),

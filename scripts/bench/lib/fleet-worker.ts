@@ -112,7 +112,7 @@ function stats() {
     running += a.runtime.running().length;
   }
   const mem = process.memoryUsage();
-  return { type: "stats", agents: agents.length, registered, connected, bytesOut, bytesIn, reconnects, registrationRetries, running, rssBytes: mem.rss };
+  return { type: "stats", agents: agents.length, unhandledRejections, registered, connected, bytesOut, bytesIn, reconnects, registrationRetries, running, rssBytes: mem.rss };
 }
 
 async function start(cfg: FleetWorkerConfig): Promise<void> {
@@ -138,5 +138,11 @@ process.on("message", (m: { cmd: string } & Partial<FleetWorkerConfig>) => {
     send({ type: "stopped" });
     setTimeout(() => process.exit(0), 50);
   }
+});
+// registerInstance (agent/link/register.ts) leaves its 30 s reply timer armed when the connection
+// drops mid-registration, which later rejects with no handler; count those instead of dying.
+let unhandledRejections = 0;
+process.on("unhandledRejection", (e: Error) => {
+  if (unhandledRejections++ < 3) process.stderr.write(`[fleet-worker] unhandled rejection: ${e?.message}\n`);
 });
 send({ type: "hello" });

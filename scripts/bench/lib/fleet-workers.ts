@@ -10,6 +10,7 @@ export interface WorkerStats {
   bytesIn: number;
   reconnects: number;
   registrationRetries: number;
+  unhandledRejections: number;
   running: number;
   rssBytes: number;
 }
@@ -94,6 +95,7 @@ export class FleetWorkers {
       bytesIn: sum("bytesIn"),
       reconnects: sum("reconnects"),
       registrationRetries: sum("registrationRetries"),
+      unhandledRejections: sum("unhandledRejections"),
       running: sum("running"),
       rssBytes: sum("rssBytes"),
     };

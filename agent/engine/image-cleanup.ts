@@ -1,0 +1,98 @@
+import type { ContainerRuntime } from "../runtime/types.ts";
+import type { AgentState, AgentTask } from "../store/state-file.ts";
+
+export interface ImageCleanupOptions {
+  runtime: ContainerRuntime;
+  /** The agent's live state (pulledImages is read and pruned here). */
+  state: () => AgentState;
+  /** Saves the state after records were dropped. */
+  persist: () => void;
+  /** Milliseconds between cycles; 0 turns cleanup off (ECS_IMAGE_CLEANUP_INTERVAL). */
+  intervalMs: number;
+  /** An image is kept at least this long after the agent pulled it (ECS_IMAGE_MINIMUM_CLEANUP_AGE). */
+  minimumAgeMs: number;
+  /** At most this many images removed per cycle (ECS_NUM_IMAGES_DELETE_PER_CYCLE). */
+  imagesPerCycle: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+/** A known task holds an image until it has stopped and its containers are gone. */
+function holds(task: AgentTask, image: string): boolean {
+  const uses = task.containers.filter((c) => c.image === image);
+  if (!uses.length) return false;
+  return task.knownStatus !== "STOPPED" || uses.some((c) => c.runtimeId && !c.removed);
+}
+
+/**
+ * Removes images the agent pulled that nothing uses any more. Several agents (and people) may share
+ * one engine, so only images this agent brought in are ever candidates, and an image any container
+ * on the engine uses (whoever made it) or any known task references is kept. Removal is never
+ * forced, so the engine itself refuses an image a container started using meanwhile.
+ */
+export class ImageCleaner {
+  private timer?: ReturnType<typeof setInterval>;
+  private running: Promise<void> | null = null;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+
+  constructor(private opts: ImageCleanupOptions) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => {});
+  }
+
+  start(): void {
+    if (this.opts.intervalMs <= 0 || !this.opts.runtime.removeImage) return;
+    this.timer = setInterval(() => void this.cycle(), this.opts.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One cleanup pass. Overlapping calls share one pass. */
+  cycle(): Promise<void> {
+    this.running ??= this.cycleOnce()
+      .catch((e: Error) => this.log(`[agent] image cleanup failed: ${e.message}`))
+      .finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async cycleOnce(): Promise<void> {
+    const { runtime } = this.opts;
+    const state = this.opts.state();
+    const pulled = state.pulledImages ?? {};
+    const tasks = Object.values(state.tasks);
+    const due = Object.entries(pulled)
+      .filter(([image, at]) => at + this.opts.minimumAgeMs <= this.now() && !tasks.some((t) => holds(t, image)))
+      .sort((a, b) => a[1] - b[1]);
+    if (!due.length) return;
+    const inUse = await runtime.imagesInUse!();
+    let removed = 0;
+    let changed = false;
+    for (const [image] of due) {
+      if (removed >= this.opts.imagesPerCycle) break;
+      const id = await runtime.imageId!(image);
+      if (id === null) {
+        // Gone already (removed by hand): nothing left to own.
+        delete pulled[image];
+        changed = true;
+        continue;
+      }
+      // Re-checked after the awaits: a task placed meanwhile may have claimed the image.
+      if (inUse.has(id) || inUse.has(image) || Object.values(state.tasks).some((t) => holds(t, image))) continue;
+      try {
+        await runtime.removeImage!(image);
+      } catch (e) {
+        this.log(`[agent] image cleanup: keeping ${image}: ${(e as Error).message}`);
+        continue;
+      }
+      delete pulled[image];
+      changed = true;
+      removed++;
+      this.log(`[agent] image cleanup: removed ${image}`);
+    }
+    if (changed) this.opts.persist();
+  }
+}
