@@ -46,6 +46,9 @@ export interface MqttLinkOptions {
  * fresh, rising epoch (also written into the will) so the control service can tell a stale
  * "offline" from an old connection apart from the current one.
  */
+/** How long a stopping agent waits for the broker to acknowledge its offline presence. */
+const STOP_PUBLISH_TIMEOUT_MS = 2000;
+
 export class MqttAgentLink implements AgentLink {
   private client?: MqttClient;
   private epoch = 0;
@@ -156,10 +159,17 @@ export class MqttAgentLink implements AgentLink {
     // A clean disconnect does not fire the will, so say we are going.
     const presence: Presence = { connected: false, epoch: this.epoch };
     if (this.client.connected) {
-      await this.client
+      // Bounded: if the broker is going away at the same moment (a host shutting down, quickstart's
+      // Ctrl-C), the acknowledgement never comes and the agent must still exit.
+      const sent = this.client
         .publishAsync(topics.presence(this.opts.identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true })
-        .catch(() => undefined);
+        .then(() => true)
+        .catch(() => false);
+      const acknowledged = await Promise.race([sent, Bun.sleep(STOP_PUBLISH_TIMEOUT_MS).then(() => false)]);
+      // Without the acknowledgement, end at once rather than wait for in-flight messages.
+      await this.client.endAsync(!acknowledged).catch(() => undefined);
+      return;
     }
-    await this.client.endAsync().catch(() => undefined);
+    await this.client.endAsync(true).catch(() => undefined);
   }
 }

@@ -8,21 +8,21 @@ type InstanceRow = typeof containerInstances.$inferSelect;
 /** Builds the placement engine's view of instances from the store, with live task groups. */
 export async function loadInstanceViews(db: Db, clusterName: string, ids?: string[]): Promise<InstanceView[]> {
   if (ids && ids.length === 0) return [];
-  const rows = await db
-    .select()
-    .from(containerInstances)
-    .where(
-      and(
-        eq(containerInstances.clusterName, clusterName),
-        ne(containerInstances.status, "INACTIVE"),
-        ids ? inArray(containerInstances.id, ids) : undefined,
-      ),
-    )
-    .all();
+  // A refresh by ids filters the cluster here rather than in SQL: with both conditions SQLite may
+  // walk the cluster index (every instance of the cluster) instead of looking the ids up.
+  const rows = (
+    await db
+      .select()
+      .from(containerInstances)
+      .where(and(ids ? inArray(containerInstances.id, ids) : eq(containerInstances.clusterName, clusterName), ne(containerInstances.status, "INACTIVE")))
+      .all()
+  ).filter((r) => r.clusterName === clusterName);
   const live = await db
     .select({ instanceId: tasks.instanceId, group: tasks.group })
     .from(tasks)
-    .where(and(eq(tasks.clusterName, clusterName), ne(tasks.lastStatus, "STOPPED"), ids ? inArray(tasks.instanceId, ids) : undefined))
+    // With ids, filter by instance only: instance ids are unique across clusters, and adding the
+    // cluster lets SQLite pick a cluster index and scan every task of the cluster per refresh.
+    .where(and(ids ? inArray(tasks.instanceId, ids) : eq(tasks.clusterName, clusterName), ne(tasks.lastStatus, "STOPPED")))
     .all();
   const groups = new Map<string, Map<string, number>>();
   for (const t of live) {

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Client, InStatement, Transaction } from "@libsql/client";
 import { sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import { taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
@@ -7,6 +7,7 @@ import { newId } from "../ids.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
 import { reserveStatement } from "./reserve-statement.ts";
+import { ImagePlatforms } from "./image-platforms.ts";
 import { insertTasksStatement } from "./task-insert.ts";
 import { placeTasks, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
@@ -41,6 +42,9 @@ export interface StartTasksResult {
 
 const COMMIT_ATTEMPTS = 8;
 
+/** Anonymous registry look-ups, cached per image (see image-platforms.ts). */
+const imagePlatforms = new ImagePlatforms();
+
 /** ECS capability attributes that ECS itself adds to definitions; Flotilla agents satisfy them. */
 function enforcedAttributes(spec: TaskDefinitionSpec): RequiredAttribute[] {
   const req = (spec as { requiresAttributes?: { name: string; value?: string }[] }).requiresAttributes ?? [];
@@ -63,7 +67,10 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
   const td = req.taskDefinition;
   const spec = td.spec as TaskDefinitionSpec;
   const reservation = taskReservation(spec);
-  const arch = (spec as { runtimePlatform?: { cpuArchitecture?: "X86_64" | "ARM64" } }).runtimePlatform?.cpuArchitecture;
+  // Without runtimePlatform, the images' manifest platforms (when a registry tells) restrict placement.
+  const arch =
+    (spec as { runtimePlatform?: { cpuArchitecture?: "X86_64" | "ARM64" } }).runtimePlatform?.cpuArchitecture ??
+    (await imagePlatforms.cpuArchitectureFor(spec.containerDefinitions.map((cd) => cd.image)));
   const request = {
     count: req.count,
     reservation,
@@ -84,19 +91,19 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       for (const p of result.placements) perInstance.set(p.instanceId, (perInstance.get(p.instanceId) ?? 0) + 1);
       const versions = new Map([...perInstance.keys()].map((id) => [id, index.get(id)!.version]));
       if (rows.length) {
-        const committed = await commitPlacements(ctx, reserveStatement(reservation, perInstance, versions), rows);
-        if (!committed) {
+        const commit = await commitPlacements(ctx, reserveStatement(reservation, perInstance, versions), rows);
+        if (commit !== "committed") {
           // Which instance moved is not known from one statement; re-reading all of them (at most
           // ten rows) is cheaper than asking.
           for (const id of perInstance.keys()) ctx.indexes.instanceChanged(id);
-          return null;
+          return commit;
         }
       }
       // The commit bumped each instance's version once, however many tasks it got.
       for (const row of rows) index.reserve(row.instanceId, reservation, req.group, versions.get(row.instanceId)! + 1);
       return { rows, failures: result.failures };
     });
-    if (outcome) {
+    if (typeof outcome === "object") {
       for (const id of new Set(outcome.rows.map((r) => r.instanceId))) ctx.desiredChanged(id);
       return {
         tasks: outcome.rows,
@@ -104,27 +111,38 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       };
     }
     if (attempt >= COMMIT_ATTEMPTS) throw new Error("placement commit kept conflicting with concurrent changes; try again");
+    // Another connection (a second control process) holds the write lock: back off a little,
+    // outside the serialized section, so it can finish.
+    if (outcome === "busy") await Bun.sleep(attempt * (1 + Math.random() * 4));
   }
 }
 
 /**
  * Runs the versioned reservation UPDATE and the multi-row task INSERT in one write transaction on
- * the libSQL client directly: two statements per RunTask, whatever its count. Returns false (and
- * writes nothing) when the UPDATE did not match every instance.
+ * the libSQL client directly: two statements per RunTask, whatever its count. Writes nothing and
+ * returns "conflict" when the UPDATE did not match every instance, "busy" when another connection
+ * holds the write lock.
  */
-async function commitPlacements(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<boolean> {
+async function commitPlacements(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<"committed" | "conflict" | "busy"> {
   // Db is typed without drizzle's `$client`; the libSQL client is there at runtime.
   const client = (ctx.db as typeof ctx.db & { $client: Client }).$client;
-  const tx = await client.transaction("write");
+  let tx: Transaction;
+  try {
+    tx = await client.transaction("write");
+  } catch (e) {
+    // BEGIN IMMEDIATE refused because another connection is writing: nothing was written.
+    if ((e as { code?: string }).code === "SQLITE_BUSY") return "busy";
+    throw e;
+  }
   try {
     const updated = await tx.execute(reserve);
     if (updated.rowsAffected !== new Set(rows.map((r) => r.instanceId)).size) {
       await tx.rollback();
-      return false;
+      return "conflict";
     }
     await tx.execute(insertTasksStatement(rows));
     await tx.commit();
-    return true;
+    return "committed";
   } finally {
     tx.close();
   }

@@ -71,7 +71,14 @@ async function main() {
     config: { agents: AGENTS, tasks: TASKS, burst: BURST, workers: WORKERS, idleSeconds: IDLE_SECONDS, registrationConcurrencyPerWorker: REG_CONCURRENCY, taskConcurrency: TASK_CONCURRENCY, relistMs: RELIST_MS, keepaliveSeconds: KEEPALIVE_S, hollowStartLatencyMs: START_LATENCY_MS, broker: "embedded (aedes)" },
   };
   try {
-    const activation = await prepareCluster(control, CLUSTER, AGENTS);
+    // One activation per registration slot (see FleetWorkerConfig.activations), each with room
+    // for its share of the fleet plus retries.
+    const slots = WORKERS * REG_CONCURRENCY;
+    const activations: { id: string; code: string }[] = [];
+    for (let i = 0; i < slots; i++) {
+      const a = await prepareCluster(control, CLUSTER, Math.ceil(AGENTS / slots) * 2 + 10);
+      activations.push({ id: a.activationId, code: a.activationCode });
+    }
     const taskDefinition = await registerTaskDefinition(control, {
       family: "fleet-bench",
       containerDefinitions: [{ name: "app", image: IMAGE, memory: 16, cpu: 8, essential: true }],
@@ -86,7 +93,7 @@ async function main() {
       AGENTS,
       {
         url: control.mqttUrl,
-        activation: { id: activation.activationId, code: activation.activationCode },
+        activations,
         concurrency: REG_CONCURRENCY,
         relistIntervalMs: RELIST_MS,
         keepaliveSeconds: KEEPALIVE_S,
@@ -206,8 +213,10 @@ async function main() {
   } catch (e) {
     result.error = (e as Error).message;
     result.controlLogTail = control.output().slice(-1500);
+    result.controlNotableLog = control.notable();
     process.exitCode = 1;
   } finally {
+    if (control.notable().length) result.controlNotableLog = control.notable().slice(0, 10);
     await workers.stop();
     await control.stop();
   }

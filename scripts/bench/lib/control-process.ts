@@ -14,6 +14,8 @@ export interface ControlProcess {
   /** Calls the HTTP API with the admin token. */
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   output(): string;
+  /** Log lines about refusals and errors (the first 40). */
+  notable(): string[];
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export async function startControlProcess(opts: { log?: boolean } = {}): Promise
   // Keep only the head and tail of the log: a 10k fleet logs a line per registration.
   let head = "";
   let tail = "";
+  // Lines that explain trouble (refused connections, handler errors), kept whole.
+  const notable: string[] = [];
   let urls: { http: string; mqtt: string } | undefined;
   let onUrls: (() => void) | undefined;
   const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -39,6 +43,7 @@ export async function startControlProcess(opts: { log?: boolean } = {}): Promise
       const text = dec.decode(chunk);
       if (head.length < 4000) head += text;
       tail = (tail + text).slice(-4000);
+      for (const line of text.split("\n")) if (notable.length < 40 && /refused|error|failed|timeout/i.test(line)) notable.push(line);
       if (opts.log) process.stderr.write(text);
       if (!urls) {
         const m = /listening: api (\S+) mqtt (\S+)/.exec(head);
@@ -67,6 +72,7 @@ export async function startControlProcess(opts: { log?: boolean } = {}): Promise
     httpUrl: http,
     mqttUrl: mqtt,
     output: () => `${head}\n...\n${tail}`,
+    notable: () => notable,
     async api(method, path, body) {
       const res = await fetch(http + path, {
         method,

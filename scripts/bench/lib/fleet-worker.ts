@@ -15,7 +15,12 @@ import type { HostFacts } from "../../../shared/messages.ts";
 
 export interface FleetWorkerConfig {
   url: string;
-  activation: { id: string; code: string };
+  /**
+   * One activation per registration slot: the registration client id is derived from the
+   * activation, so two registrations with the same activation at once would take over each
+   * other's MQTT session.
+   */
+  activations: { id: string; code: string }[];
   count: number;
   /** Index of this worker's first agent in the fleet (for host names). */
   offset: number;
@@ -33,6 +38,7 @@ interface FleetAgent {
   runtime: HollowRuntime;
 }
 
+const REGISTRATION_ATTEMPT_MS = 40_000;
 const agents: FleetAgent[] = [];
 let registered = 0;
 let registrationRetries = 0;
@@ -51,12 +57,19 @@ function facts(i: number): HostFacts {
   } as HostFacts;
 }
 
-async function startOne(cfg: FleetWorkerConfig, i: number): Promise<void> {
+async function startOne(cfg: FleetWorkerConfig, i: number, activation: { id: string; code: string }): Promise<void> {
   const f = facts(cfg.offset + i);
   let identity;
   for (let attempt = 0; ; attempt++) {
     try {
-      identity = await registerInstance(cfg.url, cfg.activation, f);
+      // mqtt's connectAsync can stay pending when the broker drops the socket before CONNACK;
+      // bound every attempt so a lost registration is retried like the real agent would.
+      identity = await Promise.race([
+        registerInstance(cfg.url, activation, f),
+        Bun.sleep(REGISTRATION_ATTEMPT_MS).then(() => {
+          throw new Error(`registration attempt took over ${REGISTRATION_ATTEMPT_MS} ms`);
+        }),
+      ]);
       break;
     } catch (e) {
       // The real agent retries for ever; here a registration that keeps failing fails the run.
@@ -119,8 +132,8 @@ async function start(cfg: FleetWorkerConfig): Promise<void> {
   let next = 0;
   const progress = setInterval(() => send({ type: "progress", registered, connected: agents.filter((a) => a.link.connected).length }), 1000);
   await Promise.all(
-    Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, async () => {
-      while (next < cfg.count) await startOne(cfg, next++);
+    cfg.activations.slice(0, Math.max(1, Math.min(cfg.activations.length, cfg.count))).map(async (activation) => {
+      while (next < cfg.count) await startOne(cfg, next++, activation);
     }),
   );
   for (const a of agents) client(a)?.on("reconnect", () => reconnects++);

@@ -19,6 +19,7 @@ interface Worker {
   proc: Subprocess;
   progress: { registered: number; connected: number };
   waiters: ((m: any) => void)[];
+  early: any[];
 }
 
 /** Processes of hollow agents (lib/fleet-worker.ts), driven over Bun IPC. */
@@ -28,7 +29,7 @@ export class FleetWorkers {
 
   constructor(count: number) {
     for (let i = 0; i < count; i++) {
-      const w: Worker = { proc: undefined as unknown as Subprocess, progress: { registered: 0, connected: 0 }, waiters: [] };
+      const w: Worker = { proc: undefined as unknown as Subprocess, progress: { registered: 0, connected: 0 }, waiters: [], early: [] };
       w.proc = Bun.spawn(["bun", join(import.meta.dir, "fleet-worker.ts")], {
         stdin: "ignore",
         stdout: "inherit",
@@ -36,7 +37,11 @@ export class FleetWorkers {
         ipc: (m: any) => {
           if (m.type === "progress") w.progress = m;
           else if (m.type === "error") this.failure = new Error(`fleet worker ${i}: ${m.message}`);
-          else w.waiters.shift()?.(m);
+          else {
+            const waiter = w.waiters.shift();
+            // A message nobody waits for yet (the worker's hello) is kept for the next request.
+            waiter ? waiter(m) : w.early.push(m);
+          }
         },
       });
       this.workers.push(w);
@@ -49,13 +54,15 @@ export class FleetWorkers {
 
   private request(w: Worker, msg: unknown, expect: string): Promise<any> {
     return new Promise((resolve, reject) => {
+      const early = w.early.shift();
+      if (early) return early.type === expect ? resolve(early) : reject(new Error(`expected ${expect}, got ${JSON.stringify(early)}`));
       w.waiters.push((m) => (m.type === expect ? resolve(m) : reject(new Error(`expected ${expect}, got ${JSON.stringify(m)}`))));
       if (msg) w.proc.send(msg);
     });
   }
 
   /** Waits for every worker to be up, then starts `total` agents spread over them. */
-  async start(total: number, cfg: Omit<FleetWorkerConfig, "count" | "offset">, onProgress?: (registered: number, connected: number) => void): Promise<WorkerStats[]> {
+  async start(total: number, cfg: Omit<FleetWorkerConfig, "count" | "offset" | "activations"> & { activations: FleetWorkerConfig["activations"] }, onProgress?: (registered: number, connected: number) => void): Promise<WorkerStats[]> {
     await Promise.all(this.workers.map((w) => this.request(w, null, "hello")));
     const per = Math.ceil(total / this.workers.length);
     const timer = setInterval(() => {
@@ -67,7 +74,10 @@ export class FleetWorkers {
     try {
       const ready = this.workers.map((w, i) => {
         const count = Math.max(0, Math.min(per, total - i * per));
-        return this.request(w, { cmd: "start", ...cfg, count, offset: i * per }, "ready");
+        // Each worker gets its own share of the activations (one per registration slot).
+        const share = Math.ceil(cfg.activations.length / this.workers.length);
+        const activations = cfg.activations.slice(i * share, (i + 1) * share);
+        return this.request(w, { cmd: "start", ...cfg, activations, count, offset: i * per }, "ready");
       });
       const failed = new Promise<never>((_, reject) => {
         const t = setInterval(() => {
