@@ -1,0 +1,135 @@
+/**
+ * Runs the issue-8 benchmarks (each prints one JSON object) and writes their sections of
+ * docs/benchmarks.md between `<!-- bench:NAME -->` markers, keeping every other section as it is.
+ * Driven by scripts/bench/all; sizes come from the environment (moderate by default):
+ *
+ *   BENCH_ONLY=fleet,api            run only these (fleet, docker-run, agent-footprint, failure, api)
+ *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
+ *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3
+ *   BENCH_REUSE_DIR=DIR             take DIR/NAME.json (an earlier run's output) instead of running NAME
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { dockerVersion } from "./docker-api.ts";
+
+const ROOT = join(import.meta.dir, "..", "..", "..");
+const DOC = join(ROOT, "docs", "benchmarks.md");
+const env = process.env;
+
+interface Bench {
+  name: string;
+  title: string;
+  args: string[];
+  notes: string;
+}
+
+const benches: Bench[] = [
+  {
+    name: "fleet",
+    title: "Fleet scale with hollow agents (issue 8)",
+    args: ["--agents", env.BENCH_FLEET_AGENTS ?? "2000", "--tasks", env.BENCH_FLEET_TASKS ?? "200", "--burst", env.BENCH_FLEET_BURST ?? "1000", "--idle-seconds", env.BENCH_FLEET_IDLE_SECONDS ?? "30"],
+    notes:
+      "Real agent code (createAgent, MqttAgentLink, activation registration, memory state) with the in-memory HollowRuntime (start latency 40 ms), several agents per worker process, against a separate `bun control/main.ts` with its embedded aedes broker and a libSQL file. Control CPU/RSS are read from /proc of the control process only; MQTT bytes are the agent sockets' bytesWritten/bytesRead over the idle window (agent keepalive 10 s, as the real agent). RunTask → RUNNING is the time from the POST until a GET of the task shows lastStatus RUNNING (polled every 5 ms, 10 in flight). The simulator shares the 2 cores with the control service.",
+  },
+  {
+    name: "docker-run",
+    title: "Real Docker: RunTask → container running vs `docker run -d` (issue 8)",
+    args: ["--tasks", env.BENCH_DOCKER_TASKS ?? "30"],
+    notes:
+      "A real control process and a real agent process (`bun agent/main.ts`, prefer-cached pulls) on the Docker engine; \"running\" = the engine lists the container as running (Docker API polled every 2 ms). Each round runs one task and one `docker run -d` of the same image (the CLI's wall time), alternating which goes first.",
+  },
+  {
+    name: "agent-footprint",
+    title: "Agent footprint (issue 8)",
+    args: [],
+    notes:
+      "Idle RSS (mean over the sample window) and CPU of a real agent process with 0 and 20 running tasks, from source and (when dist/ has one) the compiled binary; importRssMiB is the RSS of `bun -e` importing one module alone after a full GC, which shows where the memory goes.",
+  },
+  {
+    name: "failure",
+    title: "Failure handling (issue 8)",
+    args: ["--repeats", env.BENCH_FAILURE_REPEATS ?? "3"],
+    notes:
+      "A real agent process running tasks on Docker is killed with SIGKILL (the kernel closes its socket, the broker publishes its last will), or frozen with SIGSTOP (socket stays open, as in a network partition: only the MQTT keepalive notices, 1.5 × 10 s). Time until the API shows agentConnected:false, polled every 10 ms.",
+  },
+  {
+    name: "api",
+    title: "API throughput (issue 8)",
+    args: ["--clients", env.BENCH_API_CLIENTS ?? "100", "--seconds", env.BENCH_API_SECONDS ?? "10"],
+    notes:
+      "100 concurrent Bun fetch clients (keep-alive) against a separate control process; the cluster has 50 hollow agents so RunTask places tasks. GET lists every RUNNING-desired task of the cluster (its size grows with the seeded tasks).",
+  },
+];
+
+async function machineFacts(): Promise<string> {
+  const docker = await dockerVersion().catch(() => "unavailable");
+  const model = cpus()[0]?.model ?? "unknown";
+  return `Machine: ${cpus().length} CPUs (${model}), ${Math.round(totalmem() / 1024 ** 3)} GiB RAM, Bun ${Bun.version}, Docker ${docker}, ${new Date().toISOString().slice(0, 10)}.`;
+}
+
+async function run(b: Bench): Promise<unknown> {
+  const reuse = env.BENCH_REUSE_DIR && join(env.BENCH_REUSE_DIR, `${b.name}.json`);
+  if (reuse && existsSync(reuse)) return JSON.parse(readFileSync(reuse, "utf8"));
+  process.stderr.write(`[bench] running ${b.name} ${b.args.join(" ")}\n`);
+  const p = Bun.spawn(["bun", join(import.meta.dir, "..", `${b.name}.ts`), ...b.args], { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(p.stdout).text();
+  await p.exited;
+  try {
+    return JSON.parse(out);
+  } catch {
+    return { benchmark: b.name, error: `no JSON output (exit ${p.exitCode})`, output: out.slice(-1000) };
+  }
+}
+
+function targetsTable(result: any): string {
+  const t = result?.targets as Record<string, { value: number; target: number; kind: string; met: boolean; ratio: number }> | undefined;
+  if (!t) return result?.error ? `**Error:** ${result.error}\n` : "";
+  const rows = Object.entries(t).map(([k, v]) => {
+    const verdict = v.met ? "met" : v.value === null || Number.isNaN(v.value) ? "not measured" : `**missed** (${v.ratio}× the ${v.kind === "max" ? "limit" : "minimum"})`;
+    return `| ${k} | ${v.value} | ${v.kind === "max" ? "≤" : "≥"} ${v.target} | ${verdict} |`;
+  });
+  return ["| measure | result | target | verdict |", "|---|---|---|---|", ...rows].join("\n") + "\n";
+}
+
+function section(b: Bench, result: unknown, facts: string): string {
+  const cmd = `bun scripts/bench/${b.name}.ts ${b.args.join(" ")}`.trim();
+  return [
+    `<!-- bench:${b.name} -->`,
+    `## ${b.title}`,
+    "",
+    `Command: \`${cmd}\` (or \`scripts/bench/all\`). ${facts}`,
+    "",
+    b.notes,
+    "",
+    targetsTable(result),
+    "<details><summary>Full JSON</summary>",
+    "",
+    "```json",
+    JSON.stringify(result, null, 2),
+    "```",
+    "</details>",
+    `<!-- /bench:${b.name} -->`,
+  ].join("\n");
+}
+
+function writeSection(name: string, text: string): void {
+  let doc = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n\nEach section is written by the benchmark it names; numbers are from this 2-core machine.\n";
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) doc = doc.slice(0, i) + text + doc.slice(j + end.length);
+  else doc = `${doc.trimEnd()}\n\n${text}\n`;
+  writeFileSync(DOC, doc);
+}
+
+const only = env.BENCH_ONLY?.split(",").map((s) => s.trim());
+const facts = await machineFacts();
+for (const b of benches) {
+  if (only && !only.includes(b.name)) continue;
+  const result = await run(b);
+  console.log(JSON.stringify(result));
+  // Re-read and rewrite per section: other benchmarks may write their own sections meanwhile.
+  writeSection(b.name, section(b, result, facts));
+}
