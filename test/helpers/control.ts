@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createControl, type Control } from "../../control/control.ts";
+import { createControl, type Control, type ControlOptions } from "../../control/control.ts";
 import { openDatabase, type Database } from "../../control/db/open.ts";
 
 export const TEST_TOKEN = "test-admin-token";
@@ -10,26 +10,42 @@ export interface TestControl {
   control: Control;
   db: Database;
   dir: string;
+  /** Every line the control service logged. */
+  logs: string[];
   /** Calls the real HTTP API with the admin token; returns status and parsed JSON. */
   api<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
+export interface TestControlOptions {
+  /** Reuse a data folder (restart tests); otherwise a temp folder removed on stop. */
+  dir?: string;
+  brokerPort?: number;
+  httpPort?: number;
+  /** Further control options (external broker, TLS, master key, ...). */
+  extra?: Partial<ControlOptions>;
+  /** Extra fetch options for api() calls (e.g. TLS settings). */
+  fetchOptions?: Record<string, unknown>;
+}
+
 /** A real control service: libSQL file in a temp dir, embedded broker and HTTP on free ports. */
-export async function startTestControl(opts: { dir?: string; brokerPort?: number; httpPort?: number } = {}): Promise<TestControl> {
+export async function startTestControl(opts: TestControlOptions = {}): Promise<TestControl> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "flotilla-control-"));
   const db = await openDatabase(`file:${join(dir, "flotilla.db")}`);
+  const logs: string[] = [];
   const control = await createControl({
     db,
     broker: { host: "127.0.0.1", port: opts.brokerPort ?? 0 },
     http: { host: "127.0.0.1", port: opts.httpPort ?? 0 },
     adminToken: TEST_TOKEN,
-    log: () => {},
+    log: (line) => logs.push(line),
+    ...opts.extra,
   });
   return {
     control,
     db,
     dir,
+    logs,
     async api(method, path, body, token = TEST_TOKEN) {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (token) headers.authorization = `Bearer ${token}`;
@@ -37,7 +53,8 @@ export async function startTestControl(opts: { dir?: string; brokerPort?: number
         method,
         headers,
         body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-      });
+        ...opts.fetchOptions,
+      } as RequestInit);
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
