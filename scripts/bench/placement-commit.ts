@@ -19,43 +19,19 @@ import { createSerializer, type OpsContext } from "../../control/ops/context.ts"
 import { createCluster } from "../../control/ops/clusters.ts";
 import { registerTaskDefinition, type TaskDefinitionRow } from "../../control/ops/task-definitions.ts";
 import { releaseReservation } from "../../control/ops/tasks.ts";
-import { seededRng } from "../../control/placement/seeded-rng.ts";
-import type { PlacementConstraint, PlacementStrategy } from "../../control/placement/types.ts";
+import type { PlacementConstraint } from "../../control/placement/types.ts";
+import { PLACEMENT_TARGETS, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
 import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
 import { startTasks, type TaskRow } from "../../control/scheduling/start-tasks.ts";
 import { arn } from "../../shared/arn.ts";
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "");
-const INSTANCES = Number(args.get("instances") ?? 10_000);
-const PLACEMENTS = Number(args.get("placements") ?? 100_000);
-const SEED = Number(args.get("seed") ?? 42);
-/** Live tasks kept at most; the default fills about 30% of the cluster's memory at the mean task size. */
-const MAX_LIVE_TASKS = Number(args.get("max-live") ?? INSTANCES * 5);
+const { instances: INSTANCES, placements: PLACEMENTS, seed: SEED, maxLive: MAX_LIVE_TASKS } = placementBenchArgs();
 const CLUSTER = "bench";
-
-const TARGETS = { placementsPerSecond: 10_000, runTaskOf10P99Ms: 20, peakRssMiB: 512 };
-
-const rng = seededRng(SEED);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
-
-const ZONES = ["zone-a", "zone-b", "zone-c"];
-const X86_TYPES = [
-  { type: "t3.small", cpu: 2048, memory: 2048 },
-  { type: "t3.medium", cpu: 2048, memory: 4096 },
-  { type: "t3.large", cpu: 2048, memory: 8192 },
-  { type: "m5.xlarge", cpu: 4096, memory: 16384 },
-  { type: "c5.2xlarge", cpu: 8192, memory: 16384 },
-];
-const ARM_TYPES = [
-  { type: "rpi4", cpu: 4096, memory: 4096 },
-  { type: "rpi5", cpu: 4096, memory: 8192 },
-  { type: "c6g.large", cpu: 2048, memory: 4096 },
-];
+const TARGETS = PLACEMENT_TARGETS;
+const { rng, pick, instanceShape } = placementWorkload(SEED);
 
 function instanceRow(n: number, now: number): typeof containerInstances.$inferInsert {
-  const arm = rng() < 0.25;
-  const shape = pick(arm ? ARM_TYPES : X86_TYPES);
+  const shape = instanceShape(n);
   const id = `ci${n.toString(16).padStart(8, "0")}`;
   return {
     id,
@@ -70,65 +46,13 @@ function instanceRow(n: number, now: number): typeof containerInstances.$inferIn
     registeredCpu: shape.cpu,
     registeredMemory: shape.memory,
     usedPorts: { tcp: [], udp: [] },
-    attributes: {
-      "ecs.os-type": "linux",
-      "ecs.cpu-architecture": arm ? "arm64" : "x86_64",
-      "ecs.instance-id": `i-${n.toString(16).padStart(17, "0")}`,
-      "ecs.instance-type": shape.type,
-      "ecs.availability-zone": pick(ZONES),
-      hostname: `host-${n}`,
-      rack: `rack-${n % 40}`,
-      ...(rng() < 0.3 ? { gpu: "none", tier: pick(["gold", "silver"]) } : {}),
-    },
+    attributes: shape.attributes,
     versionInfo: { agentVersion: "bench", dockerVersion: "bench" },
-    registeredAt: Date.UTC(2025, 0, 1) + Math.floor(rng() * 540) * 86_400_000,
+    registeredAt: shape.registeredAt,
     healthStatus: "OK",
     lastSeenAt: now,
   };
 }
-
-interface Template {
-  name: string;
-  strategies: PlacementStrategy[];
-  constraints: PlacementConstraint[];
-  cpuArchitecture?: "X86_64" | "ARM64";
-}
-
-const TEMPLATES: Template[] = [
-  { name: "default", strategies: [], constraints: [] },
-  {
-    name: "spread-zone-then-instance",
-    strategies: [
-      { type: "spread", field: "attribute:ecs.availability-zone" },
-      { type: "spread", field: "instanceId" },
-    ],
-    constraints: [],
-  },
-  { name: "binpack-memory", strategies: [{ type: "binpack", field: "memory" }], constraints: [] },
-  { name: "random", strategies: [{ type: "random" }], constraints: [] },
-  {
-    name: "zones-ab-spread-host",
-    strategies: [{ type: "spread", field: "host" }],
-    constraints: [{ type: "memberOf", expression: "attribute:ecs.availability-zone in [zone-a, zone-b]" }],
-  },
-  {
-    name: "t3-binpack-cpu",
-    strategies: [{ type: "binpack", field: "cpu" }],
-    constraints: [{ type: "memberOf", expression: "attribute:ecs.instance-type =~ 't3\\..*' and runningTasksCount < 30" }],
-  },
-  {
-    name: "arm-distinct",
-    strategies: [{ type: "spread", field: "attribute:rack" }],
-    constraints: [{ type: "distinctInstance" }, { type: "memberOf", expression: "not(attribute:ecs.instance-type == rpi4) and registeredAt >= 2025-03-01" }],
-    cpuArchitecture: "ARM64",
-  },
-  {
-    name: "x86-away-from-db",
-    strategies: [{ type: "spread", field: "attribute:ecs.availability-zone" }, { type: "binpack", field: "memory" }],
-    constraints: [{ type: "memberOf", expression: "task:group != service:db-0 and attribute:ecs.os-type == linux" }],
-    cpuArchitecture: "X86_64",
-  },
-];
 
 /**
  * The template's architecture restriction goes through the memberOf language here, since

@@ -10,38 +10,15 @@
 import { ClusterIndex } from "../../control/placement/cluster-index.ts";
 import { placeTasks } from "../../control/placement/engine.ts";
 import { seededRng } from "../../control/placement/seeded-rng.ts";
-import type { InstanceView, PlacementConstraint, PlacementStrategy, Reservation } from "../../control/placement/types.ts";
+import type { InstanceView, Reservation } from "../../control/placement/types.ts";
+import { PLACEMENT_TARGETS, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "");
-const INSTANCES = Number(args.get("instances") ?? 10_000);
-const PLACEMENTS = Number(args.get("placements") ?? 100_000);
-const SEED = Number(args.get("seed") ?? 42);
-/** Live tasks kept at most; the default fills about 30% of the cluster's memory at the mean task size. */
-const MAX_LIVE_TASKS = Number(args.get("max-live") ?? INSTANCES * 5);
-
-const TARGETS = { placementsPerSecond: 10_000, runTaskOf10P99Ms: 20, peakRssMiB: 512 };
-
-const rng = seededRng(SEED);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
-
-const ZONES = ["zone-a", "zone-b", "zone-c"];
-const X86_TYPES = [
-  { type: "t3.small", cpu: 2048, memory: 2048 },
-  { type: "t3.medium", cpu: 2048, memory: 4096 },
-  { type: "t3.large", cpu: 2048, memory: 8192 },
-  { type: "m5.xlarge", cpu: 4096, memory: 16384 },
-  { type: "c5.2xlarge", cpu: 8192, memory: 16384 },
-];
-const ARM_TYPES = [
-  { type: "rpi4", cpu: 4096, memory: 4096 },
-  { type: "rpi5", cpu: 4096, memory: 8192 },
-  { type: "c6g.large", cpu: 2048, memory: 4096 },
-];
+const { instances: INSTANCES, placements: PLACEMENTS, seed: SEED, maxLive: MAX_LIVE_TASKS } = placementBenchArgs();
+const TARGETS = PLACEMENT_TARGETS;
+const { rng, pick, instanceShape } = placementWorkload(SEED);
 
 function makeInstance(n: number): InstanceView {
-  const arm = rng() < 0.25;
-  const shape = pick(arm ? ARM_TYPES : X86_TYPES);
+  const shape = instanceShape(n);
   const id = `ci-${n.toString(16).padStart(8, "0")}`;
   // A few instances are draining, disconnected or impaired, as in a real fleet.
   const roll = rng();
@@ -51,68 +28,16 @@ function makeInstance(n: number): InstanceView {
     status: roll < 0.02 ? "DRAINING" : "ACTIVE",
     agentConnected: !(roll >= 0.02 && roll < 0.03),
     healthStatus: roll >= 0.03 && roll < 0.04 ? "IMPAIRED" : "OK",
-    registeredAt: Date.UTC(2025, 0, 1) + Math.floor(rng() * 540) * 86_400_000,
+    registeredAt: shape.registeredAt,
     version: 1,
     registered: { cpu: shape.cpu, memory: shape.memory },
     remaining: { cpu: shape.cpu, memory: shape.memory },
     usedPorts: { tcp: new Set(), udp: new Set() },
-    attributes: {
-      "ecs.os-type": "linux",
-      "ecs.cpu-architecture": arm ? "arm64" : "x86_64",
-      "ecs.instance-id": `i-${n.toString(16).padStart(17, "0")}`,
-      "ecs.instance-type": shape.type,
-      "ecs.availability-zone": pick(ZONES),
-      hostname: `host-${n}`,
-      rack: `rack-${n % 40}`,
-      ...(rng() < 0.3 ? { gpu: "none", tier: pick(["gold", "silver"]) } : {}),
-    },
+    attributes: shape.attributes,
     runningTasksCount: 0,
     groups: new Map(),
   };
 }
-
-interface Template {
-  name: string;
-  strategies: PlacementStrategy[];
-  constraints: PlacementConstraint[];
-  cpuArchitecture?: "X86_64" | "ARM64";
-}
-
-const TEMPLATES: Template[] = [
-  { name: "default", strategies: [], constraints: [] },
-  {
-    name: "spread-zone-then-instance",
-    strategies: [
-      { type: "spread", field: "attribute:ecs.availability-zone" },
-      { type: "spread", field: "instanceId" },
-    ],
-    constraints: [],
-  },
-  { name: "binpack-memory", strategies: [{ type: "binpack", field: "memory" }], constraints: [] },
-  { name: "random", strategies: [{ type: "random" }], constraints: [] },
-  {
-    name: "zones-ab-spread-host",
-    strategies: [{ type: "spread", field: "host" }],
-    constraints: [{ type: "memberOf", expression: "attribute:ecs.availability-zone in [zone-a, zone-b]" }],
-  },
-  {
-    name: "t3-binpack-cpu",
-    strategies: [{ type: "binpack", field: "cpu" }],
-    constraints: [{ type: "memberOf", expression: "attribute:ecs.instance-type =~ 't3\\..*' and runningTasksCount < 30" }],
-  },
-  {
-    name: "arm-distinct",
-    strategies: [{ type: "spread", field: "attribute:rack" }],
-    constraints: [{ type: "distinctInstance" }, { type: "memberOf", expression: "not(attribute:ecs.instance-type == rpi4) and registeredAt >= 2025-03-01" }],
-    cpuArchitecture: "ARM64",
-  },
-  {
-    name: "x86-away-from-db",
-    strategies: [{ type: "spread", field: "attribute:ecs.availability-zone" }, { type: "binpack", field: "memory" }],
-    constraints: [{ type: "memberOf", expression: "task:group != service:db-0 and attribute:ecs.os-type == linux" }],
-    cpuArchitecture: "X86_64",
-  },
-];
 
 function makeReservation(): Reservation {
   const roll = rng();
