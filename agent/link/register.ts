@@ -40,16 +40,20 @@ export async function registerInstance(
     }
     throw e;
   }
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const reply = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no registration reply from the control service")), REPLY_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error("no registration reply from the control service")), REPLY_TIMEOUT_MS);
       client.on("message", (_topic, payload) => {
         const r = decodeMessage(registerReplySchema, payload);
         if (r?.nonce !== undefined && r.nonce !== nonce) return;
-        clearTimeout(timer);
         resolve(r);
       });
+      // A dropped connection (e.g. another registration took over the session) fails now, not in 30 s.
+      client.on("close", () => reject(new Error("connection closed before the registration reply")));
     });
+    // Nothing may be left to reject unobserved if subscribe or publish below throws first.
+    reply.catch(() => undefined);
     await client.subscribeAsync(topics.registerReply(clientId), { qos: 1 });
     await client.publishAsync(
       topics.registerRequest(clientId),
@@ -67,6 +71,7 @@ export async function registerInstance(
       password: r.password,
     };
   } finally {
+    clearTimeout(timer);
     await client.endAsync().catch(() => undefined);
   }
 }

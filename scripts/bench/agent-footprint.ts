@@ -76,6 +76,8 @@ async function measureAgent(control: ControlProcess, cluster: string, binary: st
     log(`${binary ? "compiled" : "source"} agent idle with ${TASKS} tasks`);
     const idleN = await sampleWindow(agent.pid);
     return { command: binary ?? "bun agent/main.ts", idle0Tasks: idle0, [`idle${TASKS}Tasks`]: idleN };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; agent output: ${agent.output().slice(-400)}`);
   } finally {
     await agent.stop();
     if (instanceId) await removeWithLabel(`flotilla.instance-id=${instanceId}`);

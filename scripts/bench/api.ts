@@ -63,7 +63,7 @@ async function main() {
     await workers.start(AGENTS, { url: control.mqttUrl, activations, concurrency: 8, relistIntervalMs: 10_000, keepaliveSeconds: 10, timings: {}, image: "flotilla/hollow:bench" });
     const taskDefinition = await registerTaskDefinition(control, {
       family: "api-bench",
-      containerDefinitions: [{ name: "app", image: "flotilla/hollow:bench", memory: 1, cpu: 1, essential: true }],
+      containerDefinitions: [{ name: "app", image: "flotilla/hollow:bench", memory: 6, cpu: 1, essential: true }],
     });
     for (let n = 0; n < SEED_TASKS; n += 10) await control.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition, count: 10 });
     const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };

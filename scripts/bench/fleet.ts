@@ -6,7 +6,7 @@
  * agent, RunTask → RUNNING latency under that fleet, and placement throughput. Prints one JSON object.
  *
  *   bun scripts/bench/fleet.ts [--agents N] [--tasks M] [--burst B] [--workers W] [--idle-seconds S]
- *                              [--concurrency C] [--relist-ms MS] [--keepalive S] [--start-latency-ms MS]
+ *                              [--service-scale K] [--concurrency C] [--relist-ms MS] [--keepalive S] [--start-latency-ms MS]
  */
 import { benchArgs, target } from "./lib/args.ts";
 import { prepareCluster, registerTaskDefinition, startControlProcess, type ControlProcess } from "./lib/control-process.ts";
@@ -18,6 +18,7 @@ const args = benchArgs();
 const AGENTS = args.num("agents", 1000);
 const TASKS = args.num("tasks", 200);
 const BURST = args.num("burst", Math.min(1000, AGENTS * 2));
+const SERVICE_SCALE = args.num("service-scale", Math.min(500, AGENTS));
 const WORKERS = args.num("workers", Math.max(1, Math.min(4, Math.ceil(AGENTS / 1000))));
 const IDLE_SECONDS = args.num("idle-seconds", 60);
 const REG_CONCURRENCY = args.num("reg-concurrency", 32);
@@ -68,7 +69,7 @@ async function main() {
   const workers = new FleetWorkers(WORKERS);
   const result: Record<string, unknown> = {
     benchmark: "fleet",
-    config: { agents: AGENTS, tasks: TASKS, burst: BURST, workers: WORKERS, idleSeconds: IDLE_SECONDS, registrationConcurrencyPerWorker: REG_CONCURRENCY, taskConcurrency: TASK_CONCURRENCY, relistMs: RELIST_MS, keepaliveSeconds: KEEPALIVE_S, hollowStartLatencyMs: START_LATENCY_MS, broker: "embedded (aedes)" },
+    config: { agents: AGENTS, tasks: TASKS, burst: BURST, serviceScale: SERVICE_SCALE, workers: WORKERS, idleSeconds: IDLE_SECONDS, registrationConcurrencyPerWorker: REG_CONCURRENCY, taskConcurrency: TASK_CONCURRENCY, relistMs: RELIST_MS, keepaliveSeconds: KEEPALIVE_S, hollowStartLatencyMs: START_LATENCY_MS, broker: "embedded (aedes)" },
   };
   try {
     // One activation per registration slot (see FleetWorkerConfig.activations), each with room
@@ -192,6 +193,32 @@ async function main() {
     } catch {
       /* reported as null */
     }
+    // ---- service scale-up: desiredCount 0 → SERVICE_SCALE, until the service reports them RUNNING ----
+    if (SERVICE_SCALE > 0) {
+      const created = await control.api("POST", `/v1/clusters/${CLUSTER}/services`, { serviceName: "fleet-svc", taskDefinition, desiredCount: 0 });
+      if (created.status >= 300) {
+        result.serviceScaleUp = { error: `CreateService: ${JSON.stringify(created.body)}` };
+      } else {
+        const st0 = performance.now();
+        const upd = await control.api("PATCH", `/v1/clusters/${CLUSTER}/services/fleet-svc`, { desiredCount: SERVICE_SCALE });
+        let firstRunningMs: number | null = null;
+        let allRunningMs: number | null = null;
+        const deadline = st0 + 120_000;
+        while (upd.status < 300 && performance.now() < deadline) {
+          const svc = (await control.api("GET", `/v1/clusters/${CLUSTER}/services/fleet-svc`)).body.service;
+          const running = svc?.runningCount ?? 0;
+          if (running > 0 && firstRunningMs === null) firstRunningMs = Math.round(performance.now() - st0);
+          if (running >= SERVICE_SCALE) {
+            allRunningMs = Math.round(performance.now() - st0);
+            break;
+          }
+          await Bun.sleep(20);
+        }
+        result.serviceScaleUp = { desiredCount: SERVICE_SCALE, firstRunningMs, allRunningMs, ...(upd.status >= 300 ? { error: JSON.stringify(upd.body) } : {}) };
+      }
+      log(`service scale-up: ${JSON.stringify(result.serviceScaleUp)}`);
+    }
+
     const peak = sampleProcess(control.pid);
     result.placement = {
       tasks: placed,

@@ -6,6 +6,7 @@
  *   BENCH_ONLY=fleet,api            run only these (fleet, docker-run, agent-footprint, failure, api)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3
+ *   BENCH_AGENT_BINARY=PATH         compiled agent to measure (default: the one in dist/)
  *   BENCH_REUSE_DIR=DIR             take DIR/NAME.json (an earlier run's output) instead of running NAME
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,7 +31,7 @@ const benches: Bench[] = [
     title: "Fleet scale with hollow agents (issue 8)",
     args: ["--agents", env.BENCH_FLEET_AGENTS ?? "2000", "--tasks", env.BENCH_FLEET_TASKS ?? "200", "--burst", env.BENCH_FLEET_BURST ?? "1000", "--idle-seconds", env.BENCH_FLEET_IDLE_SECONDS ?? "30"],
     notes:
-      "Real agent code (createAgent, MqttAgentLink, activation registration, memory state) with the in-memory HollowRuntime (start latency 40 ms), several agents per worker process, against a separate `bun control/main.ts` with its embedded aedes broker and a libSQL file. Control CPU/RSS are read from /proc of the control process only; MQTT bytes are the agent sockets' bytesWritten/bytesRead over the idle window (agent keepalive 10 s, as the real agent). RunTask → RUNNING is the time from the POST until a GET of the task shows lastStatus RUNNING (polled every 5 ms, 10 in flight). The simulator shares the 2 cores with the control service.",
+      "Real agent code (createAgent, MqttAgentLink, activation registration, memory state) with the in-memory HollowRuntime (start latency 40 ms), several agents per worker process, against a separate `bun control/main.ts` with its embedded aedes broker and a libSQL file. Control CPU/RSS are read from /proc of the control process only; MQTT bytes are the agent sockets' bytesWritten/bytesRead over the idle window (agent keepalive 10 s, as the real agent). RunTask → RUNNING is the time from the POST until a GET of the task shows lastStatus RUNNING (polled every 5 ms, 10 in flight); the hollow engine's own share is create 15 ms + start 40 ms, plus the agent's 20 ms report coalescing. serviceScaleUp: a service created with desiredCount 0 is updated to K; the time until the service's runningCount reaches K. The simulator shares the 2 cores with the control service.\n\nFound with this benchmark: aedes' memory persistence matched every retained message against each new subscription, and every agent keeps a retained presence flag and subscribes to its own exact desired topic, so bringing up a fleet cost O(fleet²) topic matches (already 15 % of the control's CPU at 2,000 agents, growing with the square); control/broker/retained-index.ts serves exact-topic lookups from a map (with 20,000 retained messages: 6.1 ms per agent subscription before, 61 s of control CPU for 10,000 subscriptions; 0.03 ms after). The registration client id is derived from the activation (`reg-{activationId}`), so concurrent registrations with one activation take over each other's MQTT session and lose replies (stalls of 30 s, the reply timeout); the fleet uses one activation per registration slot.",
   },
   {
     name: "docker-run",
@@ -42,9 +43,9 @@ const benches: Bench[] = [
   {
     name: "agent-footprint",
     title: "Agent footprint (issue 8)",
-    args: [],
+    args: env.BENCH_AGENT_BINARY ? ["--binary", env.BENCH_AGENT_BINARY] : [],
     notes:
-      "Idle RSS (mean over the sample window) and CPU of a real agent process with 0 and 20 running tasks, from source and (when dist/ has one) the compiled binary; importRssMiB is the RSS of `bun -e` importing one module alone after a full GC, which shows where the memory goes.",
+      "Idle RSS (mean over the sample window) and CPU of a real agent process with 0 and 20 running tasks, from source and (when dist/ has one) the compiled binary; importRssMiB is the RSS of `bun -e` importing one module alone after a full GC, which shows where the memory goes.\n\nWhere it goes (measured 2026-11-22, same method): bare Bun 23.8 MiB; zod 35.9; mqtt 40.6; zod + mqtt 45.3; docker-modem 48.7 (it loads ssh2 at the top: ssh2 alone 47.2); dockerode 58.0 (adds @grpc/grpc-js 42.5 and protobufjs 36.6 alone, for BuildKit sessions the agent never uses); agent/runtime/docker.ts 62.3 vs agent/agent.ts without the runtime 43.9. So about 18 MiB of the agent's idle RSS is dockerode/docker-modem/ssh2/grpc: talking to the Engine API with Bun's own fetch over the unix socket (`fetch(url, { unix: \"/var/run/docker.sock\" })`, as scripts/bench/lib/docker-api.ts does) would bring the agent to roughly zod + mqtt + engine ≈ 45–50 MiB; the rest is Bun itself (~24 MiB) and the JS heap.",
   },
   {
     name: "failure",
