@@ -16,7 +16,6 @@ const TD = {
   containerDefinitions: [{ name: "d", image: "flotilla/busybox:test", memory: 32, essential: true, stopTimeout: 2 }],
 };
 
-const instanceOf = (t: any) => t.containerInstanceArn.slice(t.containerInstanceArn.lastIndexOf("/") + 1);
 
 beforeAll(async () => {
   tc = await startTestControl();
@@ -36,13 +35,13 @@ describe("daemon and draining on real agents", () => {
     expect(res.status).toBe(201);
     await waitServiceSteady(tc, C, "daemon", 3);
     let tasks = await serviceTasks(tc, C, "daemon");
-    expect(new Set(tasks.map(instanceOf))).toEqual(new Set(agents.map((a) => a.instanceId)));
+    expect(new Set(tasks.map((t) => t.containerInstanceId))).toEqual(new Set(agents.map((a) => a.instanceId)));
 
     agents.push(await startRegisteredAgent(tc, C));
     const fourth = agents[3]!.instanceId;
     await waitFor("the new instance's daemon task", async () => {
       const list = await serviceTasks(tc, C, "daemon");
-      return list.some((t) => instanceOf(t) === fourth && t.lastStatus === "RUNNING");
+      return list.some((t) => t.containerInstanceId === fourth && t.lastStatus === "RUNNING");
     }, { timeoutMs: 10_000 });
     const svc = await waitServiceSteady(tc, C, "daemon", 4);
     expect(svc.desiredCount).toBe(4);
@@ -76,24 +75,24 @@ describe("daemon and draining on real agents", () => {
     const res = await tc.api("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "d", desiredCount: 4 });
     expect(res.status).toBe(201);
     await waitServiceSteady(tc, C, "web", 4);
-    const victim = instanceOf((await serviceTasks(tc, C, "web"))[0]);
+    const victim = (await serviceTasks(tc, C, "web"))[0].containerInstanceId;
     const drain = await tc.api("PATCH", `/v1/clusters/${C}/container-instances/${victim}`, { status: "DRAINING" });
     expect(drain.status).toBe(200);
     const samples: number[] = [];
     let daemonLeftEarly = false;
     await waitFor("web tasks to leave the draining instance", async () => {
       const list = await serviceTasks(tc, C, "web");
-      const daemonHere = (await serviceTasks(tc, C, "daemon")).some((t) => instanceOf(t) === victim);
-      if (list.some((t) => instanceOf(t) === victim) && !daemonHere) daemonLeftEarly = true;
+      const daemonHere = (await serviceTasks(tc, C, "daemon")).some((t) => t.containerInstanceId === victim);
+      if (list.some((t) => t.containerInstanceId === victim) && !daemonHere) daemonLeftEarly = true;
       samples.push(list.filter((t) => t.lastStatus === "RUNNING").length);
-      return list.length === 4 && list.every((t) => instanceOf(t) !== victim && t.lastStatus === "RUNNING");
+      return list.length === 4 && list.every((t) => t.containerInstanceId !== victim && t.lastStatus === "RUNNING");
     });
     // The default 100/200 keeps all 4 up while moving.
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(4);
     expect(daemonLeftEarly).toBe(false);
     await waitFor("the daemon task to leave the drained instance", async () => {
       const list = await serviceTasks(tc, C, "daemon");
-      return !list.some((t) => instanceOf(t) === victim);
+      return !list.some((t) => t.containerInstanceId === victim);
     });
     await waitFor("no containers on the drained instance", async () => (await runningWithLabel(`flotilla.instance-id=${victim}`)).length === 0);
     await waitServiceSteady(tc, C, "daemon", 3);

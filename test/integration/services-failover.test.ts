@@ -19,7 +19,6 @@ const TD = {
   family: "f",
   containerDefinitions: [{ name: "f", image: "flotilla/busybox:test", memory: 32, essential: true, stopTimeout: 2 }],
 };
-const instanceOf = (t: any) => t.containerInstanceArn.slice(t.containerInstanceArn.lastIndexOf("/") + 1);
 
 beforeAll(async () => {
   tc = await startTestControl();
@@ -46,7 +45,7 @@ describe("failover of service tasks from a lost agent", () => {
     });
     const standaloneId: string = standalone.body.tasks[0].taskId;
     await waitFor("standalone task RUNNING", async () => (await tc.api("GET", `/v1/clusters/${C}/tasks/${standaloneId}`)).body.task.lastStatus === "RUNNING");
-    const lostIds = (await serviceTasks(tc, C, "web")).filter((t) => instanceOf(t) === victim.instanceId).map((t) => t.taskId);
+    const lostIds = (await serviceTasks(tc, C, "web")).filter((t) => t.containerInstanceId === victim.instanceId).map((t) => t.taskId);
     expect(lostIds).toHaveLength(2);
 
     await victim.agent.kill9();
@@ -56,7 +55,7 @@ describe("failover of service tasks from a lost agent", () => {
     });
     await waitFor("4 web tasks RUNNING on the surviving agent", async () => {
       const list = await serviceTasks(tc, C, "web");
-      return list.length === 4 && list.every((t) => instanceOf(t) === survivor.instanceId && t.lastStatus === "RUNNING");
+      return list.length === 4 && list.every((t) => t.containerInstanceId === survivor.instanceId && t.lastStatus === "RUNNING");
     });
     for (const id of lostIds) {
       const t = (await tc.api("GET", `/v1/clusters/${C}/tasks/${id}`)).body.task;
