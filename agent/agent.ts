@@ -134,6 +134,7 @@ export function createAgent(opts: AgentOptions): Agent {
         onRequest: (req) => {
           if (req.kind === "cancel") return logs.cancel(req.requestId);
           if (req.kind === "keepalive") return logs.keepalive(req.requestIds);
+          if (req.kind === "credit") return logs.credit(req.requestId, req.pieces);
           void logs.serve(req);
         },
       });

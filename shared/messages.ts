@@ -206,6 +206,11 @@ export const logsRequestSchema = z.object({
   tail: z.number().int().nonnegative().optional(),
   since: z.number().nonnegative().optional(),
   follow: z.boolean().default(false),
+  /**
+   * Flow control: data pieces the agent may send before it is granted more with `credit` requests
+   * (as the HTTP client reads). Absent: no credit needed (an older control service).
+   */
+  credit: z.number().int().positive().max(10_000).optional(),
 });
 export type LogsRequest = z.infer<typeof logsRequestSchema>;
 
@@ -218,7 +223,10 @@ export const cancelRequestSchema = z.object({ kind: z.literal("cancel"), request
  */
 export const keepaliveRequestSchema = z.object({ kind: z.literal("keepalive"), requestIds: z.array(z.string().min(1).max(64)).max(1000) });
 
-export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema]);
+/** More data pieces the agent may send on a stream opened with `credit` (the client read that many). */
+export const creditRequestSchema = z.object({ kind: z.literal("credit"), requestId: z.string().min(1).max(64), pieces: z.number().int().positive().max(10_000) });
+
+export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema, creditRequestSchema]);
 export type AgentRequest = z.input<typeof agentRequestSchema>;
 
 /**

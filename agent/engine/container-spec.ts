@@ -37,11 +37,10 @@ function cgroupPermissions(perms: readonly string[] | undefined): string {
   return (perms.includes("read") ? "r" : "") + (perms.includes("write") ? "w" : "") + (perms.includes("mknod") ? "m" : "");
 }
 
-/** Task-level pidMode/ipcMode: "host" is Docker's; "task" shares the awsvpc namespace holder's. */
-function namespaceMode(mode: "host" | "task" | "none" | undefined, td: TaskDefinitionSpec, taskId: string): string | undefined {
-  if (mode === "host" || mode === "none") return mode === "none" ? "none" : "host";
-  if (mode === "task" && networkModeOf(td) === "awsvpc") return `container:${namespaceOwnerName(taskId)}`;
-  return undefined;
+/** Task-level pidMode/ipcMode: "host" and "none" are Docker's; "task" joins the task's namespace holder. */
+function namespaceMode(mode: "host" | "task" | "none" | undefined, taskId: string): string | undefined {
+  if (mode === "task") return `container:${namespaceOwnerName(taskId)}`;
+  return mode;
 }
 
 /** Task definition `secrets` arrive as values over the link (agent/link/secret-values.ts), as env vars. */
@@ -107,8 +106,8 @@ export function buildContainerSpec(t: TaskIdentity, td: TaskDefinitionSpec, c: C
     sysctls: c.systemControls ? Object.fromEntries(c.systemControls.map((s) => [s.namespace, s.value])) : undefined,
     interactive: c.interactive,
     tty: c.pseudoTerminal,
-    pidMode: namespaceMode(td.pidMode, td, t.taskId),
-    ipcMode: namespaceMode(td.ipcMode, td, t.taskId),
+    pidMode: namespaceMode(td.pidMode, t.taskId),
+    ipcMode: namespaceMode(td.ipcMode, t.taskId),
     logConfig: c.logConfiguration ? { type: c.logConfiguration.logDriver, options: c.logConfiguration.options } : undefined,
   };
 }

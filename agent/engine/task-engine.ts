@@ -18,7 +18,15 @@ import { buildContainerSpec, type TaskIdentity } from "./container-spec.ts";
 import { dependencyFailureReason, dependencyVerdict } from "./dependencies.ts";
 import { restartDecision } from "./restart-policy.ts";
 import { stopWaves } from "./stop-order.ts";
-import { DEFAULT_PAUSE_IMAGE, NAMESPACE_OWNER_LABEL, TASK_NETWORK, isNamespaceOwner, namespaceOwnerSpec } from "./task-network.ts";
+import {
+  DEFAULT_PAUSE_IMAGE,
+  NAMESPACE_OWNER_LABEL,
+  TASK_NETWORK,
+  holderExitReason,
+  isNamespaceOwner,
+  namespaceOwnerSpec,
+  needsNamespaceHolder,
+} from "./task-network.ts";
 import { taskVolumes } from "./task-volumes.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { deriveTaskStatus } from "./task-status.ts";
@@ -48,6 +56,9 @@ export const STOP_CODES = {
   notDesired: "ServiceSchedulerInitiated",
 } as const;
 
+/** The reason ECS gives a container the kernel's OOM killer ended. */
+export const OOM_REASON = "OutOfMemoryError: Container killed due to memory usage";
+
 /** How long a container waits for its dependsOn conditions when it has no startTimeout (seconds). */
 export const DEFAULT_DEPENDENCY_TIMEOUT_SECONDS = 300;
 
@@ -70,6 +81,10 @@ export class TaskEngine {
   private hintWaiters: (() => void)[] = [];
   /** Tasks with an observe job queued, so relists during a long dependency wait do not pile them up. */
   private observing = new Set<string>();
+  /** Task id → the cgroup its containers are created under (task-level cpu/memory), when enforced. */
+  private cgroupParents = new Map<string, string>();
+  /** Set once the host has said it cannot have task cgroups (logged once, not per task). */
+  private cgroupsUnavailable?: string;
   private closed = false;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
@@ -148,6 +163,15 @@ export class TaskEngine {
     delete this.state.tasks[taskId];
     this.queues.delete(taskId);
     this.specs.delete(taskId);
+    this.cgroupParents.delete(taskId);
+    // A task that never got a container still may have its cgroup (idempotent when it has none).
+    this.removeTaskCgroup(taskId);
+  }
+
+  private removeTaskCgroup(taskId: string): Promise<void> {
+    return (this.opts.runtime.removeTaskCgroup?.(taskId) ?? Promise.resolve()).catch((e: Error) =>
+      this.log(`[agent] task ${taskId}: ${e.message}`),
+    );
   }
 
   private newTask(dt: DesiredTask): AgentTask {
@@ -242,7 +266,7 @@ export class TaskEngine {
         const def = td.containerDefinitions.find((d) => d.name === name);
         if (!c || !def || !nextUpward(c.knownStatus)) continue;
         if (!(await this.awaitDependencies(task, def))) return;
-        const spec = buildContainerSpec(this.identity(task), td, def);
+        const spec = { ...buildContainerSpec(this.identity(task), td, def), cgroupParent: this.cgroupParents.get(task.taskId) };
         for (let next = nextUpward(c.knownStatus); next && task.desiredStatus === "RUNNING"; next = nextUpward(c.knownStatus)) {
           await transitions[next]!({
             runtime,
@@ -275,17 +299,39 @@ export class TaskEngine {
     }
   }
 
-  /** Task-wide resources before any container: Docker volumes, and for awsvpc the namespace holder. */
+  /**
+   * Task-wide resources before any container: Docker volumes, the task cgroup (task-level cpu and
+   * memory), and the namespace holder (awsvpc, pidMode/ipcMode "task").
+   */
   private async prepareTask(task: AgentTask, td: TaskDefinitionSpec): Promise<void> {
     const { runtime } = this.opts;
     for (const v of taskVolumes(task.taskId, td)) await runtime.ensureVolume?.(v.spec, v.create);
-    if (networkModeOf(td) !== "awsvpc") return;
+    await this.prepareCgroup(task, td);
+    if (!needsNamespaceHolder(td)) return;
     const existing = await this.namespaceOwner(task.taskId);
     if (existing?.state === "running") return;
-    await runtime.ensureNetwork?.(TASK_NETWORK);
-    const spec = namespaceOwnerSpec(this.identity(task), td, this.opts.pauseImage ?? DEFAULT_PAUSE_IMAGE);
+    if (networkModeOf(td) === "awsvpc") await runtime.ensureNetwork?.(TASK_NETWORK);
+    const spec = namespaceOwnerSpec(this.identity(task), td, this.opts.pauseImage ?? DEFAULT_PAUSE_IMAGE, this.cgroupParents.get(task.taskId));
     await runtime.ensureImage(spec.image, "prefer-cached");
     await runtime.start(existing?.id ?? (await runtime.create(spec)));
+  }
+
+  /**
+   * Task-level cpu/memory become a cgroup the task's containers are created under (as the ECS agent
+   * does). A host that cannot have one (cgroup v2, not root, systemd driver) runs the task without it,
+   * saying so once: the limits are then only reserved by placement, not enforced.
+   */
+  private async prepareCgroup(task: AgentTask, td: TaskDefinitionSpec): Promise<void> {
+    const { runtime } = this.opts;
+    if ((td.cpu === undefined && td.memory === undefined) || !runtime.ensureTaskCgroup || this.cgroupsUnavailable) return;
+    const got = await runtime.ensureTaskCgroup(task.taskId, { cpuUnits: td.cpu, memoryMiB: td.memory });
+    if ("cgroupParent" in got) {
+      this.cgroupParents.set(task.taskId, got.cgroupParent);
+      return;
+    }
+    if (this.cgroupsUnavailable) return; // another task found out at the same time
+    this.cgroupsUnavailable = got.unavailable;
+    this.log(`[agent] task-level cpu and memory are not enforced on this host (no task cgroups): ${got.unavailable}`);
   }
 
   private async namespaceOwner(taskId: string): Promise<RuntimeContainer | undefined> {
@@ -392,6 +438,7 @@ export class TaskEngine {
     c.exitCode ??= rc?.exitCode;
     c.finishedAt = rc?.finishedAt ?? now;
     if (!rc) c.reason ??= "container was removed outside Flotilla";
+    if (killedByOom(rc)) c.reason ??= OOM_REASON;
     this.event(task, stoppedMessage(c));
     if (c.essential) this.requestStop(task, "Essential container in task exited", STOP_CODES.essentialExited);
   }
@@ -434,13 +481,14 @@ export class TaskEngine {
               const seen = await runtime.inspect(c.runtimeId);
               c.exitCode ??= seen?.exitCode;
               c.finishedAt = seen?.finishedAt ?? this.now();
+              if (killedByOom(seen)) c.reason ??= OOM_REASON;
             }
             c.knownStatus = "STOPPED";
             if (c.runtimeId) this.event(task, stoppedMessage(c));
           }),
       );
     }
-    if (td && networkModeOf(td) === "awsvpc") {
+    if (td && needsNamespaceHolder(td)) {
       const owner = await this.namespaceOwner(task.taskId);
       if (owner) await runtime.stop(owner.id, 5);
     }
@@ -462,6 +510,9 @@ export class TaskEngine {
     if (typeof td !== "string") {
       for (const v of taskVolumes(taskId, td)) if (v.taskScoped) await this.opts.runtime.removeVolume?.(v.spec.name);
     }
+    // Last: the cgroup can only go once no container of the task is left in it.
+    await this.removeTaskCgroup(taskId);
+    this.cgroupParents.delete(taskId);
     if (task.dropped) this.forget(taskId);
     this.persist();
   }
@@ -551,8 +602,9 @@ export class TaskEngine {
       if (!isNamespaceOwner(rc.labels) || (rc.state !== "exited" && rc.state !== "dead")) continue;
       const task = this.state.tasks[rc.labels[LABELS.taskId] ?? ""];
       if (!task || task.desiredStatus !== "RUNNING" || !task.containers.some((c) => c.knownStatus === "RUNNING")) continue;
-      this.log(`[agent] task ${task.taskId}: its network namespace holder exited`);
-      this.requestStop(task, "Task network namespace holder exited (networkMode awsvpc)", STOP_CODES.essentialExited);
+      this.log(`[agent] task ${task.taskId}: its namespace holder exited`);
+      const td = this.specFor(task);
+      this.requestStop(task, holderExitReason(typeof td === "string" ? null : td), STOP_CODES.essentialExited);
       this.persist();
       this.sync(task.taskId);
     }
@@ -576,12 +628,15 @@ export class TaskEngine {
    * dropped. Only after a desired set has arrived (silence is never an instruction).
    */
   private async removeOrphans(listed: RuntimeContainer[]): Promise<void> {
+    const orphanTasks = new Set<string>();
     for (const rc of listed) {
       const taskId = rc.labels[LABELS.taskId];
       if (!taskId || this.state.tasks[taskId]) continue;
       this.log(`[agent] removing container ${rc.name} of unknown task ${taskId}`);
       await this.opts.runtime.remove(rc.id);
+      orphanTasks.add(taskId);
     }
+    for (const taskId of orphanTasks) await this.removeTaskCgroup(taskId);
   }
 
   // ---- reporting ----
@@ -620,6 +675,14 @@ export class TaskEngine {
       })),
     }));
   }
+}
+
+/**
+ * Docker's OOMKilled also turns true for a container that merely shared the task cgroup with one the
+ * kernel killed (v1 sends OOM events down the hierarchy), so only a SIGKILL exit counts.
+ */
+function killedByOom(rc: RuntimeContainer | null | undefined): boolean {
+  return !!rc?.oomKilled && rc.exitCode === 137;
 }
 
 function transitionMessage(c: AgentContainer, status: string, image: string): string {

@@ -23,13 +23,25 @@ export interface LogServerOptions {
   log?: (line: string) => void;
 }
 
+/** Data pieces a stream may still send (credit flow control); `wake` resumes a paused reader. */
+interface Credit {
+  left: number;
+  wake?: () => void;
+}
+
 /**
  * Serves log requests from the control service: reads a task container's logs from the runtime
  * and sends them back as numbered pieces on the instance's response topic. Follows are cancelled
  * by the control (client gone), by the container stopping, or by the link going down.
+ *
+ * Flow control: a request that carries `credit` may only have that many data pieces sent until the
+ * control grants more (it does as its HTTP client reads). Without credit the reader waits, and
+ * with it the runtime's log stream, so a client that stops reading pauses the container's log
+ * reading end to end instead of filling memory anywhere on the way.
  */
 export class LogServer {
   private active = new Map<string, AbortController>();
+  private credits = new Map<string, Credit>();
   /** When the control last vouched for each follow. */
   private leases = new Map<string, number>();
 
@@ -41,6 +53,25 @@ export class LogServer {
 
   cancel(requestId: string): void {
     this.active.get(requestId)?.abort();
+  }
+
+  /** The control's client read `pieces` more: that many more data pieces may be sent. */
+  credit(requestId: string, pieces: number): void {
+    const c = this.credits.get(requestId);
+    if (!c) return;
+    c.left += pieces;
+    c.wake?.();
+  }
+
+  /** Resolves once the stream may send one more data piece (at once without flow control). */
+  private async takeCredit(requestId: string, signal: AbortSignal): Promise<void> {
+    const c = this.credits.get(requestId);
+    if (!c) return;
+    while (c.left <= 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => (c.wake = resolve));
+      c.wake = undefined;
+    }
+    c.left--;
   }
 
   /** The control still wants these streams. */
@@ -69,6 +100,12 @@ export class LogServer {
     const abort = new AbortController();
     this.active.set(req.requestId, abort);
     if (req.follow) this.leases.set(req.requestId, (this.opts.now ?? Date.now)());
+    if (req.credit !== undefined) {
+      const credit: Credit = { left: req.credit };
+      this.credits.set(req.requestId, credit);
+      // A cancelled stream must not stay parked waiting for credit.
+      abort.signal.addEventListener("abort", () => credit.wake?.(), { once: true });
+    }
     let seq = 0;
     const inFlight: Promise<boolean>[] = [];
     const send = async (piece: Omit<ResponseChunk, "requestId" | "seq">): Promise<void> => {
@@ -88,13 +125,17 @@ export class LogServer {
       if (typeof runtimeId !== "string") return send({ end: true, error: runtimeId.error });
       if (!this.opts.runtime.logs) return send({ end: true, error: "this container runtime cannot read logs" });
       await send({}); // accepted
-      await this.pump(runtimeId, req, abort.signal, (data) => send({ data }));
+      await this.pump(runtimeId, req, abort.signal, async (data) => {
+        await this.takeCredit(req.requestId, abort.signal);
+        if (!abort.signal.aborted) await send({ data });
+      });
       if (!abort.signal.aborted) await send({ end: true });
     } catch (e) {
       if (!abort.signal.aborted) await send({ end: true, error: `cannot read logs: ${(e as Error).message}` });
     } finally {
       this.active.delete(req.requestId);
       this.leases.delete(req.requestId);
+      this.credits.delete(req.requestId);
     }
   }
 
@@ -107,17 +148,23 @@ export class LogServer {
     return c.runtimeId;
   }
 
-  /** Gathers output into pieces of at most maxChunkBytes, sent at least every flushMs. */
+  /**
+   * Gathers output into pieces of at most maxChunkBytes, sent at least every flushMs. Pieces go out
+   * one after another (a timed flush and a full piece never race for a sequence number), and no
+   * more output is read while one waits: that is what pauses the runtime's stream.
+   */
   private async pump(id: string, req: LogsRequest, signal: AbortSignal, emit: (data: string) => Promise<void>): Promise<void> {
     const max = this.opts.maxChunkBytes ?? 64 * 1024;
     const flushMs = this.opts.flushMs ?? 50;
     const decoder = new TextDecoder();
     let buffered = "";
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let sending: Promise<void> = Promise.resolve();
+    const queue = (piece: string) => (sending = sending.then(() => (signal.aborted ? undefined : emit(piece))));
     const flush = () => {
       clearTimeout(timer);
       timer = undefined;
-      if (buffered && !signal.aborted) void emit(buffered);
+      if (buffered && !signal.aborted) void queue(buffered);
       buffered = "";
     };
     try {
@@ -127,14 +174,17 @@ export class LogServer {
         while (buffered.length >= max && !signal.aborted) {
           const piece = buffered.slice(0, max);
           buffered = buffered.slice(max);
-          await emit(piece);
+          await queue(piece);
         }
+        // A timed flush still waiting for credit (or the link): read nothing more until it is out.
+        await sending;
         timer ??= setTimeout(flush, flushMs);
         if (signal.aborted) break;
       }
       buffered += decoder.decode();
     } finally {
       flush();
+      await sending;
     }
   }
 }

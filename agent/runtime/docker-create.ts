@@ -67,6 +67,7 @@ export function createBody(spec: ContainerSpec) {
       Sysctls: spec.sysctls,
       PidMode: spec.pidMode,
       IpcMode: spec.ipcMode,
+      CgroupParent: spec.cgroupParent,
       LogConfig: spec.logConfig ? { Type: spec.logConfig.type, Config: spec.logConfig.options ?? {} } : undefined,
     },
   };

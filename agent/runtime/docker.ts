@@ -5,7 +5,8 @@ import type { LogChunk, LogOptions, PullSummary, RegistryCredentials } from "./t
 import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
 import { DockerLogDemuxer } from "../logs/demux.ts";
 import { registryHost, type RegistryAuthLookup } from "./registry-auth.ts";
-import { RuntimeError } from "./types.ts";
+import { RuntimeError, type TaskCgroupResult, type TaskResourceLimits } from "./types.ts";
+import { TaskCgroups, dockerCgroupProblem } from "./task-cgroups.ts";
 
 function labelFilter(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
@@ -26,13 +27,34 @@ export class DockerRuntime implements ContainerRuntime {
   private docker: Docker;
   /** Images pulled by this process (for the "once" behaviour). */
   private pulled = new Set<string>();
+  private cgroups: TaskCgroups;
 
   constructor(
     opts: Docker.DockerOptions = {},
     /** Credentials for private registries, looked up by the image's registry host. */
     private registryAuth?: RegistryAuthLookup,
+    /** Task cgroups on this host (tests pass their own); by default the host's /sys/fs/cgroup. */
+    cgroups?: TaskCgroups,
   ) {
     this.docker = new Docker(opts);
+    this.cgroups =
+      cgroups ??
+      new TaskCgroups({
+        engineProblem: async () => {
+          // A remote engine (tcp://) would put containers in cgroups of another machine.
+          const modem = this.docker.modem as { socketPath?: unknown; host?: string };
+          if (!modem.socketPath && modem.host && !["localhost", "127.0.0.1", "::1"].includes(modem.host)) return `Docker is remote (${modem.host}); task cgroups are written on this host`;
+          return dockerCgroupProblem(await this.docker.info());
+        },
+      });
+  }
+
+  ensureTaskCgroup(taskId: string, limits: TaskResourceLimits): Promise<TaskCgroupResult> {
+    return this.cgroups.ensure(taskId, limits);
+  }
+
+  removeTaskCgroup(taskId: string): Promise<void> {
+    return this.cgroups.remove(taskId);
   }
 
   async info(): Promise<RuntimeInfo> {
@@ -235,6 +257,7 @@ export class DockerRuntime implements ContainerRuntime {
         finishedAt: parseTime(i.State.FinishedAt),
         ports,
         error: i.State.Error || undefined,
+        oomKilled: i.State.OOMKilled || undefined,
         health: (i.State.Health?.Status as RuntimeContainer["health"] | "none" | undefined) === "none" ? undefined : (i.State.Health?.Status as RuntimeContainer["health"]),
         ipAddresses: Object.fromEntries(
           Object.entries(i.NetworkSettings.Networks ?? {})

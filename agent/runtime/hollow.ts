@@ -1,5 +1,15 @@
 import { randomBytes } from "node:crypto";
-import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState } from "./types.ts";
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  ImagePullBehavior,
+  PortBinding,
+  RuntimeContainer,
+  RuntimeInfo,
+  RuntimeState,
+  TaskCgroupResult,
+  TaskResourceLimits,
+} from "./types.ts";
 import { RuntimeError } from "./types.ts";
 
 /**
@@ -24,6 +34,8 @@ export interface HollowRuntimeOptions {
   unpullableImages?: string[];
   info?: Partial<RuntimeInfo>;
   now?: () => number;
+  /** Why task cgroups are unavailable on this simulated host (default: they are available). */
+  taskCgroupsUnavailable?: string;
 }
 
 export const DEFAULT_HOLLOW_TIMINGS: HollowTimings = {
@@ -42,6 +54,7 @@ interface HollowContainer {
   startedAt?: number;
   finishedAt?: number;
   ports: PortBinding[];
+  oomKilled?: boolean;
 }
 
 const delay = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
@@ -65,6 +78,8 @@ export class HollowRuntime implements ContainerRuntime {
   private unpullable: Set<string>;
   private watchers = new Set<{ labels: Record<string, string>; onHint: () => void }>();
   private nextHostPort = 32768;
+  /** Task cgroups that exist (task id → limits), as /flotilla/<taskId> would on a real host. */
+  readonly taskCgroups = new Map<string, TaskResourceLimits>();
   private readonly now: () => number;
   /** Counts of runtime calls, for benchmarks. */
   readonly calls = { pull: 0, create: 0, start: 0, stop: 0, remove: 0, list: 0, inspect: 0 };
@@ -100,6 +115,12 @@ export class HollowRuntime implements ContainerRuntime {
     await delay(this.timings.createLatencyMs);
     if (!this.images.has(spec.image)) throw new RuntimeError("CannotCreateContainerError", `No such image: ${spec.image}`);
     if (this.names.has(spec.name)) throw new RuntimeError("CannotCreateContainerError", `Conflict. The container name "/${spec.name}" is already in use`);
+    // As runc would, a container under a task cgroup that does not exist gets one without limits:
+    // refusing here catches an engine that forgot to create it first.
+    const parentTask = spec.cgroupParent?.split("/").pop();
+    if (spec.cgroupParent && !this.taskCgroups.has(parentTask ?? "")) {
+      throw new RuntimeError("CannotCreateContainerError", `cgroup parent ${spec.cgroupParent} does not exist`);
+    }
     const id = randomBytes(32).toString("hex");
     this.containers.set(id, { id, spec, state: "created", ports: [] });
     this.names.set(spec.name, id);
@@ -117,6 +138,7 @@ export class HollowRuntime implements ContainerRuntime {
     c.startedAt = this.now();
     c.finishedAt = undefined;
     c.exitCode = undefined;
+    c.oomKilled = undefined;
     c.ports =
       c.spec.networkMode === "bridge"
         ? c.spec.portBindings.map((p) => ({ ...p, hostPort: p.hostPort || this.nextHostPort++ }))
@@ -157,6 +179,19 @@ export class HollowRuntime implements ContainerRuntime {
     return c ? this.view(c) : null;
   }
 
+  async ensureTaskCgroup(taskId: string, limits: TaskResourceLimits): Promise<TaskCgroupResult> {
+    if (this.opts.taskCgroupsUnavailable) return { unavailable: this.opts.taskCgroupsUnavailable };
+    this.taskCgroups.set(taskId, { ...limits });
+    return { cgroupParent: `/flotilla/${taskId}` };
+  }
+
+  async removeTaskCgroup(taskId: string): Promise<void> {
+    const parent = `/flotilla/${taskId}`;
+    const holding = [...this.containers.values()].some((c) => c.spec.cgroupParent === parent && c.state === "running");
+    if (holding) throw new RuntimeError("CannotRemoveCgroupError", `task cgroup ${parent} still has running containers`);
+    this.taskCgroups.delete(taskId);
+  }
+
   watch(labels: Record<string, string>, onHint: () => void): () => void {
     const w = { labels, onHint };
     this.watchers.add(w);
@@ -166,10 +201,12 @@ export class HollowRuntime implements ContainerRuntime {
   // ---- test and benchmark controls ----
 
   /** Makes a running container exit on its own with the given code (a crash, OOM kill, ...). */
-  exit(id: string, exitCode: number): void {
+  exit(id: string, exitCode: number, how: { oomKilled?: boolean } = {}): void {
     const c = this.containers.get(id);
     if (!c) throw new Error(`no hollow container ${id}`);
-    if (c.state === "running") this.finish(c, exitCode);
+    if (c.state !== "running") return;
+    c.oomKilled = how.oomKilled;
+    this.finish(c, exitCode);
   }
 
   /** Removes a container behind the agent's back, as `docker rm -f` would. */
@@ -179,6 +216,11 @@ export class HollowRuntime implements ContainerRuntime {
     this.containers.delete(id);
     this.names.delete(c.spec.name);
     this.hint(c.spec.labels);
+  }
+
+  /** The spec a container was created from (what the engine asked for). */
+  specOf(id: string): ContainerSpec | undefined {
+    return this.containers.get(id)?.spec;
   }
 
   /** Containers currently running (all labels). */
@@ -211,6 +253,7 @@ export class HollowRuntime implements ContainerRuntime {
       startedAt: c.startedAt,
       finishedAt: c.finishedAt,
       ports: c.ports.map((p) => ({ ...p })),
+      oomKilled: c.oomKilled,
     };
   }
 }

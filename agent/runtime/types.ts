@@ -89,6 +89,8 @@ export interface ContainerSpec {
   tty?: boolean;
   pidMode?: string;
   ipcMode?: string;
+  /** The task's cgroup (from ensureTaskCgroup): the container's own cgroup is created below it. */
+  cgroupParent?: string;
   logConfig?: { type: string; options?: Record<string, string> };
 }
 
@@ -109,7 +111,20 @@ export interface RuntimeContainer {
   health?: "starting" | "healthy" | "unhealthy";
   /** Network name → the container's IPv4 address on it. */
   ipAddresses?: Record<string, string>;
+  /** The kernel's OOM killer ended the container (its own memory limit or its task's). */
+  oomKilled?: boolean;
 }
+
+/** Task-level `cpu` and `memory` (ECS task size), enforced for the task's containers together. */
+export interface TaskResourceLimits {
+  /** CPU units (1024 = one CPU): cpu shares, and a CFS quota of cpuUnits/1024 CPUs. */
+  cpuUnits?: number;
+  /** Hard limit in MiB for all the task's containers together. */
+  memoryMiB?: number;
+}
+
+/** A task cgroup to put the task's containers under, or why this host cannot have one. */
+export type TaskCgroupResult = { cgroupParent: string } | { unavailable: string };
 
 export interface RuntimeInfo {
   version: string;
@@ -198,6 +213,14 @@ export interface ContainerRuntime {
   /** Makes a named volume exist; with create false, only checks that it does (RuntimeError if not). */
   ensureVolume?(v: VolumeSpec, create: boolean): Promise<void>;
   removeVolume?(name: string): Promise<void>;
+  /**
+   * Creates (idempotently: an adopted task gets the same one back) the task's cgroup with its limits,
+   * before the task's containers. `unavailable` (with a reason) when the host cannot enforce them;
+   * the task then runs without (throws RuntimeError only for a failure specific to this task).
+   */
+  ensureTaskCgroup?(taskId: string, limits: TaskResourceLimits): Promise<TaskCgroupResult>;
+  /** Removes the task's cgroup once its containers are gone; idempotent. */
+  removeTaskCgroup?(taskId: string): Promise<void>;
   /** Calls onHint when something may have changed; hints only, the relist is the truth. */
   watch(labels: Record<string, string>, onHint: () => void): () => void;
 }

@@ -38,17 +38,30 @@ export interface LogRequestsOptions {
   acceptTimeoutMs?: number;
   /** How often open follows are vouched for to their agents (the agent ends unnamed ones). */
   keepaliveMs?: number;
-  /** Bytes a slow HTTP client may leave unread before its stream is ended. */
+  /**
+   * Bytes a slow HTTP client may leave unread before its stream is ended. Agents that honour
+   * credit never get near it (the control holds at most `creditPieces` pieces); it guards against
+   * agents that predate flow control.
+   */
   maxBufferedBytes?: number;
+  /** Data pieces (≤ 64 KiB each) an agent may send ahead of what the HTTP client has read. */
+  creditPieces?: number;
 }
 
 /**
  * The control's half of log streaming over MQTT: each HTTP request becomes a request on the
  * instance's `req` topic, and the numbered pieces the agent sends back on `res` become the HTTP
  * response body, in order. Closing the HTTP response cancels the agent's side.
+ *
+ * Flow control is credit-based: the request grants the agent `creditPieces` data pieces, and every
+ * piece the HTTP client actually reads is granted again (in batches). A client that stops reading
+ * stops the grants, so the agent pauses its reading of the container's log; nothing is dropped
+ * and no side buffers more than the window.
  */
 export class LogRequests {
   private pending = new Map<string, Pending>();
+  /** Log bytes received from agents, and read from the control by HTTP clients (all streams). */
+  readonly stats = { bytesReceived: 0, bytesRead: 0 };
   private keepaliveTimer?: ReturnType<typeof setInterval>;
 
   constructor(private opts: LogRequestsOptions) {}
@@ -61,9 +74,27 @@ export class LogRequests {
   open(instanceId: string, params: LogStreamParams): Promise<ReadableStream<Uint8Array>> {
     const requestId = randomBytes(12).toString("hex");
     const encoder = new TextEncoder();
+    const creditPieces = this.creditPieces;
+    // Grants go back in batches, so a fast reader costs one message per quarter window, not per piece.
+    const grantBatch = Math.max(1, Math.floor(creditPieces / 4));
     return new Promise((resolve, reject) => {
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let accepted = false;
+      /** Pieces received and not yet read by the HTTP client; `data` ones are paid back in credit. */
+      const queue: { bytes: Uint8Array; data: boolean }[] = [];
+      let queuedBytes = 0;
+      let ended = false;
+      let wake: (() => void) | undefined;
+      let owed = 0;
+      const push = (text: string, data: boolean) => {
+        const bytes = encoder.encode(text);
+        queue.push({ bytes, data });
+        queuedBytes += bytes.byteLength;
+        wake?.();
+      };
+      const close = () => {
+        ended = true;
+        wake?.();
+      };
       const finish = () => {
         clearTimeout(timer);
         this.pending.delete(requestId);
@@ -79,15 +110,32 @@ export class LogRequests {
         finish();
         void this.opts.publish(instanceId, { kind: "cancel", requestId }).catch(() => undefined);
       };
+      const grant = () => {
+        if (++owed < grantBatch || !this.pending.has(requestId)) return;
+        const pieces = owed;
+        owed = 0;
+        void this.opts.publish(instanceId, { kind: "credit", requestId, pieces }).catch(() => undefined);
+      };
+      // Pull-based with no queue of its own: a piece leaves `queue` only when the HTTP side reads.
       const stream = new ReadableStream<Uint8Array>(
         {
-          start: (c) => {
-            controller = c;
+          pull: async (c) => {
+            while (!queue.length && !ended) await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            const next = queue.shift();
+            if (!next) return c.close();
+            queuedBytes -= next.bytes.byteLength;
+            if (next.data) this.stats.bytesRead += next.bytes.byteLength;
+            c.enqueue(next.bytes);
+            if (next.data) grant();
           },
           // The HTTP client went away: tell the agent to stop reading.
-          cancel: cancelAgent,
+          cancel: () => {
+            cancelAgent();
+            close();
+          },
         },
-        new ByteLengthQueuingStrategy({ highWaterMark: 1024 * 1024 }),
+        { highWaterMark: 0 },
       );
       this.pending.set(requestId, {
         instanceId,
@@ -105,32 +153,39 @@ export class LogRequests {
             clearTimeout(timer);
             resolve(stream);
           }
-          if (chunk.data) controller!.enqueue(encoder.encode(chunk.data));
-          // A client that reads far slower than the agent sends would make the control hold the
-          // whole log: end its stream instead (it can ask again with tail/since).
-          if ((controller!.desiredSize ?? 0) < -(this.opts.maxBufferedBytes ?? 16 * 1024 * 1024)) {
-            cancelAgent();
-            controller!.enqueue(encoder.encode("\n[flotilla] log stream ended: the client read too slowly\n"));
-            return controller!.close();
+          if (chunk.data) {
+            this.stats.bytesReceived += chunk.data.length;
+            push(chunk.data, true);
           }
-          if (chunk.error) controller!.enqueue(encoder.encode(`\n[flotilla] log stream ended: ${chunk.error}\n`));
+          // An agent that ignores credit (older than flow control) could make the control hold the
+          // whole log for a client that reads slowly: end its stream instead (it can ask again).
+          if (queuedBytes > (this.opts.maxBufferedBytes ?? 16 * 1024 * 1024)) {
+            cancelAgent();
+            push("\n[flotilla] log stream ended: the client read too slowly\n", false);
+            return close();
+          }
+          if (chunk.error) push(`\n[flotilla] log stream ended: ${chunk.error}\n`, false);
           if (chunk.end) {
             finish();
-            controller!.close();
+            close();
           }
         },
         abandon: (reason) => {
           finish();
           if (!accepted) return reject(new LogRequestError(502, "AgentException", reason));
-          controller!.enqueue(encoder.encode(`\n[flotilla] log stream ended: ${reason}\n`));
-          controller!.close();
+          push(`\n[flotilla] log stream ended: ${reason}\n`, false);
+          close();
         },
       });
       this.updateKeepalive();
-      this.opts.publish(instanceId, { kind: "logs", requestId, ...params }).catch((e: Error) => {
+      this.opts.publish(instanceId, { kind: "logs", requestId, ...params, credit: creditPieces }).catch((e: Error) => {
         this.pending.get(requestId)?.abandon(`cannot send the request: ${e.message}`);
       });
     });
+  }
+
+  private get creditPieces(): number {
+    return this.opts.creditPieces ?? 32;
   }
 
   private get acceptTimeoutMs(): number {
