@@ -3,9 +3,14 @@
  * engine is killed with SIGKILL; the time until the control service's API shows
  * agentConnected:false is measured (polled every 10 ms). The same for an agent that is frozen
  * (SIGSTOP: its TCP connection stays open, as in a network partition), where only the MQTT
- * keepalive can notice. Prints one JSON object.
+ * keepalive can notice. Then the service case: an agent running a REPLICA service's tasks is
+ * killed with SIGKILL while a second agent stands by; measured until the instance is
+ * disconnected, until the replacements are placed on the second agent, and until they are all
+ * RUNNING there. The service's disconnectGracePeriodSeconds (--grace-seconds) is part of that
+ * time by design, so the time beyond it is reported too. Prints one JSON object.
  *
  *   bun scripts/bench/failure.ts [--repeats 3] [--tasks 3] [--frozen-repeats 1]
+ *                                [--service-repeats 3] [--service-tasks 3] [--grace-seconds 1]
  */
 import { startBenchAgent, until } from "./lib/agent-process.ts";
 import { benchArgs, target } from "./lib/args.ts";
@@ -18,6 +23,9 @@ const args = benchArgs();
 const REPEATS = args.num("repeats", 3);
 const FROZEN_REPEATS = args.num("frozen-repeats", 1);
 const TASKS = args.num("tasks", 3);
+const SERVICE_REPEATS = args.num("service-repeats", 3);
+const SERVICE_TASKS = args.num("service-tasks", 3);
+const GRACE_SECONDS = args.num("grace-seconds", 1);
 const IMAGE = "flotilla/busybox:test";
 const TARGET_MS = 5000;
 const log = (line: string) => process.stderr.write(`[failure] ${line}\n`);
@@ -54,8 +62,84 @@ async function oneRun(control: ControlProcess, n: number, taskDefinition: string
   }
 }
 
+interface ServiceRun {
+  disconnectedMs: number;
+  replacementsPlacedMs: number;
+  replacementsRunningMs: number;
+}
+
+/**
+ * kill -9 of an agent running every task of a REPLICA service, with a second (idle) agent in the
+ * cluster: times from the kill until agentConnected:false, until the replacements exist on the
+ * second agent, and until all of them are RUNNING there (one 10 ms polling loop for all three).
+ */
+async function serviceRun(control: ControlProcess, n: number, taskDefinition: string): Promise<ServiceRun> {
+  const cluster = `failure-service-${n}`;
+  const activation = await prepareCluster(control, cluster, 2);
+  const instances = () => control.api("GET", `/v1/clusters/${cluster}/container-instances`).then((r) => r.body.containerInstances as any[]);
+  const start = async (known: Set<string>) => {
+    const agent = startBenchAgent({ control: control.mqttUrl, activation, args: ["--task-cleanup-wait", "3600"] });
+    const id = await until("the agent to connect", async () => (await instances()).find((i) => i.agentConnected && !known.has(i.containerInstanceId))?.containerInstanceId as string | undefined);
+    return { agent, id };
+  };
+  const started: { agent: ReturnType<typeof startBenchAgent>; id: string }[] = [];
+  try {
+    // The victim alone first, so that every task of the service runs on it.
+    const victim = await start(new Set());
+    started.push(victim);
+    const svc = await control.api("POST", `/v1/clusters/${cluster}/services`, {
+      serviceName: "web",
+      taskDefinition,
+      desiredCount: SERVICE_TASKS,
+      disconnectGracePeriodSeconds: GRACE_SECONDS,
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200 },
+    });
+    if (svc.status !== 201) throw new Error(`CreateService failed: ${JSON.stringify(svc.body)}`);
+    const serviceTasks = async () => ((await control.api("GET", `/v1/clusters/${cluster}/tasks`)).body.tasks as any[]).filter((t) => t.group === "service:web");
+    await until(`${SERVICE_TASKS} service tasks RUNNING on the first agent`, async () => {
+      const ts = await serviceTasks();
+      return ts.filter((t) => t.lastStatus === "RUNNING" && t.containerInstanceId === victim.id).length === SERVICE_TASKS;
+    }, 60_000, 100);
+    const standby = await start(new Set([victim.id]));
+    started.push(standby);
+
+    const t0 = performance.now();
+    victim.agent.proc.kill("SIGKILL");
+    let disconnectedMs: number | undefined;
+    let placedMs: number | undefined;
+    const runningMs = await until("the replacements RUNNING on the second agent", async () => {
+      const [vi, ts] = await Promise.all([control.api("GET", `/v1/clusters/${cluster}/container-instances/${victim.id}`), serviceTasks()]);
+      const now = performance.now() - t0;
+      if (disconnectedMs === undefined && vi.body.containerInstance?.agentConnected === false) disconnectedMs = now;
+      const there = ts.filter((t) => t.containerInstanceId === standby.id);
+      if (placedMs === undefined && there.length >= SERVICE_TASKS) placedMs = now;
+      return there.filter((t) => t.lastStatus === "RUNNING").length >= SERVICE_TASKS ? now : undefined;
+    }, 120_000, 10);
+    const run = { disconnectedMs: disconnectedMs ?? runningMs, replacementsPlacedMs: placedMs ?? runningMs, replacementsRunningMs: runningMs };
+    log(`service: disconnected after ${Math.round(run.disconnectedMs)} ms, replacements placed after ${Math.round(run.replacementsPlacedMs)} ms, RUNNING after ${Math.round(runningMs)} ms (grace ${GRACE_SECONDS} s)`);
+    return run;
+  } finally {
+    for (const s of started) {
+      s.agent.proc.kill("SIGKILL");
+      await s.agent.stop();
+      await removeWithLabel(`flotilla.instance-id=${s.id}`);
+    }
+  }
+}
+
 async function main() {
-  const result: Record<string, unknown> = { benchmark: "failure", config: { repeats: REPEATS, frozenRepeats: FROZEN_REPEATS, tasksOnTheAgent: TASKS, agentKeepaliveSeconds: 10 } };
+  const result: Record<string, unknown> = {
+    benchmark: "failure",
+    config: {
+      repeats: REPEATS,
+      frozenRepeats: FROZEN_REPEATS,
+      tasksOnTheAgent: TASKS,
+      agentKeepaliveSeconds: 10,
+      serviceRepeats: SERVICE_REPEATS,
+      serviceTasks: SERVICE_TASKS,
+      disconnectGracePeriodSeconds: GRACE_SECONDS,
+    },
+  };
   if (!(await imageExists(IMAGE))) {
     console.log(JSON.stringify({ ...result, error: `image ${IMAGE} is missing: run scripts/build-test-image first` }));
     process.exit(1);
@@ -73,7 +157,21 @@ async function main() {
     const k = summary(killed);
     result.kill9ToDisconnectedMs = k;
     result.frozenToDisconnectedMs = summary(frozen);
-    result.replacementsRunning = "not measured here (RunTask tasks are not replaced); service replacement is left for a services-based run";
+    const services: ServiceRun[] = [];
+    for (let i = 0; i < SERVICE_REPEATS; i++) services.push(await serviceRun(control, i, taskDefinition));
+    if (services.length) {
+      // The grace counts from when the scheduler saw the instance disconnected, so what the
+      // control adds is the time from the disconnect plus the grace to the replacements running.
+      const beyond = (ms: (r: ServiceRun) => number) => summary(services.map((r) => ms(r) - r.disconnectedMs - GRACE_SECONDS * 1000));
+      result.serviceKill9 = {
+        disconnectedMs: summary(services.map((r) => r.disconnectedMs)),
+        replacementsPlacedMs: summary(services.map((r) => r.replacementsPlacedMs)),
+        replacementsRunningMs: summary(services.map((r) => r.replacementsRunningMs)),
+        graceSeconds: GRACE_SECONDS,
+        placedBeyondGraceMs: beyond((r) => r.replacementsPlacedMs),
+        runningBeyondGraceMs: beyond((r) => r.replacementsRunningMs),
+      };
+    }
     result.targets = { kill9ToDisconnectedMs: target(k.max, TARGET_MS), ...(frozen.length ? { frozenToDisconnectedMs: target(round(Math.max(...frozen)), TARGET_MS) } : {}) };
   } catch (e) {
     result.error = (e as Error).message;

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
-import { removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent } from "../helpers/fleet.ts";
+import { TEST_TOKEN, type TestControl } from "../helpers/control.ts";
+import { singleAgentCluster } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { cli } from "./run-cli.ts";
 
@@ -17,9 +16,9 @@ let env: Record<string, string>;
 const dir = mkdtempSync(join(tmpdir(), "flotilla-cli-agent-"));
 const ROOT = join(import.meta.dir, "..", "..");
 
-beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, "cli-e2e", ["--introspection-port", "off"]));
+singleAgentCluster("cli-e2e", { agentArgs: ["--introspection-port", "off"], ready: (c) => ({ tc, agent, instanceId } = c) });
+
+beforeAll(() => {
   env = { FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN, FLOTILLA_CLUSTER: "cli-e2e" };
   writeFileSync(
     join(dir, "talker.json"),
@@ -34,12 +33,6 @@ beforeAll(async () => {
       }],
     }),
   );
-}, 60_000);
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
 });
 
 describe("flotilla CLI with a real agent", () => {

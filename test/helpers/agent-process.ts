@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { assertNoProcessesLeftBehind, trackResource } from "./leftovers.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -12,6 +13,7 @@ export interface AgentProcess {
   exited: Promise<number>;
   /** SIGKILL, as a crash would. */
   kill9(): Promise<void>;
+  /** SIGTERM, and SIGKILL if the agent has not exited 15 s later. */
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export function startAgentProcess(opts: {
   dataDir?: string;
   args?: string[];
 }): AgentProcess {
+  assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
   const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
@@ -33,6 +36,15 @@ export function startAgentProcess(opts: {
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  const stop = async () => {
+    if (!running()) return;
+    proc.kill("SIGTERM");
+    const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(15_000).then(() => false)]);
+    if (!exited) proc.kill("SIGKILL");
+    await proc.exited;
+  };
+  trackResource("agent", `pid ${proc.pid} (data dir ${dataDir})`, running, stop);
   return {
     proc,
     dataDir,
@@ -42,10 +54,6 @@ export function startAgentProcess(opts: {
       proc.kill("SIGKILL");
       await proc.exited;
     },
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      await proc.exited;
-    },
+    stop,
   };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createControl, type Control, type ControlOptions } from "../../control/control.ts";
 import { openDatabase, type Database } from "../../control/db/open.ts";
+import { assertEarlierFilesCleanedUp, trackResource } from "./leftovers.ts";
 
 export const TEST_TOKEN = "test-admin-token";
 
@@ -30,6 +31,7 @@ export interface TestControlOptions {
 
 /** A real control service: libSQL file in a temp dir, embedded broker and HTTP on free ports. */
 export async function startTestControl(opts: TestControlOptions = {}): Promise<TestControl> {
+  await assertEarlierFilesCleanedUp();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "flotilla-control-"));
   const db = await openDatabase(`file:${join(dir, "flotilla.db")}`);
   const logs: string[] = [];
@@ -41,6 +43,14 @@ export async function startTestControl(opts: TestControlOptions = {}): Promise<T
     log: (line) => logs.push(line),
     ...opts.extra,
   });
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await control.stop();
+      db.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    })());
+  trackResource("control", `at ${control.httpUrl}`, () => stopped === undefined, stop);
   return {
     control,
     db,
@@ -58,10 +68,6 @@ export async function startTestControl(opts: TestControlOptions = {}): Promise<T
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
-    async stop() {
-      await control.stop();
-      db.close();
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

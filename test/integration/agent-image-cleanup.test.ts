@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { startTestRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -67,25 +67,25 @@ async function stopAndAwaitRemoval(taskId: string): Promise<void> {
   await waitFor(`task ${taskId}'s containers to be cleaned up`, async () => (await docker("ps", "-aq", "--filter", `label=flotilla.task-id=${taskId}`)) === "");
 }
 
+const creds = join(dir, "creds.json");
 beforeAll(async () => {
   registry = await startTestRegistry();
-  tc = await startTestControl();
-  const creds = join(dir, "creds.json");
   writeFileSync(creds, JSON.stringify({ [registry.host]: { username: registry.username, password: registry.password } }));
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER, [
+});
+
+singleAgentCluster(CLUSTER, {
+  agentArgs: [
     "--registry-credentials", creds,
     "--task-cleanup-wait", "1",
     "--image-cleanup-interval", "1",
     "--image-minimum-age", "1",
     "--images-per-cycle", "5",
-  ]));
-}, 60_000);
+  ],
+  ready: (c) => ({ tc, agent, instanceId } = c),
+});
 
 afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
   for (const ref of made) await docker("rmi", "-f", ref).catch(() => undefined);
-  await tc?.stop();
   await registry?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { singleAgentCluster, startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /** The agent's local introspection API on 127.0.0.1, shaped like ECS's port-51678 API. */
@@ -12,17 +11,11 @@ let instanceId: string;
 let base: string;
 const CLUSTER = "introspect";
 
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
+
 beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
   const port = await waitFor("the introspection line", () => /introspection API on http:\/\/127\.0\.0\.1:(\d+)/.exec(agent.output())?.[1]);
   base = `http://127.0.0.1:${port}`;
-});
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
 });
 
 describe("introspection API", () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import { TEST_TOKEN, type TestControl } from "../helpers/control.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /** Logs travel agent → MQTT → control → HTTP; the agent only ever connects out. */
@@ -25,16 +25,7 @@ async function runTask(family: string, script: string, extra: Record<string, unk
   return run.body.tasks[0].taskId;
 }
 
-beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
-});
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
-});
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
 
 describe("task logs over the agent link", () => {
   test("tail returns the last lines of stdout and stderr", async () => {

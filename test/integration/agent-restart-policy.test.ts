@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -20,15 +20,9 @@ const CLUSTER = "restarts";
 const IMAGE = "flotilla/busybox:test";
 const dir = mkdtempSync(join(tmpdir(), "flotilla-control-restarts-"));
 
-beforeAll(async () => {
-  tc = await startTestControl({ dir });
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
-});
+singleAgentCluster(CLUSTER, { control: { dir }, ready: (c) => ({ tc, agent, instanceId } = c) });
 
 afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

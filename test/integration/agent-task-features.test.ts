@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -20,9 +20,9 @@ const IMAGE = "flotilla/busybox:test";
 const sh = (script: string) => ["sh", "-c", `trap "exit 0" TERM; ${script}`];
 const forever = "while :; do sleep 1 & wait $!; done";
 
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
+
 beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
   // Host-level powers are refused unless the cluster grants them; these tests use all of them.
   const policy = await tc.api("PUT", `/v1/clusters/${CLUSTER}/policy`, {
     allowPrivileged: true,
@@ -33,12 +33,6 @@ beforeAll(async () => {
     allowedCapabilities: ["ALL"],
   });
   expect(policy.status).toBe(200);
-});
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
 });
 
 async function run(definition: Record<string, unknown>): Promise<string> {

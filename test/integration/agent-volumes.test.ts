@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -23,17 +23,14 @@ const SHARED = `flotilla-test-shared-${process.pid}`;
 const sh = (script: string) => ["sh", "-c", `trap "exit 0" TERM; ${script}`];
 const forever = "while :; do sleep 1 & wait $!; done";
 
+singleAgentCluster(CLUSTER, { agentArgs: ["--task-cleanup-wait", "1"], ready: (c) => ({ tc, agent, instanceId } = c) });
+
 beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER, ["--task-cleanup-wait", "1"]));
   const policy = await tc.api("PUT", `/v1/clusters/${CLUSTER}/policy`, { allowedHostPaths: [hostDir] });
   expect(policy.status).toBe(200);
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
   await docker("volume", "rm", "-f", SHARED).catch(() => undefined);
   rmSync(hostDir, { recursive: true, force: true });
 });

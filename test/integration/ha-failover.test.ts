@@ -42,6 +42,8 @@ async function leaseRow(): Promise<{ holder: string; token: number } | undefined
 }
 
 const electedRe = (id: string) => new RegExp(`\\[leader\\] ${id} elected`);
+/** Lines where a control process failed to handle an agent message (a report lost with it). */
+const controlErrors = () => controls.flatMap((c) => c.output().split("\n").filter((l) => /error handling|SQLITE_BUSY/.test(l)).map((l) => `${c.id}: ${l}`));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "flotilla-ha-"));
@@ -119,7 +121,10 @@ describe("control plane high availability", () => {
     for (const t of v2) expect(await runningWithLabel(`flotilla.task-id=${t.taskId}`)).toHaveLength(1);
     // Not lost: the 4 old tasks were all stopped by the deployment, and nothing else runs.
     expect(v1).toHaveLength(4);
-    await waitFor("the old tasks to stop", async () => (await tasksOf()).filter((t) => t.taskDefinitionArn.endsWith(":1")).every((t) => t.lastStatus === "STOPPED"), { timeoutMs: 30_000 });
+    await waitFor("the old tasks to stop", async () => (await tasksOf()).filter((t) => t.taskDefinitionArn.endsWith(":1")).every((t) => t.lastStatus === "STOPPED"), { timeoutMs: 30_000 }).catch((e: Error) => {
+      // A report the control processes failed to apply is never sent again: say so if it happened.
+      throw new Error(`${e.message}; control errors: ${controlErrors().join(" | ") || "none"}`);
+    });
     const containers = (await Promise.all(agents.map((a) => runningWithLabel(`flotilla.instance-id=${a.instanceId}`)))).flat();
     expect(containers).toHaveLength(4);
 

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -25,9 +24,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
+
 beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
   hostPort = await freePort();
   const sleeper = {
     family: "sleeper",
@@ -41,12 +40,6 @@ beforeAll(async () => {
     containerDefinitions: [{ name: "web", image: "flotilla/busybox:test", cpu: 64, memory: 32, portMappings: [{ containerPort: 80, hostPort, protocol: "tcp" }] }],
   };
   for (const td of [sleeper, web]) expect((await tc.api("POST", "/v1/task-definitions", td)).status).toBe(201);
-});
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
 });
 
 /** GET container-instance against registered minus what the live tasks (GET tasks) reserve. */

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers } from "../helpers/docker.ts";
-import { startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
-import { startControlWith } from "../control/security/control-with.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 
 const SECRET = `s3cr3t-${randomBytes(12).toString("hex")}`;
 const CLUSTER = "secrets";
@@ -23,15 +22,7 @@ async function api(method: string, path: string, body?: unknown) {
   return res;
 }
 
-beforeAll(async () => {
-  tc = await startControlWith({ masterKey: randomBytes(32) });
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
-}, 60_000);
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
-});
+singleAgentCluster(CLUSTER, { control: { extra: { masterKey: randomBytes(32) } }, ready: (c) => ({ tc, agent, instanceId } = c) });
 
 describe("secrets", () => {
   test("a secret reaches its container as an environment variable and nowhere else", async () => {

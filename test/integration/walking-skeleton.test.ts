@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
-import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
-import { activation, startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { docker, runningWithLabel } from "../helpers/docker.ts";
+import { activation, singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { WEBSERVER } from "../helpers/fixtures.ts";
 
@@ -15,16 +15,7 @@ let agent: AgentProcess;
 let instanceId: string;
 const CLUSTER = "skeleton";
 
-beforeAll(async () => {
-  tc = await startTestControl();
-  ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER));
-});
-
-afterAll(async () => {
-  await agent?.stop();
-  if (instanceId) await removeInstanceContainers(instanceId);
-  await tc?.stop();
-});
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
 
 describe("walking skeleton", () => {
   test("the instance reports its resources and attributes", async () => {

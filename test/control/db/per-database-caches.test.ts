@@ -1,0 +1,40 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { nextDesiredState } from "../../../control/ops/desired.ts";
+import { taskDefinitionByArn } from "../../../control/services/snapshot.ts";
+import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
+
+/**
+ * Two control services in one process (as in the test suite) each have their own `web:1`. The
+ * caches of immutable task definition revisions must not hand one database's definition to the
+ * other: that once made an agent run another test's container, and a service use another
+ * revision's command.
+ */
+const opened: TestOps[] = [];
+afterAll(() => {
+  for (const t of opened) t.close();
+});
+
+async function controlWith(containerName: string) {
+  const t = await createTestOps();
+  opened.push(t);
+  const td = await t.request("POST", "/v1/task-definitions", { family: "web", containerDefinitions: [{ name: containerName, image: "busybox", memory: 32 }] });
+  expect(td.status).toBe(201);
+  expect((await t.request("POST", "/v1/clusters", { clusterName: "same-name" })).status).toBe(201);
+  const instanceId = await addInstance(t, "same-name");
+  const run = await t.request("POST", "/v1/clusters/same-name/tasks", { taskDefinition: "web:1" });
+  expect(run.body.failures).toEqual([]);
+  return { t, instanceId, arn: td.body.taskDefinition.taskDefinitionArn as string };
+}
+
+describe("task definition caches are per database", () => {
+  test("desired sets and service snapshots read each control's own web:1", async () => {
+    const a = await controlWith("first");
+    const b = await controlWith("second");
+    expect(a.arn).toBe(b.arn);
+    const names = async (x: typeof a) => ((await nextDesiredState(x.t.ctx, x.instanceId))!.tasks[0]!.definition as any).containerDefinitions.map((c: any) => c.name);
+    expect(await names(a)).toEqual(["first"]);
+    expect(await names(b)).toEqual(["second"]);
+    expect((await taskDefinitionByArn(a.t.ctx, a.arn)).spec).toMatchObject({ containerDefinitions: [{ name: "first" }] });
+    expect((await taskDefinitionByArn(b.t.ctx, b.arn)).spec).toMatchObject({ containerDefinitions: [{ name: "second" }] });
+  });
+});
