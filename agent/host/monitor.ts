@@ -89,7 +89,10 @@ export class HostMonitor {
     const health = evaluateHealth(sample, this.prevCpu, { ...DEFAULT_THRESHOLDS, ...this.opts.thresholds }, this.lastHealth);
     this.prevCpu = sample.cpu ?? this.prevCpu;
     this.lastHealth = health;
-    if (health.overallStatus !== this.sentHealth?.overallStatus) {
+    // Logged when the status or the set of failing checks changes (IMPAIRED by the runtime, then
+    // also by the disk, is news to an operator reading the log).
+    const impaired = (h: typeof health | undefined) => (h?.details ?? []).filter((d) => d.status === "IMPAIRED").map((d) => d.type).join(",");
+    if (health.overallStatus !== this.sentHealth?.overallStatus || impaired(health) !== impaired(this.sentHealth)) {
       this.opts.log?.(`[agent] instance health ${health.overallStatus}${health.overallStatus === "IMPAIRED" ? `: ${health.details.filter((d) => d.status === "IMPAIRED").map((d) => `${d.type} (${d.reason})`).join(", ")}` : ""}`);
     }
     if (meaningfulChange(this.sentHealth, health)) {

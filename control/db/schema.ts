@@ -40,6 +40,12 @@ export const containerInstances = sqliteTable(
     /** {"tcp":[...],"udp":[...]} static host ports reserved by live tasks. */
     usedPorts: text("used_ports", { mode: "json" }).$type<{ tcp: number[]; udp: number[] }>().notNull(),
     attributes: text("attributes", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /**
+     * Names of the attributes the agent reported last (automatic ones and --attribute flags), so an
+     * attribute dropped from the agent's flags goes while ones set through the API stay. Null on
+     * rows from before this column: then nothing is dropped.
+     */
+    agentAttributeNames: text("agent_attribute_names", { mode: "json" }).$type<string[]>(),
     versionInfo: text("version_info", { mode: "json" }).$type<Record<string, string>>().notNull(),
     /** Generation of the desired task set last published to the agent; only ever rises. */
     desiredGeneration: integer("desired_generation").notNull().default(0),

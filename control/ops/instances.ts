@@ -48,6 +48,7 @@ export async function registerContainerInstance(
       usedMemory: 0,
       usedPorts: { tcp: [], udp: [] },
       attributes: { ...facts.attributes, "ecs.instance-id": id },
+      agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
       desiredGeneration: 0,
       reportedGeneration: 0,
@@ -140,8 +141,11 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
   await ctx.serialize(async () => {
     const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
     if (!row) return;
-    // Custom attributes set through the API survive; agent-owned ones are replaced.
-    const attributes = { ...row.attributes, ...facts.attributes, "ecs.instance-id": row.id };
+    // Custom attributes set through the API survive; agent-owned ones are replaced, and those the
+    // agent no longer reports (an --attribute flag removed) go.
+    const kept = { ...row.attributes };
+    for (const name of row.agentAttributeNames ?? []) if (!(name in facts.attributes)) delete kept[name];
+    const attributes = { ...kept, ...facts.attributes, "ecs.instance-id": row.id };
     await ctx.db
       .update(containerInstances)
       .set({
@@ -149,6 +153,7 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
         registeredCpu: facts.resources.cpu,
         registeredMemory: facts.resources.memory,
         attributes,
+        agentAttributeNames: Object.keys(facts.attributes),
         versionInfo: facts.versionInfo,
         version: sql`${containerInstances.version} + 1`,
       })

@@ -1,4 +1,5 @@
 import { arn } from "../../shared/arn.ts";
+import { ecsResources } from "../../shared/instance-resources.ts";
 import { taskHealthStatus, type ReportedContainer } from "../../shared/messages.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ClusterRow } from "../ops/clusters.ts";
@@ -25,14 +26,14 @@ export function containerInstanceView(row: InstanceRow, counts: { runningTasksCo
     ec2InstanceId: row.hostname,
     status: row.status,
     agentConnected: row.agentConnected,
-    registeredResources: { cpu: row.registeredCpu, memory: row.registeredMemory },
-    remainingResources: {
+    registeredResources: ecsResources({ cpu: row.registeredCpu, memory: row.registeredMemory, tcp: [], udp: [] }),
+    remainingResources: ecsResources({
       cpu: row.registeredCpu - row.usedCpu,
       memory: row.registeredMemory - row.usedMemory,
-      ports: row.usedPorts.tcp,
-      portsUdp: row.usedPorts.udp,
-    },
-    attributes: row.attributes,
+      tcp: row.usedPorts.tcp,
+      udp: row.usedPorts.udp,
+    }),
+    attributes: Object.entries(row.attributes).map(([name, value]) => ({ name, value })),
     runningTasksCount: counts.runningTasksCount,
     pendingTasksCount: counts.pendingTasksCount,
     versionInfo: row.versionInfo,

@@ -1,4 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
+import { resourceInteger, resourcePorts } from "../../shared/instance-resources.ts";
 import { createServer } from "node:net";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
@@ -53,10 +54,10 @@ async function expectExactRemaining() {
     listed.filter((t: any) => t.lastStatus !== "STOPPED").map(async (t: any) => (await tc.api("GET", `/v1/clusters/${CLUSTER}/tasks/${t.taskId}`)).body.task),
   );
   const sum = (k: "cpu" | "memory") => live.reduce((a: number, t: any) => a + Number(t[k]), 0);
-  expect(ci.remainingResources.cpu).toBe(ci.registeredResources.cpu - sum("cpu"));
-  expect(ci.remainingResources.memory).toBe(ci.registeredResources.memory - sum("memory"));
+  expect(resourceInteger(ci.remainingResources, "CPU")).toBe(resourceInteger(ci.registeredResources, "CPU")! - sum("cpu"));
+  expect(resourceInteger(ci.remainingResources, "MEMORY")).toBe(resourceInteger(ci.registeredResources, "MEMORY")! - sum("memory"));
   const webLive = live.some((t: any) => t.taskDefinitionArn.endsWith("task-definition/web:1"));
-  expect(ci.remainingResources.ports).toEqual(webLive ? [hostPort] : []);
+  expect(resourcePorts(ci.remainingResources, "PORTS")).toEqual(webLive ? [hostPort] : []);
   return { ci, live };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { resourceInteger, attributeMap } from "../../shared/instance-resources.ts";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
 import { docker, runningWithLabel } from "../helpers/docker.ts";
@@ -21,10 +22,10 @@ describe("walking skeleton", () => {
   test("the instance reports its resources and attributes", async () => {
     const ci = (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances/${instanceId}`)).body.containerInstance;
     const cores = Number(await docker("info", "--format", "{{.NCPU}}"));
-    expect(ci.registeredResources.cpu).toBe(cores * 1024);
-    expect(ci.registeredResources.memory).toBeGreaterThan(100);
-    expect(ci.attributes["ecs.os-type"]).toBe("linux");
-    expect(["x86_64", "arm64"]).toContain(ci.attributes["ecs.cpu-architecture"]);
+    expect(resourceInteger(ci.registeredResources, "CPU")).toBe(cores * 1024);
+    expect(resourceInteger(ci.registeredResources, "MEMORY")).toBeGreaterThan(100);
+    expect(attributeMap(ci.attributes)["ecs.os-type"]).toBe("linux");
+    expect(["x86_64", "arm64"]).toContain(attributeMap(ci.attributes)["ecs.cpu-architecture"]!);
     expect(ci.versionInfo.dockerVersion).toBe(await docker("version", "--format", "{{.Server.Version}}"));
     expect(ci).toMatchObject({ status: "ACTIVE", agentConnected: true });
   });
@@ -60,7 +61,7 @@ describe("walking skeleton", () => {
     expect(stopped.containers[0].lastStatus).toBe("STOPPED");
     expect(await runningWithLabel(`flotilla.task-id=${taskId}`)).toEqual([]);
     const ci = (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances/${instanceId}`)).body.containerInstance;
-    expect(ci.remainingResources.cpu).toBe(ci.registeredResources.cpu);
+    expect(resourceInteger(ci.remainingResources, "CPU")).toBe(resourceInteger(ci.registeredResources, "CPU"));
   });
 
   test("an essential container that exits 3 stops the task with exitCode 3", async () => {

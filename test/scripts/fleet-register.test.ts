@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { attributeMap } from "../../shared/instance-resources.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,7 +82,7 @@ describe("scripts/fleet-register", () => {
       const l = await instances();
       return l.filter((i) => i.agentConnected).length === 2 ? l : undefined;
     });
-    expect(connected.map((i) => i.attributes.rack).sort()).toEqual(["r0", "r1"]);
+    expect(connected.map((i) => attributeMap(i.attributes).rack).sort()).toEqual(["r0", "r1"]);
     const state = JSON.parse(readFileSync(join(dir, "hosts.csv.state.json"), "utf8"));
     expect(state.hosts[`root@127.0.0.1:${ports[2]}`].status).toBe("failed");
   }, 120_000);

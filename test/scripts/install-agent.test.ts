@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { attributeMap } from "../../shared/instance-resources.ts";
 import { join } from "node:path";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
@@ -92,7 +93,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
       const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
       return i?.agentConnected ? i : undefined;
     });
-    expect(inst.attributes.site).toBe("lab");
+    expect(attributeMap(inst.attributes).site).toBe("lab");
 
     await tc.api("POST", "/v1/task-definitions", {
       family: "installed-web",

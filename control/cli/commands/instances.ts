@@ -1,6 +1,7 @@
 import { seg } from "../client.ts";
 import { emit, expectArgs, type Command, type CommandContext, type Resource } from "../command.ts";
 import { details, table } from "../output.ts";
+import { attributeMap, resourceInteger, resourcePorts } from "../../../shared/instance-resources.ts";
 
 const base = (ctx: CommandContext) => `/v1/clusters/${seg(ctx.settings.cluster)}/container-instances`;
 
@@ -14,6 +15,11 @@ function setStatus(status: "DRAINING" | "ACTIVE", summary: string): Command {
       emit(ctx, body, () => `instance ${body.containerInstance?.containerInstanceId ?? id} ${body.containerInstance?.status ?? status}`);
     },
   };
+}
+
+/** "free/total" of CPU or MEMORY from ECS's resource lists. */
+function freeOfTotal(i: any, name: "CPU" | "MEMORY"): string {
+  return `${resourceInteger(i.remainingResources, name)}/${resourceInteger(i.registeredResources, name)}`;
 }
 
 export const instances: Resource = {
@@ -33,8 +39,8 @@ export const instances: Resource = {
             ["CONNECTED", (i) => (i.agentConnected ? "yes" : "no")],
             ["RUNNING", (i) => i.runningTasksCount],
             ["PENDING", (i) => i.pendingTasksCount],
-            ["CPU FREE", (i) => `${i.remainingResources?.cpu}/${i.registeredResources?.cpu}`],
-            ["MEM FREE", (i) => `${i.remainingResources?.memory}/${i.registeredResources?.memory}`],
+            ["CPU FREE", (i) => freeOfTotal(i, "CPU")],
+            ["MEM FREE", (i) => freeOfTotal(i, "MEMORY")],
           ]),
         );
       },
@@ -46,10 +52,7 @@ export const instances: Resource = {
         const [id] = expectArgs(positionals, ["instance-id"]);
         const body = await ctx.client.call("GET", `${base(ctx)}/${seg(id!)}`);
         const i = body.containerInstance;
-        // The API gives a name → value map; older shapes used ECS's [{name, value}] list.
-        const attrs: [string, string | undefined][] = Array.isArray(i.attributes)
-          ? i.attributes.map((a: { name: string; value?: string }) => [a.name, a.value])
-          : Object.entries(i.attributes ?? {});
+        const attrs = Object.entries(attributeMap(i.attributes));
         emit(ctx, body, () =>
           details([
             ["Instance ID", i.containerInstanceId],
@@ -57,8 +60,9 @@ export const instances: Resource = {
             ["Host", i.ec2InstanceId],
             ["Status", i.status],
             ["Connected", i.agentConnected ? "yes" : "no"],
-            ["CPU (free/total)", `${i.remainingResources?.cpu}/${i.registeredResources?.cpu}`],
-            ["Memory (free/total)", `${i.remainingResources?.memory}/${i.registeredResources?.memory}`],
+            ["CPU (free/total)", freeOfTotal(i, "CPU")],
+            ["Memory (free/total)", freeOfTotal(i, "MEMORY")],
+            ["Ports in use", [...resourcePorts(i.remainingResources, "PORTS"), ...resourcePorts(i.remainingResources, "PORTS_UDP").map((p) => `${p}/udp`)].join(", ")],
             ["Running tasks", i.runningTasksCount],
             ["Pending tasks", i.pendingTasksCount],
             ["Agent", i.versionInfo?.agentVersion],

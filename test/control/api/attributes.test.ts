@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { attributeMap } from "../../../shared/instance-resources.ts";
 import { WEBSERVER } from "../../helpers/fixtures.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 
@@ -21,7 +22,7 @@ describe("attributes (ECS PutAttributes / DeleteAttributes / ListAttributes)", (
     const all = await t.request("GET", "/v1/clusters/edge/attributes");
     expect(all.body.attributes.map((a: any) => a.name)).toContain("ecs.cpu-architecture");
     const ci = (await t.request("GET", `/v1/clusters/edge/container-instances/${inst}`)).body.containerInstance;
-    expect(ci.attributes.stack).toBe("prod");
+    expect(attributeMap(ci.attributes).stack).toBe("prod");
 
     await t.request("DELETE", "/v1/clusters/edge/attributes", { attributes: [{ name: "stack", targetId: inst }] });
     expect((await t.request("GET", "/v1/clusters/edge/attributes?attributeName=stack")).body.attributes).toEqual([]);

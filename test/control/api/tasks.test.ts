@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { resourceInteger } from "../../../shared/instance-resources.ts";
 import { applyReport } from "../../../control/ops/reports.ts";
 import type { Report } from "../../../shared/messages.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
@@ -27,7 +28,7 @@ describe("RunTask", () => {
     expect(task.containers).toEqual([expect.objectContaining({ name: "web", image: "nginx", lastStatus: "PENDING" })]);
     expect(t.desiredChanges).toEqual([inst]);
     const ci = (await t.request("GET", `/v1/clusters/edge/container-instances/${inst}`)).body.containerInstance;
-    expect(ci.remainingResources).toMatchObject({ cpu: 768, memory: 512 });
+    expect([resourceInteger(ci.remainingResources, "CPU"), resourceInteger(ci.remainingResources, "MEMORY")]).toEqual([768, 512]);
     expect(ci.pendingTasksCount).toBe(1);
   });
 
@@ -120,7 +121,7 @@ describe("RunTask", () => {
     expect(placed).toHaveLength(8);
     expect(results.flatMap((r) => r.body.failures)).toHaveLength(42);
     const instances = (await t.request("GET", "/v1/clusters/edge/container-instances")).body.containerInstances;
-    for (const i of instances) expect(i.remainingResources.memory).toBe(0);
+    for (const i of instances) expect(resourceInteger(i.remainingResources, "MEMORY")).toBe(0);
   });
 });
 
@@ -152,7 +153,7 @@ describe("task lifecycle from agent reports", () => {
     expect(got).toMatchObject({ lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedReason: "Essential container in task exited", stopCode: "EssentialContainerExited" });
     expect(got.containers[0].exitCode).toBe(3);
     const ci = (await t.request("GET", `/v1/clusters/edge/container-instances/${inst}`)).body.containerInstance;
-    expect(ci.remainingResources).toMatchObject({ cpu: 1024, memory: 1024 });
+    expect([resourceInteger(ci.remainingResources, "CPU"), resourceInteger(ci.remainingResources, "MEMORY")]).toEqual([1024, 1024]);
   });
 
   test("a report naming another instance's task is ignored", async () => {

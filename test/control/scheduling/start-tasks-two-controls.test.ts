@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
+import { resourceInteger } from "../../../shared/instance-resources.ts";
 import { createApi } from "../../../control/api/app.ts";
 import { systemClock } from "../../../control/clock.ts";
 import { openDatabase, type Database } from "../../../control/db/open.ts";
@@ -69,9 +70,9 @@ test("50 concurrent RunTask calls split across two controls never oversubscribe 
 
   const instances = (await a.request("GET", "/v1/clusters/edge/container-instances")).body.containerInstances;
   for (const i of instances) {
-    expect(i.remainingResources.memory).toBe(0);
+    expect(resourceInteger(i.remainingResources, "MEMORY")).toBe(0);
     const onIt = placed.filter((t: any) => t.containerInstanceArn === i.containerInstanceArn);
-    expect(onIt.length * 512).toBe(i.registeredResources.memory);
+    expect(onIt.length * 512).toBe(resourceInteger(i.registeredResources, "MEMORY")!);
   }
 });
 
@@ -84,5 +85,5 @@ test("a commit placed on a stale index fails its version check, refreshes and pl
   expect(res.body.tasks).toEqual([]);
   expect(res.body.failures).toEqual([expect.objectContaining({ reason: "RESOURCE:MEMORY" })]);
   const ci = (await a.request("GET", `/v1/clusters/edge/container-instances/${inst}`)).body.containerInstance;
-  expect(ci.remainingResources.memory).toBe(0);
+  expect(resourceInteger(ci.remainingResources, "MEMORY")).toBe(0);
 });

@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { attributeMap, resourceInteger } from "../../shared/instance-resources.ts";
+import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
+import type { TestControl } from "../helpers/control.ts";
+import { singleAgentCluster } from "../helpers/fleet.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/**
+ * Host facts and attributes are refreshed, not frozen at registration: an agent restarted with other
+ * --attribute flags reports them, the automatic ECS attributes stay, and removed custom ones go.
+ */
+let tc: TestControl;
+let agent: AgentProcess;
+let instanceId: string;
+const CLUSTER = "facts";
+
+singleAgentCluster(CLUSTER, { agentArgs: ["--attribute", "site=lab", "--attribute", "tier=edge"], ready: (c) => ({ tc, agent, instanceId } = c) });
+
+async function instance() {
+  return (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances/${instanceId}`)).body.containerInstance;
+}
+
+describe("host facts and attributes", () => {
+  test("registration carries the automatic ECS attributes and the --attribute flags", async () => {
+    const ci = await instance();
+    const attrs = attributeMap(ci.attributes);
+    expect(attrs).toMatchObject({ site: "lab", tier: "edge", "ecs.os-type": "linux" });
+    // ECS's shapes: attributes as [{name, value}], resources as [{name, type, integerValue | stringSetValue}].
+    expect(ci.attributes).toContainEqual({ name: "site", value: "lab" });
+    expect(ci.registeredResources.map((r: any) => [r.name, r.type])).toEqual([["CPU", "INTEGER"], ["MEMORY", "INTEGER"], ["PORTS", "STRINGSET"], ["PORTS_UDP", "STRINGSET"]]);
+    expect(ci.remainingResources.find((r: any) => r.name === "PORTS").stringSetValue).toEqual([]);
+    expect(["x86_64", "arm64"]).toContain(attrs["ecs.cpu-architecture"]!);
+  });
+
+  test("restarted with changed --attribute flags: the control service shows the new set, without re-registering", async () => {
+    const before = await instance();
+    await agent.stop();
+    agent = startAgentProcess({
+      control: tc.control.mqttUrl,
+      dataDir: agent.dataDir,
+      args: ["--image-pull-behavior", "prefer-cached", "--pause-image", "flotilla/busybox:test", "--attribute", "site=shop", "--attribute", "rack=3"],
+    });
+    const after = await waitFor("the changed attributes to reach the control service", async () => {
+      const ci = await instance();
+      const attrs = attributeMap(ci.attributes);
+      return ci.agentConnected && attrs.site === "shop" ? ci : undefined;
+    });
+    const attrs = attributeMap(after.attributes);
+    expect(attrs.rack).toBe("3");
+    expect("tier" in attrs).toBe(false);
+    expect(attrs["ecs.os-type"]).toBe("linux");
+    // Same instance: the agent reconnected with its saved identity.
+    expect(after.containerInstanceArn).toBe(before.containerInstanceArn);
+    expect(after.registeredAt).toBe(before.registeredAt);
+    const list = (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances`)).body.containerInstances as any[];
+    expect(list).toHaveLength(1);
+    // Facts the host reports (cpu, memory, Docker version) are still there.
+    expect(resourceInteger(after.registeredResources, "MEMORY")).toBeGreaterThan(0);
+    expect(after.versionInfo.dockerVersion).toBeTruthy();
+  });
+});
