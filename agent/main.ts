@@ -69,7 +69,9 @@ async function main() {
   const facts = hostFacts(info, config.attributes);
   let tlsOptions;
   try {
-    tlsOptions = brokerTlsOptions(config.tls);
+    // writeCache off: mqtt-packet would otherwise pre-build 65,536 two-byte Buffers for message ids
+    // (~5 MiB of heap) on the first write; the agent sends a few messages a minute.
+    tlsOptions = { ...brokerTlsOptions(config.tls), writeCache: false };
   } catch (e) {
     fail((e as Error).message, 2);
   }

@@ -34,7 +34,8 @@ try {
     const bin = join(out, `flotilla-agent-linux-${arch}`);
     const cluster = `bench-${arch}`;
     const act = await activation(tc, cluster, 1);
-    const args = ["--control", tc.control.mqttUrl, "--activation-id", act.activationId, "--activation-code", act.activationCode,
+    // "--flag=value": an activation code may start with "-", which the flag parser reads as a flag.
+    const args = ["--control", tc.control.mqttUrl, "--activation-id", act.activationId, `--activation-code=${act.activationCode}`,
       "--data-dir", mkdtempSync(join(tmpdir(), "flotilla-bench-agent-")), "--introspection-port", "off"];
     const cmd = arch === "arm64" ? ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu", bin, ...args] : [bin, ...args];
     const started = performance.now();
