@@ -15,9 +15,12 @@ export interface TaskIdentity {
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 
-/** Docker container name for a task's container; unique per task, readable in `docker ps`. */
+/**
+ * Docker container name for a task's container. The whole task id: ids may share a prefix (the
+ * control service is free to make them time-ordered), and a shortened one would collide.
+ */
 export function runtimeName(taskId: string, containerName: string): string {
-  return `flotilla-${taskId.slice(0, 12)}-${containerName}`;
+  return `flotilla-${taskId}-${containerName}`;
 }
 
 /** Labels every Flotilla container carries; the agent touches only containers with its instance id. */

@@ -22,7 +22,7 @@ export const NAMESPACE_OWNER_LABEL = "~netns";
 
 /** Docker name of a task's namespace holder ("." cannot occur in an ECS container name either). */
 export function namespaceOwnerName(taskId: string): string {
-  return `flotilla-${taskId.slice(0, 12)}.netns`;
+  return `flotilla-${taskId}.netns`;
 }
 
 export function isNamespaceOwner(labels: Record<string, string>): boolean {

@@ -28,7 +28,8 @@ export async function createActivation(ctx: OpsContext, cluster: string, input: 
   const parsed = parseInput(createActivationInput, input);
   const c = await requireCluster(ctx, cluster);
   const activationId = crypto.randomUUID();
-  const activationCode = randomBytes(15).toString("base64url");
+  // Hex, not base64url: a code starting with "-" would read as a flag on the agent's command line.
+  const activationCode = randomBytes(16).toString("hex");
   const now = ctx.clock.now();
   const row: ActivationRow = {
     id: activationId,

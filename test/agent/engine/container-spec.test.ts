@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { buildContainerSpec, type TaskIdentity } from "../../../agent/engine/container-spec.ts";
+import { buildContainerSpec, runtimeName, type TaskIdentity } from "../../../agent/engine/container-spec.ts";
 import { namespaceOwnerName, namespaceOwnerSpec, TASK_NETWORK } from "../../../agent/engine/task-network.ts";
 import { taskVolumes } from "../../../agent/engine/task-volumes.ts";
 import { parseTaskDefinition, type TaskDefinitionSpec } from "../../../shared/task-definition/index.ts";
@@ -18,6 +18,14 @@ const one = (c: Record<string, unknown>, task: Record<string, unknown> = {}) => 
 };
 
 describe("buildContainerSpec", () => {
+  test("Docker names carry the whole task id: ids with a common prefix (time-ordered) do not collide", () => {
+    const a = "019a4f2c3b7e7c1d8e9f0a1b2c3d4e5f";
+    const b = "019a4f2c3b7e7c1d8e9f0a1b2c3d4e60";
+    expect(runtimeName(a, "web")).not.toBe(runtimeName(b, "web"));
+    expect(namespaceOwnerName(a)).not.toBe(namespaceOwnerName(b));
+    expect(runtimeName(a, "web")).toBe(`flotilla-${a}-web`);
+  });
+
   test("process options map one to one", () => {
     const { spec } = one({
       command: ["a", "b"],
@@ -32,7 +40,7 @@ describe("buildContainerSpec", () => {
       stopTimeout: 9,
     });
     expect(spec).toMatchObject({
-      name: "flotilla-0123456789ab-web",
+      name: "flotilla-0123456789abcdef0123-web",
       command: ["a", "b"],
       entryPoint: ["/bin/sh", "-c"],
       env: { A: "1" },
@@ -164,7 +172,7 @@ describe("buildContainerSpec", () => {
       { source: "s", target: "/s", readOnly: false },
       { source: `flotilla-${T.taskId}-e`, target: "/e", readOnly: false },
     ]);
-    expect(spec.volumesFrom).toEqual(["flotilla-0123456789ab-src:ro"]);
+    expect(spec.volumesFrom).toEqual(["flotilla-0123456789abcdef0123-src:ro"]);
     expect(taskVolumes(T.taskId, td).map((v) => [v.spec.name, v.create, v.taskScoped])).toEqual([
       [`flotilla-${T.taskId}-t`, true, true],
       ["s", true, false],
