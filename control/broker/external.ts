@@ -89,42 +89,51 @@ export class ExternalBroker {
     for (const acl of controlAcls()) await this.dynsec.ensure({ command: "addRoleACL", rolename: CONTROL_ROLE, ...acl, allow: true, priority: 0 });
   }
 
+  // The commands of one change are issued together (not one awaited after the other), so they
+  // travel in one message to the plugin, which runs them in order: one round trip per change.
+
   /** (Re)creates a role with exactly these ACLs. */
-  private async role(rolename: string, acls: Acl[]): Promise<void> {
-    await this.dynsec.ensure({ command: "deleteRole", rolename });
-    await this.dynsec.run({ command: "createRole", rolename, acls: acls.map((a) => ({ ...a, allow: true, priority: 0 })) });
+  private role(rolename: string, acls: Acl[]): Promise<void>[] {
+    return [
+      this.dynsec.ensure({ command: "deleteRole", rolename }),
+      this.dynsec.run({ command: "createRole", rolename, acls: acls.map((a) => ({ ...a, allow: true, priority: 0 })) }),
+    ];
   }
 
-  private async client(username: string, password: string, rolename: string, clientid?: string): Promise<void> {
-    await this.dynsec.ensure({ command: "deleteClient", username });
-    await this.dynsec.run({ command: "createClient", username, password, roles: [{ rolename }], ...(clientid ? { clientid } : {}) });
+  private client(username: string, password: string, rolename: string, clientid?: string): Promise<void>[] {
+    return [
+      this.dynsec.ensure({ command: "deleteClient", username }),
+      this.dynsec.run({ command: "createClient", username, password, roles: [{ rolename }], ...(clientid ? { clientid } : {}) }),
+    ];
   }
 
   /** The control's own client, with a fresh password each start (HA: one username per process). */
   async controlClient(password: string, username: string = CONTROL_USERNAME): Promise<void> {
-    await this.client(username, password, CONTROL_ROLE);
+    await Promise.all(this.client(username, password, CONTROL_ROLE));
   }
 
   async activationCreated(activationId: string, code: string): Promise<void> {
-    await this.role(activationRole(activationId), activationAcls(activationId));
-    await this.client(`${ACTIVATION_USER_PREFIX}${activationId}`, code, activationRole(activationId), registrationClientId(activationId));
+    await Promise.all([
+      ...this.role(activationRole(activationId), activationAcls(activationId)),
+      ...this.client(`${ACTIVATION_USER_PREFIX}${activationId}`, code, activationRole(activationId), registrationClientId(activationId)),
+    ]);
   }
 
   async activationGone(activationId: string): Promise<void> {
-    await this.dynsec.ensure({ command: "deleteClient", username: `${ACTIVATION_USER_PREFIX}${activationId}` });
-    await this.dynsec.ensure({ command: "deleteRole", rolename: activationRole(activationId) });
+    await Promise.all([
+      this.dynsec.ensure({ command: "deleteClient", username: `${ACTIVATION_USER_PREFIX}${activationId}` }),
+      this.dynsec.ensure({ command: "deleteRole", rolename: activationRole(activationId) }),
+    ]);
   }
 
   /** The instance's client id is pinned to its id, so no one else can take over its session. */
   async instanceRegistered(instanceId: string, password: string): Promise<void> {
-    await this.role(instanceRole(instanceId), instanceAcls(instanceId));
-    await this.client(instanceId, password, instanceRole(instanceId), instanceId);
+    await Promise.all([...this.role(instanceRole(instanceId), instanceAcls(instanceId)), ...this.client(instanceId, password, instanceRole(instanceId), instanceId)]);
   }
 
   /** Deleting the client drops its live connection too. */
   async instanceRevoked(instanceId: string): Promise<void> {
-    await this.dynsec.ensure({ command: "deleteClient", username: instanceId });
-    await this.dynsec.ensure({ command: "deleteRole", rolename: instanceRole(instanceId) });
+    await Promise.all([this.dynsec.ensure({ command: "deleteClient", username: instanceId }), this.dynsec.ensure({ command: "deleteRole", rolename: instanceRole(instanceId) })]);
   }
 
   async close(): Promise<void> {

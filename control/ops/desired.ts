@@ -1,21 +1,22 @@
-import { and, eq, ne, or, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DesiredState, DesiredTask } from "../../shared/messages.ts";
 import { containerInstances, taskDefinitions, tasks } from "../db/schema.ts";
+import { perDatabase } from "../db/per-database.ts";
 import type { OpsContext } from "./context.ts";
 
-/** Task definition revisions are immutable, so their specs can be cached forever. */
-const specCache = new Map<string, unknown>();
+/** Task definition revisions are immutable, so their specs can be cached forever (per database). */
+const specCache = perDatabase(() => new Map<string, unknown>());
 
 async function specFor(ctx: OpsContext, family: string, revision: number): Promise<unknown> {
   const key = `${family}:${revision}`;
-  const cached = specCache.get(key);
+  const cached = specCache(ctx.db).get(key);
   if (cached) return cached;
   const row = await ctx.db
     .select({ spec: taskDefinitions.spec })
     .from(taskDefinitions)
     .where(and(eq(taskDefinitions.family, family), eq(taskDefinitions.revision, revision)))
     .get();
-  if (row) specCache.set(key, row.spec);
+  if (row) specCache(ctx.db).set(key, row.spec);
   return row?.spec;
 }
 
@@ -25,39 +26,67 @@ async function specFor(ctx: OpsContext, family: string, revision: number): Promi
  * them stopped, so the agent learns why they stop.
  */
 export async function nextDesiredState(ctx: OpsContext, instanceId: string, bump = true): Promise<DesiredState | null> {
-  return ctx.serialize(async () => {
-    const inst = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
-    if (!inst) return null;
-    let generation = inst.desiredGeneration;
-    if (bump) {
+  return (await nextDesiredStates(ctx, [instanceId], bump)).get(instanceId) ?? null;
+}
+
+/** Instances per statement: well under SQLite's bound-parameter limit. */
+const CHUNK = 500;
+
+/**
+ * nextDesiredState for many instances in one serialized section: one generation UPDATE and one
+ * task SELECT per chunk instead of three statements (and a queue turn) per instance, so a burst
+ * of changes — a service scale-up touching 500 instances — is published in a few milliseconds.
+ * Instances that no longer exist are absent from the result.
+ */
+export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], bump = true): Promise<Map<string, DesiredState>> {
+  const out = new Map<string, DesiredState>();
+  const ids = [...new Set(instanceIds)];
+  if (ids.length === 0) return out;
+  const rows = await ctx.serialize(async () => {
+    const insts: { id: string; clusterName: string; generation: number }[] = [];
+    const taskRows: (typeof tasks.$inferSelect)[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const cols = { id: containerInstances.id, clusterName: containerInstances.clusterName, generation: containerInstances.desiredGeneration };
       // Take the generation the database assigned: with several control processes a read-then-add
       // could hand two different sets the same generation, and the agent would drop the second.
-      const [bumped] = await ctx.db
-        .update(containerInstances)
-        .set({ desiredGeneration: sql`${containerInstances.desiredGeneration} + 1` })
-        .where(eq(containerInstances.id, instanceId))
-        .returning({ generation: containerInstances.desiredGeneration });
-      generation = bumped?.generation ?? generation + 1;
+      insts.push(
+        ...(bump
+          ? await ctx.db
+              .update(containerInstances)
+              .set({ desiredGeneration: sql`${containerInstances.desiredGeneration} + 1` })
+              .where(inArray(containerInstances.id, chunk))
+              .returning(cols)
+          : await ctx.db.select(cols).from(containerInstances).where(inArray(containerInstances.id, chunk)).all()),
+      );
+      taskRows.push(
+        ...(await ctx.db
+          .select()
+          .from(tasks)
+          .where(and(inArray(tasks.instanceId, chunk), or(eq(tasks.desiredStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED"))))
+          .all()),
+      );
     }
-    const rows = await ctx.db
-      .select()
-      .from(tasks)
-      .where(and(eq(tasks.instanceId, instanceId), or(eq(tasks.desiredStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED"))))
-      .all();
-    const desired: DesiredTask[] = [];
-    for (const t of rows) {
-      desired.push({
-        taskId: t.id,
-        taskArn: t.arn,
-        family: t.family,
-        revision: t.revision,
-        taskDefinitionArn: t.taskDefinitionArn,
-        desiredStatus: t.desiredStatus,
-        stoppedReason: t.desiredStatus === "STOPPED" ? (t.stoppedReason ?? undefined) : undefined,
-        stopCode: t.desiredStatus === "STOPPED" ? (t.stopCode ?? undefined) : undefined,
-        definition: await specFor(ctx, t.family, t.revision),
-      });
-    }
-    return { instanceId, clusterName: inst.clusterName, generation, tasks: desired };
+    return { insts, taskRows };
   });
+  const byInstance = new Map<string, DesiredTask[]>();
+  for (const t of rows.taskRows) {
+    const list = byInstance.get(t.instanceId) ?? [];
+    list.push({
+      taskId: t.id,
+      taskArn: t.arn,
+      family: t.family,
+      revision: t.revision,
+      taskDefinitionArn: t.taskDefinitionArn,
+      desiredStatus: t.desiredStatus,
+      stoppedReason: t.desiredStatus === "STOPPED" ? (t.stoppedReason ?? undefined) : undefined,
+      stopCode: t.desiredStatus === "STOPPED" ? (t.stopCode ?? undefined) : undefined,
+      definition: await specFor(ctx, t.family, t.revision),
+    });
+    byInstance.set(t.instanceId, list);
+  }
+  for (const inst of rows.insts) {
+    out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [] });
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { launchDelayMs } from "./deployment-math.ts";
 import { addServiceEvent, taskList } from "./events.ts";
 import { constraintsOf, serviceGroup, strategiesOf, type DeploymentRow, type ServiceRow } from "./store.ts";
 import { isLaunchFailure } from "./task-health.ts";
+import { latencyTrace } from "../link/latency-trace.ts";
 
 /** ECS caps RunTask at 10 tasks per call; the scheduler launches in calls of that size. */
 const LAUNCH_BATCH = 10;
@@ -35,6 +36,7 @@ export async function launchTasks(
 ): Promise<LaunchResult> {
   const started: string[] = [];
   const failures: LaunchResult["failures"] = [];
+  const t0 = performance.now();
   for (let left = count; left > 0; ) {
     const n = Math.min(LAUNCH_BATCH, left);
     left -= n;
@@ -53,6 +55,7 @@ export async function launchTasks(
     failures.push(...res.failures.map((f) => ({ reason: f.reason, detail: f.detail })));
     if (res.failures.length) break;
   }
+  if (latencyTrace.enabled) latencyTrace.event("serviceLaunch", { service: svc.serviceName, asked: count, started: started.length, failures: failures.length, firstFailure: failures[0]?.reason, ms: performance.now() - t0 });
   if (started.length) {
     await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) has started ${started.length} tasks: ${taskList(started)}.`);
   }

@@ -1,7 +1,7 @@
 import { and, eq, isNull, notInArray, or } from "drizzle-orm";
 import { tasks } from "../db/schema.ts";
 import type { OpsContext } from "../ops/context.ts";
-import type { InstanceRow } from "../ops/instances.ts";
+import type { ServiceInstance } from "./cluster-view.ts";
 import { INSTANCE_ID_ATTRIBUTE } from "../placement/index.ts";
 import { addServiceEvent, taskList } from "./events.ts";
 import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
@@ -96,7 +96,7 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
 }
 
 /** Does a draining instance still hold tasks other than daemon tasks? */
-async function hasOtherTasks(ctx: OpsContext, inst: InstanceRow, daemonServices: Set<string>): Promise<boolean> {
+async function hasOtherTasks(ctx: OpsContext, inst: ServiceInstance, daemonServices: Set<string>): Promise<boolean> {
   const names = [...daemonServices];
   const row = await ctx.db
     .select({ id: tasks.id })

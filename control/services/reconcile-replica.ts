@@ -9,6 +9,9 @@ import { stopServiceTasks } from "./stop-tasks.ts";
 import { HEALTH_CHECK_FAILED_REASON, LOST_REASON } from "./task-health.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
 
+/** How long a task watched by the circuit breaker must have been RUNNING to count toward completion. */
+export const BREAKER_SETTLE_MS = 3000;
+
 /**
  * One level-triggered round for a REPLICA service: compare the primary deployment's desired count
  * with the live tasks and act — scale in, start (never above maximumPercent), stop replaced tasks
@@ -100,9 +103,13 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   }
 
   const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
+  // Under the circuit breaker a rollout completes only once its tasks have stayed up a moment:
+  // tasks that exit right after starting are all RUNNING for an instant, and a round that saw
+  // that instant would complete the deployment, out of the breaker's reach, before they fail.
+  const settled = (t: ClassifiedTask) => !cfg.deploymentCircuitBreaker.enable || view.now - (t.task.startedAt ?? view.now) >= BREAKER_SETTLE_MS;
   const converged =
     started === 0 &&
     remaining.length === desired &&
-    remaining.every((t) => t.task.deploymentId === primary.id && t.healthy && !t.draining);
+    remaining.every((t) => t.task.deploymentId === primary.id && t.healthy && !t.draining && settled(t));
   return finishRound(ctx, snap, { remaining, desired, converged });
 }

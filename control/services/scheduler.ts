@@ -1,12 +1,13 @@
-import { inArray, ne } from "drizzle-orm";
-import { containerInstances, services } from "../db/schema.ts";
+import { ne } from "drizzle-orm";
+import { services } from "../db/schema.ts";
 import type { OpsContext } from "../ops/context.ts";
-import type { InstanceRow } from "../ops/instances.ts";
+import { DisconnectTracker, loadServiceInstances } from "./cluster-view.ts";
 import { reconcileDaemon } from "./reconcile-daemon.ts";
 import { reconcileReplica } from "./reconcile-replica.ts";
 import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from "./rollout-state.ts";
 import { loadSnapshot, type ClusterView } from "./snapshot.ts";
 import type { ServiceRow } from "./store.ts";
+import { latencyTrace } from "../link/latency-trace.ts";
 
 export interface ServiceSchedulerOptions {
   /** Level-triggered safety net: a full round at least this often. */
@@ -29,9 +30,8 @@ export class ServiceScheduler {
   private again = false;
   private stopped = true;
   private lastRoundAt = 0;
-  private readonly startedAt: number;
   /** When each instance was first seen disconnected by this process. */
-  private disconnectedAt = new Map<string, number>();
+  private readonly disconnects: DisconnectTracker;
   private readonly intervalMs: number;
   private readonly minGapMs: number;
   private readonly log: (line: string) => void;
@@ -43,7 +43,7 @@ export class ServiceScheduler {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.minGapMs = opts.minGapMs ?? 50;
     this.log = opts.log ?? (() => {});
-    this.startedAt = ctx.clock.now();
+    this.disconnects = new DisconnectTracker(ctx.clock.now());
   }
 
   start(): void {
@@ -95,35 +95,31 @@ export class ServiceScheduler {
 
   private async round(): Promise<void> {
     this.lastRoundAt = Date.now();
+    const t0 = performance.now();
     const live = await this.ctx.db.select().from(services).where(ne(services.status, "INACTIVE")).all();
+    const clusters = new Set(live.map((s) => s.clusterName));
+    this.disconnects.retain(clusters);
     if (live.length === 0) return;
-    const clusters = [...new Set(live.map((s) => s.clusterName))];
-    const instances = await this.ctx.db.select().from(containerInstances).where(inArray(containerInstances.clusterName, clusters)).all();
     const now = this.ctx.clock.now();
-    this.trackDisconnections(instances, now);
     for (const cluster of clusters) {
+      const inCluster = live.filter((s) => s.clusterName === cluster);
+      const daemonServices = new Set(inCluster.filter((s) => s.schedulingStrategy === "DAEMON").map((s) => s.serviceName));
+      const instances = await loadServiceInstances(this.ctx, cluster, inCluster.map((s) => s.serviceName), daemonServices.size > 0);
+      this.disconnects.observe(cluster, instances, now);
+      // Benchmark trace (scripts/bench/fleet.ts): what a round's instance read costs.
+      if (latencyTrace.enabled) latencyTrace.event("serviceRound", { cluster, instancesMs: performance.now() - t0, instances: instances.length });
       const view: ClusterView = {
         now,
-        instances: new Map(instances.filter((i) => i.clusterName === cluster).map((i) => [i.id, i])),
-        disconnectedSince: (inst) => this.disconnectedAt.get(inst.id),
-        daemonServices: new Set(live.filter((s) => s.clusterName === cluster && s.schedulingStrategy === "DAEMON").map((s) => s.serviceName)),
+        instances: new Map(instances.map((i) => [i.id, i])),
+        disconnectedSince: (inst) => this.disconnects.since(inst),
+        daemonServices,
       };
-      for (const svc of live.filter((s) => s.clusterName === cluster)) {
+      for (const svc of inCluster) {
         try {
           await this.reconcile(svc, view);
         } catch (e) {
           this.log(`[services] ${cluster}/${svc.serviceName}: reconcile failed: ${(e as Error).stack ?? e}`);
         }
-      }
-    }
-  }
-
-  private trackDisconnections(instances: InstanceRow[], now: number): void {
-    for (const inst of instances) {
-      if (inst.agentConnected) this.disconnectedAt.delete(inst.id);
-      else if (!this.disconnectedAt.has(inst.id)) {
-        // A disconnect seen before this process started counts from our start (agents get a full grace).
-        this.disconnectedAt.set(inst.id, Math.max(inst.lastSeenAt ?? now, this.startedAt));
       }
     }
   }

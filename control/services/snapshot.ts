@@ -1,4 +1,5 @@
-import type { InstanceRow } from "../ops/instances.ts";
+import { loadInstancesById, type ServiceInstance } from "./cluster-view.ts";
+import { perDatabase } from "../db/per-database.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { resolveTaskDefinition, specOf, type TaskDefinitionRow } from "../ops/task-definitions.ts";
 import type { TaskRow } from "../scheduling/start-tasks.ts";
@@ -9,9 +10,10 @@ import { hasHealthChecks, isFailingHealthChecks, isHealthy, isInstanceLost } fro
 /** What one reconcile round knows about the cluster, shared by its services. */
 export interface ClusterView {
   now: number;
-  instances: Map<string, InstanceRow>;
+  /** The instances the round's services care about (see loadServiceInstances). */
+  instances: Map<string, ServiceInstance>;
   /** When the scheduler first saw an instance disconnected (never earlier than its own start). */
-  disconnectedSince(inst: InstanceRow): number | undefined;
+  disconnectedSince(inst: ServiceInstance): number | undefined;
   /** Names of the cluster's DAEMON services (draining removes their tasks last). */
   daemonServices: Set<string>;
 }
@@ -34,14 +36,14 @@ export interface ServiceSnapshot {
   tasks: ClassifiedTask[];
 }
 
-/** Task definitions are immutable per revision, so resolved rows are cached for the process. */
-const tdCache = new Map<string, TaskDefinitionRow>();
+/** Task definitions are immutable per revision, so resolved rows are cached for the process (per database). */
+const tdCache = perDatabase(() => new Map<string, TaskDefinitionRow>());
 
 export async function taskDefinitionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRow> {
-  let td = tdCache.get(arn);
+  let td = tdCache(ctx.db).get(arn);
   if (!td) {
     td = await resolveTaskDefinition(ctx, arn);
-    tdCache.set(arn, td);
+    tdCache(ctx.db).set(arn, td);
   }
   return td;
 }
@@ -55,6 +57,10 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
   for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...rows.map((t) => t.taskDefinitionArn)])) {
     tds.set(arn, await taskDefinitionByArn(ctx, arn));
   }
+  // A task placed after the round read its instances (none should be: the scheduler starts a
+  // service's tasks itself, after its snapshot) would look lost for want of its instance.
+  const missing = [...new Set(rows.map((t) => t.instanceId))].filter((id) => !view.instances.has(id));
+  for (const inst of await loadInstancesById(ctx, missing)) view.instances.set(inst.id, inst);
   const checksOf = (arn: string) => hasHealthChecks(specOf(tds.get(arn)!));
   const tasks = rows.map((task): ClassifiedTask => {
     const inst = view.instances.get(task.instanceId);

@@ -1,5 +1,5 @@
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import type { InstanceRow } from "../ops/instances.ts";
+import type { ServiceInstance } from "./cluster-view.ts";
 import type { TaskRow } from "../scheduling/start-tasks.ts";
 import { SCHEDULER_STOP_CODE } from "./store.ts";
 
@@ -38,7 +38,7 @@ export function isLaunchFailure(t: Pick<TaskRow, "stopCode" | "stoppedReason" | 
  * (-1 = never). `since` is when the scheduler first saw it disconnected (at the latest its start),
  * so a control restart gives agents a full grace period to reconnect.
  */
-export function isInstanceLost(inst: InstanceRow | undefined, graceSeconds: number, since: number | undefined, now: number): boolean {
+export function isInstanceLost(inst: Pick<ServiceInstance, "status" | "agentConnected"> | undefined, graceSeconds: number, since: number | undefined, now: number): boolean {
   if (!inst) return true;
   if (inst.status === "INACTIVE") return true;
   if (inst.agentConnected || graceSeconds < 0) return false;

@@ -23,11 +23,11 @@ export interface ControlProcess {
  * A separate `bun control/main.ts` process on a temp database and free ports, so its CPU and memory
  * can be read from /proc without the load generator mixed in.
  */
-export async function startControlProcess(opts: { log?: boolean } = {}): Promise<ControlProcess> {
+export async function startControlProcess(opts: { log?: boolean; args?: string[] } = {}): Promise<ControlProcess> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-control-"));
   const proc = Bun.spawn(
     // BENCH_CONTROL_BUN_ARGS="--cpu-prof" profiles the control process.
-    ["bun", ...(process.env.BENCH_CONTROL_BUN_ARGS?.split(" ").filter(Boolean) ?? []), join(ROOT, "control/main.ts"), "--http-port", "0", "--mqtt-port", "0", "--db", `file:${join(dir, "flotilla.db")}`],
+    ["bun", ...(process.env.BENCH_CONTROL_BUN_ARGS?.split(" ").filter(Boolean) ?? []), join(ROOT, "control/main.ts"), "--http-port", "0", "--mqtt-port", "0", "--db", `file:${join(dir, "flotilla.db")}`, ...(opts.args ?? [])],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, FLOTILLA_ADMIN_TOKEN: BENCH_TOKEN } },
   );
   // Keep only the head and tail of the log: a 10k fleet logs a line per registration.

@@ -7,11 +7,11 @@
  */
 import type { MqttClient } from "mqtt";
 import { createAgent, type Agent } from "../../../agent/agent.ts";
-import { MqttAgentLink } from "../../../agent/link/mqtt-link.ts";
+import { MqttAgentLink, type LinkHandlers } from "../../../agent/link/mqtt-link.ts";
 import { registerInstance } from "../../../agent/link/register.ts";
 import { HollowRuntime, type HollowTimings } from "../../../agent/runtime/hollow.ts";
 import { memoryStateStore } from "../../../agent/store/state-file.ts";
-import type { HostFacts } from "../../../shared/messages.ts";
+import type { HostFacts, Report } from "../../../shared/messages.ts";
 
 export interface FleetWorkerConfig {
   url: string;
@@ -30,6 +30,61 @@ export interface FleetWorkerConfig {
   keepaliveSeconds: number;
   timings: Partial<HollowTimings>;
   image: string;
+  /** Record the per-task trace (see TracedLink). */
+  trace?: boolean;
+}
+
+/**
+ * --trace: when each task's desired set reached its agent and when the agent first reported it
+ * RUNNING (wall clock, comparable with the control's trace), plus this process's event-loop stalls.
+ */
+const wallNow = () => performance.timeOrigin + performance.now();
+const traced = new Map<string, { desiredReceived?: number; reportSent?: number }>();
+const stalls: { stall: number; at: number }[] = [];
+let tracing = false;
+
+function startStallWatch(): void {
+  let expected = performance.now() + 10;
+  setInterval(() => {
+    const now = performance.now();
+    const late = now - expected;
+    if (late > 20 && stalls.length < 50_000) stalls.push({ stall: Math.round(late), at: wallNow() - late });
+    expected = now + 10;
+  }, 10);
+}
+
+/** The real link, with the two moments the trace needs recorded around it. */
+class TracedLink extends MqttAgentLink {
+  override start(handlers: LinkHandlers): Promise<void> {
+    return super.start({
+      ...handlers,
+      onDesired: (state) => {
+        if (tracing) {
+          const at = wallNow();
+          for (const t of state.tasks) {
+            if (t.desiredStatus !== "RUNNING") continue;
+            const e = traced.get(t.taskId) ?? {};
+            e.desiredReceived ??= at;
+            traced.set(t.taskId, e);
+          }
+        }
+        handlers.onDesired(state);
+      },
+    });
+  }
+
+  override publishReport(report: Report): boolean {
+    const sent = super.publishReport(report);
+    if (tracing && sent) {
+      const at = wallNow();
+      for (const t of report.tasks) {
+        if (t.knownStatus !== "RUNNING") continue;
+        const e = traced.get(t.taskId);
+        if (e && e.reportSent === undefined) e.reportSent = at;
+      }
+    }
+    return sent;
+  }
 }
 
 interface FleetAgent {
@@ -87,7 +142,7 @@ async function startOne(cfg: FleetWorkerConfig, i: number, activation: { id: str
   const runtime = new HollowRuntime({ timings: cfg.timings, cachedImages: [cfg.image] });
   const store = memoryStateStore();
   let lastEpoch = 0;
-  const link = new MqttAgentLink({
+  const link = new TracedLink({
     url: cfg.url,
     identity,
     keepaliveSeconds: cfg.keepaliveSeconds,
@@ -129,6 +184,10 @@ function stats() {
 }
 
 async function start(cfg: FleetWorkerConfig): Promise<void> {
+  if (cfg.trace) {
+    tracing = true;
+    startStallWatch();
+  }
   let next = 0;
   const progress = setInterval(() => send({ type: "progress", registered, connected: agents.filter((a) => a.link.connected).length }), 1000);
   await Promise.all(
@@ -146,6 +205,8 @@ process.on("message", (m: { cmd: string } & Partial<FleetWorkerConfig>) => {
     start(m as FleetWorkerConfig).catch((e: Error) => send({ type: "error", message: e.stack ?? e.message }));
   } else if (m.cmd === "stats") {
     send(stats());
+  } else if (m.cmd === "trace") {
+    send({ type: "trace", tasks: Object.fromEntries(traced), stalls });
   } else if (m.cmd === "stop") {
     // Abrupt on purpose: a clean stop of 10k agents would only measure the shutdown.
     send({ type: "stopped" });

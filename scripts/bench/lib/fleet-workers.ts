@@ -111,6 +111,15 @@ export class FleetWorkers {
     };
   }
 
+  /** Per-task agent-side trace marks and event-loop stalls of every worker (--trace). */
+  async trace(): Promise<{ tasks: Record<string, { desiredReceived?: number; reportSent?: number; worker: number }>; stalls: { worker: number; stall: number; at: number }[] }> {
+    const all = await Promise.all(this.workers.map((w) => this.request(w, { cmd: "trace" }, "trace")));
+    return {
+      tasks: Object.assign({}, ...all.map((t, i) => Object.fromEntries(Object.entries(t.tasks as Record<string, object>).map(([id, m]) => [id, { ...m, worker: i }])))),
+      stalls: all.flatMap((t, i) => (t.stalls as { stall: number; at: number }[]).map((s) => ({ worker: i, ...s }))),
+    };
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       this.workers.map(async (w) => {

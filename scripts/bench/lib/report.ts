@@ -3,7 +3,8 @@
  * docs/benchmarks.md between `<!-- bench:NAME -->` markers, keeping every other section as it is.
  * Driven by scripts/bench/all; sizes come from the environment (moderate by default):
  *
- *   BENCH_ONLY=fleet,api            run only these (fleet, docker-run, agent-footprint, failure, api)
+ *   BENCH_ONLY=fleet,api            run only these (fleet, fleet-mosquitto, dynsec-provisioning, docker-run, agent-footprint, failure, api)
+ *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3
  *   BENCH_AGENT_BINARY=PATH         compiled agent to measure (default: the one in dist/)
@@ -20,18 +21,41 @@ const env = process.env;
 
 interface Bench {
   name: string;
+  /** scripts/bench/<script>.ts when it is not the section's name. */
+  script?: string;
   title: string;
   args: string[];
   notes: string;
 }
 
+const FLEET_NOTES =
+  "Real agent code (createAgent, MqttAgentLink, activation registration, memory state) with the in-memory HollowRuntime (create 15 ms, start 40 ms), several agents per worker process, against a separate `bun control/main.ts` and a libSQL file. Control CPU/RSS are read from /proc of the control process only (with Mosquitto, the broker's process is reported apart); MQTT bytes are the agent sockets' bytesWritten/bytesRead over the idle window (agent keepalive 10 s, as the real agent). RunTask → RUNNING is the time from the POST until a GET of the task shows lastStatus RUNNING (polled every 5 ms, 10 in flight); the first RunTask after start, which loads the cluster's placement index, is timed apart (firstRunTaskMs). runTaskTrace splits each task's time by timestamps taken in the control (desired set queued/built/published, report received/applied), the agents (desired set received, RUNNING reported) and the benchmark (lib/latency-breakdown.ts), with event-loop stalls over 20 ms of the control and of the agent worker processes. serviceScaleUp: a service created with desiredCount 0 is updated to K; each task's time from that call to the control recording it RUNNING. The simulator shares the 2 cores with the control service.";
+
 const benches: Bench[] = [
   {
     name: "fleet",
     title: "Fleet scale with hollow agents (issue 8)",
-    args: ["--agents", env.BENCH_FLEET_AGENTS ?? "2000", "--tasks", env.BENCH_FLEET_TASKS ?? "200", "--burst", env.BENCH_FLEET_BURST ?? "1000", "--idle-seconds", env.BENCH_FLEET_IDLE_SECONDS ?? "30"],
+    args: ["--agents", env.BENCH_FLEET_AGENTS ?? "2000", "--tasks", env.BENCH_FLEET_TASKS ?? "300", "--burst", env.BENCH_FLEET_BURST ?? "1000", "--idle-seconds", env.BENCH_FLEET_IDLE_SECONDS ?? "30"],
     notes:
-      "Real agent code (createAgent, MqttAgentLink, activation registration, memory state) with the in-memory HollowRuntime (start latency 40 ms), several agents per worker process, against a separate `bun control/main.ts` with its embedded aedes broker and a libSQL file. Control CPU/RSS are read from /proc of the control process only; MQTT bytes are the agent sockets' bytesWritten/bytesRead over the idle window (agent keepalive 10 s, as the real agent). RunTask → RUNNING is the time from the POST until a GET of the task shows lastStatus RUNNING (polled every 5 ms, 10 in flight); the hollow engine's own share is create 15 ms + start 40 ms, plus the agent's 20 ms report coalescing. serviceScaleUp: a service created with desiredCount 0 is updated to K; the time until the service's runningCount reaches K. The simulator shares the 2 cores with the control service.\n\nFound with this benchmark: aedes' memory persistence matched every retained message against each new subscription, and every agent keeps a retained presence flag and subscribes to its own exact desired topic, so bringing up a fleet cost O(fleet²) topic matches (already 15 % of the control's CPU at 2,000 agents, growing with the square); control/broker/retained-index.ts serves exact-topic lookups from a map (with 20,000 retained messages: 6.1 ms per agent subscription before, 61 s of control CPU for 10,000 subscriptions; 0.03 ms after). The registration client id is derived from the activation (`reg-{activationId}`), so concurrent registrations with one activation take over each other's MQTT session and lose replies (stalls of 30 s, the reply timeout); the fleet uses one activation per registration slot.",
+      FLEET_NOTES +
+      "\n\nFound with the trace (session 2): the RunTask p99 tail at 10,000 agents (567–747 ms) was the first RunTask after start loading the placement index (all instances: a 190–280 ms event-loop stall the ~10 RunTasks in flight all waited behind; now timed apart as firstRunTaskMs). A service scale-up 0 → 500 took 100.5 s because desired sets went out one instance at a time (a serialized read and an awaited broker ack each, ~40/s under load; now up to 256 per read, published together), every scheduler round read all 10,000 instance rows (130–190 ms each, a round every ~50 ms while reports arrive; now only the instances its services' tasks are on), and reports were applied one by one with three statements each (now in bursts, control/link/report-batcher.ts)." +
+      "\n\nFound with this benchmark: aedes' memory persistence matched every retained message against each new subscription, and every agent keeps a retained presence flag and subscribes to its own exact desired topic, so bringing up a fleet cost O(fleet²) topic matches (already 15 % of the control's CPU at 2,000 agents, growing with the square); control/broker/retained-index.ts serves exact-topic lookups from a map (with 20,000 retained messages: 6.1 ms per agent subscription before, 61 s of control CPU for 10,000 subscriptions; 0.03 ms after). The registration client id is derived from the activation (`reg-{activationId}`), so concurrent registrations with one activation take over each other's MQTT session and lose replies (stalls of 30 s, the reply timeout); the fleet uses one activation per registration slot.",
+  },
+  {
+    name: "fleet-mosquitto",
+    script: "fleet",
+    title: "Fleet scale over Mosquitto (issue 8)",
+    args: ["--broker", "mosquitto", "--agents", env.BENCH_FLEET_MQ_AGENTS ?? "2000", "--tasks", env.BENCH_FLEET_TASKS ?? "300", "--burst", env.BENCH_FLEET_BURST ?? "1000", "--idle-seconds", env.BENCH_FLEET_IDLE_SECONDS ?? "30"],
+    notes:
+      FLEET_NOTES +
+      " Here the agents and the control use Debian's Mosquitto 2.0.11 (dynamic-security plugin, `set_tcp_nodelay true`) in the control's external-broker mode; every activation and instance gets its own Mosquitto client and role. Registration is bound by the plugin, which rewrites its whole configuration file after every change (see the dynsec-provisioning section).",
+  },
+  {
+    name: "dynsec-provisioning",
+    title: "Mosquitto dynamic security: cost of one registration by fleet size (issue 8)",
+    args: ["--sizes", env.BENCH_DYNSEC_SIZES ?? "0,2500,5000,10000"],
+    notes:
+      "Debian's Mosquitto 2.0.11 started on a dynamic-security config already holding N instances (client + role, shaped as control/broker/external.ts makes them); then instances are provisioned through ExternalBroker.instanceRegistered and timed, with the broker's CPU. The plugin serialises and rewrites its whole JSON config after every createRole/createClient, so a registration costs broker CPU in proportion to the fleet, and registering a whole fleet grows with its square.",
   },
   {
     name: "docker-run",
@@ -73,7 +97,7 @@ async function run(b: Bench): Promise<unknown> {
   const reuse = env.BENCH_REUSE_DIR && join(env.BENCH_REUSE_DIR, `${b.name}.json`);
   if (reuse && existsSync(reuse)) return JSON.parse(readFileSync(reuse, "utf8"));
   process.stderr.write(`[bench] running ${b.name} ${b.args.join(" ")}\n`);
-  const p = Bun.spawn(["bun", join(import.meta.dir, "..", `${b.name}.ts`), ...b.args], { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
+  const p = Bun.spawn(["bun", join(import.meta.dir, "..", `${b.script ?? b.name}.ts`), ...b.args], { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   await p.exited;
   try {
@@ -94,7 +118,7 @@ function targetsTable(result: any): string {
 }
 
 function section(b: Bench, result: unknown, facts: string): string {
-  const cmd = `bun scripts/bench/${b.name}.ts ${b.args.join(" ")}`.trim();
+  const cmd = `bun scripts/bench/${b.script ?? b.name}.ts ${b.args.join(" ")}`.trim();
   return [
     `<!-- bench:${b.name} -->`,
     `## ${b.title}`,

@@ -125,7 +125,8 @@ describe("service scheduler (in-process)", () => {
       desiredCount: 4,
       deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } },
     });
-    await converge(3);
+    // Under the breaker, completion waits until the tasks have run BREAKER_SETTLE_MS (3 s).
+    await converge(5);
     await fleet.t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "app:2" });
     for (let i = 0; i < 40; i++) {
       await fleet.round();
@@ -140,6 +141,35 @@ describe("service scheduler (in-process)", () => {
     expect(messages.some((m) => m.includes("deployment failed: tasks failed to start"))).toBe(true);
     expect(messages.some((m) => m.includes("rolling back to deployment"))).toBe(true);
     expect((await fleet.running("web")).filter((t) => t.revision === 1).length).toBe(4);
+  });
+
+  test("under the circuit breaker, tasks RUNNING for an instant do not complete the rollout before they exit", async () => {
+    await setup();
+    await fleet.t.request("POST", `/v1/clusters/${C}/services`, {
+      serviceName: "web",
+      taskDefinition: "app:1",
+      desiredCount: 2,
+      deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200, deploymentCircuitBreaker: { enable: true, rollback: true } },
+    });
+    await converge(5);
+    expect((await describeSvc()).deployments[0].rolloutState).toBe("COMPLETED");
+    await fleet.t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "app:2" });
+    await fleet.round();
+    // Every app:2 task reaches RUNNING and a round sees them all up at once...
+    await fleet.settle();
+    fleet.clock.advance(200);
+    await fleet.round();
+    const mid = await describeSvc();
+    expect(mid.deployments.find((d: any) => d.status === "PRIMARY")).toMatchObject({ taskDefinition: expect.stringMatching(/app:2$/), rolloutState: "IN_PROGRESS" });
+    // ...then they exit, and keep exiting: the breaker still watches the deployment and rolls back.
+    for (let i = 0; i < 40; i++) {
+      await fleet.settle((arn) => arn.endsWith("app:2"));
+      fleet.clock.advance(2000);
+      await fleet.round();
+    }
+    const svc = await describeSvc();
+    expect(svc.taskDefinition).toMatch(/app:1$/);
+    expect(svc.events.some((e: any) => e.message.includes("rolling back to deployment"))).toBe(true);
   });
 
   test("tasks that keep failing to start are retried with growing delays, and an event says so", async () => {

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import mqtt from "mqtt";
+import { DynsecClient, DynsecError } from "../../../control/broker/dynsec.ts";
+import { ExternalBroker } from "../../../control/broker/external.ts";
+import { startMosquitto, type Mosquitto } from "../security/mosquitto.ts";
+
+/**
+ * Dynamic-security commands issued together go out in one message (control/broker/dynsec.ts):
+ * the plugin runs them in order and answers each, so a registration is one round trip.
+ */
+let mq: Mosquitto;
+let dynsec: DynsecClient;
+
+beforeAll(async () => {
+  mq = await startMosquitto();
+  dynsec = await DynsecClient.connect(mq.url, mq.adminUser, mq.adminPassword);
+});
+
+afterAll(async () => {
+  await dynsec?.close();
+  await mq?.stop();
+});
+
+describe("dynamic-security commands issued together", () => {
+  test("run in the order issued, each answered on its own", async () => {
+    const results = await Promise.allSettled([
+      dynsec.run({ command: "createRole", rolename: "batch-role" }),
+      // Needs the role created by the command before it in the same message.
+      dynsec.run({ command: "createClient", username: "batch-user", password: "pw", roles: [{ rolename: "batch-role" }] }),
+      dynsec.run({ command: "createClient", username: "batch-orphan", password: "pw", roles: [{ rolename: "no-such-role" }] }),
+      dynsec.ensure({ command: "deleteClient", username: "never-existed" }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+    const refused = (results[2] as PromiseRejectedResult).reason;
+    expect(refused).toBeInstanceOf(DynsecError);
+    expect(refused.message).toContain("createClient");
+    const c = await mqtt.connectAsync(mq.url, { username: "batch-user", password: "pw", clientId: "batch-user", reconnectPeriod: 0 });
+    expect(c.connected).toBe(true);
+    await c.endAsync();
+  });
+
+  test("a burst of registrations is provisioned completely", async () => {
+    const broker = await ExternalBroker.start({ url: mq.url, adminUser: mq.adminUser, adminPassword: mq.adminPassword });
+    const ids = Array.from({ length: 60 }, (_, i) => `burst${String(i).padStart(27, "0")}`);
+    await Promise.all(ids.map((id) => broker.instanceRegistered(id, `pw-${id}`)));
+    for (const id of [ids[0]!, ids[59]!]) {
+      const c = await mqtt.connectAsync(mq.url, { username: id, password: `pw-${id}`, clientId: id, reconnectPeriod: 0 });
+      const [granted] = await c.subscribeAsync(`flotilla/i/${id}/desired`, { qos: 1 });
+      expect(granted!.qos).toBe(1);
+      await c.endAsync();
+    }
+    // Registering the same id again replaces its role and client (the deletes run first).
+    await broker.instanceRegistered(ids[0]!, "new-password");
+    const again = await mqtt.connectAsync(mq.url, { username: ids[0], password: "new-password", clientId: ids[0], reconnectPeriod: 0 });
+    expect(again.connected).toBe(true);
+    await again.endAsync();
+    await broker.instanceRevoked(ids[1]!);
+    const gone = await mqtt.connectAsync(mq.url, { username: ids[1], password: `pw-${ids[1]}`, clientId: ids[1], reconnectPeriod: 0 }).catch((e) => e);
+    expect(gone).toBeInstanceOf(Error);
+    await broker.close();
+  });
+});
