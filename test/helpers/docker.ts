@@ -1,3 +1,7 @@
+import { readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseCgroupMounts, TASK_CGROUP_ROOT } from "../../agent/runtime/task-cgroups.ts";
+
 /** Small `docker` CLI helpers: tests look at the engine the way an operator would. */
 export async function docker(...args: string[]): Promise<string> {
   const p = Bun.spawn(["docker", ...args], { stdout: "pipe", stderr: "pipe" });
@@ -15,5 +19,33 @@ export async function runningWithLabel(label: string): Promise<string[]> {
 /** Removes every container of a Flotilla instance (test clean-up). */
 export async function removeInstanceContainers(instanceId: string): Promise<void> {
   const out = await docker("ps", "-aq", "--filter", `label=flotilla.instance-id=${instanceId}`);
-  if (out) await docker("rm", "-f", ...out.split("\n"));
+  if (!out) return;
+  await docker("rm", "-f", ...out.split("\n"));
+  await removeOrphanTaskCgroups();
+}
+
+/**
+ * The agent removes a task's cgroup at task cleanup; containers removed behind its back (as above)
+ * leave it behind, empty. Removes the task cgroups no container of any task still uses.
+ */
+async function removeOrphanTaskCgroups(): Promise<void> {
+  const all = await docker("ps", "-a", "--format", '{{.Label "flotilla.task-id"}}');
+  const live = new Set(all.split("\n").filter(Boolean));
+  for (const mount of parseCgroupMounts(readFileSync("/proc/self/mountinfo", "utf8"))) {
+    const root = join(mount.mountPoint, TASK_CGROUP_ROOT);
+    let taskIds: string[] = [];
+    try {
+      taskIds = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const taskId of taskIds) {
+      if (live.has(taskId)) continue;
+      try {
+        rmdirSync(join(root, taskId));
+      } catch {
+        // Still has processes or a child: a container is on its way out; the next sweep takes it.
+      }
+    }
+  }
 }
