@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { createClient, type Client } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { checkpointInBackground } from "./background-checkpoints.ts";
 import * as schema from "./schema.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -21,7 +22,11 @@ export async function openDatabase(url: string): Promise<Database> {
     const path = url.slice("file:".length);
     if (path && path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   }
-  const client = createClient({ url });
+  // The busy timeout goes in the client options: @libsql/client keeps a pool of connections
+  // (transactions take their own), and a PRAGMA below reaches only the one it ran on. Without it
+  // a pooled connection fails at once with SQLITE_BUSY while another process holds the write lock
+  // (HA: several control processes on one file), and the write it carried — a report — is lost.
+  const client = createClient({ url, timeout: 5000 });
   if (url.startsWith("file:")) {
     // WAL lets API reads proceed while the agent-report writer commits; busy_timeout covers a
     // second control process sharing the file.
@@ -31,36 +36,49 @@ export async function openDatabase(url: string): Promise<Database> {
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS });
-  const stopCheckpoints = url.startsWith("file:") ? await checkpointInBackground(client) : () => {};
+  const side = { file: localFile(url), opened: new Map<string, { close(): void }>() };
+  let stopCheckpoints = () => {};
+  if (side.file) {
+    sideConnections.set(db, side);
+    // Checkpoints run on a worker thread (background-checkpoints.ts), never inside a commit.
+    await client.execute("PRAGMA wal_autocheckpoint=0");
+    stopCheckpoints = checkpointInBackground(side.file);
+  }
   return {
     db,
     client,
     close: () => {
       stopCheckpoints();
+      for (const c of side.opened.values()) c.close();
+      side.opened.clear();
       client.close();
     },
   };
 }
 
-/** How often the WAL is copied back into the database file. */
-const CHECKPOINT_INTERVAL_MS = 1000;
+/** The local file behind a `file:` URL, or undefined for in-memory and remote databases. */
+function localFile(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  const path = url.slice("file:".length).split("?")[0]!;
+  return path && path !== ":memory:" ? path : undefined;
+}
+
+const sideConnections = new WeakMap<Db, { file: string | undefined; opened: Map<string, { close(): void }> }>();
 
 /**
- * SQLite's automatic checkpoint runs inside whichever COMMIT crosses the WAL threshold, which put
- * a ~20 ms stall into the slowest RunTask calls. Checkpointing on a timer instead keeps commits
- * short; PASSIVE never waits for readers or writers, so a busy moment only postpones it.
+ * A native connection of its own to the database's file, opened once per database and `key` and
+ * closed with the database; undefined for in-memory and remote databases. For hot paths that keep
+ * prepared statements across calls, which @libsql/client cannot do: it prepares every statement
+ * anew, which costs more than running it, and each prepared statement holds kilobytes of native
+ * memory until a finalizer frees it (Bun runs those only when the event loop turns).
  */
-async function checkpointInBackground(client: Client): Promise<() => void> {
-  await client.execute("PRAGMA wal_autocheckpoint=0");
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    client
-      .execute("PRAGMA wal_checkpoint(PASSIVE)")
-      .catch(() => undefined)
-      .finally(() => (running = false));
-  }, CHECKPOINT_INTERVAL_MS);
-  timer.unref?.();
-  return () => clearInterval(timer);
+export function sideConnection<T extends { close(): void }>(db: Db, key: string, open: (file: string) => T): T | undefined {
+  const side = sideConnections.get(db);
+  if (!side?.file) return undefined;
+  let connection = side.opened.get(key) as T | undefined;
+  if (!connection) {
+    connection = open(side.file);
+    side.opened.set(key, connection);
+  }
+  return connection;
 }

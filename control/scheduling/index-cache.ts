@@ -1,12 +1,24 @@
-import { ClusterIndex } from "../placement/index.ts";
+import { ClusterIndex, type InstanceView } from "../placement/index.ts";
+import type { Reservation } from "../../shared/task-definition/index.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
+import { instanceReaderFor } from "./instance-reader.ts";
 import { loadInstanceViews } from "./instance-views.ts";
 
 interface Entry {
   index: ClusterIndex;
   loadedAt: number;
   dirty: Set<string>;
+}
+
+/**
+ * What the commit pipeline (commit-pipeline.ts) needs from re-reads: instances with commits in
+ * flight keep their in-memory entry, which holds reservations the database does not have yet.
+ */
+export interface RefreshGuard {
+  busy(instanceId: string): boolean;
+  /** These instances (all, when omitted) were just re-read from the database. */
+  refreshed(instanceIds?: Iterable<string>): void;
 }
 
 /**
@@ -18,6 +30,8 @@ interface Entry {
 export class PlacementIndexCache {
   private entries = new Map<string, Entry>();
   private loading = new Map<string, Promise<Entry>>();
+  /** The commit pipeline's guard, once a placement has passed it. */
+  private guard: RefreshGuard | undefined;
 
   constructor(
     private db: Db,
@@ -29,33 +43,64 @@ export class PlacementIndexCache {
     for (const e of this.entries.values()) e.dirty.add(instanceId);
   }
 
+  /**
+   * A stopped task's reservation went back to its instance, whose row is now at `version`. When
+   * the index holds exactly the row before that (version − 1, nothing pending) the release is
+   * applied in place; otherwise the instance is re-read. Saves two reads per stopped task, which
+   * cost more than placing a task (docs/benchmarks.md).
+   */
+  taskReleased(task: { clusterName: string; instanceId: string; reservation: Reservation; group: string }, version: number): void {
+    const entry = this.entries.get(task.clusterName);
+    if (!entry) return;
+    const id = task.instanceId;
+    const view = entry.index.get(id);
+    if (view && view.version === version - 1 && !entry.dirty.has(id) && !this.guard?.busy(id)) {
+      entry.index.release(id, task.reservation, task.group, version);
+    } else {
+      entry.dirty.add(id);
+    }
+  }
+
   /** Drops a cluster's index (new instances appear on the next load). */
   clusterChanged(clusterName: string): void {
     this.entries.delete(clusterName);
   }
 
-  async get(clusterName: string): Promise<ClusterIndex> {
+  async get(clusterName: string, guard?: RefreshGuard): Promise<ClusterIndex> {
+    if (guard) this.guard = guard;
     let entry = this.entries.get(clusterName);
-    if (!entry || this.clock.now() - entry.loadedAt > this.maxAgeMs) entry = await this.load(clusterName);
+    if (!entry || this.clock.now() - entry.loadedAt > this.maxAgeMs) entry = await this.load(clusterName, guard);
     if (entry.dirty.size) {
-      const ids = [...entry.dirty];
-      entry.dirty.clear();
-      const views = await loadInstanceViews(this.db, clusterName, ids);
-      const found = new Set(views.map((v) => v.id));
-      for (const v of views) entry.index.upsert(v);
-      for (const id of ids) if (!found.has(id)) entry.index.remove(id);
+      const ids: string[] = [];
+      for (const id of entry.dirty) {
+        if (guard?.busy(id)) continue;
+        ids.push(id);
+        entry.dirty.delete(id);
+      }
+      if (ids.length) {
+        const reader = instanceReaderFor(this.db);
+        const views = reader ? reader.instances(clusterName, ids) : await loadInstanceViews(this.db, clusterName, ids);
+        const found = new Set(views.map((v) => v.id));
+        for (const v of views) entry.index.upsert(v);
+        for (const id of ids) if (!found.has(id)) entry.index.remove(id);
+        guard?.refreshed(ids);
+      }
     }
     return entry.index;
   }
 
-  private load(clusterName: string): Promise<Entry> {
+  private load(clusterName: string, guard?: RefreshGuard): Promise<Entry> {
     let p = this.loading.get(clusterName);
     if (!p) {
       const startedAt = this.clock.now();
-      p = loadInstanceViews(this.db, clusterName)
+      const reader = instanceReaderFor(this.db);
+      p = (reader ? Promise.resolve().then(() => reader.cluster(clusterName)) : loadInstanceViews(this.db, clusterName))
         .then((views) => {
-          const entry: Entry = { index: ClusterIndex.from(views), loadedAt: startedAt, dirty: new Set() };
+          const entry: Entry = { index: ClusterIndex.from(keepBusy(views, this.entries.get(clusterName), guard)), loadedAt: startedAt, dirty: new Set() };
+          const old = this.entries.get(clusterName);
+          if (old && guard) for (const id of old.dirty) if (guard.busy(id)) entry.dirty.add(id);
           this.entries.set(clusterName, entry);
+          guard?.refreshed();
           return entry;
         })
         .finally(() => this.loading.delete(clusterName));
@@ -63,4 +108,17 @@ export class PlacementIndexCache {
     }
     return p;
   }
+}
+
+/** Fresh views, except that instances with commits in flight keep their in-memory entry. */
+function keepBusy(views: InstanceView[], old: Entry | undefined, guard: RefreshGuard | undefined): InstanceView[] {
+  if (!old || !guard) return views;
+  const out: InstanceView[] = [];
+  const seen = new Set<string>();
+  for (const v of views) {
+    seen.add(v.id);
+    out.push(guard.busy(v.id) ? (old.index.get(v.id) ?? v) : v);
+  }
+  for (const v of old.index.instances()) if (!seen.has(v.id) && guard.busy(v.id)) out.push(v);
+  return out;
 }

@@ -33,7 +33,13 @@ export async function loadInstanceViews(db: Db, clusterName: string, ids?: strin
   return rows.map((r) => toInstanceView(r, groups.get(r.id) ?? new Map()));
 }
 
-export function toInstanceView(r: InstanceRow, groups: Map<string, number>): InstanceView {
+/** The instance columns the engine's view is built from. */
+export type ViewColumns = Pick<
+  InstanceRow,
+  "id" | "arn" | "status" | "agentConnected" | "healthStatus" | "registeredAt" | "version" | "registeredCpu" | "registeredMemory" | "usedCpu" | "usedMemory" | "usedPorts" | "attributes"
+>;
+
+export function toInstanceView(r: ViewColumns, groups: Map<string, number>): InstanceView {
   const health = r.healthStatus;
   return {
     id: r.id,

@@ -57,3 +57,29 @@ function portsUnion(proto: "tcp" | "udp", add: number[], args: (string | number)
   args.push(JSON.stringify(add));
   return `(select json_group_array(value) from (select value from json_each(${current}) union select value from json_each(?)))`;
 }
+
+/**
+ * The same reservation for one instance, as SQL prepared once and run per chosen instance with
+ * `reserveOneArgs`: success is one changed row. `withPorts` adds the used_ports rewrite (the
+ * union of what the instance holds and the task's static ports); plain tasks skip the JSON work.
+ */
+export function reserveOneSql(withPorts: boolean): string {
+  const ports = withPorts
+    ? `, ${c.usedPorts} = json_object('tcp', json(${unionWith("tcp", "?5")}), 'udp', json(${unionWith("udp", "?6")}))`
+    : "";
+  return (
+    `UPDATE ${getTableName(containerInstances)} SET ${c.usedCpu} = ${c.usedCpu} + ?1, ${c.usedMemory} = ${c.usedMemory} + ?2` +
+    `${ports}, ${c.version} = ${c.version} + 1 ` +
+    `WHERE ${c.id} = ?3 AND ${c.version} = ?4 AND ${c.status} = 'ACTIVE' AND ${c.agentConnected} = 1`
+  );
+}
+
+export function reserveOneArgs(reservation: Reservation, tasks: number, instanceId: string, expectedVersion: number): (string | number)[] {
+  const args: (string | number)[] = [reservation.cpu * tasks, reservation.memory * tasks, instanceId, expectedVersion];
+  if (reservation.tcpPorts.length || reservation.udpPorts.length) args.push(JSON.stringify(reservation.tcpPorts), JSON.stringify(reservation.udpPorts));
+  return args;
+}
+
+function unionWith(proto: "tcp" | "udp", param: string): string {
+  return `(select json_group_array(value) from (select value from json_each(json_extract(${c.usedPorts}, '$.${proto}')) union select value from json_each(${param})))`;
+}

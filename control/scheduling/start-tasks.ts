@@ -6,10 +6,12 @@ import { containerInstances, tasks } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import { commitPipelineFor } from "./commit-pipeline.ts";
+import type { CommitOutcome } from "./commit-job.ts";
 import { reserveStatement } from "./reserve-statement.ts";
 import { ImagePlatforms } from "./image-platforms.ts";
-import { insertTasksStatement } from "./task-insert.ts";
-import { placeTasks, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
+import { encodeTaskRows, insertTasksStatement, type SharedTaskColumns } from "./task-insert.ts";
+import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export type TaskRow = typeof tasks.$inferSelect;
 
@@ -61,7 +63,8 @@ function definitionConstraints(spec: TaskDefinitionSpec): PlacementConstraint[] 
  * runs on the cached cluster index; the commit bumps each chosen instance's version only if it is
  * still the version placement saw (and the instance is still ACTIVE and connected), so concurrent
  * callers — or a second control process — never oversubscribe an instance. A lost race refreshes
- * the instances involved and places again.
+ * the instances involved and places again. On a database file the commit runs on the commit
+ * worker (commit-pipeline.ts) while the next caller already places on what is left.
  */
 export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promise<StartTasksResult> {
   const td = req.taskDefinition;
@@ -82,34 +85,48 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
   };
 
   for (let attempt = 1; ; attempt++) {
-    const outcome = await ctx.serialize(async () => {
-      const index = await ctx.indexes.get(req.clusterName);
+    const pipeline = commitPipelineFor(ctx.db);
+    const placed = await ctx.serialize(async () => {
+      const index = await ctx.indexes.get(req.clusterName, pipeline);
       const result = placeTasks(index, request);
       const now = ctx.clock.now();
-      const rows = result.placements.map((p) => newTaskRow(req, spec, reservation, p.instanceId, now));
+      const shared = sharedTaskColumns(req, reservation, now);
+      const rows = result.placements.map((p): TaskRow => {
+        const id = newId();
+        // Each row its own containers array: callers may change what they get back.
+        return { ...shared, id, arn: arn.task(req.clusterName, id), instanceId: p.instanceId, containers: pendingContainers(spec) };
+      });
       const perInstance = new Map<string, number>();
       for (const p of result.placements) perInstance.set(p.instanceId, (perInstance.get(p.instanceId) ?? 0) + 1);
-      const versions = new Map([...perInstance.keys()].map((id) => [id, index.get(id)!.version]));
-      if (rows.length) {
-        const commit = await commitPlacements(ctx, reserveStatement(reservation, perInstance, versions), rows);
-        if (commit !== "committed") {
-          // Which instance moved is not known from one statement; re-reading all of them (at most
-          // ten rows) is cheaper than asking.
-          for (const id of perInstance.keys()) ctx.indexes.instanceChanged(id);
-          return commit;
-        }
+      if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: "committed" as const };
+      if (pipeline) {
+        const commit = pipeline.submit(reservation, perInstance, (id) => index.get(id)!.version, encodeTaskRows(shared, rows));
+        // Booked before anything else runs, so the next caller places on what is left.
+        book(index, perInstance, reservation, req.group);
+        return { rows, failures: result.failures, perInstance, commit };
       }
-      // The commit bumped each instance's version once, however many tasks it got.
-      for (const row of rows) index.reserve(row.instanceId, reservation, req.group, versions.get(row.instanceId)! + 1);
-      return { rows, failures: result.failures };
+      const versions = new Map([...perInstance.keys()].map((id) => [id, index.get(id)!.version]));
+      const commit = await commitThroughClient(ctx, reserveStatement(reservation, perInstance, versions), rows);
+      if (commit === "committed") book(index, perInstance, reservation, req.group);
+      return { rows, failures: result.failures, perInstance, commit };
     });
-    if (typeof outcome === "object") {
-      for (const id of new Set(outcome.rows.map((r) => r.instanceId))) ctx.desiredChanged(id);
+    let outcome: CommitOutcome;
+    try {
+      outcome = await placed.commit;
+    } catch (e) {
+      for (const id of placed.perInstance.keys()) ctx.indexes.instanceChanged(id);
+      throw e;
+    }
+    if (outcome === "committed") {
+      for (const id of placed.perInstance.keys()) ctx.desiredChanged(id);
       return {
-        tasks: outcome.rows,
-        failures: outcome.failures.map((f) => ({ arn: td.arn, reason: f.reason, detail: f.detail })),
+        tasks: placed.rows,
+        failures: placed.failures.map((f) => ({ arn: td.arn, reason: f.reason, detail: f.detail })),
       };
     }
+    // Which instance moved is not known; re-reading all of them (at most ten rows) is cheaper
+    // than asking.
+    for (const id of placed.perInstance.keys()) ctx.indexes.instanceChanged(id);
     if (attempt >= COMMIT_ATTEMPTS) throw new Error("placement commit kept conflicting with concurrent changes; try again");
     // Another connection (a second control process) holds the write lock: back off a little,
     // outside the serialized section, so it can finish.
@@ -117,13 +134,22 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
   }
 }
 
+/** Books placed tasks in the index; a commit bumps each instance's version once, however many tasks it got. */
+function book(index: ClusterIndex, perInstance: ReadonlyMap<string, number>, reservation: Reservation, group: string): void {
+  for (const [id, tasks] of perInstance) {
+    const version = index.get(id)!.version + 1;
+    for (let k = 0; k < tasks; k++) index.reserve(id, reservation, group, version);
+  }
+}
+
 /**
- * Runs the versioned reservation UPDATE and the multi-row task INSERT in one write transaction on
- * the libSQL client directly: two statements per RunTask, whatever its count. Writes nothing and
- * returns "conflict" when the UPDATE did not match every instance, "busy" when another connection
- * holds the write lock.
+ * The commit for databases without a local file (no commit pipeline, see commit-pipeline.ts):
+ * the versioned reservation UPDATE and the multi-row task INSERT in one write transaction on the
+ * libSQL client, two statements per RunTask whatever its count. Writes nothing and returns
+ * "conflict" when the UPDATE did not match every instance, "busy" when another connection holds
+ * the write lock.
  */
-async function commitPlacements(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<"committed" | "conflict" | "busy"> {
+async function commitThroughClient(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<CommitOutcome> {
   // Db is typed without drizzle's `$client`; the libSQL client is there at runtime.
   const client = (ctx.db as typeof ctx.db & { $client: Client }).$client;
   let tx: Transaction;
@@ -148,14 +174,11 @@ async function commitPlacements(ctx: OpsContext, reserve: InStatement, rows: Tas
   }
 }
 
-function newTaskRow(req: StartTasksRequest, spec: TaskDefinitionSpec, reservation: Reservation, instanceId: string, now: number): TaskRow {
-  const id = newId();
+/** The columns all tasks of one call share (everything but id, arn and instance). */
+function sharedTaskColumns(req: StartTasksRequest, reservation: Reservation, now: number): SharedTaskColumns & { containers: TaskContainer[] } {
   const td = req.taskDefinition;
   return {
-    id,
     clusterName: req.clusterName,
-    arn: arn.task(req.clusterName, id),
-    instanceId,
     family: td.family,
     revision: td.revision,
     taskDefinitionArn: td.arn,
@@ -166,7 +189,7 @@ function newTaskRow(req: StartTasksRequest, spec: TaskDefinitionSpec, reservatio
     healthStatus: "UNKNOWN",
     desiredStatus: "RUNNING",
     lastStatus: "PROVISIONING",
-    containers: spec.containerDefinitions.map((cd): TaskContainer => ({ name: cd.name, image: cd.image, lastStatus: "PENDING" })),
+    containers: pendingContainers(req.taskDefinition.spec as TaskDefinitionSpec),
     reservation,
     reserved: true,
     createdAt: now,
@@ -178,6 +201,10 @@ function newTaskRow(req: StartTasksRequest, spec: TaskDefinitionSpec, reservatio
     events: null,
     updatedAt: now,
   };
+}
+
+function pendingContainers(spec: TaskDefinitionSpec): TaskContainer[] {
+  return spec.containerDefinitions.map((cd): TaskContainer => ({ name: cd.name, image: cd.image, lastStatus: "PENDING" }));
 }
 
 export function portsAfterRelease(proto: "tcp" | "udp", r: Reservation) {

@@ -9,18 +9,61 @@ const columns = Object.entries(getTableColumns(tasks));
 const columnList = columns.map(([, col]) => `"${col.name}"`).join(", ");
 const rowPlaceholders = `(${columns.map(() => "?").join(", ")})`;
 
+/** INSERT of one complete task row; prepared once and run per row with `taskRowArgs`. */
+export const insertTaskRowSql = `INSERT INTO "${table}" (${columnList}) VALUES ${rowPlaceholders}`;
+
 /**
- * A multi-row INSERT of complete task rows, encoded by the schema's own column mappers (JSON,
- * booleans) so it stays in step with control/db/schema.ts. Built by hand because drizzle's query
- * builder cost more per RunTask than SQLite's insert itself.
+ * A task row's values in column order, encoded by the schema's own column mappers (JSON,
+ * booleans) so they stay in step with control/db/schema.ts.
+ */
+export function taskRowArgs(row: TaskRow, args: InValue[] = []): InValue[] {
+  for (const [key, col] of columns) {
+    const value = row[key as keyof TaskRow];
+    args.push(value === null || value === undefined ? null : (col.mapToDriverValue(value) as InValue));
+  }
+  return args;
+}
+
+/** What tells the rows of one RunTask apart; every other column is the same for all of them. */
+export type TaskIdentity = Pick<TaskRow, "id" | "arn" | "instanceId">;
+export type SharedTaskColumns = Omit<TaskRow, keyof TaskIdentity>;
+
+/** One RunTask's rows, compact to send to the commit worker: the shared columns encoded once. */
+export interface EncodedTaskRows {
+  /** All columns in order, the identity ones left null. */
+  shared: InValue[];
+  /** Per row: id, arn, instance id. */
+  identities: [string, string, string][];
+}
+
+const at = (key: keyof TaskRow) => columns.findIndex(([k]) => k === key);
+const ID_AT = at("id");
+const ARN_AT = at("arn");
+const INSTANCE_AT = at("instanceId");
+
+export function encodeTaskRows(shared: SharedTaskColumns, rows: readonly TaskIdentity[]): EncodedTaskRows {
+  return {
+    shared: taskRowArgs({ ...shared, id: "", arn: "", instanceId: "" }),
+    identities: rows.map((r) => [r.id, r.arn, r.instanceId]),
+  };
+}
+
+/** Row `i`'s values in column order, for `insertTaskRowSql`. */
+export function encodedRowArgs(encoded: EncodedTaskRows, i: number): InValue[] {
+  const args = encoded.shared.slice();
+  const [id, arn, instanceId] = encoded.identities[i]!;
+  args[ID_AT] = id;
+  args[ARN_AT] = arn;
+  args[INSTANCE_AT] = instanceId;
+  return args;
+}
+
+/**
+ * A multi-row INSERT of complete task rows, for the @libsql/client path. Built by hand because
+ * drizzle's query builder cost more per RunTask than SQLite's insert itself.
  */
 export function insertTasksStatement(rows: TaskRow[]): InStatement {
   const args: InValue[] = [];
-  for (const row of rows) {
-    for (const [key, col] of columns) {
-      const value = row[key as keyof TaskRow];
-      args.push(value === null || value === undefined ? null : (col.mapToDriverValue(value) as InValue));
-    }
-  }
+  for (const row of rows) taskRowArgs(row, args);
   return { sql: `INSERT INTO "${table}" (${columnList}) VALUES ${rows.map(() => rowPlaceholders).join(", ")}`, args };
 }

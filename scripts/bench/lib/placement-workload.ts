@@ -19,6 +19,8 @@ export function placementBenchArgs(argv = process.argv) {
     seed: Number(args.get("seed") ?? 42),
     /** Live tasks kept at most; the default fills about 30% of the cluster's memory at the mean task size. */
     maxLive: Number(args.get("max-live") ?? instances * 5),
+    /** RunTask callers in flight at once (the commit-path benchmark only). */
+    concurrency: Math.max(1, Number(args.get("concurrency") ?? 8)),
   };
 }
 

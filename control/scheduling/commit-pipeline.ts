@@ -1,0 +1,139 @@
+import type { Reservation } from "../../shared/task-definition/index.ts";
+import { sideConnection, type Db } from "../db/open.ts";
+import type { CommitJob, CommitOutcome, CommitReply, InstanceClaim } from "./commit-job.ts";
+import type { EncodedTaskRows } from "./task-insert.ts";
+
+interface Stack {
+  /** Jobs on this instance still in flight, whose reservations the index already holds. */
+  pending: Set<number>;
+  /** Failed jobs whose reservations (and version bumps) the index still holds until it re-reads the instance. */
+  phantoms: number;
+}
+
+interface Waiting {
+  resolve(outcome: CommitOutcome): void;
+  reject(error: Error): void;
+  instanceIds: string[];
+}
+
+/**
+ * Placement commits on a worker thread (commit-worker.ts), so that while one RunTask's rows are
+ * written the main thread already places the next: on two cores the engine and SQLite run side by
+ * side instead of taking turns.
+ *
+ * The caller places, submits, and books the placements in the index at once (before any await),
+ * so the next caller places on what is left. Each instance's version in the index then runs ahead
+ * of the database by one per job in flight; a claim says which in-flight jobs its version counts
+ * (InstanceClaim.after) and the worker discounts the ones that failed. Invariants kept here with
+ * the index cache:
+ *  - an instance with jobs in flight is never re-read from the database (`busy`), so the index
+ *    keeps counting exactly the reservations its claims rely on;
+ *  - a failed job's reservation stays in the index, counted in `phantoms` and subtracted from
+ *    later claims, until the instance is re-read (`refreshed`).
+ * Where this cannot be exact (a cluster index dropped and reloaded while jobs were in flight, an
+ * outcome the worker no longer remembers) a claim expects a lower version than the row can have:
+ * a conflict and a retry, never a wrong pass.
+ */
+export class CommitPipeline {
+  private worker: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly stacks = new Map<string, Stack>();
+
+  constructor(private readonly file: string) {
+    this.worker = this.startWorker();
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL("./commit-worker.ts", import.meta.url).href);
+    worker.onmessage = (event: MessageEvent<CommitReply[]>) => {
+      for (const reply of event.data) this.settle(reply);
+    };
+    worker.onerror = (event) => {
+      // Its jobs fail (their reservations become phantoms, so later claims stay right) and a new
+      // worker takes over; it knows no earlier outcomes, so claims naming them conflict and retry.
+      this.failAll(new Error(`commit worker failed: ${event.message}`));
+      worker.terminate();
+      this.worker = this.startWorker();
+    };
+    worker.postMessage({ open: this.file });
+    // Nothing in flight means nothing to wait for: an idle pipeline must not keep the process up.
+    worker.unref();
+    return worker;
+  }
+
+  /** Whether the instance has commits in flight; its index entry must not be re-read until they end. */
+  busy(instanceId: string): boolean {
+    return (this.stacks.get(instanceId)?.pending.size ?? 0) > 0;
+  }
+
+  /** The index re-read these instances (all of them when `instanceIds` is omitted) from the database. */
+  refreshed(instanceIds?: Iterable<string>): void {
+    for (const id of instanceIds ?? [...this.stacks.keys()]) {
+      const stack = this.stacks.get(id);
+      if (stack && stack.pending.size === 0) this.stacks.delete(id);
+    }
+  }
+
+  /**
+   * Queues the commit of tasks placed on the index, whose versions `versionOf` reads; call it
+   * synchronously after placement, then book the placements in the index. Resolves with the
+   * outcome once the worker has run it; jobs run in submission order.
+   */
+  submit(reservation: Reservation, tasksPerInstance: ReadonlyMap<string, number>, versionOf: (instanceId: string) => number, rows: EncodedTaskRows): Promise<CommitOutcome> {
+    const id = this.nextId++;
+    const claims: InstanceClaim[] = [];
+    for (const [instanceId, tasks] of tasksPerInstance) {
+      let stack = this.stacks.get(instanceId);
+      if (!stack) this.stacks.set(instanceId, (stack = { pending: new Set(), phantoms: 0 }));
+      claims.push({ instanceId, tasks, version: versionOf(instanceId) - stack.phantoms, after: [...stack.pending] });
+      stack.pending.add(id);
+    }
+    const job: CommitJob = { id, reservation, claims, rows };
+    return new Promise<CommitOutcome>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject, instanceIds: [...tasksPerInstance.keys()] });
+      if (this.waiting.size === 1) this.worker.ref();
+      this.worker.postMessage({ job });
+    });
+  }
+
+  close(): void {
+    this.failAll(new Error("the database was closed"));
+    // The worker closes its connection and then itself; it is unref'd, so it holds nothing up.
+    this.worker.postMessage({ close: true });
+    this.worker.unref();
+  }
+
+  private settle(reply: CommitReply): void {
+    const waiting = this.waiting.get(reply.id);
+    if (!waiting) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) this.worker.unref();
+    const committed = reply.outcome === "committed";
+    for (const instanceId of waiting.instanceIds) {
+      const stack = this.stacks.get(instanceId);
+      if (!stack) continue;
+      stack.pending.delete(reply.id);
+      if (!committed) stack.phantoms++;
+      else if (stack.pending.size === 0 && stack.phantoms === 0) this.stacks.delete(instanceId);
+    }
+    if (reply.outcome === "error") waiting.reject(new Error(`placement commit failed: ${reply.message}`));
+    else waiting.resolve(reply.outcome);
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, waiting] of this.waiting) {
+      for (const instanceId of waiting.instanceIds) {
+        const stack = this.stacks.get(instanceId);
+        if (stack?.pending.delete(id)) stack.phantoms++;
+      }
+      waiting.reject(error);
+    }
+    this.waiting.clear();
+  }
+}
+
+/** The database's commit pipeline, or undefined when it is not a local file (then the client commits). */
+export function commitPipelineFor(db: Db): CommitPipeline | undefined {
+  return sideConnection(db, "placement-commit", (file) => new CommitPipeline(file));
+}

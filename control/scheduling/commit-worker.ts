@@ -1,0 +1,75 @@
+/**
+ * Worker thread body for commit-pipeline.ts: runs placement commits on their own connection in
+ * the order they arrive, the jobs that queued up meanwhile together in one transaction, and
+ * answers each job with its outcome.
+ */
+import { CommitConnection } from "./commit-connection.ts";
+import type { CommitJob, CommitReply } from "./commit-job.ts";
+
+declare const self: Worker;
+
+/** How long a commit waits for another connection's write lock before answering "busy". */
+const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Outcomes remembered for later claims (InstanceClaim.after names jobs that were in flight when a
+ * placement was made, so only the last few matter). A claim naming a job no longer remembered
+ * fails as a conflict: a retry, never a wrong pass.
+ */
+const REMEMBERED_OUTCOMES = 65_536;
+
+let connection: CommitConnection | undefined;
+/** job id → committed? */
+const outcomes = new Map<number, boolean>();
+/** Jobs that arrived while the previous group was being written; they go together next. */
+let queue: CommitJob[] = [];
+let flushing = false;
+
+self.onmessage = (event: MessageEvent<{ open: string } | { close: true } | { job: CommitJob }>) => {
+  const data = event.data;
+  if ("open" in data) {
+    connection = new CommitConnection(data.open, BUSY_TIMEOUT_MS);
+    return;
+  }
+  if ("close" in data) {
+    // Jobs still queued were already failed on the other side.
+    queue = [];
+    connection?.close();
+    connection = undefined;
+    // libSQL keeps a connection open while any statement prepared on it lives; they go with a
+    // collection whose finalizers run on the next turn. Only then may the thread end.
+    Bun.gc(true);
+    setTimeout(() => {
+      Bun.gc(true);
+      setTimeout(() => process.exit(0), 10);
+    }, 10);
+    return;
+  }
+  queue.push(data.job);
+  // Messages that arrive before the next turn join this group.
+  if (!flushing) {
+    flushing = true;
+    setImmediate(flush);
+  }
+};
+
+function flush(): void {
+  flushing = false;
+  const jobs = queue;
+  queue = [];
+  if (jobs.length === 0) return;
+  let replies: CommitReply[];
+  try {
+    if (!connection) throw new Error("commit worker has no open database");
+    const results = connection.commitGroup(jobs, outcomes);
+    replies = jobs.map((job, i): CommitReply => {
+      const result = results[i]!;
+      return result instanceof Error ? { id: job.id, outcome: "error", message: result.message } : { id: job.id, outcome: result };
+    });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    replies = jobs.map((job) => ({ id: job.id, outcome: "error", message }));
+  }
+  for (const job of jobs) if (!outcomes.has(job.id)) outcomes.set(job.id, false);
+  while (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
+  postMessage(replies);
+}

@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { containerInstances, tasks } from "../../../control/db/schema.ts";
+import { releaseReservation } from "../../../control/ops/tasks.ts";
+import { releaseConnectionFor } from "../../../control/scheduling/release-connection.ts";
+import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
+
+// The prepared-statement release: what releaseReservation does for a file database whose write
+// lock is free. Exactly once per task, ports included.
+let t: TestOps;
+let inst: string;
+
+beforeEach(async () => {
+  t = await createTestOps();
+  await t.request("POST", "/v1/clusters", { clusterName: "edge" });
+  inst = await addInstance(t, "edge", { cpu: 1000, memory: 1000 });
+  const web = {
+    family: "web",
+    networkMode: "bridge",
+    containerDefinitions: [{ name: "web", image: "nginx", cpu: 100, memory: 200, portMappings: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 53, hostPort: 5353, protocol: "udp" }] }],
+  };
+  expect((await t.request("POST", "/v1/task-definitions", web)).status).toBe(201);
+});
+afterEach(() => t.close());
+
+const instance = async () => (await t.ctx.db.select().from(containerInstances).where(eq(containerInstances.id, inst)).get())!;
+
+test("a released task gives back its cpu, memory and ports once, and bumps the instance's version", async () => {
+  const task = (await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "web" })).body.tasks[0];
+  const row = (await t.ctx.db.select().from(tasks).where(eq(tasks.id, task.taskId)).get())!;
+  const before = await instance();
+  expect(before).toMatchObject({ usedCpu: 100, usedMemory: 200, usedPorts: { tcp: [8080], udp: [5353] } });
+
+  const version = releaseConnectionFor(t.ctx.db)!.release(row);
+  expect(version).toBe(before.version + 1);
+  expect(await instance()).toMatchObject({ usedCpu: 0, usedMemory: 0, usedPorts: { tcp: [], udp: [] }, version: before.version + 1 });
+  expect((await t.ctx.db.select().from(tasks).where(eq(tasks.id, row.id)).get())!.reserved).toBe(false);
+
+  // A second release (a duplicate STOPPED report) changes nothing.
+  expect(releaseConnectionFor(t.ctx.db)!.release(row)).toBeNull();
+  await releaseReservation(t.ctx, row);
+  expect(await instance()).toMatchObject({ usedCpu: 0, usedMemory: 0, version: before.version + 1 });
+});
+
+test("releasing one task keeps the ports of the others", async () => {
+  const other = await addInstance(t, "edge", { cpu: 1000, memory: 1000 });
+  const placed = (await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "web", count: 2 })).body.tasks;
+  expect(placed).toHaveLength(2);
+  const onInst = placed.find((p: any) => p.containerInstanceArn.endsWith(inst));
+  const row = (await t.ctx.db.select().from(tasks).where(eq(tasks.id, onInst.taskId)).get())!;
+  await releaseReservation(t.ctx, row);
+  expect((await instance()).usedPorts).toEqual({ tcp: [], udp: [] });
+  const kept = (await t.ctx.db.select().from(containerInstances).where(eq(containerInstances.id, other)).get())!;
+  expect(kept.usedPorts).toEqual({ tcp: [8080], udp: [5353] });
+});
