@@ -4,6 +4,7 @@ import { clusters } from "../../../control/db/schema.ts";
 import { FencedOut, checkFence, fencedTransaction } from "../../../control/leader/fence.ts";
 import { fencedDb } from "../../../control/leader/fenced-db.ts";
 import { acquireLease, type Fence } from "../../../control/leader/lease.ts";
+import { commitPipelineFor } from "../../../control/scheduling/commit-pipeline.ts";
 import { twoConnections } from "./two-dbs.ts";
 
 let dbs: Awaited<ReturnType<typeof twoConnections>>;
@@ -25,6 +26,12 @@ async function takenOver(): Promise<{ old: Fence; current: Fence }> {
 }
 
 describe("fencing", () => {
+  test("fenced (leader-only) code never reaches the unfenced commit worker: it commits through the fenced client", async () => {
+    const { current } = await takenOver();
+    expect(commitPipelineFor(dbs.b.db)).toBeDefined();
+    expect(commitPipelineFor(fencedDb(dbs.b.db, () => current))).toBeUndefined();
+  });
+
   test("checkFence passes for the holder and refuses a deposed one, inside a transaction", async () => {
     const { old, current } = await takenOver();
     await dbs.b.db.transaction((tx) => checkFence(tx, current));
