@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startControlProcess, type ControlProcess } from "../../test/control/leader/control-process.ts";
-import { startMosquitto } from "../../test/control/security/mosquitto.ts";
+import { startMosquitto } from "./lib/mosquitto-process.ts";
 import { benchArgs, target } from "./lib/args.ts";
 import { summary } from "./lib/percentiles.ts";
 
