@@ -1,23 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { LogServer } from "../../../agent/logs/log-server.ts";
 import type { ContainerRuntime, LogChunk } from "../../../agent/runtime/types.ts";
-import type { AgentState } from "../../../agent/store/state-file.ts";
 import type { ResponseChunk } from "../../../shared/messages.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { STATE } from "./state-fixture.ts";
 
 /** Credit flow control on the agent's side: data pieces only as far as the control has granted. */
-const STATE = {
-  version: 1,
-  generation: 1,
-  lastEpoch: 1,
-  tasks: {
-    t1: {
-      taskId: "t1", taskArn: "arn:t1", family: "f", revision: 1, taskDefinitionArn: "arn:f:1", definition: {},
-      desiredStatus: "RUNNING", knownStatus: "RUNNING",
-      containers: [{ name: "app", image: "x", essential: true, knownStatus: "RUNNING", runtimeId: "c1" }],
-    },
-  },
-} as AgentState;
 
 /** An endless log of 1 KiB lines, read lazily; counts how far it was read. */
 function endless() {

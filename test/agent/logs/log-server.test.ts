@@ -1,22 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { LogServer } from "../../../agent/logs/log-server.ts";
 import type { ContainerRuntime, LogChunk } from "../../../agent/runtime/types.ts";
-import type { AgentState } from "../../../agent/store/state-file.ts";
 import type { ResponseChunk } from "../../../shared/messages.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { STATE } from "./state-fixture.ts";
 
-const STATE: AgentState = {
-  version: 1,
-  generation: 1,
-  lastEpoch: 1,
-  tasks: {
-    t1: {
-      taskId: "t1", taskArn: "arn:t1", family: "f", revision: 1, taskDefinitionArn: "arn:f:1", definition: {},
-      desiredStatus: "RUNNING", knownStatus: "RUNNING",
-      containers: [{ name: "app", image: "x", essential: true, knownStatus: "RUNNING", runtimeId: "c1" }],
-    },
-  },
-} as AgentState;
 
 /** A runtime whose log has `lines` lines of 1 KiB, read lazily; counts how far it was read. */
 function runtime(lines: number) {
