@@ -11,10 +11,9 @@ import { ClusterIndex } from "../../control/placement/cluster-index.ts";
 import { placeTasks } from "../../control/placement/engine.ts";
 import { seededRng } from "../../control/placement/seeded-rng.ts";
 import type { InstanceView, Reservation } from "../../control/placement/types.ts";
-import { PLACEMENT_TARGETS, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
+import { placementResults, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
 
 const { instances: INSTANCES, placements: PLACEMENTS, seed: SEED, maxLive: MAX_LIVE_TASKS } = placementBenchArgs();
-const TARGETS = PLACEMENT_TARGETS;
 const { rng, pick, instanceShape } = placementWorkload(SEED);
 
 function makeInstance(n: number): InstanceView {
@@ -53,11 +52,6 @@ interface LiveTask {
   instanceId: string;
   reservation: Reservation;
   group: string;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 let peakRss = process.memoryUsage().rss;
@@ -119,15 +113,7 @@ while (placed < PLACEMENTS) {
 }
 const seconds = (performance.now() - started) / 1000;
 sampleRss();
-// maxRSS is in KiB on Linux and covers the whole run, including moments between samples.
-peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
-
-const sorted = Float64Array.from(callMs).sort();
-const sorted10 = Float64Array.from(callOf10Ms).sort();
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-const placementsPerSecond = round(placed / seconds, 0);
-const runTaskOf10P99Ms = round(percentile(sorted10, 99));
-const peakRssMiB = round(peakRss / 1024 / 1024, 1);
 
 console.log(
   JSON.stringify({
@@ -138,18 +124,7 @@ console.log(
     runTaskCalls: calls,
     liveTasksAtEnd: live.length,
     seconds: round(seconds),
-    placementsPerSecond,
-    runTaskP50Ms: round(percentile(sorted, 50)),
-    runTaskP99Ms: round(percentile(sorted, 99)),
-    runTaskOf10P50Ms: round(percentile(sorted10, 50)),
-    runTaskOf10P99Ms,
-    peakRssMiB,
     placedByTemplate: perTemplate,
-    targets: TARGETS,
-    met: {
-      placementsPerSecond: placementsPerSecond >= TARGETS.placementsPerSecond,
-      runTaskOf10P99Ms: runTaskOf10P99Ms < TARGETS.runTaskOf10P99Ms,
-      peakRssMiB: peakRssMiB < TARGETS.peakRssMiB,
-    },
+    ...placementResults({ placementsPerSecond: placed / seconds, callMs, callOf10Ms, peakRssBytes: peakRss }),
   }),
 );

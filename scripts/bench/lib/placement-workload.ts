@@ -107,3 +107,38 @@ export function placementWorkload(seed: number) {
     },
   };
 }
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * The measured part both placement benchmarks print: per-call latency percentiles, peak RSS and
+ * each target's verdict. peakRssBytes is combined with the process's maxRSS (the whole run,
+ * including moments between samples).
+ */
+export function placementResults(r: { placementsPerSecond: number; callMs: number[]; callOf10Ms: number[]; peakRssBytes: number }) {
+  const sorted = Float64Array.from(r.callMs).sort();
+  const sorted10 = Float64Array.from(r.callOf10Ms).sort();
+  const placementsPerSecond = round(r.placementsPerSecond, 0);
+  const runTaskOf10P99Ms = round(percentile(sorted10, 99));
+  // maxRSS is in KiB on Linux.
+  const peakRssMiB = round(Math.max(r.peakRssBytes, process.resourceUsage().maxRSS * 1024) / 1024 / 1024, 1);
+  return {
+    placementsPerSecond,
+    runTaskP50Ms: round(percentile(sorted, 50)),
+    runTaskP99Ms: round(percentile(sorted, 99)),
+    runTaskOf10P50Ms: round(percentile(sorted10, 50)),
+    runTaskOf10P99Ms,
+    peakRssMiB,
+    targets: PLACEMENT_TARGETS,
+    met: {
+      placementsPerSecond: placementsPerSecond >= PLACEMENT_TARGETS.placementsPerSecond,
+      runTaskOf10P99Ms: runTaskOf10P99Ms < PLACEMENT_TARGETS.runTaskOf10P99Ms,
+      peakRssMiB: peakRssMiB < PLACEMENT_TARGETS.peakRssMiB,
+    },
+  };
+}
