@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
 import { forgetTaskSecrets, rememberTaskSecrets } from "./secret-values.ts";
+import { brokerAddress } from "../../shared/broker-address.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
@@ -68,7 +69,8 @@ export class MqttAgentLink implements AgentLink {
     const { identity } = this.opts;
     const log = this.opts.log ?? (() => {});
     this.epoch = this.opts.nextEpoch();
-    const client = mqtt.connect(this.opts.url, {
+    const client = mqtt.connect({
+      ...brokerAddress(this.opts.url),
       ...this.opts.connectOptions,
       clientId: identity.instanceId,
       username: identity.username,

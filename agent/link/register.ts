@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { decodeMessage, registerReplySchema, type HostFacts } from "../../shared/messages.ts";
 import { ACTIVATION_USER_PREFIX, topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
+import { brokerAddress } from "../../shared/broker-address.ts";
 
 /** The control service refused the activation: retrying will not help. */
 export class RegistrationRefused extends Error {}
@@ -25,7 +26,8 @@ export async function registerInstance(
   const nonce = randomBytes(12).toString("hex");
   let client: mqtt.MqttClient;
   try {
-    client = await mqtt.connectAsync(url, {
+    client = await mqtt.connectAsync({
+      ...brokerAddress(url),
       ...connectOptions,
       clientId,
       username: `${ACTIVATION_USER_PREFIX}${activation.id}`,

@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { randomUUID } from "node:crypto";
+import { brokerAddress } from "../../shared/broker-address.ts";
 
 const CONTROL_TOPIC = "$CONTROL/dynamic-security/v1";
 const RESPONSE_TOPIC = `${CONTROL_TOPIC}/response`;
@@ -55,7 +56,8 @@ export class DynsecClient {
   }
 
   static async connect(url: string, username: string, password: string, options: mqtt.IClientOptions = {}): Promise<DynsecClient> {
-    const client = await mqtt.connectAsync(url, {
+    const client = await mqtt.connectAsync({
+      ...brokerAddress(url),
       ...options,
       clientId: `flotilla-dynsec-${process.pid}-${randomUUID().slice(0, 8)}`,
       username,

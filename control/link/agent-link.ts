@@ -11,6 +11,7 @@ import { nextDesiredStates } from "../ops/desired.ts";
 import { applyHealth, applyPresence, registerContainerInstance } from "../ops/instances.ts";
 import { ReportBatcher } from "./report-batcher.ts";
 import { latencyTrace, wallNow } from "./latency-trace.ts";
+import { brokerAddress } from "../../shared/broker-address.ts";
 
 export interface AgentLinkOptions {
   url: string;
@@ -97,7 +98,8 @@ export class AgentLink {
   }
 
   async start(): Promise<void> {
-    this.client = await mqtt.connectAsync(this.opts.url, {
+    this.client = await mqtt.connectAsync({
+      ...brokerAddress(this.opts.url),
       ...this.opts.connectOptions,
       clientId: this.opts.clientId,
       username: this.opts.username,
