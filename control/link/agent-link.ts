@@ -10,7 +10,7 @@ import type { OpsContext } from "../ops/context.ts";
 import { nextDesiredStates } from "../ops/desired.ts";
 import { applyHealth, applyPresence, registerContainerInstance } from "../ops/instances.ts";
 import { ReportBatcher } from "./report-batcher.ts";
-import { latencyTrace, wallNow } from "./latency-trace.ts";
+import { latencyTrace, wallNow } from "../latency-trace.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 
 export interface AgentLinkOptions {

@@ -8,7 +8,7 @@ import { launchDelayMs } from "./deployment-math.ts";
 import { addServiceEvent, taskList } from "./events.ts";
 import { constraintsOf, serviceGroup, strategiesOf, type DeploymentRow, type ServiceRow } from "./store.ts";
 import { isLaunchFailure } from "./task-health.ts";
-import { latencyTrace } from "../link/latency-trace.ts";
+import { latencyTrace } from "../latency-trace.ts";
 
 /** ECS caps RunTask at 10 tasks per call; the scheduler launches in calls of that size. */
 const LAUNCH_BATCH = 10;

@@ -7,7 +7,7 @@ import { reconcileReplica } from "./reconcile-replica.ts";
 import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from "./rollout-state.ts";
 import { loadSnapshot, type ClusterView } from "./snapshot.ts";
 import type { ServiceRow } from "./store.ts";
-import { latencyTrace } from "../link/latency-trace.ts";
+import { latencyTrace } from "../latency-trace.ts";
 
 export interface ServiceSchedulerOptions {
   /** Level-triggered safety net: a full round at least this often. */

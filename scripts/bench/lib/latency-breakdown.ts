@@ -4,7 +4,7 @@ import { summary } from "./percentiles.ts";
 /**
  * Joins the three sides of the fleet benchmark's --trace into one timeline per task and says
  * where RunTask → RUNNING time goes: the benchmark's own marks (POST sent, RUNNING seen), the
- * control's (control/link/latency-trace.ts: queued, built, published, reportReceived,
+ * control's (control/latency-trace.ts: queued, built, published, reportReceived,
  * reportApplied) and the agents' (desiredReceived, reportSent). All are wall-clock times of
  * processes on this machine, so they compare directly.
  */
