@@ -5,6 +5,7 @@ import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
 import { forgetTaskSecrets, rememberTaskSecrets } from "./secret-values.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
+import { endWithin } from "../../shared/mqtt-end.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
@@ -169,9 +170,9 @@ export class MqttAgentLink implements AgentLink {
         .catch(() => false);
       const acknowledged = await Promise.race([sent, Bun.sleep(STOP_PUBLISH_TIMEOUT_MS).then(() => false)]);
       // Without the acknowledgement, end at once rather than wait for in-flight messages.
-      await this.client.endAsync(!acknowledged).catch(() => undefined);
+      await endWithin(this.client, acknowledged ? STOP_PUBLISH_TIMEOUT_MS : 0);
       return;
     }
-    await this.client.endAsync(true).catch(() => undefined);
+    await endWithin(this.client, 0);
   }
 }

@@ -4,6 +4,7 @@ import { decodeMessage, registerReplySchema, type HostFacts } from "../../shared
 import { ACTIVATION_USER_PREFIX, topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
+import { endWithin } from "../../shared/mqtt-end.ts";
 
 /** The control service refused the activation: retrying will not help. */
 export class RegistrationRefused extends Error {}
@@ -74,6 +75,6 @@ export async function registerInstance(
     };
   } finally {
     clearTimeout(timer);
-    await client.endAsync().catch(() => undefined);
+    await endWithin(client, 2_000);
   }
 }

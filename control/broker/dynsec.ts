@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { randomUUID } from "node:crypto";
 import { brokerAddress } from "../../shared/broker-address.ts";
+import { endWithin } from "../../shared/mqtt-end.ts";
 
 const CONTROL_TOPIC = "$CONTROL/dynamic-security/v1";
 const RESPONSE_TOPIC = `${CONTROL_TOPIC}/response`;
@@ -138,6 +139,7 @@ export class DynsecClient {
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync().catch(() => undefined);
+    // A command the broker never answered is not worth a hung shutdown.
+    await endWithin(this.client, 2_000);
   }
 }

@@ -12,6 +12,7 @@ import { applyHealth, applyPresence, registerContainerInstance } from "../ops/in
 import { ReportBatcher } from "./report-batcher.ts";
 import { latencyTrace, wallNow } from "../latency-trace.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
+import { endWithin, settledWithin } from "../../shared/mqtt-end.ts";
 
 export interface AgentLinkOptions {
   url: string;
@@ -58,6 +59,8 @@ export interface LinkStats {
 
 /** Instances whose desired sets are built in one read and published together. */
 const FLUSH_BATCH = 256;
+/** How long a stopping control waits for pending work and for the broker to acknowledge it. */
+const STOP_GRACE_MS = 5_000;
 
 const registerPayload = registerRequestSchema.extend({
   activationId: z.string().min(1).max(64),
@@ -129,9 +132,11 @@ export class AgentLink {
 
   async stop(): Promise<void> {
     this.logRequests.closeAll();
-    await this.reports.idle();
-    await this.flushing;
-    await this.client?.endAsync();
+    // Bounded: a broker that is gone or stuck never acknowledges, and a stopping control must still
+    // exit. A desired set cut off here is in the database with its generation; the next control to
+    // start (or be elected) republishes every live instance's set.
+    const settled = await settledWithin(Promise.all([this.reports.idle(), this.flushing]), STOP_GRACE_MS);
+    if (this.client) await endWithin(this.client, settled ? STOP_GRACE_MS : 0);
   }
 
   /** Marks an instance's desired set as changed; publishing happens once per burst. */
