@@ -138,36 +138,47 @@ export async function applyPresence(ctx: OpsContext, instanceId: string, p: Pres
 
 /** Refreshes host facts the agent reported; registered resources follow the host. */
 export async function applyFacts(ctx: OpsContext, instanceId: string, facts: HostFacts): Promise<void> {
-  await ctx.serialize(async () => {
+  const changed = await ctx.serialize(async () => {
     const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
-    if (!row) return;
+    if (!row) return false;
     // Custom attributes set through the API survive; agent-owned ones are replaced, and those the
     // agent no longer reports (an --attribute flag removed) go.
     const kept = { ...row.attributes };
     for (const name of row.agentAttributeNames ?? []) if (!(name in facts.attributes)) delete kept[name];
     const attributes = { ...kept, ...facts.attributes, "ecs.instance-id": row.id };
+    const next = {
+      hostname: facts.hostname,
+      registeredCpu: facts.resources.cpu,
+      registeredMemory: facts.resources.memory,
+      attributes,
+      agentAttributeNames: Object.keys(facts.attributes),
+      versionInfo: facts.versionInfo,
+    };
+    // The same facts again (every reconnect and resync re-sends them): writing would only bump the
+    // version, failing placements made meanwhile, and refresh the scheduling index for nothing.
+    if (sameValues(row, next)) return false;
     await ctx.db
       .update(containerInstances)
-      .set({
-        hostname: facts.hostname,
-        registeredCpu: facts.resources.cpu,
-        registeredMemory: facts.resources.memory,
-        attributes,
-        agentAttributeNames: Object.keys(facts.attributes),
-        versionInfo: facts.versionInfo,
-        version: sql`${containerInstances.version} + 1`,
-      })
+      .set({ ...next, version: sql`${containerInstances.version} + 1` })
       .where(eq(containerInstances.id, instanceId));
+    return true;
   });
-  ctx.indexes.instanceChanged(instanceId);
+  if (changed) ctx.indexes.instanceChanged(instanceId);
 }
 
 /**
- * Records an agent's health reading (ECS healthStatus plus light host metrics). Not a placement
- * input, so it neither bumps the row version nor touches the scheduling indexes.
+ * Records an agent's health reading (ECS healthStatus plus light host metrics). It bumps the row
+ * version: an instance that turned IMPAIRED must not get a placement made before the reading.
  */
 export async function applyHealth(ctx: OpsContext, instanceId: string, health: InstanceHealth): Promise<void> {
-  await ctx.serialize(async () => {
+  const changed = await ctx.serialize(async () => {
+    const row = await ctx.db
+      .select({ checkedAt: containerInstances.healthUpdatedAt, status: containerInstances.healthStatus })
+      .from(containerInstances)
+      .where(eq(containerInstances.id, instanceId))
+      .get();
+    // The reading already recorded, sent again by a reconnect or a resync: nothing to write.
+    if (!row || (row.checkedAt === health.checkedAt && row.status === health.overallStatus)) return false;
     await ctx.db
       .update(containerInstances)
       .set({
@@ -175,12 +186,26 @@ export async function applyHealth(ctx: OpsContext, instanceId: string, health: I
         healthDetails: health.details,
         hostMetrics: Object.fromEntries(Object.entries(health.metrics).filter(([, v]) => v !== undefined)) as Record<string, number>,
         healthUpdatedAt: health.checkedAt,
-        // IMPAIRED instances get no new tasks: a placement made before this report must not commit.
         version: sql`${containerInstances.version} + 1`,
       })
       .where(eq(containerInstances.id, instanceId));
+    return true;
   });
-  ctx.indexes.instanceChanged(instanceId);
+  if (changed) ctx.indexes.instanceChanged(instanceId);
+}
+
+/** Each of `next`'s fields equals the row's (JSON values compared by content, key order aside). */
+function sameValues(row: Record<string, unknown>, next: Record<string, unknown>): boolean {
+  return Object.entries(next).every(([k, v]) => canonical(row[k]) === canonical(v));
+}
+
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+    .join(",")}}`;
 }
 
 /** An embedded broker starts empty: nobody is connected until they say so again. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { applyHealth } from "../../../control/ops/instances.ts";
+import { applyFacts, applyHealth } from "../../../control/ops/instances.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 
 let t: TestOps;
@@ -43,5 +43,46 @@ describe("container instance healthStatus", () => {
       ],
     });
     expect(ci.hostMetrics).toEqual({ cpuUtilization: 12.5, memoryUtilization: 40, diskFreeBytes: 1024 ** 3, diskTotalBytes: 100 * 1024 ** 3, updatedAt: new Date(3_000).toISOString() });
+  });
+});
+
+describe("readings and facts sent again (reconnects, resyncs)", () => {
+  const version = async (id: string) => (await t.db.client.execute({ sql: "SELECT version FROM container_instances WHERE id = ?", args: [id] })).rows[0]!.version as number;
+  const reading = (checkedAt: number, overallStatus: "OK" | "IMPAIRED" = "OK") => ({
+    overallStatus,
+    details: [{ type: "CONTAINER_RUNTIME" as const, status: overallStatus, lastStatusChange: 1_000 }],
+    metrics: { cpuUtilization: 1 },
+    checkedAt,
+  });
+  const facts = (memory: number) => ({
+    hostname: "edge-1",
+    resources: { cpu: 2048, memory },
+    attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64", zone: "a" },
+    versionInfo: { agentVersion: "0.1.0", dockerVersion: "20.10" },
+  });
+
+  test("the same health reading again writes nothing; a new one is recorded and bumps the version", async () => {
+    const id = await addInstance(t, "c");
+    await applyHealth(t.ctx, id, reading(5_000));
+    const v = await version(id);
+    await applyHealth(t.ctx, id, reading(5_000));
+    expect(await version(id)).toBe(v);
+    await applyHealth(t.ctx, id, reading(6_000, "IMPAIRED"));
+    expect(await version(id)).toBe(v + 1);
+    const ci = (await t.request("GET", `/v1/clusters/c/container-instances/${id}`)).body.containerInstance;
+    expect(ci.healthStatus.overallStatus).toBe("IMPAIRED");
+  });
+
+  test("the same host facts again write nothing; changed facts are recorded", async () => {
+    const id = await addInstance(t, "c");
+    await applyFacts(t.ctx, id, facts(4096));
+    const v = await version(id);
+    await applyFacts(t.ctx, id, facts(4096));
+    expect(await version(id)).toBe(v);
+    await applyFacts(t.ctx, id, facts(8192));
+    expect(await version(id)).toBe(v + 1);
+    const ci = (await t.request("GET", `/v1/clusters/c/container-instances/${id}`)).body.containerInstance;
+    expect(ci.registeredResources.find((r: { name: string }) => r.name === "MEMORY").integerValue).toBe(8192);
+    expect(ci.attributes).toContainEqual({ name: "zone", value: "a" });
   });
 });
