@@ -28,7 +28,6 @@ const BURST = args.num("burst", Math.min(1000, AGENTS * 2));
 const SERVICE_SCALE = args.num("service-scale", Math.min(500, AGENTS));
 const WORKERS = args.num("workers", Math.max(1, Math.min(4, Math.ceil(AGENTS / 1000))));
 const IDLE_SECONDS = args.num("idle-seconds", 60);
-const REG_CONCURRENCY = args.num("reg-concurrency", 32);
 const TASK_CONCURRENCY = args.num("concurrency", 10);
 const RELIST_MS = args.num("relist-ms", 10_000);
 const KEEPALIVE_S = args.num("keepalive", 10);
@@ -42,6 +41,22 @@ const TRACE = args.flag("trace");
 /** embedded: the control's own aedes; mosquitto: Debian's Mosquitto 2 with dynamic security (external-broker mode). */
 const BROKER = args.str("broker", "embedded");
 if (BROKER !== "embedded" && BROKER !== "mosquitto") throw new Error(`--broker must be embedded or mosquitto, got "${BROKER}"`);
+/**
+ * Registrations in flight per worker. Over Mosquitto 2.0 they queue in the control behind the
+ * dynamic-security plugin, whose cost per registration grows with the instances already there:
+ * 24-36 ms of broker CPU per 1,000 on this machine kind, depending on the day (dynsec-provisioning
+ * benchmark; the 10,000-agent run: 355 ms per registration between 9,000 and 10,000). Registrations
+ * finish in waves of all the slots, each waiting for every one ahead of it; the agent gives up after
+ * 30 s (agent/link/register.ts) while the control still provisions it, so its retry would lengthen
+ * the queue for all the others. So the slots are sized for a queue of ~15 s at the fleet's final
+ * size, with margin: 32 per worker up to 3,000 agents, 16 at 5,000, 8 at 10,000.
+ */
+const MOSQUITTO_REG_MS_PER_1000 = 45;
+const REG_QUEUE_WAIT_BUDGET_MS = 15_000;
+const REG_CONCURRENCY = args.num(
+  "reg-concurrency",
+  BROKER === "mosquitto" ? Math.max(2, Math.min(32, Math.floor(REG_QUEUE_WAIT_BUDGET_MS / ((MOSQUITTO_REG_MS_PER_1000 * AGENTS) / 1000) / WORKERS))) : 32,
+);
 const CLUSTER = "fleet-bench";
 const IMAGE = "flotilla/hollow:bench";
 
