@@ -23,6 +23,14 @@ export interface AgentOptions {
   imageCleanup?: { intervalMs: number; minimumAgeMs: number; imagesPerCycle: number };
   /** Coalesces bursts of changes into one report. */
   reportDelayMs?: number;
+  /**
+   * The full state (tasks, host facts, health) goes out again this often even when nothing
+   * changed; 0: never. Reports are otherwise sent only on a change, so one the control lost (under
+   * HA, a control process that died holding it) would stay lost until the next change; this
+   * bounds that to one interval. The first comes after a random part of it, so a fleet that
+   * started together does not resync together.
+   */
+  resyncIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -37,6 +45,9 @@ export interface Agent {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Kubernetes' kubelet re-posts an unchanged node status every 5 minutes too. */
+export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
 
 /**
  * Wires the engine to the link: desired sets in, full known state out. Reports are only sent while
@@ -54,6 +65,7 @@ export function createAgent(opts: AgentOptions): Agent {
   let eventsSince = 0;
   let reportTimer: ReturnType<typeof setTimeout> | undefined;
   let leaseTimer: ReturnType<typeof setInterval> | undefined;
+  let resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
   const sendReport = () => {
     reportTimer = undefined;
@@ -75,6 +87,13 @@ export function createAgent(opts: AgentOptions): Agent {
   };
   const scheduleReport = () => {
     reportTimer ??= setTimeout(sendReport, opts.reportDelayMs ?? 20);
+  };
+  const resyncEvery = opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+  const resync = () => {
+    resyncTimer = setTimeout(resync, resyncEvery);
+    if (!opts.link.connected) return;
+    factsSent = healthSent = false;
+    scheduleReport();
   };
 
   const engine = new TaskEngine({
@@ -120,6 +139,7 @@ export function createAgent(opts: AgentOptions): Agent {
       engine.start();
       images.start();
       leaseTimer = setInterval(() => logs.expireLeases(), 30_000);
+      if (resyncEvery > 0) resyncTimer = setTimeout(resync, Math.random() * resyncEvery);
       await opts.link.start({
         onDesired: (d) => {
           if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
@@ -142,6 +162,7 @@ export function createAgent(opts: AgentOptions): Agent {
     async stop() {
       clearTimeout(reportTimer);
       clearInterval(leaseTimer);
+      clearTimeout(resyncTimer);
       logs.cancelAll();
       await images.stop();
       await engine.stop();

@@ -23,6 +23,8 @@ Options (environment variable in brackets):
   --pause-image IMAGE        image holding awsvpc task network namespaces              [FLOTILLA_PAUSE_IMAGE] default busybox:stable
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
+  --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
+  --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
   --tls-key FILE             PEM key of --tls-cert                                      [FLOTILLA_TLS_KEY]
@@ -44,6 +46,10 @@ export interface AgentConfig {
   registryCredentials?: string;
   healthIntervalSeconds: number;
   healthMinDiskFreeBytes: number;
+  /** Full state reports even without a change, so one the control lost is repaired (0: off). */
+  resyncIntervalSeconds: number;
+  /** MQTT keepalive: a host that vanishes without closing its connection is noticed after 1.5 × this. */
+  keepaliveSeconds: number;
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
   tls: { caFile?: string; certFile?: string; keyFile?: string };
   stopContainersOnDeregister: boolean;
@@ -82,6 +88,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "registry-credentials": { type: "string" },
         "health-interval": { type: "string" },
         "health-min-disk-free": { type: "string" },
+        "keepalive-seconds": { type: "string" },
+        "resync-interval": { type: "string" },
         "ca-file": { type: "string" },
         "stop-containers-on-deregister": { type: "boolean" },
         "tls-cert": { type: "string" },
@@ -129,6 +137,13 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   }
   const health = values["health-interval"] ?? env.FLOTILLA_HEALTH_INTERVAL ?? "60";
   if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
+  const resync = values["resync-interval"] ?? env.FLOTILLA_RESYNC_INTERVAL ?? "300";
+  if (!/^\d+$/.test(resync)) throw new ConfigError(`--resync-interval must be a whole number of seconds (0: off), got "${resync}"`);
+  // MQTT's keepalive is a 16-bit field, and 0 would turn the broker's dead-client detection off.
+  const keepalive = values["keepalive-seconds"] ?? env.FLOTILLA_KEEPALIVE_SECONDS ?? "10";
+  if (!/^\d+$/.test(keepalive) || Number(keepalive) < 1 || Number(keepalive) > 65535) {
+    throw new ConfigError(`--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "${keepalive}"`);
+  }
   const tls = {
     caFile: values["ca-file"] ?? env.FLOTILLA_CA_FILE,
     certFile: values["tls-cert"] ?? env.FLOTILLA_TLS_CERT,
@@ -142,6 +157,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     introspectionPort: introspection === "off" ? null : Number(introspection),
     registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,
     healthIntervalSeconds: Number(health),
+    keepaliveSeconds: Number(keepalive),
+    resyncIntervalSeconds: Number(resync),
     healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
     imageCleanup,

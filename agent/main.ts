@@ -102,6 +102,7 @@ async function main() {
       return state.lastEpoch;
     },
     log,
+    keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,
     onRefused: () => {
       if (refused) return;
@@ -127,6 +128,7 @@ async function main() {
       imagesPerCycle: config.imageCleanup.imagesPerCycle,
     },
     pauseImage: config.pauseImage,
+    resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     log,
   });
   await agent.start();

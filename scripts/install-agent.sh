@@ -16,6 +16,8 @@
 #   --ca-file FILE                CA certificate for https/mqtts control URLs
 #   --attribute KEY=VALUE         custom attribute (repeatable)
 #   --image-pull-behavior B       default | always | once | prefer-cached
+#   --keepalive-seconds S         agent MQTT keepalive, 1-65535 (default 10): a host that vanishes is
+#                                 marked disconnected after 1.5 × S (see docs/operations.md)
 #   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
 #   --registration-timeout S      seconds to wait for registration (default 60)
 #   --no-start                    install and configure, but do not start the agent
@@ -38,7 +40,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" docker_src=distro
+control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" keepalive="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --ca-file) need_value "$@"; ca_file=$2; shift ;;
     --attribute) need_value "$@"; [[ "$2" == ?*=* ]] || usage_error "--attribute must be KEY=VALUE, got \"$2\""; attributes+=("$2"); shift ;;
     --image-pull-behavior) need_value "$@"; pull=$2; shift ;;
+    --keepalive-seconds) need_value "$@"; keepalive=$2; shift ;;
     --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
     --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
     --token) need_value "$@"; token=$2; shift ;;
@@ -69,6 +72,10 @@ done
 
 case "$docker_src" in distro|none) ;; *) usage_error "--docker-install-source must be distro or none, got \"$docker_src\"" ;; esac
 case "$pull" in ""|default|always|once|prefer-cached) ;; *) usage_error "--image-pull-behavior must be default, always, once or prefer-cached, got \"$pull\"" ;; esac
+# The agent checks this too, but only once started: refuse here, before anything is installed.
+if [ -n "$keepalive" ] && { ! [[ "$keepalive" =~ ^[0-9]+$ ]] || [ "${#keepalive}" -gt 5 ] || [ "$keepalive" -lt 1 ] || [ "$keepalive" -gt 65535 ]; }; then
+  usage_error "--keepalive-seconds must be a whole number of seconds from 1 to 65535, got \"$keepalive\""
+fi
 [[ "$reg_timeout" =~ ^[0-9]+$ ]] || usage_error "--registration-timeout must be a whole number of seconds, got \"$reg_timeout\""
 
 has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
@@ -228,6 +235,7 @@ FLOTILLA_ACTIVATION_CODE=$act_code
 FLOTILLA_DATA_DIR=$DATA_DIR
 ${attrs:+FLOTILLA_ATTRIBUTES=$attrs
 }${pull:+FLOTILLA_IMAGE_PULL_BEHAVIOR=$pull
+}${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
 }${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
 }"
 if [ -n "$ca_file" ]; then install -m 0644 "$ca_file" "$CONF_DIR/ca.pem"; fi

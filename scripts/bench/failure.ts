@@ -3,7 +3,8 @@
  * engine is killed with SIGKILL; the time until the control service's API shows
  * agentConnected:false is measured (polled every 10 ms). The same for an agent that is frozen
  * (SIGSTOP: its TCP connection stays open, as in a network partition), where only the MQTT
- * keepalive can notice. Then the service case: an agent running a REPLICA service's tasks is
+ * keepalive can notice: the broker gives up 1.5 × the agent's --keepalive-seconds (--keepalive-seconds
+ * here, passed to every agent it starts) after the last packet. Then the service case: an agent running a REPLICA service's tasks is
  * killed with SIGKILL while a second agent stands by; measured until the instance is
  * disconnected, until the replacements are placed on the second agent, and until they are all
  * RUNNING there. The service's disconnectGracePeriodSeconds (--grace-seconds) is part of that
@@ -11,6 +12,7 @@
  *
  *   bun scripts/bench/failure.ts [--repeats 3] [--tasks 3] [--frozen-repeats 1]
  *                                [--service-repeats 3] [--service-tasks 3] [--grace-seconds 1]
+ *                                [--keepalive-seconds 10]
  */
 import { startBenchAgent, until } from "./lib/agent-process.ts";
 import { benchArgs, target } from "./lib/args.ts";
@@ -26,6 +28,12 @@ const TASKS = args.num("tasks", 3);
 const SERVICE_REPEATS = args.num("service-repeats", 3);
 const SERVICE_TASKS = args.num("service-tasks", 3);
 const GRACE_SECONDS = args.num("grace-seconds", 1);
+const KEEPALIVE_SECONDS = args.num("keepalive-seconds", 10);
+if (!Number.isInteger(KEEPALIVE_SECONDS) || KEEPALIVE_SECONDS < 1 || KEEPALIVE_SECONDS > 65535) {
+  throw new Error(`--keepalive-seconds must be a whole number from 1 to 65535, got ${KEEPALIVE_SECONDS}`);
+}
+/** Flags of every agent this benchmark starts. */
+const AGENT_ARGS = ["--task-cleanup-wait", "3600", "--keepalive-seconds", String(KEEPALIVE_SECONDS)];
 const IMAGE = "flotilla/busybox:test";
 const TARGET_MS = 5000;
 const log = (line: string) => process.stderr.write(`[failure] ${line}\n`);
@@ -33,7 +41,7 @@ const log = (line: string) => process.stderr.write(`[failure] ${line}\n`);
 async function oneRun(control: ControlProcess, n: number, taskDefinition: string, how: "SIGKILL" | "SIGSTOP"): Promise<number> {
   const cluster = `failure-${how.toLowerCase()}-${n}`;
   const activation = await prepareCluster(control, cluster, 1);
-  const agent = startBenchAgent({ control: control.mqttUrl, activation, args: ["--task-cleanup-wait", "3600"] });
+  const agent = startBenchAgent({ control: control.mqttUrl, activation, args: AGENT_ARGS });
   let instanceId = "";
   try {
     instanceId = await until("the agent to connect", async () => {
@@ -78,7 +86,7 @@ async function serviceRun(control: ControlProcess, n: number, taskDefinition: st
   const activation = await prepareCluster(control, cluster, 2);
   const instances = () => control.api("GET", `/v1/clusters/${cluster}/container-instances`).then((r) => r.body.containerInstances as any[]);
   const start = async (known: Set<string>) => {
-    const agent = startBenchAgent({ control: control.mqttUrl, activation, args: ["--task-cleanup-wait", "3600"] });
+    const agent = startBenchAgent({ control: control.mqttUrl, activation, args: AGENT_ARGS });
     const id = await until("the agent to connect", async () => (await instances()).find((i) => i.agentConnected && !known.has(i.containerInstanceId))?.containerInstanceId as string | undefined);
     return { agent, id };
   };
@@ -134,7 +142,9 @@ async function main() {
       repeats: REPEATS,
       frozenRepeats: FROZEN_REPEATS,
       tasksOnTheAgent: TASKS,
-      agentKeepaliveSeconds: 10,
+      agentKeepaliveSeconds: KEEPALIVE_SECONDS,
+      /** When the broker gives up on a silent client: 1.5 × its keepalive (aedes and Mosquitto alike). */
+      brokerGivesUpAfterMs: KEEPALIVE_SECONDS * 1500,
       serviceRepeats: SERVICE_REPEATS,
       serviceTasks: SERVICE_TASKS,
       disconnectGracePeriodSeconds: GRACE_SECONDS,

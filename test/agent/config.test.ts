@@ -29,4 +29,30 @@ describe("agent operational flags", () => {
     expect(() => parse(["--health-interval", "0"])).toThrow(/--health-interval/);
     expect(() => parse(["--health-min-disk-free", "lots"])).toThrow(/--health-min-disk-free must be a size/);
   });
+
+  test("MQTT keepalive: 10 s by default, set by flag or environment, 1..65535 (MQTT's 16-bit field)", () => {
+    expect(parse([]).keepaliveSeconds).toBe(10);
+    expect(parse(["--keepalive-seconds", "3"]).keepaliveSeconds).toBe(3);
+    expect(parse([], { FLOTILLA_KEEPALIVE_SECONDS: "30" }).keepaliveSeconds).toBe(30);
+    expect(parse(["--keepalive-seconds", "2"], { FLOTILLA_KEEPALIVE_SECONDS: "30" }).keepaliveSeconds).toBe(2);
+    expect(parse(["--keepalive-seconds", "1"]).keepaliveSeconds).toBe(1);
+    expect(parse(["--keepalive-seconds", "65535"]).keepaliveSeconds).toBe(65535);
+    for (const bad of ["0", "65536", "2.5", "-1", "ten", ""]) {
+      expect(() => parse([`--keepalive-seconds=${bad}`])).toThrow(ConfigError);
+      expect(() => parse([`--keepalive-seconds=${bad}`])).toThrow(`--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "${bad}"`);
+    }
+    expect(() => parse([], { FLOTILLA_KEEPALIVE_SECONDS: "0" })).toThrow(/--keepalive-seconds/);
+  });
+});
+
+describe("agent report resync", () => {
+  test("every 300 s by default, set by flag or environment, 0 turns it off; anything else is refused", () => {
+    expect(parse([]).resyncIntervalSeconds).toBe(300);
+    expect(parse(["--resync-interval", "60"]).resyncIntervalSeconds).toBe(60);
+    expect(parse(["--resync-interval", "0"]).resyncIntervalSeconds).toBe(0);
+    expect(parse([], { FLOTILLA_RESYNC_INTERVAL: "30" }).resyncIntervalSeconds).toBe(30);
+    for (const bad of ["-1", "2.5", "often", ""]) {
+      expect(() => parse([`--resync-interval=${bad}`])).toThrow(`--resync-interval must be a whole number of seconds (0: off), got "${bad}"`);
+    }
+  });
 });
