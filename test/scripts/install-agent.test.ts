@@ -35,6 +35,7 @@ const installArgs = () => [
   "--cluster", "installed",
   "--attribute", "site=lab",
   "--image-pull-behavior", "prefer-cached",
+  "--keepalive-seconds", "7",
   "--docker-install-source", "none",
 ];
 
@@ -76,6 +77,10 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const badFlag = await exec([...installArgs(), "--frobnicate"]);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('unknown option "--frobnicate"');
+
+    const badKeepalive = await exec([...installArgs(), "--keepalive-seconds", "0"]);
+    expect(badKeepalive.code).toBe(2);
+    expect(badKeepalive.stderr).toContain('--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "0"');
   });
 
   test("installs, registers within 60 s, prints the instance id, and a task runs", async () => {
@@ -88,6 +93,8 @@ describe("scripts/install-agent.sh on clean Debian", () => {
 
     const mode = await run(["docker", "exec", host, "stat", "-c", "%a", "/etc/flotilla/agent.env"]);
     expect(mode.stdout.trim()).toBe("600");
+    const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
+    expect(env.stdout).toContain("FLOTILLA_KEEPALIVE_SECONDS=7");
 
     const inst = await waitFor("installed instance to connect", async () => {
       const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
