@@ -194,18 +194,9 @@ export async function applyHealth(ctx: OpsContext, instanceId: string, health: I
   if (changed) ctx.indexes.instanceChanged(instanceId);
 }
 
-/** Each of `next`'s fields equals the row's (JSON values compared by content, key order aside). */
+/** Each of `next`'s fields equals the row's (JSON values by content; key order does not matter). */
 function sameValues(row: Record<string, unknown>, next: Record<string, unknown>): boolean {
-  return Object.entries(next).every(([k, v]) => canonical(row[k]) === canonical(v));
-}
-
-function canonical(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v ?? null);
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  return `{${Object.keys(v)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-    .join(",")}}`;
+  return Object.entries(next).every(([k, v]) => Bun.deepEquals(row[k] ?? null, v));
 }
 
 /** An embedded broker starts empty: nobody is connected until they say so again. */
