@@ -33,7 +33,8 @@ describe("LogServer credit", () => {
     const data = () => out.filter((c) => c.data).length;
     await waitFor("the first credit to be used", () => data() === 3);
     const readAtPause = seen.read;
-    // Parked: the runtime's stream is not read any further while there is no credit.
+    // Parked: the runtime's stream is not read any further while there is no credit. Showing that
+    // something does not happen needs time to pass: 50 ms is ~50 reads of this source if unparked.
     await Bun.sleep(50);
     expect(data()).toBe(3);
     expect(seen.read - readAtPause).toBeLessThanOrEqual(1);
@@ -41,7 +42,7 @@ describe("LogServer credit", () => {
 
     server.credit("r1", 2);
     await waitFor("two more pieces", () => data() === 5);
-    await Bun.sleep(50);
+    await Bun.sleep(50); // and no more than granted (an absence again)
     expect(data()).toBe(5);
     expect(out.map((c) => c.seq)).toEqual(out.map((_, i) => i));
 
@@ -57,8 +58,20 @@ describe("LogServer credit", () => {
     const out: ResponseChunk[] = [];
     const server = new LogServer({ runtime: rt, state: () => STATE, send: (c) => (out.push(c), true), maxChunkBytes: 4096 });
     const serving = server.serve(REQ);
+    // Far more pieces than any credit window, with no grant ever sent.
     await waitFor("many pieces", () => out.filter((c) => c.data).length >= 20);
+    expect(out[0]).toEqual({ requestId: "r1", seq: 0 }); // accepted
+    const data = out.filter((c) => c.data);
+    expect(data.length).toBeGreaterThanOrEqual(20);
+    expect(data.every((c) => c.data!.length === 4096)).toBe(true);
+    expect(out.some((c) => c.end || c.error)).toBe(false);
+    expect(server.activeStreams).toBe(1);
+
     server.cancel("r1");
     await serving;
+    expect(server.activeStreams).toBe(0);
+    expect(out.map((c) => c.seq)).toEqual(out.map((_, i) => i));
+    // The cancel came from the control, so no end piece follows it.
+    expect(out.some((c) => c.end)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { LogRequests } from "../../../control/link/log-requests.ts";
 import type { AgentRequest } from "../../../shared/messages.ts";
+import { waitFor } from "../../helpers/wait.ts";
 
 /** Credit flow control on the control's side: grants follow what the HTTP client reads. */
 const PARAMS = { taskId: "t1", container: "app", follow: true };
@@ -9,7 +10,7 @@ async function opened(creditPieces: number) {
   const sent: AgentRequest[] = [];
   const lr = new LogRequests({ publish: async (_i, req) => void sent.push(req), creditPieces });
   const opening = lr.open("i1", PARAMS);
-  await Bun.sleep(0);
+  await waitFor("the request to be published", () => sent.length > 0, { intervalMs: 1 });
   const id = (sent[0] as { requestId: string }).requestId;
   lr.onResponse("i1", { requestId: id, seq: 0 });
   return { lr, sent, id, body: await opening };

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { AgentRequest } from "../../../shared/messages.ts";
 import { LogRequestError, LogRequests } from "../../../control/link/log-requests.ts";
+import { waitFor } from "../../helpers/wait.ts";
+
+/** Until `n` requests have been published (open() publishes asynchronously). */
+const published = (sent: unknown[], n = 1) => waitFor(`${n} request(s) to be published`, () => sent.length >= n, { intervalMs: 1 });
 
 function harness(acceptTimeoutMs = 1000) {
   const sent: { instanceId: string; req: AgentRequest }[] = [];
@@ -14,7 +18,7 @@ describe("LogRequests", () => {
   test("puts pieces back in order and ends with the stream", async () => {
     const { lr, sent } = harness();
     const opening = lr.open("i1", PARAMS);
-    await Bun.sleep(0);
+    await published(sent);
     const id = (sent[0]!.req as { requestId: string }).requestId;
     expect(sent[0]!.req).toMatchObject({ kind: "logs", taskId: "t1", container: "app", follow: true });
     lr.onResponse("i1", { requestId: id, seq: 0 });
@@ -29,7 +33,7 @@ describe("LogRequests", () => {
   test("an agent's refusal is a 404 error; silence is a 504 and a cancel", async () => {
     const { lr, sent } = harness(50);
     const refused = lr.open("i1", PARAMS);
-    await Bun.sleep(0);
+    await published(sent);
     lr.onResponse("i1", { requestId: (sent[0]!.req as { requestId: string }).requestId, seq: 0, end: true, error: "task t1 is not known on this instance" });
     const e = await refused.catch((x) => x);
     expect(e).toBeInstanceOf(LogRequestError);
@@ -44,14 +48,14 @@ describe("LogRequests", () => {
   test("the client going away sends a cancel; the agent going away ends the stream", async () => {
     const { lr, sent } = harness();
     const a = lr.open("i1", PARAMS);
-    await Bun.sleep(0);
+    await published(sent);
     const idA = (sent[0]!.req as { requestId: string }).requestId;
     lr.onResponse("i1", { requestId: idA, seq: 0 });
     await (await a).cancel();
     expect(sent.at(-1)!.req).toEqual({ kind: "cancel", requestId: idA });
 
     const b = lr.open("i1", PARAMS);
-    await Bun.sleep(0);
+    await published(sent, 3);
     lr.onResponse("i1", { requestId: (sent.at(-1)!.req as { requestId: string }).requestId, seq: 0, data: "x" });
     const body = await b;
     lr.instanceGone("i1");
@@ -63,7 +67,7 @@ describe("LogRequests", () => {
     const { lr, sent } = harness();
     const a = lr.open("i1", PARAMS);
     const b = lr.open("i1", { ...PARAMS, follow: false });
-    await Bun.sleep(0);
+    await published(sent, 2);
     const [idA, idB] = sent.map((x) => (x.req as { requestId: string }).requestId);
     lr.onResponse("i1", { requestId: idA!, seq: 0 });
     lr.onResponse("i1", { requestId: idB!, seq: 0 });
@@ -80,7 +84,7 @@ describe("LogRequests", () => {
     const sent: AgentRequest[] = [];
     const lr = new LogRequests({ publish: async (_i, req) => void sent.push(req), maxBufferedBytes: 4096 });
     const opening = lr.open("i1", PARAMS);
-    await Bun.sleep(0);
+    await published(sent);
     const id = (sent[0] as { requestId: string }).requestId;
     lr.onResponse("i1", { requestId: id, seq: 0 });
     const body = await opening;
