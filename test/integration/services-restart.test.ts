@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
+import { containerIntervals, minRunning } from "../helpers/container-intervals.ts";
 import { removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { describeService, serviceTasks, waitServiceSteady } from "../helpers/services.ts";
@@ -48,14 +49,7 @@ describe("control restart mid-deployment", () => {
       deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 100 },
     });
     await waitServiceSteady(tc, C, "web", 4);
-    const samples: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push((await runningWithLabel(`flotilla.cluster=${C}`)).length);
-        await Bun.sleep(50);
-      }
-    })();
+    const rolloutFrom = Date.now();
     await tc.api("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "r:2" });
     // Stop the control as soon as the rollout has begun (old tasks stopping or new ones started).
     await waitFor("the rollout to begin", async () => {
@@ -68,10 +62,13 @@ describe("control restart mid-deployment", () => {
     const mid = await describeService(tc, C, "web");
     expect(mid.deployments.map((d: any) => d.status)).toEqual(["PRIMARY", "ACTIVE"]);
     const svc = await waitServiceSteady(tc, C, "web", 4, { revision: "r:2", timeoutMs: 40_000 });
-    sampling = false;
-    await sampler;
+    const rolloutTo = Date.now();
     expect(svc.deployments[0].id).toBe(mid.deployments[0].id);
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(2);
+    // Never below ceil(4 × 50 %) = 2 running containers, at any instant of the rollout, restart
+    // included: read from the start and finish times the engine recorded, not sampled.
+    const intervals = await containerIntervals(`flotilla.cluster=${C}`);
+    expect(intervals.length).toBeGreaterThanOrEqual(8); // 4 old + 4 new at least
+    expect(minRunning(intervals, rolloutFrom, rolloutTo)).toBeGreaterThanOrEqual(2);
     expect((await serviceTasks(tc, C, "web")).every((t) => t.taskDefinitionArn.endsWith("r:2"))).toBe(true);
     await waitFor("4 containers", async () => (await runningWithLabel(`flotilla.cluster=${C}`)).length === 4);
   }, 55_000);
