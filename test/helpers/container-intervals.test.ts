@@ -3,7 +3,7 @@ import { minRunning } from "./container-intervals.ts";
 
 /** The rollout tests' "never below N" is computed from recorded intervals: it must see every dip. */
 describe("minRunning", () => {
-  const iv = (start: number, end = Infinity) => ({ id: `${start}-${end}`, start, end });
+  const iv = (start: number, end = Infinity) => ({ id: `${start}-${end}`, taskId: "t", start, end });
 
   test("counts what runs at the window's start and every change inside it", () => {
     const old = [iv(0, 20), iv(0, 40)];

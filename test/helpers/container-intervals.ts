@@ -3,6 +3,8 @@ import { docker } from "./docker.ts";
 /** When one container ran, as the engine recorded it (ms since the epoch; `end` Infinity while running). */
 export interface RunInterval {
   id: string;
+  /** The Flotilla task the container belongs to (its flotilla.task-id label). */
+  taskId: string;
   start: number;
   end: number;
 }
@@ -16,12 +18,13 @@ export interface RunInterval {
 export async function containerIntervals(label: string): Promise<RunInterval[]> {
   const ids = await docker("ps", "-aq", "--no-trunc", "--filter", `label=${label}`);
   if (!ids) return [];
-  const out = await docker("inspect", "--format", "{{.Id}} {{.State.Running}} {{.State.StartedAt}} {{.State.FinishedAt}}", ...ids.split("\n"));
+  const format = '{{.Id}} {{.State.Running}} {{.State.StartedAt}} {{.State.FinishedAt}} {{index .Config.Labels "flotilla.task-id"}}';
+  const out = await docker("inspect", "--format", format, ...ids.split("\n"));
   return out.split("\n").flatMap((line) => {
-    const [id, running, startedAt, finishedAt] = line.split(" ");
+    const [id, running, startedAt, finishedAt, taskId] = line.split(" ");
     const start = Date.parse(startedAt!);
     if (!(start > 0)) return []; // created, never started (Docker's zero time is year 1)
-    return [{ id: id!, start, end: running === "true" ? Infinity : Date.parse(finishedAt!) }];
+    return [{ id: id!, taskId: taskId ?? "", start, end: running === "true" ? Infinity : Date.parse(finishedAt!) }];
   });
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
+import { containerIntervals, minRunning, type RunInterval } from "../helpers/container-intervals.ts";
 import { removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { serviceTasks, waitServiceSteady } from "../helpers/services.ts";
@@ -10,6 +11,20 @@ import { waitFor } from "../helpers/wait.ts";
 const C = "svc-daemon";
 let tc: TestControl;
 const agents: { agent: AgentProcess; instanceId: string }[] = [];
+
+/** Task ids of each service, stopped ones included (containers are matched to tasks by them). */
+const serviceTaskIds = new Map<string, Set<string>>();
+const taskIdsOf = (service: string) => serviceTaskIds.get(service) ?? new Set<string>();
+async function refreshTaskIds(): Promise<void> {
+  const all: any[] = [];
+  for (const status of ["RUNNING", "STOPPED"]) all.push(...(await tc.api("GET", `/v1/clusters/${C}/tasks?desiredStatus=${status}`)).body.tasks);
+  serviceTaskIds.clear();
+  for (const t of all) {
+    const service = String(t.group ?? "").replace(/^service:/, "");
+    if (!serviceTaskIds.has(service)) serviceTaskIds.set(service, new Set());
+    serviceTaskIds.get(service)!.add(t.taskId);
+  }
+}
 
 const TD = {
   family: "d",
@@ -76,25 +91,35 @@ describe("daemon and draining on real agents", () => {
     expect(res.status).toBe(201);
     await waitServiceSteady(tc, C, "web", 4);
     const victim = (await serviceTasks(tc, C, "web"))[0].containerInstanceId;
+    const drainFrom = Date.now();
     const drain = await tc.api("PATCH", `/v1/clusters/${C}/container-instances/${victim}`, { status: "DRAINING" });
     expect(drain.status).toBe(200);
-    const samples: number[] = [];
-    let daemonLeftEarly = false;
     await waitFor("web tasks to leave the draining instance", async () => {
       const list = await serviceTasks(tc, C, "web");
-      const daemonHere = (await serviceTasks(tc, C, "daemon")).some((t) => t.containerInstanceId === victim);
-      if (list.some((t) => t.containerInstanceId === victim) && !daemonHere) daemonLeftEarly = true;
-      samples.push(list.filter((t) => t.lastStatus === "RUNNING").length);
       return list.length === 4 && list.every((t) => t.containerInstanceId !== victim && t.lastStatus === "RUNNING");
     });
-    // The default 100/200 keeps all 4 up while moving.
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(4);
-    expect(daemonLeftEarly).toBe(false);
+    const drainTo = Date.now();
+    await refreshTaskIds();
+    // The default 100/200 keeps all 4 up while moving: at no instant fewer than 4 of web's
+    // containers ran (read from the engine's recorded start and finish times, not sampled).
+    const web = (await containerIntervals(`flotilla.cluster=${C}`)).filter((i) => i.taskId && taskIdsOf("web").has(i.taskId));
+    expect(web.length).toBeGreaterThanOrEqual(5); // the 4 and at least one replacement
+    expect(minRunning(web, drainFrom, drainTo)).toBeGreaterThanOrEqual(4);
     await waitFor("the daemon task to leave the drained instance", async () => {
       const list = await serviceTasks(tc, C, "daemon");
       return !list.some((t) => t.containerInstanceId === victim);
     });
     await waitFor("no containers on the drained instance", async () => (await runningWithLabel(`flotilla.instance-id=${victim}`)).length === 0);
+    // The daemon task went last: its container on the drained instance finished after every web
+    // container there had (recorded times, so no moment in between is missed).
+    await refreshTaskIds();
+    const atDrain = (i: RunInterval) => i.start <= drainFrom && drainFrom < i.end;
+    const onVictim = (await containerIntervals(`flotilla.instance-id=${victim}`)).filter(atDrain);
+    const webEnds = onVictim.filter((i) => taskIdsOf("web").has(i.taskId)).map((i) => i.end);
+    const daemonEnds = onVictim.filter((i) => taskIdsOf("daemon").has(i.taskId)).map((i) => i.end);
+    expect(webEnds.length).toBeGreaterThanOrEqual(1);
+    expect(daemonEnds).toHaveLength(1);
+    expect(daemonEnds[0]!).toBeGreaterThanOrEqual(Math.max(...webEnds));
     await waitServiceSteady(tc, C, "daemon", 3);
   }, 45_000);
 });
