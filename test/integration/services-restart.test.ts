@@ -7,6 +7,8 @@ import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { describeService, serviceTasks, waitServiceSteady } from "../helpers/services.ts";
+import { fewestAtOnce, mostAtOnce } from "../helpers/intervals.ts";
+import { runningIntervals, serviceTaskLifetimes, servingIntervals, unstoppedIntervals } from "../helpers/task-lifetimes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -47,15 +49,8 @@ describe("control restart mid-deployment", () => {
       desiredCount: 4,
       deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 100 },
     });
-    await waitServiceSteady(tc, C, "web", 4);
-    const samples: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push((await runningWithLabel(`flotilla.cluster=${C}`)).length);
-        await Bun.sleep(50);
-      }
-    })();
+    await waitServiceSteady(tc, C, "web", 4, { timeoutMs: 40_000 });
+    const from = Date.now();
     await tc.api("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "r:2" });
     // Stop the control as soon as the rollout has begun (old tasks stopping or new ones started).
     await waitFor("the rollout to begin", async () => {
@@ -67,12 +62,15 @@ describe("control restart mid-deployment", () => {
     tc = await startTestControl({ dir, brokerPort });
     const mid = await describeService(tc, C, "web");
     expect(mid.deployments.map((d: any) => d.status)).toEqual(["PRIMARY", "ACTIVE"]);
-    const svc = await waitServiceSteady(tc, C, "web", 4, { revision: "r:2", timeoutMs: 40_000 });
-    sampling = false;
-    await sampler;
+    const svc = await waitServiceSteady(tc, C, "web", 4, { revision: "r:2", timeoutMs: 90_000 });
+    const window = { from, to: Date.now() };
     expect(svc.deployments[0].id).toBe(mid.deployments[0].id);
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(2);
+    // From the recorded task and container times, across both control processes: no dip missed.
+    const lifetimes = await serviceTaskLifetimes(tc, C, "web");
+    expect(fewestAtOnce(servingIntervals(lifetimes), window).count).toBeGreaterThanOrEqual(2);
+    expect(mostAtOnce(unstoppedIntervals(lifetimes), window).count).toBeLessThanOrEqual(4);
+    expect(mostAtOnce(runningIntervals(lifetimes), window).count).toBeLessThanOrEqual(4);
     expect((await serviceTasks(tc, C, "web")).every((t) => t.taskDefinitionArn.endsWith("r:2"))).toBe(true);
     await waitFor("4 containers", async () => (await runningWithLabel(`flotilla.cluster=${C}`)).length === 4);
-  }, 55_000);
+  }, 160_000);
 });
