@@ -61,7 +61,7 @@ async function rollout(update: Record<string, unknown>, revision: string) {
 }
 
 describe("rolling updates within the limits, from recorded container times", () => {
-  test("4 tasks, 50/100: never more than 4 containers at once, never fewer than 2 serving", async () => {
+  test("4 tasks, 50/100: never more than 4 tasks or containers at once, never fewer than 2 serving", async () => {
     const res = await tc.api("POST", `/v1/clusters/${C}/services`, {
       serviceName: "slow",
       taskDefinition: "slow:1",
@@ -74,7 +74,7 @@ describe("rolling updates within the limits, from recorded container times", () 
     expect(r).toEqual({ tasks: 4, containers: 4, serving: 2, replaced: 4 });
   }, 300_000);
 
-  test("4 tasks, 100/200: never more than 8 containers at once, never fewer than 4 serving", async () => {
+  test("4 tasks, 100/200: never more than 8 tasks or containers at once, never fewer than 4 serving", async () => {
     const r = await rollout({ taskDefinition: "slow:3", deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200 } }, "slow:3");
     expect(r).toMatchObject({ serving: 4, replaced: 4 });
     // All four replacements are placed before any old task is asked to stop.
