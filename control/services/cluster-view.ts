@@ -2,6 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { InstanceRow } from "../ops/instances.ts";
+import { notYetStopped } from "./store.ts";
 
 /** The columns of a container instance the service scheduler looks at. */
 export type ServiceInstance = Pick<InstanceRow, "id" | "clusterName" | "status" | "agentConnected" | "lastSeenAt" | "attributes">;
@@ -17,7 +18,8 @@ const columns = {
 
 /**
  * The instances one reconcile round needs. A REPLICA service only asks about the instances its
- * tasks are on (lost? draining?), so a round reads those — a few hundred rows — instead of every
+ * not-yet-STOPPED tasks are on (lost? draining?; a stopping task's instance decides whether it
+ * still counts toward maximumPercent), so a round reads those — a few hundred rows — instead of every
  * instance of a 10,000-host cluster (a full-row read of 10,000 instances took 130–190 ms of the
  * control's event loop, and rounds run every 50 ms while reports arrive). Only a cluster with a
  * DAEMON service reads them all (one task per instance), and then only these columns.
@@ -28,7 +30,7 @@ export async function loadServiceInstances(ctx: OpsContext, clusterName: string,
   const hosting = ctx.db
     .select({ id: tasks.instanceId })
     .from(tasks)
-    .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, serviceNames), eq(tasks.desiredStatus, "RUNNING")));
+    .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, serviceNames), notYetStopped));
   return ctx.db.select(columns).from(containerInstances).where(inArray(containerInstances.id, hosting)).all();
 }
 

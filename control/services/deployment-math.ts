@@ -35,9 +35,13 @@ export interface RolloutCounts {
   desiredCount: number;
   /** Live tasks of the primary deployment that count toward it (not lost, not on a draining instance). */
   primaryTasks: number;
-  /** Every live task of the service that may be running (all deployments, draining instances included). */
+  /**
+   * Every task of the service not yet STOPPED, whatever its desired status: all deployments,
+   * draining instances, and tasks asked to stop that are still stopping (ECS counts PENDING,
+   * RUNNING and STOPPING tasks toward maximumPercent). Only tasks on lost instances are left out.
+   */
   totalTasks: number;
-  /** Healthy tasks of the service, all deployments. */
+  /** Healthy tasks of the service, all deployments: RUNNING (HEALTHY with checks) and not being stopped. */
   healthyTasks: number;
 }
 

@@ -5,6 +5,7 @@ import type { ServiceInstance } from "./cluster-view.ts";
 import { INSTANCE_ID_ATTRIBUTE } from "../placement/index.ts";
 import { addServiceEvent, taskList } from "./events.ts";
 import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
+import { maximumTasks } from "./deployment-math.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
 import { finishRound, type RoundOutcome } from "./round-end.ts";
 import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
@@ -22,7 +23,8 @@ const notMatching = new Map<string, string>();
 /**
  * One round for a DAEMON service: exactly one primary task on every ACTIVE, connected instance
  * that matches the constraints. A daemon task moves to a new revision by stopping the old copy
- * first (maximumPercent 100, ECS's daemon default) or starting the new one first (above 100).
+ * first (maximumPercent 100, ECS's daemon default: the new copy starts once the old one has
+ * STOPPED, not merely been asked to stop) or starting the new one first (200).
  * A DRAINING instance keeps its daemon tasks until its other tasks are gone; a disconnected one
  * keeps them (nothing to move: the daemon is per instance).
  */
@@ -38,6 +40,12 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
 
   const byInstance = new Map<string, ClassifiedTask[]>();
   for (const t of snap.tasks) byInstance.set(t.task.instanceId, [...(byInstance.get(t.task.instanceId) ?? []), t]);
+  const stoppingOn = new Map<string, number>();
+  for (const t of snap.stopping) stoppingOn.set(t.task.instanceId, (stoppingOn.get(t.task.instanceId) ?? 0) + 1);
+  // maximumPercent of a one-per-instance service, per instance: below 200, one copy at a time
+  // (tasks still stopping included), so the old copy goes first.
+  const perInstance = Math.max(1, maximumTasks(1, cfg.maximumPercent));
+  const stopFirst = perInstance < 2;
 
   let wanted = 0;
   let started = 0;
@@ -61,14 +69,14 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
     const primaryHere = here.filter((t) => t.task.deploymentId === primary.id);
     const oldHere = here.filter((t) => t.task.deploymentId !== primary.id);
     toStop.push(...primaryHere.slice(1));
-    if (oldHere.length && (primaryHere.some((t) => t.healthy) || cfg.maximumPercent <= 100)) toStop.push(...oldHere);
+    if (oldHere.length && (primaryHere.some((t) => t.healthy) || stopFirst)) toStop.push(...oldHere);
     if (primaryHere.length) {
       wanted++;
       continue;
     }
-    if (oldHere.length && cfg.maximumPercent <= 100) {
+    if (oldHere.length + (stoppingOn.get(inst.id) ?? 0) + 1 > perInstance) {
       wanted++;
-      continue; // the old copy stops first; the new one starts next round
+      continue; // the old copy stops first; the new one starts once it has STOPPED
     }
     const key = `${svc.clusterName}/${name}/${primary.id}/${inst.id}`;
     const attrs = JSON.stringify(inst.attributes);
@@ -91,8 +99,10 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   await syncPrimaryDesired(ctx, primary, svc.status === "ACTIVE" ? wanted : 0);
 
   const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
-  const converged = started === 0 && remaining.length === wanted && remaining.every((t) => t.task.deploymentId === primary.id && t.healthy);
-  return finishRound(ctx, snap, { remaining, desired: wanted, converged });
+  const stopping = [...snap.stopping, ...snap.tasks.filter((t) => stopped.has(t.task.id) && !t.lost)];
+  const converged =
+    started === 0 && stopping.length === 0 && remaining.length === wanted && remaining.every((t) => t.task.deploymentId === primary.id && t.healthy);
+  return finishRound(ctx, snap, { remaining, stopping, desired: wanted, converged });
 }
 
 /** Does a draining instance still hold tasks other than daemon tasks? */

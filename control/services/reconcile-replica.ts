@@ -14,9 +14,10 @@ export const BREAKER_SETTLE_MS = 3000;
 
 /**
  * One level-triggered round for a REPLICA service: compare the primary deployment's desired count
- * with the live tasks and act — scale in, start (never above maximumPercent), stop replaced tasks
- * (old deployments, draining instances; never below minimumHealthyPercent), and retire tasks lost
- * on disconnected instances once their replacements are started.
+ * with the live tasks and act — scale in, start (never above maximumPercent, counting tasks still
+ * stopping), stop replaced tasks (old deployments, draining instances; never below
+ * minimumHealthyPercent), and retire tasks lost on disconnected instances once their replacements
+ * are started.
  */
 export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, view: ClusterView): Promise<RoundOutcome> {
   const { svc, cfg, primary } = snap;
@@ -48,8 +49,11 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
     primaryTasks = primaryTasks.filter((t) => !stopped.has(t.task.id));
   }
 
+  // maximumPercent bounds every task not yet STOPPED: one asked to stop (this round or before)
+  // still runs, holding its host's ports and resources, until its agent reports it STOPPED.
+  const unstopped = snap.tasks.filter((t) => !t.lost).length + snap.stopping.length;
   const step = rolloutStep(
-    { desiredCount: desired, primaryTasks: primaryTasks.length, totalTasks: current.length, healthyTasks: current.filter((t) => t.healthy).length },
+    { desiredCount: desired, primaryTasks: primaryTasks.length, totalTasks: unstopped, healthyTasks: current.filter((t) => t.healthy).length },
     cfg,
   );
 
@@ -103,13 +107,15 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   }
 
   const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
+  const stopping = [...snap.stopping, ...snap.tasks.filter((t) => stopped.has(t.task.id) && !t.lost)];
   // Under the circuit breaker a rollout completes only once its tasks have stayed up a moment:
   // tasks that exit right after starting are all RUNNING for an instant, and a round that saw
   // that instant would complete the deployment, out of the breaker's reach, before they fail.
   const settled = (t: ClassifiedTask) => !cfg.deploymentCircuitBreaker.enable || view.now - (t.task.startedAt ?? view.now) >= BREAKER_SETTLE_MS;
   const converged =
     started === 0 &&
+    stopping.length === 0 &&
     remaining.length === desired &&
     remaining.every((t) => t.task.deploymentId === primary.id && t.healthy && !t.draining && settled(t));
-  return finishRound(ctx, snap, { remaining, desired, converged });
+  return finishRound(ctx, snap, { remaining, stopping, desired, converged });
 }

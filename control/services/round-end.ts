@@ -17,12 +17,13 @@ export interface RoundOutcome {
 export async function finishRound(
   ctx: OpsContext,
   snap: ServiceSnapshot,
-  r: { remaining: ClassifiedTask[]; desired: number; converged: boolean },
+  r: { remaining: ClassifiedTask[]; stopping: ClassifiedTask[]; desired: number; converged: boolean },
 ): Promise<RoundOutcome> {
   const { svc, primary } = snap;
-  await retireEmptyDeployments(ctx, snap.deps, liveByDeployment(r.remaining));
+  // A replaced deployment, and a deleted service, are done only once their tasks have stopped.
+  await retireEmptyDeployments(ctx, snap.deps, liveByDeployment([...r.remaining, ...r.stopping]));
   if (svc.status === "DRAINING") {
-    if (r.remaining.length === 0) await finishDeletion(ctx, svc.clusterName, svc.serviceName);
+    if (r.remaining.length === 0 && r.stopping.length === 0) await finishDeletion(ctx, svc.clusterName, svc.serviceName);
     return { steady: false };
   }
   if (!r.converged) return { steady: false };

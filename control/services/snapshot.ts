@@ -3,7 +3,7 @@ import { perDatabase } from "../db/per-database.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { resolveTaskDefinition, specOf, type TaskDefinitionRow } from "../ops/task-definitions.ts";
 import type { TaskRow } from "../scheduling/start-tasks.ts";
-import { deploymentConfigurationOf, liveDeployments, serviceTasks, type DeploymentRow, type ServiceRow } from "./store.ts";
+import { deploymentConfigurationOf, liveDeployments, unstoppedServiceTasks, type DeploymentRow, type ServiceRow } from "./store.ts";
 import type { DeploymentConfiguration } from "./deployment-math.ts";
 import { hasHealthChecks, isFailingHealthChecks, isHealthy, isInstanceLost } from "./task-health.ts";
 
@@ -33,7 +33,14 @@ export interface ServiceSnapshot {
   deps: DeploymentRow[];
   primary: DeploymentRow;
   tds: Map<string, TaskDefinitionRow>;
+  /** Tasks desired RUNNING. */
   tasks: ClassifiedTask[];
+  /**
+   * Tasks asked to stop (by the scheduler or a user) that their agent has not reported STOPPED yet.
+   * They serve nothing but still run on their host, so they count toward maximumPercent. Those on
+   * a lost instance are left out: nobody can tell when they stop (see LOST_REASON).
+   */
+  stopping: ClassifiedTask[];
 }
 
 /** Task definitions are immutable per revision, so resolved rows are cached for the process (per database). */
@@ -52,17 +59,17 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
   const deps = await liveDeployments(ctx, svc.clusterName, svc.serviceName);
   const primary = deps.find((d) => d.status === "PRIMARY");
   if (!primary) return null;
-  const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
+  const unstopped = await unstoppedServiceTasks(ctx, svc.clusterName, svc.serviceName);
   const tds = new Map<string, TaskDefinitionRow>();
-  for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...rows.map((t) => t.taskDefinitionArn)])) {
+  for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...unstopped.map((t) => t.taskDefinitionArn)])) {
     tds.set(arn, await taskDefinitionByArn(ctx, arn));
   }
   // A task placed after the round read its instances (none should be: the scheduler starts a
   // service's tasks itself, after its snapshot) would look lost for want of its instance.
-  const missing = [...new Set(rows.map((t) => t.instanceId))].filter((id) => !view.instances.has(id));
+  const missing = [...new Set(unstopped.map((t) => t.instanceId))].filter((id) => !view.instances.has(id));
   for (const inst of await loadInstancesById(ctx, missing)) view.instances.set(inst.id, inst);
   const checksOf = (arn: string) => hasHealthChecks(specOf(tds.get(arn)!));
-  const tasks = rows.map((task): ClassifiedTask => {
+  const classified = unstopped.map((task): ClassifiedTask => {
     const inst = view.instances.get(task.instanceId);
     const lost = isInstanceLost(inst, svc.disconnectGracePeriodSeconds, inst ? view.disconnectedSince(inst) : undefined, view.now);
     const checks = checksOf(task.taskDefinitionArn);
@@ -74,7 +81,9 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
       failingHealthChecks: !lost && isFailingHealthChecks(task, checks, svc.healthCheckGracePeriodSeconds, view.now),
     };
   });
-  return { svc, cfg: deploymentConfigurationOf(svc), deps, primary, tds, tasks };
+  const tasks = classified.filter((t) => t.task.desiredStatus === "RUNNING");
+  const stopping = classified.filter((t) => t.task.desiredStatus !== "RUNNING" && !t.lost);
+  return { svc, cfg: deploymentConfigurationOf(svc), deps, primary, tds, tasks, stopping };
 }
 
 /** Live tasks per deployment id (lost ones included: they still hold their deployment open). */

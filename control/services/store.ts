@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, or } from "drizzle-orm";
 import { deployments, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { PlacementConstraint, PlacementStrategy } from "../placement/index.ts";
@@ -50,11 +50,27 @@ export async function allDeployments(ctx: OpsContext, clusterName: string, servi
   return rows.sort((a, b) => b.createdAt - a.createdAt);
 }
 
-/** The service's tasks the scheduler still owns: desired RUNNING, or desired STOPPED but not yet stopped. */
+/** The service's tasks desired RUNNING (what DescribeServices counts and endpoints list). */
 export async function serviceTasks(ctx: OpsContext, clusterName: string, serviceName: string): Promise<TaskRow[]> {
   return ctx.db
     .select()
     .from(tasks)
     .where(and(eq(tasks.clusterName, clusterName), eq(tasks.serviceName, serviceName), eq(tasks.desiredStatus, "RUNNING")))
+    .all();
+}
+
+/** A task asked to stop that its agent has not yet reported STOPPED: its containers may still run. */
+export const notYetStopped = or(eq(tasks.desiredStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED"));
+
+/**
+ * The service's tasks that are not STOPPED yet: desired RUNNING, and desired STOPPED but still
+ * stopping. The scheduler needs both: the second still holds its host's ports and resources, so
+ * it counts toward maximumPercent (as in ECS) until the agent reports it STOPPED.
+ */
+export async function unstoppedServiceTasks(ctx: OpsContext, clusterName: string, serviceName: string): Promise<TaskRow[]> {
+  return ctx.db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, clusterName), eq(tasks.serviceName, serviceName), notYetStopped))
     .all();
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
-import { containerIntervals, minRunning, type RunInterval } from "../helpers/container-intervals.ts";
+import { containerIntervals, type ContainerInterval } from "../helpers/container-intervals.ts";
+import { fewestAtOnce } from "../helpers/intervals.ts";
 import { removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { serviceTasks, waitServiceSteady } from "../helpers/services.ts";
@@ -104,7 +105,7 @@ describe("daemon and draining on real agents", () => {
     // containers ran (read from the engine's recorded start and finish times, not sampled).
     const web = (await containerIntervals(`flotilla.cluster=${C}`)).filter((i) => i.taskId && taskIdsOf("web").has(i.taskId));
     expect(web.length).toBeGreaterThanOrEqual(5); // the 4 and at least one replacement
-    expect(minRunning(web, drainFrom, drainTo)).toBeGreaterThanOrEqual(4);
+    expect(fewestAtOnce(web, { from: drainFrom, to: drainTo }).count).toBeGreaterThanOrEqual(4);
     await waitFor("the daemon task to leave the drained instance", async () => {
       const list = await serviceTasks(tc, C, "daemon");
       return !list.some((t) => t.containerInstanceId === victim);
@@ -113,10 +114,10 @@ describe("daemon and draining on real agents", () => {
     // The daemon task went last: its container on the drained instance finished after every web
     // container there had (recorded times, so no moment in between is missed).
     await refreshTaskIds();
-    const atDrain = (i: RunInterval) => i.start <= drainFrom && drainFrom < i.end;
+    const atDrain = (i: ContainerInterval) => i.from <= drainFrom && drainFrom < i.to;
     const onVictim = (await containerIntervals(`flotilla.instance-id=${victim}`)).filter(atDrain);
-    const webEnds = onVictim.filter((i) => taskIdsOf("web").has(i.taskId)).map((i) => i.end);
-    const daemonEnds = onVictim.filter((i) => taskIdsOf("daemon").has(i.taskId)).map((i) => i.end);
+    const webEnds = onVictim.filter((i) => taskIdsOf("web").has(i.taskId)).map((i) => i.to);
+    const daemonEnds = onVictim.filter((i) => taskIdsOf("daemon").has(i.taskId)).map((i) => i.to);
     expect(webEnds.length).toBeGreaterThanOrEqual(1);
     expect(daemonEnds).toHaveLength(1);
     expect(daemonEnds[0]!).toBeGreaterThanOrEqual(Math.max(...webEnds));

@@ -4,12 +4,14 @@ import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { describeService, serviceTasks, waitServiceSteady } from "../helpers/services.ts";
+import { fewestAtOnce, mostAtOnce } from "../helpers/intervals.ts";
+import { runningIntervals, serviceTaskLifetimes, servingIntervals, unstoppedIntervals } from "../helpers/task-lifetimes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
  * A REPLICA service on two real agents with the real Docker engine: steady state, a killed
- * container replaced, a rolling update that keeps the minimum up, and a broken revision that trips
- * the circuit breaker and rolls back.
+ * container replaced, a rolling update that keeps the minimum up and the maximum down (from the
+ * recorded container times), and a broken revision that trips the circuit breaker and rolls back.
  */
 const C = "svc-replica";
 let tc: TestControl;
@@ -75,28 +77,23 @@ describe("replica service on real agents", () => {
     expect(await runningWithLabel(`flotilla.cluster=${C}`)).toHaveLength(4);
   }, 45_000);
 
-  test("rolling update 1 → 2 with 50/100 never drops below 2 running", async () => {
+  test("rolling update 1 → 2 with 50/100 never has fewer than 2 serving nor more than 4 running", async () => {
     await waitServiceSteady(tc, C, "web", 4);
+    const from = Date.now();
     const upd = await tc.api("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "web:2" });
     expect(upd.status).toBe(200);
-    const samples: { running: number; containers: number }[] = [];
-    let done = false;
-    const sampler = (async () => {
-      while (!done) {
-        const tasks = await serviceTasks(tc, C, "web");
-        samples.push({ running: tasks.filter((t) => t.lastStatus === "RUNNING").length, containers: (await runningWithLabel(`flotilla.cluster=${C}`)).length });
-        await Bun.sleep(50);
-      }
-    })();
-    await waitServiceSteady(tc, C, "web", 4, { revision: "web:2", timeoutMs: 30_000 });
-    done = true;
-    await sampler;
-    expect(samples.length).toBeGreaterThan(5);
-    expect(Math.min(...samples.map((s) => s.running))).toBeGreaterThanOrEqual(2);
-    expect(Math.min(...samples.map((s) => s.containers))).toBeGreaterThanOrEqual(2);
+    await waitServiceSteady(tc, C, "web", 4, { revision: "web:2", timeoutMs: 60_000 });
+    const window = { from, to: Date.now() };
+    // From the recorded times (tasks: placed → STOPPED; containers: Docker's StartedAt/FinishedAt;
+    // serving until the control asked the task to stop), so a dip between two looks cannot be missed.
+    const lifetimes = await serviceTaskLifetimes(tc, C, "web");
+    expect(lifetimes.filter((t) => t.createdAt > from)).toHaveLength(4);
+    expect(fewestAtOnce(servingIntervals(lifetimes), window).count).toBeGreaterThanOrEqual(2);
+    expect(mostAtOnce(unstoppedIntervals(lifetimes), window).count).toBeLessThanOrEqual(4);
+    expect(mostAtOnce(runningIntervals(lifetimes), window).count).toBeLessThanOrEqual(4);
     const tasks = await serviceTasks(tc, C, "web");
     expect(tasks.every((t) => t.taskDefinitionArn.endsWith("web:2"))).toBe(true);
-  }, 45_000);
+  }, 90_000);
 
   test("a revision that exits at once trips the circuit breaker and rolls back to the last completed one", async () => {
     const upd = await tc.api("PATCH", `/v1/clusters/${C}/services/web`, {
