@@ -20,7 +20,7 @@ Options (environment variable in brackets):
   --images-per-cycle N       at most N images removed per cleanup cycle                   [FLOTILLA_IMAGES_PER_CYCLE] default 5
   --health-interval S        seconds between instance health checks                     [FLOTILLA_HEALTH_INTERVAL] default 60
   --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
-  --pause-image IMAGE        image (with sh) holding task namespaces (awsvpc, pidMode/ipcMode task), pulled as any image [FLOTILLA_PAUSE_IMAGE] default: the built-in flotilla/pause image, loaded into Docker without a registry
+  --pause-image IMAGE        image (with sh) for awsvpc/pidMode/ipcMode holders, pulled  [FLOTILLA_PAUSE_IMAGE] default: built-in flotilla/pause, loaded without a registry
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300

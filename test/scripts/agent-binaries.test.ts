@@ -98,7 +98,7 @@ describe("compiled agent binaries", () => {
     }
   }, 240_000);
 
-  test("linux-arm64 under qemu-user-static registers and runs a task in the host's Docker", async () => {
+  test("linux-arm64 under qemu-user-static registers and runs an awsvpc task in the host's Docker", async () => {
     const missing = missingTools(["qemu-aarch64-static"]);
     if (missing.length || !(await Bun.file("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1").exists())) {
       throw new Error("needs Debian packages qemu-user-static and libc6-arm64-cross (apt-get install -y qemu-user-static libc6-arm64-cross)");
