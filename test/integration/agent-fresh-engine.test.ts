@@ -20,7 +20,9 @@ const CLUSTER = "fresh-engine";
 let engine: SecondDockerd;
 let tc: TestControl;
 let agent: AgentProcess | undefined;
-let taskId: string | undefined;
+/** Tasks whose cgroups (task-level cpu and memory) are on this host, to remove at the end. */
+const taskIds: string[] = [];
+let firstInstance: string | undefined;
 
 beforeAll(async () => {
   engine = await startSecondDockerd();
@@ -31,8 +33,8 @@ afterAll(async () => {
   await agent?.stop();
   await tc?.stop();
   await engine?.stop();
-  // The task's containers went with the engine; its cgroup (task-level cpu and memory) is on this host.
-  if (taskId) removeTaskCgroup(taskId);
+  // The tasks' containers went with the engine; their cgroups are the host's.
+  for (const id of taskIds) removeTaskCgroup(id);
 });
 
 test("the sample awsvpc task definition reaches RUNNING on an engine that has only the task's image", async () => {
@@ -52,11 +54,13 @@ test("the sample awsvpc task definition reaches RUNNING on an engine that has on
   expect((await tc.api("POST", "/v1/task-definitions", sample)).status).toBe(201);
   const run = await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: sample.family });
   expect(run.status).toBe(201);
-  taskId = run.body.tasks[0].taskId as string;
+  const taskId = run.body.tasks[0].taskId as string;
+  taskIds.push(taskId);
   const task = await waitTaskStatus(tc, CLUSTER, taskId, "RUNNING", 120_000).catch((e: Error) => {
     throw new Error(`${e.message}\n--- agent ---\n${agent!.output().slice(-3000)}`);
   });
   expect(task.containerInstanceId).toBe(instanceId);
+  firstInstance = instanceId;
 
   // The engine now has the built-in pause image too, and nothing else came in.
   const pause = builtInPauseImage(pauseArchOf(await engine.docker("info", "--format", "{{.Architecture}}"))!);
@@ -78,4 +82,21 @@ test("the sample awsvpc task definition reaches RUNNING on an engine that has on
   expect(stopped.stoppedReason).toBe("test is done");
   // The holder exits 0 on SIGTERM (it is not killed after the stop timeout).
   expect(await engine.docker("inspect", "--format", "{{.State.ExitCode}}", holder)).toBe("0");
+}, 300_000);
+
+test("--pause-image names an image that is pulled instead: here, with no registry, the task cannot start", async () => {
+  await agent?.stop();
+  const act = await activation(tc, CLUSTER, 1);
+  agent = startAgentProcess({ control: tc.control.mqttUrl, activation: act, args: ["--pause-image", "busybox:stable"], env: { DOCKER_HOST: engine.host } });
+  const instanceId = await waitFor("the second agent to connect and the first to be seen gone", async () => {
+    const list = (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances`)).body.containerInstances as any[];
+    if (list.some((i) => i.containerInstanceId === firstInstance && i.agentConnected)) return undefined;
+    return list.find((i) => i.containerInstanceId !== firstInstance && i.agentConnected)?.containerInstanceId as string | undefined;
+  }, { timeoutMs: 60_000 });
+  const run = await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "webserver" });
+  expect(run.body.tasks[0].containerInstanceId).toBe(instanceId);
+  taskIds.push(run.body.tasks[0].taskId);
+  const stopped = await waitTaskStatus(tc, CLUSTER, run.body.tasks[0].taskId, "STOPPED", 120_000);
+  expect(stopped.stoppedReason).toMatch(/^CannotPullContainerError: pull image busybox:stable/);
+  expect(await engine.docker("image", "ls", "-q", "busybox")).toBe("");
 }, 300_000);
