@@ -20,7 +20,7 @@ Options (environment variable in brackets):
   --images-per-cycle N       at most N images removed per cleanup cycle                   [FLOTILLA_IMAGES_PER_CYCLE] default 5
   --health-interval S        seconds between instance health checks                     [FLOTILLA_HEALTH_INTERVAL] default 60
   --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
-  --pause-image IMAGE        image holding awsvpc task network namespaces              [FLOTILLA_PAUSE_IMAGE] default busybox:stable
+  --pause-image IMAGE        image (with sh) for awsvpc/pidMode/ipcMode holders, pulled  [FLOTILLA_PAUSE_IMAGE] default: built-in flotilla/pause, loaded without a registry
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
@@ -28,7 +28,8 @@ Options (environment variable in brackets):
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
   --tls-key FILE             PEM key of --tls-cert                                      [FLOTILLA_TLS_KEY]
-  -h, --help                 show this help`;
+  -h, --help                 show this help
+The Docker engine is the one DOCKER_HOST names (unix:///path or tcp://host:port), else /var/run/docker.sock.`;
 
 export interface AgentConfig {
   control: string;
@@ -40,7 +41,8 @@ export interface AgentConfig {
   cleanupWaitSeconds: number;
   /** Image cleanup (ECS_IMAGE_CLEANUP_*): interval 0 turns it off. */
   imageCleanup: { intervalSeconds: number; minimumAgeSeconds: number; imagesPerCycle: number };
-  pauseImage: string;
+  /** An operator's namespace-holder image; undefined: the agent's built-in pause image. */
+  pauseImage?: string;
   /** null: no introspection API; 0: any free port. */
   introspectionPort: number | null;
   registryCredentials?: string;
@@ -162,7 +164,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
     imageCleanup,
-    pauseImage: values["pause-image"] ?? env.FLOTILLA_PAUSE_IMAGE ?? "busybox:stable",
+    pauseImage: values["pause-image"] || env.FLOTILLA_PAUSE_IMAGE || undefined,
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
     activationCode: values["activation-code"] ?? env.FLOTILLA_ACTIVATION_CODE,
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",

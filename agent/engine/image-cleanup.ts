@@ -1,3 +1,4 @@
+import { isBuiltInPauseImage } from "../runtime/pause-image/pause-image.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
 import type { AgentState, AgentTask } from "../store/state-file.ts";
 
@@ -28,7 +29,8 @@ function holds(task: AgentTask, image: string): boolean {
  * Removes images the agent pulled that nothing uses any more. Several agents (and people) may share
  * one engine, so only images this agent brought in are ever candidates, and an image any container
  * on the engine uses (whoever made it) or any known task references is kept. Removal is never
- * forced, so the engine itself refuses an image a container started using meanwhile.
+ * forced, so the engine itself refuses an image a container started using meanwhile. The built-in
+ * pause image (labelled flotilla.pause-image) is never removed: it is the agent's own machinery.
  */
 export class ImageCleaner {
   private timer?: ReturnType<typeof setInterval>;
@@ -76,6 +78,12 @@ export class ImageCleaner {
       const id = await runtime.imageId!(image);
       if (id === null) {
         // Gone already (removed by hand): nothing left to own.
+        delete pulled[image];
+        changed = true;
+        continue;
+      }
+      // The agent's own pause image (loaded, or pulled by a task naming it) is never a candidate.
+      if (isBuiltInPauseImage(await runtime.imageLabels(image))) {
         delete pulled[image];
         changed = true;
         continue;

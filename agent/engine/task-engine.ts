@@ -2,6 +2,7 @@ import { LABELS } from "../../shared/labels.ts";
 import type { DesiredState, DesiredTask, ReportedTask } from "../../shared/messages.ts";
 import { MAX_TASK_EVENTS, taskHealthStatus } from "../../shared/messages.ts";
 import { registryCredentialsFor } from "../link/secret-values.ts";
+import { builtInPauseImageSource, pulledPauseImageSource, type PauseImageSource } from "../runtime/pause-image/pause-image.ts";
 import { describePull } from "../runtime/pull-progress.ts";
 import {
   containerStartOrder,
@@ -19,7 +20,6 @@ import { dependencyFailureReason, dependencyVerdict } from "./dependencies.ts";
 import { restartDecision } from "./restart-policy.ts";
 import { stopWaves } from "./stop-order.ts";
 import {
-  DEFAULT_PAUSE_IMAGE,
   NAMESPACE_OWNER_LABEL,
   TASK_NETWORK,
   holderExitReason,
@@ -42,7 +42,10 @@ export interface TaskEngineOptions {
   relistIntervalMs?: number;
   /** How long a stopped task's containers are kept for inspection before removal (ECS: 3 h). */
   cleanupWaitMs?: number;
-  /** Image of the hidden container holding an awsvpc task's network namespace. */
+  /**
+   * Image of the hidden container holding a task's namespaces, pulled as any image; by default
+   * the agent's built-in pause image, loaded into the engine (runtime/pause-image).
+   */
   pauseImage?: string;
   now?: () => number;
   log?: (line: string) => void;
@@ -89,10 +92,13 @@ export class TaskEngine {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
 
+  private readonly pauseImage: PauseImageSource;
+
   constructor(private opts: TaskEngineOptions) {
     this.state = opts.store.load();
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
+    this.pauseImage = opts.pauseImage ? pulledPauseImageSource(opts.runtime, opts.pauseImage) : builtInPauseImageSource(opts.runtime);
   }
 
   private get cleanupWaitMs(): number {
@@ -311,8 +317,8 @@ export class TaskEngine {
     const existing = await this.namespaceOwner(task.taskId);
     if (existing?.state === "running") return;
     if (networkModeOf(td) === "awsvpc") await runtime.ensureNetwork?.(TASK_NETWORK);
-    const spec = namespaceOwnerSpec(this.identity(task), td, this.opts.pauseImage ?? DEFAULT_PAUSE_IMAGE, this.cgroupParents.get(task.taskId));
-    await runtime.ensureImage(spec.image, "prefer-cached");
+    const holder = await this.pauseImage.ensure();
+    const spec = namespaceOwnerSpec(this.identity(task), td, holder, this.cgroupParents.get(task.taskId));
     await runtime.start(existing?.id ?? (await runtime.create(spec)));
   }
 

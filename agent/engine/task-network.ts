@@ -1,5 +1,6 @@
 import { LABELS } from "../../shared/labels.ts";
 import { networkModeOf, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { HolderImage } from "../runtime/pause-image/pause-image.ts";
 import type { ContainerSpec, PortBinding } from "../runtime/types.ts";
 import { containerLabels, type TaskIdentity } from "./container-spec.ts";
 
@@ -13,9 +14,6 @@ import { containerLabels, type TaskIdentity } from "./container-spec.ts";
 
 /** The Docker bridge network awsvpc tasks get their addresses on (created once, idempotently). */
 export const TASK_NETWORK = "flotilla";
-
-/** Image of the namespace holder; anything with `sh` and `sleep` will do. */
-export const DEFAULT_PAUSE_IMAGE = "flotilla/busybox:test";
 
 /** Container-name label of the namespace holder; "~" cannot occur in an ECS container name. */
 export const NAMESPACE_OWNER_LABEL = "~netns";
@@ -66,17 +64,18 @@ function union(lists: (readonly string[] | undefined)[]): string[] | undefined {
 }
 
 /**
- * The namespace holder: sleeps until stopped (exits 0 on SIGTERM: a bare PID 1 ignores it). With
- * pidMode "task" it is the PID 1 of the task's processes (reaping orphans); with ipcMode "task" its
- * IPC namespace is made shareable. Outside awsvpc it has no network of its own ("none").
+ * The namespace holder (the image and what it runs: runtime/pause-image): waits until stopped and
+ * exits 0 on SIGTERM. With pidMode "task" it is the PID 1 of the task's processes (reaping
+ * orphans); with ipcMode "task" its IPC namespace is made shareable. Outside awsvpc it has no
+ * network of its own ("none").
  */
-export function namespaceOwnerSpec(t: TaskIdentity, td: TaskDefinitionSpec, image = DEFAULT_PAUSE_IMAGE, cgroupParent?: string): ContainerSpec {
+export function namespaceOwnerSpec(t: TaskIdentity, td: TaskDefinitionSpec, holder: HolderImage, cgroupParent?: string): ContainerSpec {
   const cs = td.containerDefinitions;
   const common = {
     name: namespaceOwnerName(t.taskId),
-    image,
+    image: holder.image,
     labels: containerLabels(t, NAMESPACE_OWNER_LABEL),
-    entryPoint: ["sh", "-c", 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'],
+    entryPoint: holder.entryPoint,
     command: [],
     stopTimeoutSeconds: 5,
     memoryMiB: 16,

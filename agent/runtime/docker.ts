@@ -133,6 +133,32 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async imageLabels(image: string): Promise<Record<string, string> | null> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Config?.Labels ?? {};
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  async loadImage(archive: Uint8Array): Promise<void> {
+    try {
+      const stream = await this.docker.loadImage(Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength) as never, { quiet: true });
+      // The engine answers 200 and reports a bad archive inside the JSON stream.
+      let body = "";
+      for await (const chunk of stream as AsyncIterable<Buffer>) body += chunk.toString();
+      const failed = body
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as { error?: string })
+        .find((m) => m.error);
+      if (failed) throw new Error(failed.error);
+    } catch (e) {
+      throw new RuntimeError("CannotPullContainerError", `load image: ${(e as Error).message}`);
+    }
+  }
+
   async removeImage(image: string): Promise<void> {
     try {
       await this.docker.getImage(image).remove({ force: false, noprune: false });

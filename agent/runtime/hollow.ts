@@ -11,6 +11,7 @@ import type {
   TaskResourceLimits,
 } from "./types.ts";
 import { RuntimeError } from "./types.ts";
+import { readTar } from "./pause-image/tar.ts";
 
 /**
  * Latencies of the simulated engine. The defaults are close to what a local Docker engine takes for
@@ -74,6 +75,7 @@ export class HollowRuntime implements ContainerRuntime {
   private containers = new Map<string, HollowContainer>();
   private names = new Map<string, string>();
   private images: Set<string>;
+  private imageLabelsOf = new Map<string, Record<string, string>>();
   private pulled = new Set<string>();
   private unpullable: Set<string>;
   private watchers = new Set<{ labels: Record<string, string>; onHint: () => void }>();
@@ -82,7 +84,7 @@ export class HollowRuntime implements ContainerRuntime {
   readonly taskCgroups = new Map<string, TaskResourceLimits>();
   private readonly now: () => number;
   /** Counts of runtime calls, for benchmarks. */
-  readonly calls = { pull: 0, create: 0, start: 0, stop: 0, remove: 0, list: 0, inspect: 0 };
+  readonly calls = { pull: 0, load: 0, create: 0, start: 0, stop: 0, remove: 0, list: 0, inspect: 0 };
 
   constructor(private opts: HollowRuntimeOptions = {}) {
     this.timings = { ...DEFAULT_HOLLOW_TIMINGS, ...opts.timings };
@@ -108,6 +110,28 @@ export class HollowRuntime implements ContainerRuntime {
     }
     this.images.add(image);
     this.pulled.add(image);
+  }
+
+  async imageLabels(image: string): Promise<Record<string, string> | null> {
+    return this.images.has(image) ? { ...this.imageLabelsOf.get(image) } : null;
+  }
+
+  /** Reads the `docker save` archive as Docker would: each manifest entry's tags and config labels. */
+  async loadImage(archive: Uint8Array): Promise<void> {
+    this.calls.load++;
+    const files = readTar(archive);
+    const manifest = files.get("manifest.json");
+    if (!manifest) throw new RuntimeError("CannotPullContainerError", "load image: no manifest.json in the archive");
+    const dec = new TextDecoder();
+    for (const m of JSON.parse(dec.decode(manifest)) as { Config: string; RepoTags?: string[] }[]) {
+      const config = files.get(m.Config);
+      if (!config) throw new RuntimeError("CannotPullContainerError", `load image: ${m.Config} is missing from the archive`);
+      const labels = (JSON.parse(dec.decode(config)) as { config?: { Labels?: Record<string, string> } }).config?.Labels ?? {};
+      for (const tag of m.RepoTags ?? []) {
+        this.images.add(tag);
+        this.imageLabelsOf.set(tag, labels);
+      }
+    }
   }
 
   async create(spec: ContainerSpec): Promise<string> {

@@ -193,6 +193,13 @@ export interface ContainerRuntime {
   imagesInUse?(): Promise<Set<string>>;
   /** The image's id, or null when the engine does not have it. */
   imageId?(image: string): Promise<string | null>;
+  /** The image's labels ({} when it has none), or null when the engine does not have it. */
+  imageLabels(image: string): Promise<Record<string, string> | null>;
+  /**
+   * Loads images from a `docker save` archive (Docker's image load API), tags included; throws
+   * RuntimeError. How the agent's built-in pause image gets into the engine without a registry.
+   */
+  loadImage(archive: Uint8Array): Promise<void>;
   /** Removes one image reference (never forced: an image a container uses is refused). */
   removeImage?(image: string): Promise<void>;
   create(spec: ContainerSpec): Promise<string>;

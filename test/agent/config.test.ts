@@ -23,6 +23,13 @@ describe("agent operational flags", () => {
     expect(parse(["--health-interval", "5"]).healthIntervalSeconds).toBe(5);
   });
 
+  test("pause image: the built-in one unless --pause-image or FLOTILLA_PAUSE_IMAGE names another", () => {
+    expect(parse([]).pauseImage).toBeUndefined();
+    expect(parse(["--pause-image", "busybox:stable"]).pauseImage).toBe("busybox:stable");
+    expect(parse([], { FLOTILLA_PAUSE_IMAGE: "registry.local/pause:1" }).pauseImage).toBe("registry.local/pause:1");
+    expect(parse([], { FLOTILLA_PAUSE_IMAGE: "" }).pauseImage).toBeUndefined();
+  });
+
   test("bad values are one readable error naming the flag", () => {
     expect(() => parse(["--introspection-port", "http"])).toThrow(ConfigError);
     expect(() => parse(["--introspection-port", "65536"])).toThrow(/--introspection-port must be a port number/);

@@ -23,12 +23,14 @@ export function startAgentProcess(opts: {
   activation?: { activationId: string; activationCode: string };
   dataDir?: string;
   args?: string[];
+  /** Extra environment (e.g. DOCKER_HOST for another engine). */
+  env?: Record<string, string>;
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
   const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
-  const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT });
+  const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...opts.env } });
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();

@@ -49,3 +49,14 @@ async function removeOrphanTaskCgroups(): Promise<void> {
     }
   }
 }
+
+/** Removes one task's cgroups (for a task whose containers were removed behind the agent's back). */
+export function removeTaskCgroup(taskId: string): void {
+  for (const mount of parseCgroupMounts(readFileSync("/proc/self/mountinfo", "utf8"))) {
+    try {
+      rmdirSync(join(mount.mountPoint, TASK_CGROUP_ROOT, taskId));
+    } catch {
+      // Not there (this controller or host has none), or gone already.
+    }
+  }
+}

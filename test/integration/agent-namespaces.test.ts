@@ -104,7 +104,13 @@ describe('pidMode and ipcMode "task"', () => {
       // From the idle container: the worker's process, and the holder as PID 1.
       const ps = await docker("exec", idle, "ps", "-o", "pid,args");
       expect(ps).toContain("sleep 31337");
-      expect(ps).toMatch(/^\s*1\s+sh -c trap "exit 0" TERM; while :; do sleep 3600/m);
+      expect(ps).toMatch(/^\s*1\s+\/pause$/m);
+      // Orphans land on the holder (PID 1 of the task), which reaps them: no zombie stays.
+      await docker("exec", idle, "sh", "-c", "sleep 0.2 & exit 0");
+      await waitFor("the orphaned sleep to be reaped", async () => {
+        const procs = await docker("exec", idle, "ps", "-o", "stat,args");
+        return !/^\s*Z/m.test(procs) && !procs.includes("sleep 0.2") && procs;
+      });
       expect(await docker("exec", idle, "cat", "/dev/shm/marker")).toBe("from-worker");
       // One /dev/shm for the task, the size the worker asked for.
       expect(await docker("exec", idle, "df", "-k", "/dev/shm")).toMatch(/\s81920\s/);

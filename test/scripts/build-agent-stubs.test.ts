@@ -99,6 +99,8 @@ describe("agent build stubs", () => {
     const hits = new Set<string>();
     const source = `
       import { DockerRuntime } from "../../agent/runtime/docker.ts";
+      import { builtInPauseImage } from "../../agent/runtime/pause-image/pause-image.ts";
+      import { pauseArchOf } from "../../agent/runtime/pause-image/pause-program.ts";
       const rt = new DockerRuntime();
       // Names carry the test runner's pid (not this script's): its afterAll removes what is left.
       const labels = { "flotilla.stub-test": "${process.pid}" };
@@ -111,6 +113,12 @@ describe("agent build stubs", () => {
       r.imageId = (await rt.imageId(image))?.startsWith("sha256:");
       r.missingImageId = await rt.imageId("flotilla/no-such-image:stub-test");
       await rt.removeImage("flotilla/no-such-image:stub-test");
+      // The built-in pause image goes in through the image load API.
+      const pause = builtInPauseImage(pauseArchOf(info.architecture));
+      await rt.loadImage(pause.archive);
+      r.loadImage = (await rt.imageLabels(pause.reference))?.["flotilla.pause-image"] === pause.programDigest;
+      r.missingImageLabels = await rt.imageLabels("flotilla/no-such-image:stub-test");
+      r.badArchive = await rt.loadImage(new Uint8Array(2048).fill(7)).then(() => "loaded?", (e) => e.kind);
       let hinted = false;
       const unwatch = rt.watch(labels, () => { hinted = true; });
       const net = "flotilla-stub-test-${process.pid}";
@@ -164,6 +172,9 @@ describe("agent build stubs", () => {
       ensureImage: false,
       imageId: true,
       missingImageId: null,
+      loadImage: true,
+      missingImageLabels: null,
+      badArchive: "CannotPullContainerError",
       listed: [true],
       hinted: true,
       inspect: true,

@@ -131,7 +131,7 @@ describe("buildContainerSpec", () => {
     const web = buildContainerSpec(T, td, td.containerDefinitions[0]!);
     expect(web.networkMode).toBe(`container:${namespaceOwnerName(T.taskId)}`);
     expect(web.portBindings).toEqual([]);
-    const owner = namespaceOwnerSpec(T, td);
+    const owner = namespaceOwnerSpec(T, td, { image: "flotilla/pause:test", entryPoint: ["/pause"] });
     expect(owner).toMatchObject({ networkMode: "bridge", networkName: TASK_NETWORK });
     expect(owner.portBindings).toEqual([
       { containerPort: 8080, hostPort: 8080, protocol: "tcp" },

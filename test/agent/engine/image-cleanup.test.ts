@@ -1,14 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import { ImageCleaner } from "../../../agent/engine/image-cleanup.ts";
+import { PAUSE_IMAGE_LABEL } from "../../../agent/runtime/pause-image/pause-image.ts";
 import type { ContainerRuntime } from "../../../agent/runtime/types.ts";
 import { emptyState, type AgentState, type AgentTask } from "../../../agent/store/state-file.ts";
 
 /** An engine's images (ref → id) and the image ids its containers use. */
-function fakeRuntime(images: Record<string, string>, used: string[]) {
+function fakeRuntime(images: Record<string, string>, used: string[], labels: Record<string, Record<string, string>> = {}) {
   const removed: string[] = [];
   const runtime = {
     imagesInUse: async () => new Set(used),
     imageId: async (ref: string) => images[ref] ?? null,
+    imageLabels: async (ref: string) => (ref in images ? (labels[ref] ?? {}) : null),
     removeImage: async (ref: string) => {
       removed.push(ref);
       delete images[ref];
@@ -69,5 +71,16 @@ describe("ImageCleaner", () => {
     state.pulledImages = { x: 0 };
     await cleaner(state, runtime, 100_000).c.cycle();
     expect(state.pulledImages).toEqual({ x: 0 });
+  });
+
+  test("never removes the built-in pause image, even one recorded as pulled (a task named it)", async () => {
+    const { runtime, removed } = fakeRuntime({ "flotilla/pause:0.1.0-amd64": "sha:p", old: "sha:o" }, [], {
+      "flotilla/pause:0.1.0-amd64": { [PAUSE_IMAGE_LABEL]: "digest" },
+    });
+    const state = emptyState();
+    state.pulledImages = { "flotilla/pause:0.1.0-amd64": 0, old: 1 };
+    await cleaner(state, runtime, 100_000).c.cycle();
+    expect(removed).toEqual(["old"]);
+    expect(state.pulledImages).toEqual({});
   });
 });

@@ -7,6 +7,7 @@ import { parseTaskDefinition, type TaskDefinitionSpec } from "../../../shared/ta
 /** pidMode/ipcMode "task" in every network mode: who joins what, and what the holder is. */
 const T: TaskIdentity = { taskId: "0123456789abcdef0123", clusterName: "c", instanceId: "i-1", family: "app", revision: 3 };
 const HOLDER = `container:${namespaceOwnerName(T.taskId)}`;
+const PAUSE = { image: "flotilla/pause:test", entryPoint: ["/pause"] };
 
 function parsed(body: unknown): TaskDefinitionSpec {
   const r = parseTaskDefinition(body);
@@ -25,7 +26,7 @@ describe("task namespaces", () => {
       for (const c of td.containerDefinitions) {
         expect(buildContainerSpec(T, td, c)).toMatchObject({ networkMode, pidMode: HOLDER, ipcMode: HOLDER });
       }
-      const holder = namespaceOwnerSpec(T, td, "pause", "/flotilla/t");
+      const holder = namespaceOwnerSpec(T, td, { image: "pause", entryPoint: ["/pause"] }, "/flotilla/t");
       expect(holder).toMatchObject({ networkMode: "none", portBindings: [], ipcMode: "shareable", cgroupParent: "/flotilla/t", image: "pause" });
       expect(holder.networkName).toBeUndefined();
       expect(createBody(holder).HostConfig).toMatchObject({ NetworkMode: "none", IpcMode: "shareable", CgroupParent: "/flotilla/t" });
@@ -35,22 +36,22 @@ describe("task namespaces", () => {
   test("awsvpc: the same holder keeps the network too", () => {
     const td = task({ networkMode: "awsvpc", ipcMode: "task" });
     expect(buildContainerSpec(T, td, td.containerDefinitions[0]!)).toMatchObject({ networkMode: HOLDER, ipcMode: HOLDER, pidMode: undefined });
-    expect(namespaceOwnerSpec(T, td)).toMatchObject({ networkMode: "bridge", networkName: TASK_NETWORK, ipcMode: "shareable" });
+    expect(namespaceOwnerSpec(T, td, PAUSE)).toMatchObject({ networkMode: "bridge", networkName: TASK_NETWORK, ipcMode: "shareable" });
     expect(holderExitReason(td)).toBe("Task network namespace holder exited (networkMode awsvpc)");
   });
 
   test("only pidMode task: the holder's IPC namespace stays private", () => {
     const td = task({ pidMode: "task" });
-    expect(namespaceOwnerSpec(T, td).ipcMode).toBeUndefined();
+    expect(namespaceOwnerSpec(T, td, PAUSE).ipcMode).toBeUndefined();
     expect(buildContainerSpec(T, td, td.containerDefinitions[0]!)).toMatchObject({ pidMode: HOLDER, ipcMode: undefined });
     expect(holderExitReason(td)).toBe('Task namespace holder exited (pidMode "task")');
     expect(holderExitReason(task({ pidMode: "task", ipcMode: "task" }))).toBe('Task namespace holder exited (pidMode "task", ipcMode "task")');
   });
 
   test("with ipcMode task the holder's /dev/shm is the largest sharedMemorySize asked for", () => {
-    expect(namespaceOwnerSpec(T, task({ ipcMode: "task" }, { sharedMemorySize: 128 })).shmSizeMiB).toBe(128);
-    expect(namespaceOwnerSpec(T, task({ ipcMode: "task" })).shmSizeMiB).toBeUndefined();
-    expect(namespaceOwnerSpec(T, task({ pidMode: "task" }, { sharedMemorySize: 128 })).shmSizeMiB).toBeUndefined();
+    expect(namespaceOwnerSpec(T, task({ ipcMode: "task" }, { sharedMemorySize: 128 }), PAUSE).shmSizeMiB).toBe(128);
+    expect(namespaceOwnerSpec(T, task({ ipcMode: "task" }), PAUSE).shmSizeMiB).toBeUndefined();
+    expect(namespaceOwnerSpec(T, task({ pidMode: "task" }, { sharedMemorySize: 128 }), PAUSE).shmSizeMiB).toBeUndefined();
   });
 
   test("host and none are Docker's own; no holder without task namespaces or awsvpc", () => {
