@@ -4,7 +4,8 @@ import type { LogStreamParams } from "../link/log-requests.ts";
 import { containerInstances } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, invalid } from "./errors.ts";
-import { describeTask, type TaskContainer } from "./tasks.ts";
+import type { TaskContainer } from "../db/rows.ts";
+import { describeTask } from "./tasks.ts";
 import { parseInput } from "./validate.ts";
 
 /** `since`: unix seconds or an ISO 8601 time. */

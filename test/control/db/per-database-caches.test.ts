@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { nextDesiredState } from "../../../control/ops/desired.ts";
-import { taskDefinitionByArn } from "../../../control/services/snapshot.ts";
+import { taskDefinitionRevision } from "../../../control/db/task-definition-revisions.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 
 /**
@@ -34,7 +34,7 @@ describe("task definition caches are per database", () => {
     const names = async (x: typeof a) => ((await nextDesiredState(x.t.ctx, x.instanceId))!.tasks[0]!.definition as any).containerDefinitions.map((c: any) => c.name);
     expect(await names(a)).toEqual(["first"]);
     expect(await names(b)).toEqual(["second"]);
-    expect((await taskDefinitionByArn(a.t.ctx, a.arn)).spec).toMatchObject({ containerDefinitions: [{ name: "first" }] });
-    expect((await taskDefinitionByArn(b.t.ctx, b.arn)).spec).toMatchObject({ containerDefinitions: [{ name: "second" }] });
+    expect((await taskDefinitionRevision(a.t.ctx.db, a.arn))!.spec).toMatchObject({ containerDefinitions: [{ name: "first" }] });
+    expect((await taskDefinitionRevision(b.t.ctx.db, b.arn))!.spec).toMatchObject({ containerDefinitions: [{ name: "second" }] });
   });
 });
