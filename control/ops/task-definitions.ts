@@ -4,7 +4,7 @@ import { parseTaskDefinition } from "../../shared/task-definition/index.ts";
 import type { TaskDefinitionRow } from "../db/rows.ts";
 import { taskDefinitions } from "../db/schema.ts";
 import { rememberRevision, revisionOf, taskDefinitionRevision, type TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
-import { prefetchTaskPlatform } from "../scheduling/image-platforms.ts";
+import { prefetchTaskPlatform } from "../scheduling/task-platform.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound } from "./errors.ts";
 import { taskDefinitionRef } from "./references.ts";

@@ -9,7 +9,7 @@ import type { OpsContext } from "./context.ts";
 import { commitPipelineFor } from "./commit-pipeline.ts";
 import type { CommitOutcome } from "./commit-job.ts";
 import { reserveStatement } from "./reserve-statement.ts";
-import { taskPlatform } from "./image-platforms.ts";
+import { taskPlatform } from "./task-platform.ts";
 import { encodeTaskRows, insertTasksStatement, type SharedTaskColumns } from "./task-insert.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
