@@ -32,22 +32,30 @@ export function parseImageReference(image: string): ImageReference | undefined {
   const m = REFERENCE.exec(image);
   if (!m || m[1]!.length > 255) return undefined;
   const name = m[1]!;
-  const slash = name.indexOf("/");
-  const first = slash < 0 ? "" : name.slice(0, slash);
-  const isDomain = first !== "" && (/[.:]/.test(first) || first === "localhost" || first !== first.toLowerCase());
-  const repository = isDomain ? name.slice(slash + 1) : name;
+  const domain = domainOf(name);
   // Without a registry host the name is a repository path, whose grammar has no upper case.
-  if (!isDomain && name !== name.toLowerCase()) return undefined;
+  if (!domain && name !== name.toLowerCase()) return undefined;
   return {
-    domain: isDomain ? first : undefined,
-    registry: isDomain ? first : DEFAULT_REGISTRY,
-    repository,
+    domain,
+    registry: domain ?? DEFAULT_REGISTRY,
+    repository: domain ? name.slice(domain.length + 1) : name,
     tag: m[2],
     digest: m[3],
   };
 }
 
-/** The registry an image is pulled from (docker.io for Hub names and anything unparseable). */
+/** Docker's rule for the first path component: a registry host if it has a dot or a port, is localhost, or has upper case. */
+function domainOf(name: string): string | undefined {
+  const slash = name.indexOf("/");
+  if (slash <= 0) return undefined;
+  const first = name.slice(0, slash);
+  return /[.:]/.test(first) || first === "localhost" || first !== first.toLowerCase() ? first : undefined;
+}
+
+/**
+ * The registry an image is pulled from: docker.io for Hub names. A reference that does not parse
+ * (the agent may hold one from before a validation rule) still gets Docker's host rule.
+ */
 export function registryOf(image: string): string {
-  return parseImageReference(image)?.registry ?? DEFAULT_REGISTRY;
+  return parseImageReference(image)?.registry ?? domainOf(image) ?? DEFAULT_REGISTRY;
 }
