@@ -81,6 +81,15 @@ export async function launchableTaskDefinition(ctx: OpsContext, ref: string, fie
   return td;
 }
 
+/** At start: looks up the images of every ACTIVE revision (in the background; returns when asked). */
+export async function prefetchActiveTaskPlatforms(ctx: OpsContext): Promise<void> {
+  const rows = await ctx.db.select({ arn: taskDefinitions.arn }).from(taskDefinitions).where(eq(taskDefinitions.status, "ACTIVE")).all();
+  for (const { arn } of rows) {
+    const rev = await taskDefinitionRevision(ctx.db, arn);
+    if (rev) prefetchTaskPlatform(ctx, rev.spec);
+  }
+}
+
 export async function listTaskDefinitions(
   ctx: OpsContext,
   filter: { familyPrefix?: string; status?: "ACTIVE" | "INACTIVE" },
