@@ -4,7 +4,10 @@ import { parseImageReference } from "../../shared/image-reference.ts";
  * Which CPU architectures an image runs on, read from its registry, for task definitions without
  * runtimePlatform.cpuArchitecture. Only images named with an explicit registry host
  * (`127.0.0.1:5000/app:1`, `registry.example/app`) are looked up: Docker Hub would need network
- * access and token auth the control service does not assume.
+ * access and token auth the control service does not assume. A registry that asks for credentials
+ * the control was not given is treated the same way: not checkable, so nothing is required and
+ * nothing is said (every RunTask would say it otherwise, with nothing the caller could do but set
+ * runtimePlatform).
  *
  * The look-up is kept off RunTask's path: it starts when a task definition is registered (and
  * for every ACTIVE one when the control starts), answers are cached per image and refreshed in
@@ -72,6 +75,8 @@ function registryRef(image: string): RegistryRef | undefined {
 }
 
 class RegistryError extends Error {}
+/** The registry wants credentials the control does not have: like a Docker Hub name, not checkable. */
+class NeedsCredentials extends Error {}
 
 export class ImagePlatforms {
   private cache = new Map<string, Entry>();
@@ -177,6 +182,7 @@ export class ImagePlatforms {
       if (names.length === 0 || names.some((n) => !ECS_ARCH[n])) return { ok: true, archs: undefined };
       return { ok: true, archs: new Set(names.map((n) => ECS_ARCH[n]!)) };
     } catch (e) {
+      if (e instanceof NeedsCredentials) return { ok: true, archs: undefined };
       if (e instanceof RegistryError) return { ok: false, why: e.message };
       const err = e as Error;
       const why = err.name === "TimeoutError" ? `did not answer within ${this.opts.timeoutMs} ms` : `could not be reached (${err.message})`;
@@ -194,7 +200,8 @@ export class ImagePlatforms {
     });
     if (!res.ok) {
       await res.body?.cancel();
-      const hint = res.status === 401 || res.status === 403 ? " (the control service has no credentials for it)" : res.status === 404 ? " (no such image)" : "";
+      if ((res.status === 401 || res.status === 403) && !cred) throw new NeedsCredentials();
+      const hint = res.status === 404 ? " (no such image)" : "";
       throw new RegistryError(`registry ${ref.host} answered ${res.status} for ${ref.name}:${ref.reference}${hint}`);
     }
     return res.json();

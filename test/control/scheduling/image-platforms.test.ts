@@ -60,11 +60,12 @@ test("a stale answer keeps serving while it is refreshed in the background", asy
   await waitFor("the background refresh to reach the registry", () => calls.n > afterFirst);
 });
 
-test("no credentials, an unknown tag: the image is unchecked and says why; a Docker Hub name is not looked up", async () => {
-  const anonymous = new ImagePlatforms({ waitMs: 30_000 });
-  const refused = await anonymous.check([ref]);
-  expect(refused.cpuArchitecture).toBeUndefined();
-  expect(refused.unchecked).toEqual([{ image: ref, why: expect.stringContaining("answered 401") }]);
+test("an unknown tag is unchecked and says why; a registry wanting credentials and a Docker Hub name mean no restriction", async () => {
+  // Without credentials the registry answers 401: as with Docker Hub, nothing to check.
+  expect(await new ImagePlatforms({ waitMs: 30_000 }).check([ref])).toEqual({ cpuArchitecture: undefined, unchecked: [] });
+  // Wrong credentials are a misconfiguration, said as such.
+  const wrong = new ImagePlatforms({ waitMs: 30_000, credentials: () => ({ username: "nobody", password: "x" }) });
+  expect((await wrong.check([ref])).unchecked).toEqual([{ image: ref, why: expect.stringContaining("answered 401") }]);
   const { platforms } = counting();
   const missing = `${registry.host}/platforms/busybox:missing`;
   expect((await platforms.check([missing])).unchecked).toEqual([{ image: missing, why: expect.stringContaining("answered 404") }]);
