@@ -22,8 +22,17 @@ export type TaskDefinitionRevision = Pick<TaskDefinitionRow, "family" | "revisio
  */
 const byArn = perDatabase(() => new Map<string, Promise<TaskDefinitionRevision | undefined>>());
 
+/** The immutable part of a row; its spec is frozen, since every reader of the revision shares it. */
 export function revisionOf(row: TaskDefinitionRow): TaskDefinitionRevision {
-  return { family: row.family, revision: row.revision, arn: row.arn, registeredAt: row.registeredAt, spec: row.spec as TaskDefinitionSpec };
+  return { family: row.family, revision: row.revision, arn: row.arn, registeredAt: row.registeredAt, spec: deepFreeze(row.spec as TaskDefinitionSpec) };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** The revision an ARN names, from the cache or read once; undefined when there is none. */
