@@ -4,7 +4,7 @@ import { arn } from "../../shared/arn.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { DeploymentRow, ServiceEventRow, ServiceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 import { containerInstances, deployments, serviceEvents, services } from "../db/schema.ts";
-import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
+import { taskDefinitionByArn } from "../services/snapshot.ts";
 import { hasHealthChecks } from "../services/task-health.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
 import { defaultDeploymentConfiguration, type DeploymentConfiguration } from "../services/deployment-math.ts";
@@ -296,8 +296,8 @@ export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrA
   for (const t of rows) {
     const inst = byId.get(t.instanceId);
     if (!inst?.agentConnected || t.lastStatus !== "RUNNING" || t.healthStatus === "UNHEALTHY") continue;
-    const td = await taskDefinitionRevision(ctx.db, t.taskDefinitionArn);
-    if ((!td || hasHealthChecks(td.spec)) && t.healthStatus !== "HEALTHY") continue;
+    const td = await taskDefinitionByArn(ctx, t.taskDefinitionArn);
+    if (hasHealthChecks(td.spec as TaskDefinitionSpec) && t.healthStatus !== "HEALTHY") continue;
     for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
       for (const b of c.networkBindings ?? []) {
         const specific = b.bindIP && b.bindIP !== "0.0.0.0" && b.bindIP !== "::" ? b.bindIP : undefined;

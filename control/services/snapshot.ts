@@ -36,7 +36,8 @@ export interface ServiceSnapshot {
   tasks: ClassifiedTask[];
 }
 
-async function revisionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRevision> {
+/** A revision the store has (tasks and deployments only name stored ones), from the per-database cache. */
+export async function taskDefinitionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRevision> {
   const td = await taskDefinitionRevision(ctx.db, arn);
   if (!td) throw new Error(`task definition ${arn} is not in the database`);
   return td;
@@ -49,7 +50,7 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
   const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
   const tds = new Map<string, TaskDefinitionRevision>();
   for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...rows.map((t) => t.taskDefinitionArn)])) {
-    tds.set(arn, await revisionByArn(ctx, arn));
+    tds.set(arn, await taskDefinitionByArn(ctx, arn));
   }
   // A task placed after the round read its instances (none should be: the scheduler starts a
   // service's tasks itself, after its snapshot) would look lost for want of its instance.
