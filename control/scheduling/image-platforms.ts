@@ -80,6 +80,8 @@ class NeedsCredentials extends Error {}
 
 export class ImagePlatforms {
   private cache = new Map<string, Entry>();
+  /** Parsed references, so a RunTask of a known image does not run the reference grammar again. */
+  private refs = new Map<string, RegistryRef | null>();
   private opts: Required<Omit<ImagePlatformsOptions, "credentials">> & Pick<ImagePlatformsOptions, "credentials">;
 
   constructor(options: ImagePlatformsOptions = {}) {
@@ -98,7 +100,7 @@ export class ImagePlatforms {
   /** Starts look-ups for images not known yet (or stale); returns at once. */
   prefetch(images: string[]): void {
     for (const image of images) {
-      const ref = registryRef(image);
+      const ref = this.refOf(image);
       if (ref) this.entry(image, ref);
     }
   }
@@ -114,7 +116,7 @@ export class ImagePlatforms {
     let deadline: Promise<undefined> | undefined;
     try {
       for (const image of new Set(images)) {
-        const ref = registryRef(image);
+        const ref = this.refOf(image);
         if (!ref) continue;
         const e = this.entry(image, ref);
         let answer = e.answer;
@@ -141,6 +143,15 @@ export class ImagePlatforms {
     // could still place it where it cannot run, so nothing is required then.
     const cpuArchitecture = unchecked.length === 0 && allowed?.size === 1 ? [...allowed][0] : undefined;
     return { cpuArchitecture, unchecked };
+  }
+
+  private refOf(image: string): RegistryRef | null {
+    let ref = this.refs.get(image);
+    if (ref === undefined) {
+      ref = registryRef(image) ?? null;
+      this.refs.set(image, ref);
+    }
+    return ref;
   }
 
   /** The cache entry for an image, starting a look-up when there is no answer or it is stale. */
