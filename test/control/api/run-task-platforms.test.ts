@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { prefetchActiveTaskPlatforms } from "../../../control/ops/task-definitions.ts";
 import { ImagePlatforms } from "../../../control/scheduling/image-platforms.ts";
 import { PLATFORM_UNCHECKED } from "../../../control/scheduling/task-platform.ts";
 import { ServiceScheduler } from "../../../control/services/scheduler.ts";
@@ -88,6 +89,18 @@ describe("a registry that accepts connections and never answers", () => {
     // The registry still holds the look-up's request, unanswered: RunTask did not wait for it.
     expect(silent.open()).toBeGreaterThanOrEqual(1);
     expect(silent.accepted()).toBe(1);
+  });
+
+  test("a control starting over an existing database looks up its ACTIVE revisions' images", async () => {
+    const { t } = await cluster(["x86_64"]);
+    const image = `${silent.host}/restart:1`;
+    expect((await t.request("POST", "/v1/task-definitions", definition(image))).status).toBe(201);
+    await waitFor("the look-up at registration", () => silent.accepted() >= 1);
+    const before = silent.accepted();
+    // A new process has an empty cache (createControl calls this at start).
+    t.ctx.imagePlatforms = new ImagePlatforms();
+    await prefetchActiveTaskPlatforms(t.ctx);
+    await waitFor("the look-up at start", () => silent.accepted() > before);
   });
 
   test("a service placing tasks of that image says so in its events", async () => {
