@@ -15,6 +15,8 @@ import { AgentLink } from "./link/agent-link.ts";
 import { PlacementIndexCache } from "./scheduling/index-cache.ts";
 import { checkActivation } from "./ops/activations.ts";
 import { createSerializer, type OpsContext } from "./ops/context.ts";
+import { prefetchActiveTaskPlatforms } from "./ops/task-definitions.ts";
+import { ImagePlatforms } from "./scheduling/image-platforms.ts";
 import { authenticateInstance, markAllDisconnected } from "./ops/instances.ts";
 import { ensureAdminToken } from "./ops/tokens.ts";
 import { ServiceScheduler } from "./services/scheduler.ts";
@@ -75,6 +77,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     desiredChanged: (id) => link?.desiredChanged(id),
     indexes: new PlacementIndexCache(opts.db.db, clock),
     servicesChanged: () => scheduler?.poke(),
+    // One cache for every context of this control (the leader's fenced one is a copy of this).
+    imagePlatforms: new ImagePlatforms(),
   };
   let scheduler: ServiceScheduler | undefined;
   const { created } = await ensureAdminToken(ctx, opts.adminToken);
@@ -153,6 +157,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     });
     elector.start();
   } else await duties.start(ctx);
+
+  // Ahead of need: the first RunTask after a restart finds its images' platforms looked up.
+  void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log(`[control] image platform look-ups at start failed: ${e.message}`));
 
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { registryOf } from "../../shared/image-reference.ts";
 
 /** Docker's auth for one registry, as the engine's pull API takes it. */
 export interface RegistryAuth {
@@ -15,16 +16,8 @@ const credentialsFileSchema = z.record(
   z.object({ username: z.string().min(1), password: z.string() }),
 );
 
-/**
- * The registry an image reference names: the first path component when it looks like a host
- * (has a dot or a port, or is localhost), else Docker Hub — the same rule Docker applies.
- */
-export function registryHost(image: string): string {
-  const slash = image.indexOf("/");
-  if (slash < 0) return "docker.io";
-  const first = image.slice(0, slash);
-  return first.includes(".") || first.includes(":") || first === "localhost" ? first : "docker.io";
-}
+/** The registry an image reference names (shared/image-reference.ts, Docker's own rule). */
+export const registryHost = registryOf;
 
 /**
  * Reads `--registry-credentials FILE`: {"<registry host>": {"username": ..., "password": ...}}.

@@ -1,3 +1,5 @@
+import { shortName } from "../../shared/arn.ts";
+
 /** Human output: aligned columns, "-" for missing values. */
 export function table(rows: Record<string, unknown>[], columns: [header: string, pick: (r: any) => unknown][]): string {
   const cells = rows.map((r) => columns.map(([, pick]) => cell(pick(r))));
@@ -19,5 +21,5 @@ export function cell(v: unknown): string {
   return String(v);
 }
 
-/** Short id for tables: the last segment of an ARN. */
-export const lastSegment = (s: string | undefined) => (s ? s.slice(s.lastIndexOf("/") + 1) : undefined);
+/** Short id for tables: an ARN's name (`web:3`, a task id), through the one ARN parser. */
+export const lastSegment = (s: string | undefined) => (s ? shortName(s) : undefined);

@@ -5,7 +5,8 @@ import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../sh
 import { arn } from "../../shared/arn.ts";
 import { z } from "zod";
 import type { DesiredState } from "../../shared/messages.ts";
-import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { nextDesiredStates } from "../ops/desired.ts";
 import { applyHealth, applyPresence, registerContainerInstance } from "../ops/instances.ts";
@@ -231,9 +232,10 @@ export class AgentLink {
       state.tasks.map(async (t) => {
         const text = JSON.stringify(t.definition);
         if (t.desiredStatus !== "RUNNING" || !(text.includes('"secrets"') || text.includes('"repositoryCredentials"'))) return t;
-        const parsed = parseTaskDefinition(t.definition);
-        if (!parsed.ok || !parsed.value.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials)) return t;
-        const { env, registry, missing } = await resolve(parsed.value);
+        // The revision as parsed once at registration (db/task-definition-revisions.ts), not again per task.
+        const spec = (await taskDefinitionRevision(this.ctx.db, t.taskDefinitionArn))?.spec;
+        if (!spec?.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials)) return t;
+        const { env, registry, missing } = await resolve(spec);
         if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
         return { ...t, secrets: env, registryCredentials: registry && Object.keys(registry).length ? registry : undefined };
       }),

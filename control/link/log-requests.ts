@@ -1,13 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { AgentRequest, ResponseChunk } from "../../shared/messages.ts";
-
-export interface LogStreamParams {
-  taskId: string;
-  container: string;
-  tail?: number;
-  since?: number;
-  follow: boolean;
-}
+import type { LogStreamParams } from "../ops/task-logs.ts";
 
 /** Why a log request could not be served: `status` is what the HTTP route answers. */
 export class LogRequestError extends Error {

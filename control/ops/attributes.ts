@@ -4,6 +4,7 @@ import { containerInstances } from "../db/schema.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { invalid } from "./errors.ts";
+import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
 
 /** ECS attribute names: letters, digits, and `-_./@` up to 128 characters. */
@@ -19,15 +20,15 @@ export type Attribute = z.infer<typeof attribute>;
 
 const attributesInput = z.strictObject({ attributes: z.array(attribute).min(1).max(10) });
 
-function instanceIdOf(targetId: string): string {
-  return targetId.slice(targetId.lastIndexOf("/") + 1);
+function instanceIdOf(targetId: string, field: string): string {
+  return resourceName("container-instance", field, targetId);
 }
 
 /** Reads every target first so that one unknown target fails the whole call with nothing written. */
 async function targets(ctx: OpsContext, clusterName: string, attrs: Attribute[]) {
   const rows = new Map<string, typeof containerInstances.$inferSelect>();
   for (const [i, a] of attrs.entries()) {
-    const id = instanceIdOf(a.targetId);
+    const id = instanceIdOf(a.targetId, `attributes[${i}].targetId`);
     if (rows.has(id)) continue;
     const row = await ctx.db
       .select()
@@ -58,8 +59,8 @@ async function rewriteAttributes(
   const c = await requireCluster(ctx, cluster);
   return ctx.serialize(async () => {
     const rows = await targets(ctx, c.name, attributes);
-    for (const a of attributes) {
-      const row = rows.get(instanceIdOf(a.targetId))!;
+    for (const [i, a] of attributes.entries()) {
+      const row = rows.get(instanceIdOf(a.targetId, `attributes[${i}].targetId`))!;
       row.attributes = change(row.attributes, a);
     }
     await ctx.db.transaction(async (tx) => {

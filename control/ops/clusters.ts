@@ -1,12 +1,12 @@
 import { and, eq, ne, count } from "drizzle-orm";
 import { z } from "zod";
-import { arn, nameFromArnOrName } from "../../shared/arn.ts";
+import { arn } from "../../shared/arn.ts";
+import type { ClusterRow } from "../db/rows.ts";
 import { clusters, containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, notFound } from "./errors.ts";
+import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
-
-export type ClusterRow = typeof clusters.$inferSelect;
 
 const createClusterInput = z.strictObject({
   clusterName: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores"),
@@ -30,7 +30,7 @@ export async function listClusters(ctx: OpsContext): Promise<ClusterRow[]> {
 
 /** Resolves a cluster name or ARN to its ACTIVE row, or throws ClusterNotFoundException. */
 export async function requireCluster(ctx: OpsContext, nameOrArn: string): Promise<ClusterRow> {
-  const name = nameFromArnOrName(nameOrArn);
+  const name = resourceName("cluster", "cluster", nameOrArn);
   const row = await ctx.db.select().from(clusters).where(eq(clusters.name, name)).get();
   if (!row || row.status !== "ACTIVE") throw notFound("ClusterNotFoundException", `cluster "${name}" not found`);
   return row;

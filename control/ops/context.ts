@@ -1,26 +1,4 @@
-import type { Clock } from "../clock.ts";
-import type { Db } from "../db/open.ts";
-import type { PlacementIndexCache } from "../scheduling/index-cache.ts";
-
-/** Everything an operation needs; built once by createControl, so tests build real pieces. */
-export interface OpsContext {
-  db: Db;
-  clock: Clock;
-  /**
-   * Runs a read-modify-write section alone. libSQL local files allow one writer; queueing writers
-   * in-process avoids SQLITE_BUSY and keeps check-then-write sections atomic.
-   */
-  serialize<T>(fn: () => Promise<T>): Promise<T>;
-  /** Called after a commit that changed an instance's desired task set. */
-  desiredChanged(instanceId: string): void;
-  /**
-   * In-memory placement indexes. Every write to a container instance row must call
-   * `indexes.instanceChanged(id)` (and bump the row's version when it affects placement).
-   */
-  indexes: PlacementIndexCache;
-  /** Pokes the service scheduler (control/services) after a change it should act on soon. */
-  servicesChanged?(): void;
-}
+export type { OpsContext } from "../scheduling/context.ts";
 
 export function createSerializer(): <T>(fn: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();

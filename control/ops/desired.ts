@@ -1,24 +1,9 @@
 import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DesiredState, DesiredTask } from "../../shared/messages.ts";
-import { containerInstances, taskDefinitions, tasks } from "../db/schema.ts";
-import { perDatabase } from "../db/per-database.ts";
+import { containerInstances, tasks } from "../db/schema.ts";
+import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { OpsContext } from "./context.ts";
 
-/** Task definition revisions are immutable, so their specs can be cached forever (per database). */
-const specCache = perDatabase(() => new Map<string, unknown>());
-
-async function specFor(ctx: OpsContext, family: string, revision: number): Promise<unknown> {
-  const key = `${family}:${revision}`;
-  const cached = specCache(ctx.db).get(key);
-  if (cached) return cached;
-  const row = await ctx.db
-    .select({ spec: taskDefinitions.spec })
-    .from(taskDefinitions)
-    .where(and(eq(taskDefinitions.family, family), eq(taskDefinitions.revision, revision)))
-    .get();
-  if (row) specCache(ctx.db).set(key, row.spec);
-  return row?.spec;
-}
 
 /**
  * Builds the instance's full desired task set under a new generation (stored, so generations keep
@@ -81,7 +66,8 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       desiredStatus: t.desiredStatus,
       stoppedReason: t.desiredStatus === "STOPPED" ? (t.stoppedReason ?? undefined) : undefined,
       stopCode: t.desiredStatus === "STOPPED" ? (t.stopCode ?? undefined) : undefined,
-      definition: await specFor(ctx, t.family, t.revision),
+      // The revision's spec as parsed once for this database, shared by every task of it.
+      definition: (await taskDefinitionRevision(ctx.db, t.taskDefinitionArn))?.spec,
     });
     byInstance.set(t.instanceId, list);
   }

@@ -21,6 +21,9 @@ export class OpError extends Error {
 export const invalid = (message: string, fields: FieldIssue[] = []) =>
   new OpError("invalid", "InvalidParameterException", message, fields);
 
+/** ECS's ClientException: the request is well formed but names something that cannot be used. */
+export const clientError = (message: string, fields: FieldIssue[] = []) => new OpError("invalid", "ClientException", message, fields);
+
 export const notFound = (code: string, message: string) => new OpError("not-found", code, message);
 
 export const conflict = (code: string, message: string) => new OpError("conflict", code, message);

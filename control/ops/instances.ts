@@ -1,16 +1,16 @@
 import { and, eq, gte, ne, sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
+import type { InstanceRow } from "../db/rows.ts";
 import { activations, containerInstances, tasks } from "../db/schema.ts";
 import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
 import { checkActivation } from "./activations.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, notFound } from "./errors.ts";
+import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
 import { z } from "zod";
-
-export type InstanceRow = typeof containerInstances.$inferSelect;
 
 export type Registration =
   | { ok: true; instance: InstanceRow; password: string }
@@ -96,7 +96,7 @@ export async function listContainerInstances(ctx: OpsContext, cluster: string): 
 
 export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {
   const c = await requireCluster(ctx, cluster);
-  const id = idOrArn.slice(idOrArn.lastIndexOf("/") + 1);
+  const id = resourceName("container-instance", "containerInstance", idOrArn);
   const row = await ctx.db
     .select()
     .from(containerInstances)

@@ -4,7 +4,8 @@ import { isTaskStatusForward, type TaskStatus } from "../../shared/status.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { applyFacts } from "./instances.ts";
-import { releaseReservation, type TaskContainer, type TaskRow } from "./tasks.ts";
+import type { TaskContainer, TaskRow } from "../db/rows.ts";
+import { releaseReservation } from "./tasks.ts";
 
 export interface ReportOutcome {
   applied: number;

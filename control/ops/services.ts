@@ -1,21 +1,22 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { z } from "zod";
-import { arn, nameFromArnOrName } from "../../shared/arn.ts";
+import { arn } from "../../shared/arn.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { DeploymentRow, ServiceEventRow, ServiceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 import { containerInstances, deployments, serviceEvents, services } from "../db/schema.ts";
-import type { TaskContainer, TaskRow } from "../scheduling/start-tasks.ts";
 import { taskDefinitionByArn } from "../services/snapshot.ts";
 import { hasHealthChecks } from "../services/task-health.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
 import { defaultDeploymentConfiguration, type DeploymentConfiguration } from "../services/deployment-math.ts";
-import { addServiceEvent, listServiceEvents, type ServiceEventRow } from "../services/events.ts";
-import { getService, liveDeployments, newDeploymentId, serviceTasks, type DeploymentRow, type ServiceRow } from "../services/store.ts";
+import { addServiceEvent, listServiceEvents } from "../services/events.ts";
+import { getService, liveDeployments, newDeploymentId, serviceTasks } from "../services/store.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
 import { enforceClusterPolicy } from "./policy.ts";
 import { requireSecretsExist } from "./secrets.ts";
-import { resolveTaskDefinition, type TaskDefinitionRow } from "./task-definitions.ts";
+import { launchableTaskDefinition, type ResolvedTaskDefinition } from "./task-definitions.ts";
+import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
 
 /** Default seconds a disconnected instance keeps its service tasks before they are replaced. */
@@ -64,12 +65,10 @@ function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeo
   };
 }
 
-async function usableTaskDefinition(ctx: OpsContext, cluster: string, ref: string): Promise<TaskDefinitionRow> {
-  const td = await resolveTaskDefinition(ctx, ref);
-  if (td.status !== "ACTIVE" && !ref.includes(":")) throw notFound("ClientException", `task definition "${ref}" is INACTIVE`);
-  const spec = td.spec as TaskDefinitionSpec;
-  await enforceClusterPolicy(ctx, cluster, spec);
-  await requireSecretsExist(ctx, spec);
+async function usableTaskDefinition(ctx: OpsContext, cluster: string, ref: string): Promise<ResolvedTaskDefinition> {
+  const td = await launchableTaskDefinition(ctx, ref);
+  await enforceClusterPolicy(ctx, cluster, td.spec);
+  await requireSecretsExist(ctx, td.spec);
   return td;
 }
 
@@ -138,7 +137,7 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
 
 export async function requireService(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceRow> {
   const c = await requireCluster(ctx, cluster);
-  const name = nameFromArnOrName(nameOrArn);
+  const name = resourceName("service", "service", nameOrArn);
   const row = await getService(ctx, c.name, name);
   if (!row) throw notFound("ServiceNotFoundException", `service "${name}" not found in cluster "${c.name}"`);
   return row;

@@ -1,11 +1,13 @@
 import { and, desc, eq, max } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
-import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { parseTaskDefinition } from "../../shared/task-definition/index.ts";
+import type { TaskDefinitionRow } from "../db/rows.ts";
 import { taskDefinitions } from "../db/schema.ts";
+import { rememberRevision, revisionOf, taskDefinitionRevision, type TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
+import { prefetchTaskPlatform } from "../scheduling/task-platform.ts";
 import type { OpsContext } from "./context.ts";
-import { invalid, notFound } from "./errors.ts";
-
-export type TaskDefinitionRow = typeof taskDefinitions.$inferSelect;
+import { clientError, invalid, notFound } from "./errors.ts";
+import { taskDefinitionRef } from "./references.ts";
 
 export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Promise<TaskDefinitionRow> {
   const parsed = parseTaskDefinition(body);
@@ -13,7 +15,7 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
     throw invalid(parsed.issues.map((f) => `${f.path}: ${f.message}`).join("; "), parsed.issues);
   }
   const spec = parsed.value;
-  return ctx.serialize(async () => {
+  const registered = await ctx.serialize(async () => {
     const [last] = await ctx.db
       .select({ rev: max(taskDefinitions.revision) })
       .from(taskDefinitions)
@@ -29,45 +31,63 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
       deregisteredAt: null,
     };
     await ctx.db.insert(taskDefinitions).values(row);
+    rememberRevision(ctx.db, revisionOf(row));
     return row;
   });
+  prefetchTaskPlatform(ctx, spec);
+  return registered;
 }
 
-/** Splits `family`, `family:revision` or a task definition ARN. */
-export function parseTaskDefinitionRef(ref: string): { family: string; revision?: number } {
-  const tail = ref.startsWith("arn:") ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
-  const m = /^([A-Za-z0-9_-]{1,255})(?::(\d+))?$/.exec(tail);
-  if (!m) throw invalid(`taskDefinition: "${ref}" is not family, family:revision or a task definition ARN`, [
-    { path: "taskDefinition", message: "must be family, family:revision or a task definition ARN" },
-  ]);
-  return { family: m[1]!, revision: m[2] === undefined ? undefined : Number(m[2]) };
-}
+/** A task definition as a launch sees it: the immutable revision and its current status. */
+export type ResolvedTaskDefinition = TaskDefinitionRevision & Pick<TaskDefinitionRow, "status" | "deregisteredAt">;
 
 /**
  * Resolves a reference as ECS does: `family` means the latest ACTIVE revision; an explicit
- * revision resolves even when INACTIVE (existing tasks and services keep working).
+ * revision resolves even when INACTIVE (describe and deregister work on it; launches refuse it,
+ * see launchableTaskDefinition). Only the status is read each time: the spec comes from the
+ * per-database revision cache.
  */
-export async function resolveTaskDefinition(ctx: OpsContext, ref: string): Promise<TaskDefinitionRow> {
-  const { family, revision } = parseTaskDefinitionRef(ref);
+export async function resolveTaskDefinition(ctx: OpsContext, ref: string, field = "taskDefinition"): Promise<ResolvedTaskDefinition> {
+  const { family, revision } = taskDefinitionRef(field, ref);
+  const cols = { arn: taskDefinitions.arn, status: taskDefinitions.status, deregisteredAt: taskDefinitions.deregisteredAt };
   const row =
     revision === undefined
       ? await ctx.db
-          .select()
+          .select(cols)
           .from(taskDefinitions)
           .where(and(eq(taskDefinitions.family, family), eq(taskDefinitions.status, "ACTIVE")))
           .orderBy(desc(taskDefinitions.revision))
           .get()
       : await ctx.db
-          .select()
+          .select(cols)
           .from(taskDefinitions)
           .where(and(eq(taskDefinitions.family, family), eq(taskDefinitions.revision, revision)))
           .get();
-  if (!row) throw notFound("ClientException", `task definition "${ref}" not found`);
-  return row;
+  const rev = row && (await taskDefinitionRevision(ctx.db, row.arn));
+  if (!row || !rev) throw notFound("ClientException", `task definition "${ref}" not found`);
+  return { ...rev, status: row.status, deregisteredAt: row.deregisteredAt };
 }
 
-export function specOf(row: TaskDefinitionRow): TaskDefinitionSpec {
-  return row.spec as TaskDefinitionSpec;
+/**
+ * The revision RunTask, CreateService and UpdateService may start tasks of. As in ECS, naming an
+ * INACTIVE revision explicitly is refused; services and tasks already on it are not affected
+ * (the service scheduler reads revisions by ARN, whatever their status).
+ */
+export async function launchableTaskDefinition(ctx: OpsContext, ref: string, field = "taskDefinition"): Promise<ResolvedTaskDefinition> {
+  const td = await resolveTaskDefinition(ctx, ref, field);
+  if (td.status === "INACTIVE") {
+    throw clientError("TaskDefinition is inactive", [{ path: field, message: `${td.family}:${td.revision} is INACTIVE` }]);
+  }
+  return td;
+}
+
+/** At start: looks up the images of every ACTIVE revision (in the background; returns when asked). */
+export async function prefetchActiveTaskPlatforms(ctx: OpsContext): Promise<void> {
+  const rows = await ctx.db.select({ arn: taskDefinitions.arn }).from(taskDefinitions).where(eq(taskDefinitions.status, "ACTIVE")).all();
+  for (const { arn } of rows) {
+    const rev = await taskDefinitionRevision(ctx.db, arn);
+    if (rev) prefetchTaskPlatform(ctx, rev.spec);
+  }
 }
 
 export async function listTaskDefinitions(
@@ -84,7 +104,7 @@ export async function listTaskDefinitions(
 }
 
 export async function deregisterTaskDefinition(ctx: OpsContext, ref: string): Promise<TaskDefinitionRow> {
-  const { revision } = parseTaskDefinitionRef(ref);
+  const { revision } = taskDefinitionRef("taskDefinition", ref);
   if (revision === undefined) {
     throw invalid("taskDefinition: a revision is required to deregister", [
       { path: "taskDefinition", message: "must be family:revision" },

@@ -1,11 +1,20 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import type { LogStreamParams } from "../link/log-requests.ts";
 import { containerInstances } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, invalid } from "./errors.ts";
-import { describeTask, type TaskContainer } from "./tasks.ts";
+import type { TaskContainer } from "../db/rows.ts";
+import { describeTask } from "./tasks.ts";
 import { parseInput } from "./validate.ts";
+
+/** What a log request asks the task's agent for (link/log-requests.ts carries it). */
+export interface LogStreamParams {
+  taskId: string;
+  container: string;
+  tail?: number;
+  since?: number;
+  follow: boolean;
+}
 
 /** `since`: unix seconds or an ISO 8601 time. */
 const sinceSchema = z.string().transform((s, ctx) => {

@@ -1,20 +1,19 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { DESIRED_STATUSES } from "../../shared/status.ts";
-import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import type { TaskRow } from "../db/rows.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
 import { releaseConnectionFor } from "../scheduling/release-connection.ts";
-import { portsAfterRelease, startTasks, type TaskRow } from "../scheduling/start-tasks.ts";
+import { portsAfterRelease, startTasks } from "../scheduling/start-tasks.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { notFound } from "./errors.ts";
-import { resolveTaskDefinition } from "./task-definitions.ts";
+import { resourceName } from "./references.ts";
+import { launchableTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
 import { enforceClusterPolicy } from "./policy.ts";
 import { requireSecretsExist } from "./secrets.ts";
-
-export type { TaskContainer, TaskRow } from "../scheduling/start-tasks.ts";
 
 const runTaskInput = z.strictObject({
   taskDefinition: z.string().min(1),
@@ -35,14 +34,10 @@ export interface RunTaskResult {
 export async function runTask(ctx: OpsContext, cluster: string, input: unknown): Promise<RunTaskResult> {
   const req = parseInput(runTaskInput, input);
   const c = await requireCluster(ctx, cluster);
-  const td = await resolveTaskDefinition(ctx, req.taskDefinition);
-  if (td.status !== "ACTIVE" && !req.taskDefinition.includes(":")) {
-    throw notFound("ClientException", `task definition "${req.taskDefinition}" is INACTIVE`);
-  }
-  const spec = td.spec as TaskDefinitionSpec;
-  await enforceClusterPolicy(ctx, c.name, spec);
-  await requireSecretsExist(ctx, spec);
-  return startTasks(ctx, {
+  const td = await launchableTaskDefinition(ctx, req.taskDefinition);
+  await enforceClusterPolicy(ctx, c.name, td.spec);
+  await requireSecretsExist(ctx, td.spec);
+  const started = await startTasks(ctx, {
     clusterName: c.name,
     taskDefinition: td,
     count: req.count,
@@ -51,6 +46,8 @@ export async function runTask(ctx: OpsContext, cluster: string, input: unknown):
     constraints: req.placementConstraints,
     strategies: req.placementStrategy,
   });
+  // Tasks placed without the image-platform check are said in failures[], as ECS says why not.
+  return { tasks: started.tasks, failures: [...started.failures, ...started.notices] };
 }
 
 /** Returns a task's reservation to its instance, once (the reserved flag guards double release). */
@@ -96,7 +93,7 @@ export async function listTasks(ctx: OpsContext, cluster: string, query: unknown
   const q = parseInput(listTasksQuery, query);
   const c = await requireCluster(ctx, cluster);
   const conds = [eq(tasks.clusterName, c.name), eq(tasks.desiredStatus, q.desiredStatus ?? "RUNNING")];
-  if (q.containerInstance) conds.push(eq(tasks.instanceId, q.containerInstance.slice(q.containerInstance.lastIndexOf("/") + 1)));
+  if (q.containerInstance) conds.push(eq(tasks.instanceId, resourceName("container-instance", "containerInstance", q.containerInstance)));
   if (q.family) conds.push(eq(tasks.family, q.family));
   if (q.startedBy) conds.push(eq(tasks.startedBy, q.startedBy));
   return ctx.db.select().from(tasks).where(and(...conds)).orderBy(desc(tasks.createdAt)).all();
@@ -104,7 +101,7 @@ export async function listTasks(ctx: OpsContext, cluster: string, query: unknown
 
 export async function describeTask(ctx: OpsContext, cluster: string, taskIdOrArn: string): Promise<TaskRow> {
   const c = await requireCluster(ctx, cluster);
-  const id = taskIdOrArn.slice(taskIdOrArn.lastIndexOf("/") + 1);
+  const id = resourceName("task", "task", taskIdOrArn);
   const row = await ctx.db.select().from(tasks).where(and(eq(tasks.id, id), eq(tasks.clusterName, c.name))).get();
   if (!row) throw notFound("InvalidParameterException", `task "${id}" not found in cluster "${c.name}"`);
   return row;

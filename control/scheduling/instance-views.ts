@@ -1,9 +1,8 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import type { InstanceView } from "../placement/index.ts";
 import type { Db } from "../db/open.ts";
+import type { InstanceRow } from "../db/rows.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
-
-type InstanceRow = typeof containerInstances.$inferSelect;
 
 /** Builds the placement engine's view of instances from the store, with live task groups. */
 export async function loadInstanceViews(db: Db, clusterName: string, ids?: string[]): Promise<InstanceView[]> {

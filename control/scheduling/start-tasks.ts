@@ -2,32 +2,21 @@ import type { Client, InStatement, Transaction } from "@libsql/client";
 import { sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import { taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import { containerInstances, tasks } from "../db/schema.ts";
+import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
+import { containerInstances } from "../db/schema.ts";
 import { newId } from "../ids.ts";
-import type { OpsContext } from "../ops/context.ts";
-import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import type { OpsContext } from "./context.ts";
 import { commitPipelineFor } from "./commit-pipeline.ts";
 import type { CommitOutcome } from "./commit-job.ts";
 import { reserveStatement } from "./reserve-statement.ts";
-import { ImagePlatforms } from "./image-platforms.ts";
+import { taskPlatform } from "./task-platform.ts";
 import { encodeTaskRows, insertTasksStatement, type SharedTaskColumns } from "./task-insert.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
-export type TaskRow = typeof tasks.$inferSelect;
-
-/** ECS-shaped container entry stored on a task. */
-export interface TaskContainer {
-  name: string;
-  image: string;
-  lastStatus: "PENDING" | "RUNNING" | "STOPPED";
-  exitCode?: number;
-  reason?: string;
-  runtimeId?: string;
-}
-
 export interface StartTasksRequest {
   clusterName: string;
-  taskDefinition: TaskDefinitionRow;
+  /** A stored revision (the spec as registerTaskDefinition normalised it). */
+  taskDefinition: Pick<TaskDefinitionRow, "arn" | "family" | "revision" | "spec">;
   count: number;
   group: string;
   startedBy?: string;
@@ -40,12 +29,11 @@ export interface StartTasksRequest {
 export interface StartTasksResult {
   tasks: TaskRow[];
   failures: { arn: string; reason: string; detail: string }[];
+  /** Tasks were placed, but not everything was checked (images whose platform is unknown). */
+  notices: { arn: string; reason: string; detail: string }[];
 }
 
 const COMMIT_ATTEMPTS = 8;
-
-/** Anonymous registry look-ups, cached per image (see image-platforms.ts). */
-const imagePlatforms = new ImagePlatforms();
 
 /** ECS capability attributes that ECS itself adds to definitions; Flotilla agents satisfy them. */
 function enforcedAttributes(spec: TaskDefinitionSpec): RequiredAttribute[] {
@@ -70,10 +58,9 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
   const td = req.taskDefinition;
   const spec = td.spec as TaskDefinitionSpec;
   const reservation = taskReservation(spec);
-  // Without runtimePlatform, the images' manifest platforms (when a registry tells) restrict placement.
-  const arch =
-    (spec as { runtimePlatform?: { cpuArchitecture?: "X86_64" | "ARM64" } }).runtimePlatform?.cpuArchitecture ??
-    (await imagePlatforms.cpuArchitectureFor(spec.containerDefinitions.map((cd) => cd.image)));
+  // Without runtimePlatform, the images' manifest platforms (when a registry tells) restrict
+  // placement; looked up ahead of need and waited for only briefly (image-platforms.ts).
+  const platform = await taskPlatform(ctx, td);
   const request = {
     count: req.count,
     reservation,
@@ -81,7 +68,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
     constraints: [...definitionConstraints(spec), ...(req.constraints ?? [])],
     strategies: req.strategies ?? [],
     requiredAttributes: enforcedAttributes(spec),
-    cpuArchitecture: arch,
+    cpuArchitecture: platform.cpuArchitecture,
   };
 
   for (let attempt = 1; ; attempt++) {
@@ -122,6 +109,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       return {
         tasks: placed.rows,
         failures: placed.failures.map((f) => ({ arn: td.arn, reason: f.reason, detail: f.detail })),
+        notices: platform.notices,
       };
     }
     // Which instance moved is not known; re-reading all of them (at most ten rows) is cheaper

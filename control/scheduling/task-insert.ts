@@ -1,8 +1,7 @@
 import type { InStatement, InValue } from "@libsql/client";
 import { getTableColumns, getTableName } from "drizzle-orm";
+import type { TaskRow } from "../db/rows.ts";
 import { tasks } from "../db/schema.ts";
-
-type TaskRow = typeof tasks.$inferSelect;
 
 const table = getTableName(tasks);
 const columns = Object.entries(getTableColumns(tasks));

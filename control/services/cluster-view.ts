@@ -1,7 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { containerInstances, tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
-import type { InstanceRow } from "../ops/instances.ts";
+import type { OpsContext } from "../scheduling/context.ts";
+import type { InstanceRow } from "../db/rows.ts";
 import { notYetStopped } from "./store.ts";
 
 /** The columns of a container instance the service scheduler looks at. */

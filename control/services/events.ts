@@ -1,9 +1,9 @@
 import { and, desc, eq, sql } from "drizzle-orm";
+import type { ServiceEventRow } from "../db/rows.ts";
 import { serviceEvents } from "../db/schema.ts";
 import { newId } from "../ids.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 
-export type ServiceEventRow = typeof serviceEvents.$inferSelect;
 
 /** Events kept per service; older ones are pruned as new ones arrive (ECS shows the last 100). */
 const KEEP_EVENTS = 100;

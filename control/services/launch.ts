@@ -1,12 +1,13 @@
 import { and, desc, eq } from "drizzle-orm";
 import { tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
-import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
+import type { OpsContext } from "../scheduling/context.ts";
+import type { DeploymentRow, ServiceRow } from "../db/rows.ts";
+import type { TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { PlacementConstraint } from "../placement/index.ts";
 import { startTasks } from "../scheduling/start-tasks.ts";
 import { launchDelayMs } from "./deployment-math.ts";
 import { addServiceEvent, taskList } from "./events.ts";
-import { constraintsOf, serviceGroup, strategiesOf, type DeploymentRow, type ServiceRow } from "./store.ts";
+import { constraintsOf, serviceGroup, strategiesOf } from "./store.ts";
 import { isLaunchFailure } from "./task-health.ts";
 import { latencyTrace } from "../latency-trace.ts";
 
@@ -30,12 +31,13 @@ export async function launchTasks(
   ctx: OpsContext,
   svc: ServiceRow,
   dep: DeploymentRow,
-  td: TaskDefinitionRow,
+  td: TaskDefinitionRevision,
   count: number,
   opts: { extraConstraints?: PlacementConstraint[]; quietFailures?: (reason: string) => boolean } = {},
 ): Promise<LaunchResult> {
   const started: string[] = [];
   const failures: LaunchResult["failures"] = [];
+  const notices = new Set<string>();
   const t0 = performance.now();
   for (let left = count; left > 0; ) {
     const n = Math.min(LAUNCH_BATCH, left);
@@ -53,11 +55,16 @@ export async function launchTasks(
     });
     started.push(...res.tasks.map((t) => t.id));
     failures.push(...res.failures.map((f) => ({ reason: f.reason, detail: f.detail })));
+    for (const n of res.notices) notices.add(n.detail);
     if (res.failures.length) break;
   }
   if (latencyTrace.enabled) latencyTrace.event("serviceLaunch", { service: svc.serviceName, asked: count, started: started.length, failures: failures.length, firstFailure: failures[0]?.reason, ms: performance.now() - t0 });
   if (started.length) {
     await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) has started ${started.length} tasks: ${taskList(started)}.`);
+  }
+  // Said after the tasks it is about, so the newest event tells the state of the last launch.
+  for (const detail of notices) {
+    await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) could not check the platform of an image: ${detail}.`);
   }
   const reported = failures.filter((f) => !opts.quietFailures?.(f.reason));
   if (reported.length) {

@@ -1,6 +1,6 @@
 import { and, eq, isNull, notInArray, or } from "drizzle-orm";
 import { tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import type { ServiceInstance } from "./cluster-view.ts";
 import { INSTANCE_ID_ATTRIBUTE } from "../placement/index.ts";
 import { addServiceEvent, taskList } from "./events.ts";

@@ -1,4 +1,4 @@
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import { rolloutStep } from "./deployment-math.ts";
 import { addServiceEvent, taskList } from "./events.ts";
 import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";

@@ -1,9 +1,10 @@
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import { deployments, services, tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import { circuitBreakerThreshold, type DeploymentConfiguration } from "./deployment-math.ts";
 import { addServiceEvent } from "./events.ts";
-import { allDeployments, newDeploymentId, type DeploymentRow, type ServiceRow } from "./store.ts";
+import type { DeploymentRow, ServiceRow } from "../db/rows.ts";
+import { allDeployments, newDeploymentId } from "./store.ts";
 import { isFailedTask } from "./task-health.ts";
 
 /** Failed tasks per deployment, counted from the stored tasks (level-triggered, restart-safe). */

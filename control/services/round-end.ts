@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { deployments, services } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import { addServiceEvent } from "./events.ts";
 import { completeRollout, retireEmptyDeployments } from "./rollout-state.ts";
 import { liveByDeployment, type ClassifiedTask, type ServiceSnapshot } from "./snapshot.ts";

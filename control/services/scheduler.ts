@@ -1,12 +1,12 @@
 import { ne } from "drizzle-orm";
 import { services } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import { DisconnectTracker, loadServiceInstances } from "./cluster-view.ts";
 import { reconcileDaemon } from "./reconcile-daemon.ts";
 import { reconcileReplica } from "./reconcile-replica.ts";
 import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from "./rollout-state.ts";
 import { loadSnapshot, type ClusterView } from "./snapshot.ts";
-import type { ServiceRow } from "./store.ts";
+import type { ServiceRow } from "../db/rows.ts";
 import { latencyTrace } from "../latency-trace.ts";
 
 export interface ServiceSchedulerOptions {

@@ -1,9 +1,8 @@
 import { loadInstancesById, type ServiceInstance } from "./cluster-view.ts";
-import { perDatabase } from "../db/per-database.ts";
-import type { OpsContext } from "../ops/context.ts";
-import { resolveTaskDefinition, specOf, type TaskDefinitionRow } from "../ops/task-definitions.ts";
-import type { TaskRow } from "../scheduling/start-tasks.ts";
-import { deploymentConfigurationOf, liveDeployments, unstoppedServiceTasks, type DeploymentRow, type ServiceRow } from "./store.ts";
+import type { OpsContext } from "../scheduling/context.ts";
+import type { DeploymentRow, ServiceRow, TaskRow } from "../db/rows.ts";
+import { taskDefinitionRevision, type TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
+import { deploymentConfigurationOf, liveDeployments, unstoppedServiceTasks } from "./store.ts";
 import type { DeploymentConfiguration } from "./deployment-math.ts";
 import { hasHealthChecks, isFailingHealthChecks, isHealthy, isInstanceLost } from "./task-health.ts";
 
@@ -32,7 +31,8 @@ export interface ServiceSnapshot {
   cfg: DeploymentConfiguration;
   deps: DeploymentRow[];
   primary: DeploymentRow;
-  tds: Map<string, TaskDefinitionRow>;
+  /** Revisions by ARN, whatever their status: a service keeps running a deregistered revision. */
+  tds: Map<string, TaskDefinitionRevision>;
   /** Tasks desired RUNNING. */
   tasks: ClassifiedTask[];
   /**
@@ -43,15 +43,10 @@ export interface ServiceSnapshot {
   stopping: ClassifiedTask[];
 }
 
-/** Task definitions are immutable per revision, so resolved rows are cached for the process (per database). */
-const tdCache = perDatabase(() => new Map<string, TaskDefinitionRow>());
-
-export async function taskDefinitionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRow> {
-  let td = tdCache(ctx.db).get(arn);
-  if (!td) {
-    td = await resolveTaskDefinition(ctx, arn);
-    tdCache(ctx.db).set(arn, td);
-  }
+/** A revision the store has (tasks and deployments only name stored ones), from the per-database cache. */
+export async function taskDefinitionByArn(ctx: OpsContext, arn: string): Promise<TaskDefinitionRevision> {
+  const td = await taskDefinitionRevision(ctx.db, arn);
+  if (!td) throw new Error(`task definition ${arn} is not in the database`);
   return td;
 }
 
@@ -60,7 +55,7 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
   const primary = deps.find((d) => d.status === "PRIMARY");
   if (!primary) return null;
   const unstopped = await unstoppedServiceTasks(ctx, svc.clusterName, svc.serviceName);
-  const tds = new Map<string, TaskDefinitionRow>();
+  const tds = new Map<string, TaskDefinitionRevision>();
   for (const arn of new Set([...deps.map((d) => d.taskDefinitionArn), ...unstopped.map((t) => t.taskDefinitionArn)])) {
     tds.set(arn, await taskDefinitionByArn(ctx, arn));
   }
@@ -68,7 +63,7 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
   // service's tasks itself, after its snapshot) would look lost for want of its instance.
   const missing = [...new Set(unstopped.map((t) => t.instanceId))].filter((id) => !view.instances.has(id));
   for (const inst of await loadInstancesById(ctx, missing)) view.instances.set(inst.id, inst);
-  const checksOf = (arn: string) => hasHealthChecks(specOf(tds.get(arn)!));
+  const checksOf = (arn: string) => hasHealthChecks(tds.get(arn)!.spec);
   const classified = unstopped.map((task): ClassifiedTask => {
     const inst = view.instances.get(task.instanceId);
     const lost = isInstanceLost(inst, svc.disconnectGracePeriodSeconds, inst ? view.disconnectedSince(inst) : undefined, view.now);

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import { SCHEDULER_STOP_CODE } from "./store.ts";
 
 /**

@@ -1,12 +1,9 @@
 import { and, eq, ne, or } from "drizzle-orm";
+import type { DeploymentRow, ServiceRow, TaskRow } from "../db/rows.ts";
 import { deployments, services, tasks } from "../db/schema.ts";
-import type { OpsContext } from "../ops/context.ts";
+import type { OpsContext } from "../scheduling/context.ts";
 import type { PlacementConstraint, PlacementStrategy } from "../placement/index.ts";
-import type { TaskRow } from "../scheduling/start-tasks.ts";
 import type { DeploymentConfiguration } from "./deployment-math.ts";
-
-export type ServiceRow = typeof services.$inferSelect;
-export type DeploymentRow = typeof deployments.$inferSelect;
 
 /** The stop code ECS gives tasks its service scheduler stops. */
 export const SCHEDULER_STOP_CODE = "ServiceSchedulerInitiated";

@@ -1,6 +1,6 @@
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ServiceInstance } from "./cluster-view.ts";
-import type { TaskRow } from "../scheduling/start-tasks.ts";
+import type { TaskRow } from "../db/rows.ts";
 import { SCHEDULER_STOP_CODE } from "./store.ts";
 
 /** Why the scheduler stops a task whose container health checks keep failing (counts as a failure). */

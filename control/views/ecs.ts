@@ -2,10 +2,7 @@ import { arn } from "../../shared/arn.ts";
 import { ecsResources } from "../../shared/instance-resources.ts";
 import { taskHealthStatus, type ReportedContainer } from "../../shared/messages.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import type { ClusterRow } from "../ops/clusters.ts";
-import type { InstanceRow } from "../ops/instances.ts";
-import type { TaskDefinitionRow } from "../ops/task-definitions.ts";
-import type { TaskContainer, TaskRow } from "../ops/tasks.ts";
+import type { ClusterRow, InstanceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 
 /** Renders store rows in ECS's response shapes (field names as in the ECS API reference). */
 

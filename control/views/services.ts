@@ -1,7 +1,6 @@
 import { arn } from "../../shared/arn.ts";
 import type { ServiceDetails } from "../ops/services.ts";
-import type { ServiceEventRow } from "../services/events.ts";
-import type { TaskRow } from "../scheduling/start-tasks.ts";
+import type { ServiceEventRow, TaskRow } from "../db/rows.ts";
 
 /** Renders services in ECS's DescribeServices shape. */
 

@@ -18,12 +18,13 @@ import { eq } from "drizzle-orm";
 import { containerInstances, tasks } from "../../control/db/schema.ts";
 import { createSerializer, type OpsContext } from "../../control/ops/context.ts";
 import { createCluster } from "../../control/ops/clusters.ts";
-import { registerTaskDefinition, type TaskDefinitionRow } from "../../control/ops/task-definitions.ts";
+import type { TaskDefinitionRow, TaskRow } from "../../control/db/rows.ts";
+import { registerTaskDefinition } from "../../control/ops/task-definitions.ts";
 import { releaseReservation } from "../../control/ops/tasks.ts";
 import type { PlacementConstraint } from "../../control/placement/types.ts";
 import { placementResults, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
 import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
-import { startTasks, type TaskRow } from "../../control/scheduling/start-tasks.ts";
+import { startTasks } from "../../control/scheduling/start-tasks.ts";
 import { arn } from "../../shared/arn.ts";
 
 const { instances: INSTANCES, placements: PLACEMENTS, seed: SEED, maxLive: MAX_LIVE_TASKS, concurrency: CONCURRENCY } = placementBenchArgs();

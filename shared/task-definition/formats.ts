@@ -1,22 +1,13 @@
 import { isIP } from "node:net";
+import { parseImageReference } from "../image-reference.ts";
 
 /**
  * Small predicates for string formats used by the schema. Pure; no zod.
  */
 
-// Docker's distribution reference grammar (github.com/distribution/reference).
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
-const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
-const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(`^(${NAME})(?::${TAG})?(?:@${DIGEST})?$`);
-
 /** True for a Docker image reference: `nginx`, `nginx:1.27`, `registry:5000/team/app@sha256:…`. */
 export function isImageReference(s: string): boolean {
-  const m = REFERENCE.exec(s);
-  return m !== null && (m[1] ?? "").length <= 255;
+  return parseImageReference(s) !== undefined;
 }
 
 /** Absolute path without `.`/`..` segments, `:` (Docker's bind syntax separator) or NUL. */

@@ -71,3 +71,41 @@ export async function startTestRegistry(username = "flotilla", password = "s3cre
     },
   };
 }
+
+export interface SilentRegistry {
+  host: string;
+  /** Connections accepted and still open (none of them ever gets an answer). */
+  open(): number;
+  /** Connections accepted so far. */
+  accepted(): number;
+  stop(): void;
+}
+
+/**
+ * A registry that never answers: accepts TCP connections, reads the request and says nothing —
+ * the worst case for a registry look-up (a firewall that drops, a hung proxy).
+ */
+export function startSilentRegistry(): SilentRegistry {
+  const sockets = new Set<unknown>();
+  let accepted = 0;
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(s) {
+        accepted++;
+        sockets.add(s);
+      },
+      data() {},
+      close(s) {
+        sockets.delete(s);
+      },
+    },
+  });
+  return {
+    host: `127.0.0.1:${server.port}`,
+    open: () => sockets.size,
+    accepted: () => accepted,
+    stop: () => server.stop(true),
+  };
+}

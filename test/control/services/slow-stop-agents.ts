@@ -1,8 +1,8 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { containerInstances, tasks } from "../../../control/db/schema.ts";
-import type { OpsContext } from "../../../control/ops/context.ts";
+import type { OpsContext } from "../../../control/scheduling/context.ts";
 import { applyReports } from "../../../control/ops/reports.ts";
-import type { TaskContainer } from "../../../control/ops/tasks.ts";
+import type { TaskContainer } from "../../../control/db/rows.ts";
 import type { ReportedTask } from "../../../shared/messages.ts";
 import type { TaskStatus } from "../../../shared/status.ts";
 

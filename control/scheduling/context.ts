@@ -1,0 +1,31 @@
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db/open.ts";
+import type { ImagePlatforms } from "./image-platforms.ts";
+import type { PlacementIndexCache } from "./index-cache.ts";
+
+/**
+ * Everything an operation needs; built once by createControl, so tests build real pieces. It is
+ * defined here, beside the placement index cache it carries, rather than in ops/: the service
+ * scheduler and placement commits take the same context, and the import graph runs one way
+ * (ops → services → scheduling → db), so the type lives at the lowest layer that uses it.
+ */
+export interface OpsContext {
+  db: Db;
+  clock: Clock;
+  /**
+   * Runs a read-modify-write section alone. libSQL local files allow one writer; queueing writers
+   * in-process avoids SQLITE_BUSY and keeps check-then-write sections atomic.
+   */
+  serialize<T>(fn: () => Promise<T>): Promise<T>;
+  /** Called after a commit that changed an instance's desired task set. */
+  desiredChanged(instanceId: string): void;
+  /**
+   * In-memory placement indexes. Every write to a container instance row must call
+   * `indexes.instanceChanged(id)` (and bump the row's version when it affects placement).
+   */
+  indexes: PlacementIndexCache;
+  /** Pokes the service scheduler (control/services) after a change it should act on soon. */
+  servicesChanged?(): void;
+  /** Registry look-ups of image platforms; without one, each database gets a default (image-platforms.ts). */
+  imagePlatforms?: ImagePlatforms;
+}
