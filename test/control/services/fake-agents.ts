@@ -4,7 +4,7 @@ import { containerInstances } from "../../../control/db/schema.ts";
 import { nextDesiredState } from "../../../control/ops/desired.ts";
 import { applyReports } from "../../../control/ops/reports.ts";
 import type { OpsContext } from "../../../control/ops/context.ts";
-import type { DesiredTask, HealthStatus, Report, ReportedContainer, ReportedTask } from "../../../shared/messages.ts";
+import type { DesiredTask, HealthStatus, HostFacts, Report, ReportedContainer, ReportedTask } from "../../../shared/messages.ts";
 
 /** What a fake agent does with the tasks it is told to run. */
 export interface AgentBehaviour {
@@ -30,6 +30,8 @@ export class FakeAgent {
   private known = new Map<string, ReportedTask>();
   /** Tasks to report exited on the next sync (an essential container died). */
   private exiting = new Set<string>();
+  /** Host facts that changed: sent with the next report, as the agent does. */
+  private facts?: HostFacts;
 
   constructor(
     private ctx: OpsContext,
@@ -40,6 +42,11 @@ export class FakeAgent {
   /** The essential container of this task exits (reported on the next sync). */
   exit(taskId: string): void {
     this.exiting.add(taskId);
+  }
+
+  /** The host's facts changed (they go out with the next report). */
+  factsChanged(facts: HostFacts): void {
+    this.facts = facts;
   }
 
   /** Catches up with the desired set and reports; returns the report sent. */
@@ -57,8 +64,10 @@ export class FakeAgent {
       seq: ++this.seq,
       generation: desired.generation,
       sentAt: now,
+      ...(this.facts ? { facts: this.facts } : {}),
       tasks: [...this.known.values()],
     };
+    this.facts = undefined;
     await applyReports(this.ctx, [{ instanceId: this.instanceId, report }]);
     return report;
   }
