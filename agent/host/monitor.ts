@@ -10,6 +10,8 @@ export interface HostMonitorOptions {
   attributes: Record<string, string>;
   /** --advertise-address: first in the refreshed facts' addresses. */
   advertiseAddress?: string;
+  /** The host's addresses now (default: read from the system, addresses.ts). */
+  addresses?: () => string[];
   /** The facts sent last (at start: those registered with). */
   initialFacts: HostFacts;
   intervalMs: number;
@@ -103,7 +105,7 @@ export class HostMonitor {
     }
     if (info) {
       // Addresses change too (DHCP, an interface brought up): they are part of the facts.
-      const facts = hostFacts(info, this.opts.attributes, { advertise: this.opts.advertiseAddress });
+      const facts = hostFacts(info, this.opts.attributes, { advertise: this.opts.advertiseAddress, addresses: this.opts.addresses });
       const key = JSON.stringify(facts);
       if (key !== this.lastFacts) {
         this.lastFacts = key;

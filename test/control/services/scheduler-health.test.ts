@@ -84,6 +84,9 @@ describe("health-aware services (in-process, reports through applyReports)", () 
     await converge(3, health);
     expect((await running()).map((t) => t.id)).toContain(victim!.id);
     expect((await fleet.t.request("GET", `/v1/clusters/${C}/tasks/${victim!.id}`)).body.task.healthStatus).toBe("UNHEALTHY");
+    // ...but it does not count as healthy meanwhile (endpoints apply the scheduler's test).
+    const listed = (await fleet.t.request("GET", `/v1/clusters/${C}/services/web/endpoints`)).body.endpoints as any[];
+    expect(listed.some((e) => e.taskArn === victim!.arn)).toBe(false);
     // After it, the scheduler stops it and starts a replacement.
     await converge(8, health);
     const stopped = (await fleet.t.request("GET", `/v1/clusters/${C}/tasks/${victim!.id}`)).body.task;
@@ -121,5 +124,26 @@ describe("health-aware services (in-process, reports through applyReports)", () 
     expect(messages.some((m) => m.includes("deployment failed: tasks failed to start"))).toBe(true);
     expect(messages.some((m) => m.includes("rolling back to deployment"))).toBe(true);
     expect(await running(2)).toHaveLength(0);
+  });
+
+  test("draining an instance stops its tasks only once their replacements elsewhere are HEALTHY", async () => {
+    await setup(2);
+    await fleet.t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "checked:1", desiredCount: 2, placementConstraints: [{ type: "distinctInstance" }] });
+    await converge(3, () => "HEALTHY");
+    const victim = (await running())[0]!.instanceId;
+    await fleet.t.request("PATCH", `/v1/clusters/${C}/services/web`, { placementConstraints: [] });
+    await converge(3, () => "HEALTHY");
+    const before = await running();
+    await fleet.t.request("PATCH", `/v1/clusters/${C}/container-instances/${victim}`, { status: "DRAINING" });
+    const onVictim: number[] = [];
+    const replacementsUnknown = (d: DesiredTask): HealthStatus => (before.some((t) => t.id === d.taskId) ? "HEALTHY" : "UNKNOWN");
+    await converge(5, replacementsUnknown, async () => {
+      onVictim.push((await running()).filter((t) => t.instanceId === victim).length);
+    });
+    expect(Math.min(...onVictim)).toBe(1);
+    await converge(4, () => "HEALTHY");
+    const after = await running();
+    expect(after).toHaveLength(2);
+    expect(after.some((t) => t.instanceId === victim)).toBe(false);
   });
 });
