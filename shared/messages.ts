@@ -136,6 +136,7 @@ export const reportedTaskSchema = z.object({
   stoppedAt: z.number().optional(),
   stoppedReason: z.string().optional(),
   stopCode: z.string().optional(),
+  /** taskHealthStatus(containers) as the agent sees it; the control stores its own, from the containers. */
   healthStatus: z.enum(HEALTH_STATUSES).optional(),
   containers: z.array(reportedContainerSchema),
   /** The agent's last few task events (pull progress, transitions), oldest first. */
