@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { hostname } from "node:os";
 import { hostAddresses } from "../../agent/host/addresses.ts";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
@@ -148,7 +149,7 @@ describe("health-aware service on a real agent", () => {
     expect(now.map((t) => t.healthStatus)).toEqual(["HEALTHY", "HEALTHY"]);
 
     // Endpoints at the address the agent reports (its first non-loopback IP), reachable there.
-    const expected = hostAddresses()[0]!;
+    const expected = hostAddresses()[0] ?? hostname();
     const list = await waitFor("2 endpoints", async () => ((await endpoints()).length === 2 ? endpoints() : undefined));
     for (const e of list) {
       expect(e).toMatchObject({ address: expected, containerName: "web", containerPort: 80, protocol: "tcp" });
