@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ImagePullBehavior } from "./runtime/types.ts";
 
@@ -22,6 +23,7 @@ Options (environment variable in brackets):
   --health-min-disk-free N   DISK_SPACE impaired below N bytes free (K/M/G/T/P suffixes)  [FLOTILLA_HEALTH_MIN_DISK_FREE] default 512M
   --pause-image IMAGE        image (with sh) for awsvpc/pidMode/ipcMode holders, pulled  [FLOTILLA_PAUSE_IMAGE] default: built-in flotilla/pause, loaded without a registry
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
+  --advertise-address A      IP or DNS name other hosts reach this one at (service endpoints); default: its own IPs [FLOTILLA_ADVERTISE_ADDRESS]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
   --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
@@ -38,6 +40,8 @@ export interface AgentConfig {
   dataDir: string;
   imagePullBehavior: ImagePullBehavior;
   attributes: Record<string, string>;
+  /** The address service endpoints give for this host (multi-homed hosts, NAT); absent: its own IPs. */
+  advertiseAddress?: string;
   cleanupWaitSeconds: number;
   /** Image cleanup (ECS_IMAGE_CLEANUP_*): interval 0 turns it off. */
   imageCleanup: { intervalSeconds: number; minimumAgeSeconds: number; imagesPerCycle: number };
@@ -60,6 +64,9 @@ export interface AgentConfig {
 
 export class ConfigError extends Error {}
 
+/** A DNS name (RFC 1123 labels, 253 characters at most). */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
 const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"] as const;
 
 /** "512M", "2G", "1048576": bytes, with binary K/M/G/T/P suffixes. */
@@ -81,6 +88,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
+        "advertise-address": { type: "string" },
         "task-cleanup-wait": { type: "string" },
         "image-cleanup-interval": { type: "string" },
         "image-minimum-age": { type: "string" },
@@ -119,6 +127,10 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     const eq = a.indexOf("=");
     if (eq <= 0) throw new ConfigError(`--attribute must be KEY=VALUE, got "${a}"`);
     attributes[a.slice(0, eq).trim()] = a.slice(eq + 1).trim();
+  }
+  const advertiseAddress = values["advertise-address"] ?? (env.FLOTILLA_ADVERTISE_ADDRESS || undefined);
+  if (advertiseAddress !== undefined && !isIP(advertiseAddress) && !DNS_NAME.test(advertiseAddress)) {
+    throw new ConfigError(`--advertise-address must be an IP address or a DNS name, got "${advertiseAddress}"`);
   }
   const cleanup = values["task-cleanup-wait"] ?? env.FLOTILLA_TASK_CLEANUP_WAIT ?? "10800";
   if (!/^\d+$/.test(cleanup)) throw new ConfigError(`--task-cleanup-wait must be a whole number of seconds, got "${cleanup}"`);
@@ -170,6 +182,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
     attributes,
+    advertiseAddress,
     help,
   };
 }

@@ -66,7 +66,7 @@ async function main() {
   } catch (e) {
     fail(`cannot reach the Docker engine: ${(e as Error).message}`);
   }
-  const facts = hostFacts(info, config.attributes);
+  const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress });
   let tlsOptions;
   try {
     // writeCache off: mqtt-packet would otherwise pre-build 65,536 two-byte Buffers for message ids
@@ -155,6 +155,7 @@ async function main() {
   const monitor = new HostMonitor({
     runtime,
     attributes: config.attributes,
+    advertiseAddress: config.advertiseAddress,
     initialFacts: facts,
     intervalMs: config.healthIntervalSeconds * 1000,
     thresholds: { minDiskFreeBytes: config.healthMinDiskFreeBytes },

@@ -15,6 +15,8 @@
 #   --cluster NAME                expected cluster; the install fails if the activation is for another
 #   --ca-file FILE                CA certificate for https/mqtts control URLs
 #   --attribute KEY=VALUE         custom attribute (repeatable)
+#   --advertise-address A         IP or DNS name other hosts reach this one at (service endpoints;
+#                                 default: the host's own non-loopback IPs) — for multi-homed hosts
 #   --image-pull-behavior B       default | always | once | prefer-cached
 #   --keepalive-seconds S         agent MQTT keepalive, 1-65535 (default 10): a host that vanishes is
 #                                 marked disconnected after 1.5 × S (see docs/operations.md)
@@ -40,7 +42,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" keepalive="" docker_src=distro
+control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --ca-file) need_value "$@"; ca_file=$2; shift ;;
     --attribute) need_value "$@"; [[ "$2" == ?*=* ]] || usage_error "--attribute must be KEY=VALUE, got \"$2\""; attributes+=("$2"); shift ;;
     --image-pull-behavior) need_value "$@"; pull=$2; shift ;;
+    --advertise-address) need_value "$@"; advertise=$2; shift ;;
     --keepalive-seconds) need_value "$@"; keepalive=$2; shift ;;
     --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
     --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
@@ -75,6 +78,10 @@ case "$pull" in ""|default|always|once|prefer-cached) ;; *) usage_error "--image
 # The agent checks this too, but only once started: refuse here, before anything is installed.
 if [ -n "$keepalive" ] && { ! [[ "$keepalive" =~ ^[0-9]+$ ]] || [ "${#keepalive}" -gt 5 ] || [ "$keepalive" -lt 1 ] || [ "$keepalive" -gt 65535 ]; }; then
   usage_error "--keepalive-seconds must be a whole number of seconds from 1 to 65535, got \"$keepalive\""
+fi
+# An IPv4/IPv6 address or a DNS name; the agent checks it exactly, this refuses it before installing.
+if [ -n "$advertise" ] && ! [[ "$advertise" =~ ^[0-9A-Za-z.:-]+$ ]]; then
+  usage_error "--advertise-address must be an IP address or a DNS name, got \"$advertise\""
 fi
 [[ "$reg_timeout" =~ ^[0-9]+$ ]] || usage_error "--registration-timeout must be a whole number of seconds, got \"$reg_timeout\""
 
@@ -236,6 +243,7 @@ FLOTILLA_DATA_DIR=$DATA_DIR
 ${attrs:+FLOTILLA_ATTRIBUTES=$attrs
 }${pull:+FLOTILLA_IMAGE_PULL_BEHAVIOR=$pull
 }${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
+}${advertise:+FLOTILLA_ADVERTISE_ADDRESS=$advertise
 }${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
 }"
 if [ -n "$ca_file" ]; then install -m 0644 "$ca_file" "$CONF_DIR/ca.pem"; fi

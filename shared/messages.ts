@@ -21,6 +21,11 @@ export const hostFactsSchema = z.object({
   resources: resourcesSchema,
   attributes: z.record(z.string(), z.string()),
   versionInfo: versionInfoSchema,
+  /**
+   * Addresses other hosts can reach this one at, best first: the operator's --advertise-address
+   * when given, then the host's non-loopback IPv4 and IPv6 addresses (service endpoints use the first).
+   */
+  addresses: z.array(z.string().min(1).max(255)).max(64).optional(),
 });
 export type HostFacts = z.infer<typeof hostFactsSchema>;
 
@@ -131,6 +136,7 @@ export const reportedTaskSchema = z.object({
   stoppedAt: z.number().optional(),
   stoppedReason: z.string().optional(),
   stopCode: z.string().optional(),
+  /** taskHealthStatus(containers) as the agent sees it; the control stores its own, from the containers. */
   healthStatus: z.enum(HEALTH_STATUSES).optional(),
   containers: z.array(reportedContainerSchema),
   /** The agent's last few task events (pull progress, transitions), oldest first. */

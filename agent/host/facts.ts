@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { AGENT_VERSION } from "../../shared/arn.ts";
 import type { HostFacts } from "../../shared/messages.ts";
 import type { RuntimeInfo } from "../runtime/types.ts";
+import { hostAddresses } from "./addresses.ts";
 
 /** ECS's names for CPU architectures; Docker says x86_64/aarch64, uname may say amd64. */
 export function ecsArchitecture(arch: string): string {
@@ -12,9 +13,14 @@ export function ecsArchitecture(arch: string): string {
 
 /**
  * What the agent tells the control service about its host: ECS units (1024 cpu per core, memory
- * in MiB) and the automatic attributes, plus any given with --attribute.
+ * in MiB) and the automatic attributes, plus any given with --attribute; and the addresses other
+ * hosts reach it at (`advertise`, from --advertise-address, first).
  */
-export function hostFacts(info: RuntimeInfo, extraAttributes: Record<string, string> = {}): HostFacts {
+export function hostFacts(
+  info: RuntimeInfo,
+  extraAttributes: Record<string, string> = {},
+  network: { advertise?: string; addresses?: () => string[] } = {},
+): HostFacts {
   const host = hostname();
   return {
     hostname: host,
@@ -29,5 +35,6 @@ export function hostFacts(info: RuntimeInfo, extraAttributes: Record<string, str
       ...extraAttributes,
     },
     versionInfo: { agentVersion: AGENT_VERSION, dockerVersion: info.version },
+    addresses: network.addresses?.() ?? hostAddresses({ advertise: network.advertise }),
   };
 }

@@ -8,6 +8,10 @@ export interface HostMonitorOptions {
   runtime: ContainerRuntime;
   /** Custom attributes (--attribute) that belong in the refreshed facts. */
   attributes: Record<string, string>;
+  /** --advertise-address: first in the refreshed facts' addresses. */
+  advertiseAddress?: string;
+  /** The host's addresses now (default: read from the system, addresses.ts). */
+  addresses?: () => string[];
   /** The facts sent last (at start: those registered with). */
   initialFacts: HostFacts;
   intervalMs: number;
@@ -100,7 +104,8 @@ export class HostMonitor {
       this.opts.onHealth(health);
     }
     if (info) {
-      const facts = hostFacts(info, this.opts.attributes);
+      // Addresses change too (DHCP, an interface brought up): they are part of the facts.
+      const facts = hostFacts(info, this.opts.attributes, { advertise: this.opts.advertiseAddress, addresses: this.opts.addresses });
       const key = JSON.stringify(facts);
       if (key !== this.lastFacts) {
         this.lastFacts = key;

@@ -47,6 +47,11 @@ export const containerInstances = sqliteTable(
      */
     agentAttributeNames: text("agent_attribute_names", { mode: "json" }).$type<string[]>(),
     versionInfo: text("version_info", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /**
+     * Addresses other hosts can reach this one at, best first (the agent's --advertise-address, then
+     * its non-loopback IPs): service endpoints give the first. Null: an agent that reports none.
+     */
+    addresses: text("addresses", { mode: "json" }).$type<string[]>(),
     /** Generation of the desired task set last published to the agent; only ever rises. */
     desiredGeneration: integer("desired_generation").notNull().default(0),
     /** Highest desired generation the agent said it has seen. */

@@ -50,6 +50,7 @@ export async function registerContainerInstance(
       attributes: { ...facts.attributes, "ecs.instance-id": id },
       agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
+      addresses: facts.addresses ?? null,
       desiredGeneration: 0,
       reportedGeneration: 0,
       version: 0,
@@ -153,6 +154,7 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
       attributes,
       agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
+      addresses: facts.addresses ?? null,
     };
     // The same facts again (every reconnect and resync re-sends them): writing would only bump the
     // version, failing placements made meanwhile, and refresh the scheduling index for nothing.

@@ -1,5 +1,5 @@
 import { eq, inArray, sql } from "drizzle-orm";
-import { MAX_TASK_EVENTS, type ReportedContainer, type ReportedTask, type Report, type TaskEvent } from "../../shared/messages.ts";
+import { MAX_TASK_EVENTS, taskHealthStatus, type ReportedContainer, type ReportedTask, type Report, type TaskEvent } from "../../shared/messages.ts";
 import { isTaskStatusForward, type TaskStatus } from "../../shared/status.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
@@ -98,6 +98,8 @@ export function mergeTask(row: TaskRow, reported: ReportedTask, now: number): Pa
   const next: Partial<TaskRow> = {
     lastStatus,
     containers,
+    // ECS's rule over the containers as stored (the scheduler and the endpoints read this column).
+    healthStatus: taskHealthStatus(containers),
     startedAt: row.startedAt ?? (lastStatus === "RUNNING" || reported.startedAt ? (reported.startedAt ?? now) : null),
     stoppingAt: row.stoppingAt ?? (lastStatus === "STOPPING" || lastStatus === "STOPPED" ? (reported.stoppingAt ?? now) : null),
     stoppedAt: row.stoppedAt ?? (lastStatus === "STOPPED" ? (reported.stoppedAt ?? now) : null),
@@ -157,7 +159,7 @@ function mergeContainers(current: (TaskContainer & ObservedFields)[], reported: 
     const status = ecsContainerStatus(r.status);
     const forward = CONTAINER_RANK[status] >= CONTAINER_RANK[c.lastStatus];
     if (!forward) return c;
-    return {
+    const merged = {
       ...c,
       lastStatus: status,
       runtimeId: r.runtimeId ?? c.runtimeId,
@@ -165,5 +167,15 @@ function mergeContainers(current: (TaskContainer & ObservedFields)[], reported: 
       reason: c.reason ?? r.reason,
       ...observed(c, r),
     };
+    return status === "STOPPED" ? stoppedHealth(merged) : merged;
   });
+}
+
+/**
+ * A stopped container with a health check is UNHEALTHY: Docker marks it so when its health monitor
+ * stops, and amazon-ecs-agent records that inspect at the STOPPED transition. The agent may still
+ * carry the last reading it took while the container ran (HEALTHY); a stopped one never shows it.
+ */
+function stoppedHealth<C extends { healthStatus?: ReportedContainer["healthStatus"] }>(c: C): C {
+  return c.healthStatus === undefined ? c : { ...c, healthStatus: "UNHEALTHY" };
 }

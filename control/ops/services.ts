@@ -2,10 +2,10 @@ import { and, eq, inArray, ne } from "drizzle-orm";
 import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import type { DeploymentRow, ServiceEventRow, ServiceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
+import type { DeploymentRow, InstanceRow, ServiceEventRow, ServiceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 import { containerInstances, deployments, serviceEvents, services } from "../db/schema.ts";
 import { taskDefinitionByArn } from "../services/snapshot.ts";
-import { hasHealthChecks } from "../services/task-health.ts";
+import { hasHealthChecks, isHealthy } from "../services/task-health.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
 import { defaultDeploymentConfiguration, type DeploymentConfiguration } from "../services/deployment-math.ts";
 import { addServiceEvent, listServiceEvents } from "../services/events.ts";
@@ -282,9 +282,7 @@ export interface ServiceEndpoint {
 
 /**
  * Where a service answers on the edge network, without a load balancer: one entry per bound port
- * of every RUNNING, healthy task on a connected instance. The address is the instance's
- * `flotilla.address` attribute when set (e.g. `--attribute flotilla.address=10.0.0.5`), else the
- * binding's own address when it is specific, else the instance hostname.
+ * of every RUNNING, healthy task on a connected instance, at endpointAddress.
  */
 export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceEndpoint[]> {
   const svc = await requireService(ctx, cluster, nameOrArn);
@@ -295,16 +293,16 @@ export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrA
   const out: ServiceEndpoint[] = [];
   for (const t of rows) {
     const inst = byId.get(t.instanceId);
-    if (!inst?.agentConnected || t.lastStatus !== "RUNNING" || t.healthStatus === "UNHEALTHY") continue;
+    if (!inst?.agentConnected) continue;
+    // The scheduler's own test: RUNNING and, with container health checks, HEALTHY as reported.
     const td = await taskDefinitionByArn(ctx, t.taskDefinitionArn);
-    if (hasHealthChecks(td.spec as TaskDefinitionSpec) && t.healthStatus !== "HEALTHY") continue;
+    if (!isHealthy(t, hasHealthChecks(td.spec as TaskDefinitionSpec))) continue;
     for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
       for (const b of c.networkBindings ?? []) {
-        const specific = b.bindIP && b.bindIP !== "0.0.0.0" && b.bindIP !== "::" ? b.bindIP : undefined;
         out.push({
           taskArn: t.arn,
           containerInstanceArn: inst.arn,
-          address: inst.attributes["flotilla.address"] ?? specific ?? inst.hostname,
+          address: endpointAddress(inst, b),
           containerName: c.name,
           containerPort: b.containerPort,
           hostPort: b.hostPort,
@@ -317,3 +315,14 @@ export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrA
 }
 
 type NetworkBinding = { bindIP: string; containerPort: number; hostPort: number; protocol: "tcp" | "udp" };
+
+/**
+ * An address other hosts can reach a binding at: the instance's `flotilla.address` attribute when
+ * set (the older way to choose it), else the binding's own address when it is specific, else the
+ * first address the agent reports (its --advertise-address, else its first non-loopback IP), and
+ * only for an agent that reports none, the hostname.
+ */
+export function endpointAddress(inst: Pick<InstanceRow, "attributes" | "addresses" | "hostname">, b: Pick<NetworkBinding, "bindIP">): string {
+  const specific = b.bindIP && b.bindIP !== "0.0.0.0" && b.bindIP !== "::" ? b.bindIP : undefined;
+  return inst.attributes["flotilla.address"] ?? specific ?? inst.addresses?.[0] ?? inst.hostname;
+}

@@ -1,6 +1,6 @@
 import { arn } from "../../shared/arn.ts";
 import { ecsResources } from "../../shared/instance-resources.ts";
-import { taskHealthStatus, type ReportedContainer } from "../../shared/messages.ts";
+import type { ReportedContainer } from "../../shared/messages.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ClusterRow, InstanceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 
@@ -108,7 +108,7 @@ export function taskView(row: TaskRow) {
       taskArn: row.arn,
       ...c,
     })),
-    healthStatus: taskHealthStatus(containers),
+    healthStatus: row.healthStatus,
     attachments: awsvpcAttachments(containers),
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),

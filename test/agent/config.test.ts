@@ -37,6 +37,17 @@ describe("agent operational flags", () => {
     expect(() => parse(["--health-min-disk-free", "lots"])).toThrow(/--health-min-disk-free must be a size/);
   });
 
+  test("advertise address: a flag or FLOTILLA_ADVERTISE_ADDRESS, an IP or a DNS name; absent by default", () => {
+    expect(parse([]).advertiseAddress).toBeUndefined();
+    expect(parse(["--advertise-address", "10.0.0.5"]).advertiseAddress).toBe("10.0.0.5");
+    expect(parse(["--advertise-address", "fd00::5"]).advertiseAddress).toBe("fd00::5");
+    expect(parse([], { FLOTILLA_ADVERTISE_ADDRESS: "edge-7.example.net" }).advertiseAddress).toBe("edge-7.example.net");
+    expect(parse(["--advertise-address", "10.0.0.6"], { FLOTILLA_ADVERTISE_ADDRESS: "10.0.0.5" }).advertiseAddress).toBe("10.0.0.6");
+    for (const bad of ["10.0.0.5:80", "http://x", "two words", "bad-.example", "a..b"]) {
+      expect(() => parse([`--advertise-address=${bad}`])).toThrow(/--advertise-address must be an IP address or a DNS name/);
+    }
+  });
+
   test("MQTT keepalive: 10 s by default, set by flag or environment, 1..65535 (MQTT's 16-bit field)", () => {
     expect(parse([]).keepaliveSeconds).toBe(10);
     expect(parse(["--keepalive-seconds", "3"]).keepaliveSeconds).toBe(3);

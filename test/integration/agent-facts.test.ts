@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { hostAddresses } from "../../agent/host/addresses.ts";
+import { containerInstances } from "../../control/db/schema.ts";
 import { attributeMap, resourceInteger } from "../../shared/instance-resources.ts";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
@@ -16,6 +19,11 @@ const CLUSTER = "facts";
 
 singleAgentCluster(CLUSTER, { agentArgs: ["--attribute", "site=lab", "--attribute", "tier=edge"], ready: (c) => ({ tc, agent, instanceId } = c) });
 
+/** The addresses the control stored from the agent's facts (service endpoints give the first). */
+async function storedAddresses(): Promise<string[] | null | undefined> {
+  return (await tc.db.db.select({ a: containerInstances.addresses }).from(containerInstances).where(eq(containerInstances.id, instanceId)).get())?.a;
+}
+
 async function instance() {
   return (await tc.api("GET", `/v1/clusters/${CLUSTER}/container-instances/${instanceId}`)).body.containerInstance;
 }
@@ -30,6 +38,8 @@ describe("host facts and attributes", () => {
     expect(ci.registeredResources.map((r: any) => [r.name, r.type])).toEqual([["CPU", "INTEGER"], ["MEMORY", "INTEGER"], ["PORTS", "STRINGSET"], ["PORTS_UDP", "STRINGSET"]]);
     expect(ci.remainingResources.find((r: any) => r.name === "PORTS").stringSetValue).toEqual([]);
     expect(["x86_64", "arm64"]).toContain(attrs["ecs.cpu-architecture"]!);
+    // The host's own non-loopback addresses, as the agent on it sees them.
+    expect(await storedAddresses()).toEqual(hostAddresses());
   });
 
   test("restarted with changed --attribute flags: the control service shows the new set, without re-registering", async () => {
@@ -38,7 +48,7 @@ describe("host facts and attributes", () => {
     agent = startAgentProcess({
       control: tc.control.mqttUrl,
       dataDir: agent.dataDir,
-      args: ["--image-pull-behavior", "prefer-cached", "--pause-image", "flotilla/busybox:test", "--attribute", "site=shop", "--attribute", "rack=3"],
+      args: ["--image-pull-behavior", "prefer-cached", "--pause-image", "flotilla/busybox:test", "--attribute", "site=shop", "--attribute", "rack=3", "--advertise-address", "198.51.100.7"],
     });
     const after = await waitFor("the changed attributes to reach the control service", async () => {
       const ci = await instance();
@@ -47,6 +57,8 @@ describe("host facts and attributes", () => {
     });
     const attrs = attributeMap(after.attributes);
     expect(attrs.rack).toBe("3");
+    // --advertise-address comes first in the reported addresses.
+    expect(await storedAddresses()).toEqual(["198.51.100.7", ...hostAddresses().filter((a) => a !== "198.51.100.7")]);
     expect("tier" in attrs).toBe(false);
     expect(attrs["ecs.os-type"]).toBe("linux");
     // Same instance: the agent reconnected with its saved identity.

@@ -36,6 +36,7 @@ const installArgs = () => [
   "--attribute", "site=lab",
   "--image-pull-behavior", "prefer-cached",
   "--keepalive-seconds", "7",
+  "--advertise-address", "192.0.2.44",
   "--docker-install-source", "none",
 ];
 
@@ -81,6 +82,10 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const badKeepalive = await exec([...installArgs(), "--keepalive-seconds", "0"]);
     expect(badKeepalive.code).toBe(2);
     expect(badKeepalive.stderr).toContain('--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "0"');
+
+    const badAddress = await exec([...installArgs(), "--advertise-address", "http://x"]);
+    expect(badAddress.code).toBe(2);
+    expect(badAddress.stderr).toContain('--advertise-address must be an IP address or a DNS name, got "http://x"');
   });
 
   test("installs, registers within 60 s, prints the instance id, and a task runs", async () => {
@@ -95,6 +100,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(mode.stdout.trim()).toBe("600");
     const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
     expect(env.stdout).toContain("FLOTILLA_KEEPALIVE_SECONDS=7");
+    expect(env.stdout).toContain("FLOTILLA_ADVERTISE_ADDRESS=192.0.2.44");
 
     const inst = await waitFor("installed instance to connect", async () => {
       const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;

@@ -6,7 +6,7 @@ import type { HostFacts, InstanceHealth } from "../../../shared/messages.ts";
 
 const INFO: RuntimeInfo = { version: "27.0.1", cpus: 2, memoryBytes: 4 * 1024 ** 3, architecture: "x86_64", osType: "linux", dataRoot: "/var/lib/docker" };
 
-function monitor(infoFn: () => Promise<RuntimeInfo>) {
+function monitor(infoFn: () => Promise<RuntimeInfo>, addresses: () => string[] = () => ["10.0.0.7"]) {
   const healths: InstanceHealth[] = [];
   const facts: HostFacts[] = [];
   let clock = 0;
@@ -14,7 +14,8 @@ function monitor(infoFn: () => Promise<RuntimeInfo>) {
   const m = new HostMonitor({
     runtime: { info: infoFn } as unknown as ContainerRuntime,
     attributes: { zone: "a" },
-    initialFacts: hostFacts(INFO, { zone: "a" }),
+    initialFacts: hostFacts(INFO, { zone: "a" }, { addresses }),
+    addresses,
     intervalMs: 60_000,
     onHealth: (h) => healths.push(h),
     onFacts: (f) => facts.push(f),
@@ -55,5 +56,16 @@ describe("HostMonitor", () => {
     expect(facts).toHaveLength(1);
     expect(facts[0]!.versionInfo.dockerVersion).toBe("28.0.0");
     expect(facts[0]!.attributes).toMatchObject({ zone: "a" });
+  });
+
+  test("reports a changed address (a new DHCP lease) with the facts", async () => {
+    let addresses = ["10.0.0.7"];
+    const { m, facts } = monitor(() => Promise.resolve(INFO), () => addresses);
+    await m.tick();
+    expect(facts).toEqual([]);
+    addresses = ["10.0.0.9", "fd00::9"];
+    await m.tick();
+    await m.tick();
+    expect(facts.map((f) => f.addresses)).toEqual([["10.0.0.9", "fd00::9"]]);
   });
 });

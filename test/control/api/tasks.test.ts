@@ -156,6 +156,45 @@ describe("task lifecycle from agent reports", () => {
     expect([resourceInteger(ci.remainingResources, "CPU"), resourceInteger(ci.remainingResources, "MEMORY")]).toEqual([1024, 1024]);
   });
 
+  test("task health is stored from the containers' reports by ECS's rule; a stopped container never shows HEALTHY", async () => {
+    const check = { command: ["CMD-SHELL", "true"] };
+    await t.request("POST", "/v1/task-definitions", {
+      family: "checked",
+      containerDefinitions: [
+        { name: "app", image: "nginx", memory: 64, healthCheck: check },
+        { name: "side", image: "nginx", memory: 64, essential: false, healthCheck: check },
+      ],
+    });
+    const inst = await addInstance(t, "edge");
+    const task = (await t.request("POST", "/v1/clusters/edge/tasks", { taskDefinition: "checked" })).body.tasks[0];
+    const shown = async () => (await t.request("GET", `/v1/clusters/edge/tasks/${task.taskId}`)).body.task;
+    const containers = (app: string, side: string, status: "RUNNING" | "STOPPED" = "RUNNING") => [
+      { name: "app", image: "nginx", status, essential: true, healthStatus: app as "HEALTHY" },
+      { name: "side", image: "nginx", status, essential: false, healthStatus: side as "HEALTHY" },
+    ];
+    // The task-level field the agent sends is not what counts: the containers are.
+    await applyReport(t.ctx, inst, report(inst, 1, [{ taskId: task.taskId, knownStatus: "RUNNING", healthStatus: "HEALTHY", containers: containers("UNKNOWN", "HEALTHY") }]));
+    expect((await shown()).healthStatus).toBe("UNKNOWN");
+    // A non-essential container's failing check does not make the task UNHEALTHY.
+    await applyReport(t.ctx, inst, report(inst, 2, [{ taskId: task.taskId, knownStatus: "RUNNING", containers: containers("HEALTHY", "UNHEALTHY") }]));
+    let got = await shown();
+    expect(got.healthStatus).toBe("HEALTHY");
+    expect(got.containers.map((c: any) => c.healthStatus)).toEqual(["HEALTHY", "UNHEALTHY"]);
+    // Health flips both ways while running.
+    await applyReport(t.ctx, inst, report(inst, 3, [{ taskId: task.taskId, knownStatus: "RUNNING", containers: containers("UNHEALTHY", "HEALTHY") }]));
+    expect((await shown()).healthStatus).toBe("UNHEALTHY");
+    await applyReport(t.ctx, inst, report(inst, 4, [{ taskId: task.taskId, knownStatus: "RUNNING", containers: containers("HEALTHY", "HEALTHY") }]));
+    expect((await shown()).healthStatus).toBe("HEALTHY");
+    // Stopped with the last reading still HEALTHY: Docker (and so ECS) says UNHEALTHY.
+    await applyReport(t.ctx, inst, report(inst, 5, [{ taskId: task.taskId, knownStatus: "STOPPED", containers: containers("HEALTHY", "HEALTHY", "STOPPED") }]));
+    got = await shown();
+    expect(got.containers.map((c: any) => [c.lastStatus, c.healthStatus])).toEqual([
+      ["STOPPED", "UNHEALTHY"],
+      ["STOPPED", "UNHEALTHY"],
+    ]);
+    expect(got.healthStatus).toBe("UNHEALTHY");
+  });
+
   test("a report naming another instance's task is ignored", async () => {
     const a = await addInstance(t, "edge");
     const b = await addInstance(t, "edge");

@@ -1,9 +1,9 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { tasks } from "../../../control/db/schema.ts";
 import { applyPresence } from "../../../control/ops/instances.ts";
-import { releaseReservation } from "../../../control/ops/tasks.ts";
 import { ServiceScheduler } from "../../../control/services/scheduler.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
+import { FakeAgents, type AgentBehaviour } from "./fake-agents.ts";
 
 /** A hand-driven clock: scheduler rounds see exactly the time a test sets. */
 export class ManualClock {
@@ -15,9 +15,9 @@ export class ManualClock {
 }
 
 /**
- * In-process fleet for scheduler tests: fake instances (no agent), a scheduler driven round by
- * round, and `settle()` playing the agents — desired RUNNING tasks become RUNNING, desired STOPPED
- * ones STOPPED — so each round's decisions can be checked exactly.
+ * In-process fleet for scheduler tests: fake instances, a scheduler driven round by round, and
+ * `settle()` playing the agents (fake-agents.ts: their reports go through applyReports, as the
+ * MQTT link's do) — so each round's decisions can be checked exactly.
  */
 export async function fakeFleet(cluster: string, instanceCount: number) {
   const clock = new ManualClock();
@@ -26,6 +26,7 @@ export async function fakeFleet(cluster: string, instanceCount: number) {
   const instances: string[] = [];
   for (let i = 0; i < instanceCount; i++) instances.push(await addInstance(t, cluster, { cpu: 4096, memory: 8192 }));
   const scheduler = new ServiceScheduler(t.ctx);
+  const agents = new FakeAgents(t.ctx, cluster, clock.now);
   let epoch = 10;
 
   return {
@@ -34,26 +35,14 @@ export async function fakeFleet(cluster: string, instanceCount: number) {
     instances,
     scheduler,
     round: () => scheduler.runOnce(),
-    /** The agents catch up; `fail` decides which started tasks exit at once instead. */
-    async settle(fail: (taskDefinitionArn: string) => boolean = () => false) {
-      const rows = await t.ctx.db.select().from(tasks).where(and(eq(tasks.clusterName, cluster), ne(tasks.lastStatus, "STOPPED"))).all();
-      for (const r of rows) {
-        if (r.desiredStatus === "STOPPED" || fail(r.taskDefinitionArn)) {
-          const failed = r.desiredStatus === "RUNNING";
-          const set = {
-            lastStatus: "STOPPED" as const,
-            desiredStatus: "STOPPED" as const,
-            startedAt: r.startedAt ?? clock.now(),
-            stoppedAt: clock.now(),
-            stopCode: r.stopCode ?? (failed ? "EssentialContainerExited" : null),
-            stoppedReason: r.stoppedReason ?? (failed ? "Essential container in task exited" : null),
-          };
-          await t.ctx.db.update(tasks).set(set).where(eq(tasks.id, r.id));
-          await releaseReservation(t.ctx, { ...r, ...set });
-        } else if (r.lastStatus !== "RUNNING") {
-          await t.ctx.db.update(tasks).set({ lastStatus: "RUNNING", startedAt: clock.now() }).where(eq(tasks.id, r.id));
-        }
-      }
+    agents,
+    /**
+     * The agents catch up and report through applyReports: desired RUNNING tasks run, desired
+     * STOPPED ones stop; `fail` decides which tasks exit at once instead, `health` what checked
+     * containers report.
+     */
+    settle(fail: (taskDefinitionArn: string) => boolean = () => false, behaviour: Omit<AgentBehaviour, "fail"> = {}) {
+      return agents.sync({ ...behaviour, fail });
     },
     async running(service: string) {
       return t.ctx.db
@@ -74,3 +63,8 @@ export async function fakeFleet(cluster: string, instanceCount: number) {
 
 export const APP_V1 = { family: "app", containerDefinitions: [{ name: "app", image: "nginx", memory: 64, essential: true }] };
 export const APP_V2 = { family: "app", containerDefinitions: [{ name: "app", image: "nginx", memory: 64, essential: true, environment: [{ name: "V", value: "2" }] }] };
+
+/** The same app with a container health check: it counts as healthy only once the check says so. */
+const CHECK = { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 };
+export const CHECKED_V1 = { family: "checked", containerDefinitions: [{ ...APP_V1.containerDefinitions[0]!, healthCheck: CHECK }] };
+export const CHECKED_V2 = { family: "checked", containerDefinitions: [{ ...APP_V2.containerDefinitions[0]!, healthCheck: CHECK }] };

@@ -1,8 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { containerInstances, tasks } from "../../../control/db/schema.ts";
 import { addServiceEvent } from "../../../control/services/events.ts";
-import { APP_V1, fakeFleet } from "./fake-fleet.ts";
+import type { DesiredTask, HostFacts } from "../../../shared/messages.ts";
+import { APP_V1, CHECKED_V1, fakeFleet } from "./fake-fleet.ts";
+
+const FACTS: HostFacts = {
+  hostname: "host",
+  resources: { cpu: 4096, memory: 8192 },
+  attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64" },
+  versionInfo: { agentVersion: "test", dockerVersion: "test" },
+};
 
 const C = "svc-routes";
 let fleet: Awaited<ReturnType<typeof fakeFleet>>;
@@ -80,23 +86,66 @@ describe("service routes", () => {
     expect(res.body.events.map((e: any) => e.message)).toEqual(["three", "two", "one"]);
   });
 
-  test("endpoints list RUNNING tasks' bound ports with the instance address", async () => {
+  test("endpoints: each bound port of a RUNNING task at the address its agent reports", async () => {
     const t = await setup();
     await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "app", desiredCount: 2 });
     await fleet.round();
-    await fleet.settle();
-    const rows = await t.ctx.db.select().from(tasks).all();
-    const bound = rows[0]!;
-    await t.ctx.db
-      .update(tasks)
-      .set({ containers: [{ ...(bound.containers[0] as object), networkBindings: [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 32768, protocol: "tcp" }] }] })
-      .where(eq(tasks.id, bound.id));
-    const inst = (await t.ctx.db.select().from(containerInstances).where(eq(containerInstances.id, bound.instanceId)).get())!;
-    await t.ctx.db.update(containerInstances).set({ attributes: { ...inst.attributes, "flotilla.address": "10.1.2.3" } }).where(eq(containerInstances.id, inst.id));
-    const res = await t.request("GET", `/v1/clusters/${C}/services/web/endpoints`);
-    expect(res.status).toBe(200);
-    expect(res.body.endpoints).toEqual([
-      { taskArn: bound.arn, containerInstanceArn: inst.arn, address: "10.1.2.3", containerName: "app", containerPort: 80, hostPort: 32768, protocol: "tcp" },
-    ]);
+    const [inst] = fleet.instances;
+    const agent = fleet.agents.of(inst!);
+    let bindIP = "0.0.0.0";
+    const bindings = (d: DesiredTask) => [{ bindIP, containerPort: 80, hostPort: 32768 + Number.parseInt(d.taskId.slice(0, 4), 16) % 1000, protocol: "tcp" as const }];
+    const endpoints = async () => {
+      const res = await t.request("GET", `/v1/clusters/${C}/services/web/endpoints`);
+      expect(res.status).toBe(200);
+      return res.body.endpoints as any[];
+    };
+    // An agent that reports no addresses (older ones): the hostname is all there is.
+    await fleet.settle(undefined, { bindings });
+    const rows = await fleet.running("web");
+    const ci = (await t.request("GET", `/v1/clusters/${C}/container-instances/${inst}`)).body.containerInstance;
+    expect((await endpoints()).map((e) => e.address)).toEqual([ci.ec2InstanceId, ci.ec2InstanceId]);
+
+    // The agent reports its addresses in its facts (--advertise-address first): the first one is given.
+    agent.factsChanged({ ...FACTS, hostname: ci.ec2InstanceId, addresses: ["192.0.2.10", "fd00::10"] });
+    await fleet.settle(undefined, { bindings });
+    const list = await endpoints();
+    expect(list).toHaveLength(2);
+    for (const row of rows) {
+      expect(list).toContainEqual({
+        taskArn: row.arn,
+        containerInstanceArn: ci.containerInstanceArn,
+        address: "192.0.2.10",
+        containerName: "app",
+        containerPort: 80,
+        hostPort: bindings({ taskId: row.id } as DesiredTask)[0]!.hostPort,
+        protocol: "tcp",
+      });
+    }
+    // A port bound to one specific address is reached there.
+    bindIP = "198.51.100.4";
+    await fleet.settle(undefined, { bindings });
+    expect((await endpoints()).map((e) => e.address)).toEqual(["198.51.100.4", "198.51.100.4"]);
+    // The flotilla.address attribute (the older way to choose it) still wins.
+    const put = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.address", value: "10.1.2.3", targetId: inst }] });
+    expect(put.status).toBe(200);
+    expect((await endpoints()).map((e) => e.address)).toEqual(["10.1.2.3", "10.1.2.3"]);
+  });
+
+  test("endpoints of a service with health checks list only tasks reported HEALTHY", async () => {
+    const t = await setup();
+    expect((await t.request("POST", "/v1/task-definitions", CHECKED_V1)).status).toBe(201);
+    await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "checked", desiredCount: 2, healthCheckGracePeriodSeconds: 600 });
+    await fleet.round();
+    const bindings = () => [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 32768, protocol: "tcp" as const }];
+    const endpointTasks = async () => ((await t.request("GET", `/v1/clusters/${C}/services/web/endpoints`)).body.endpoints as any[]).map((e) => e.taskArn).sort();
+    await fleet.settle(undefined, { bindings, health: () => "UNKNOWN" });
+    const rows = await fleet.running("web");
+    expect(rows).toHaveLength(2);
+    expect(await endpointTasks()).toEqual([]);
+    await fleet.settle(undefined, { bindings, health: () => "HEALTHY" });
+    expect(await endpointTasks()).toEqual(rows.map((r) => r.arn).sort());
+    const [sick, well] = rows;
+    await fleet.settle(undefined, { bindings, health: (d) => (d.taskId === sick!.id ? "UNHEALTHY" : "HEALTHY") });
+    expect(await endpointTasks()).toEqual([well!.arn]);
   });
 });

@@ -50,9 +50,11 @@ describe("service scheduler (in-process)", () => {
     await fleet.t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "app:1", desiredCount: 2 });
     await converge(3);
     const [victim] = await fleet.running("web");
-    const { tasks } = await import("../../../control/db/schema.ts");
-    const { eq } = await import("drizzle-orm");
-    await fleet.t.ctx.db.update(tasks).set({ desiredStatus: "STOPPED", lastStatus: "STOPPED", stopCode: "EssentialContainerExited", startedAt: fleet.clock.now() - 60_000, stoppedAt: fleet.clock.now() }).where(eq(tasks.id, victim!.id));
+    // It ran a minute, then its essential container exited (not a launch failure: no throttle).
+    fleet.clock.advance(60_000);
+    fleet.agents.of(victim!.instanceId).exit(victim!.id);
+    await fleet.settle();
+    expect((await fleet.t.request("GET", `/v1/clusters/${C}/tasks/${victim!.id}`)).body.task).toMatchObject({ lastStatus: "STOPPED", stopCode: "EssentialContainerExited" });
     await fleet.round();
     await fleet.settle();
     const running = await fleet.running("web");

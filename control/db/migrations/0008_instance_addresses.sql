@@ -1,0 +1,1 @@
+ALTER TABLE `container_instances` ADD `addresses` text;
