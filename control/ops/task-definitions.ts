@@ -1,18 +1,22 @@
 import { and, desc, eq, max } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
-import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { parseTaskDefinition, type FieldIssue, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { taskDefinitions } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
 
 export type TaskDefinitionRow = typeof taskDefinitions.$inferSelect;
 
-export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Promise<TaskDefinitionRow> {
+/** A registered revision and what of the body was accepted but ignored (describe-task-definition output fields). */
+export type RegisteredTaskDefinition = TaskDefinitionRow & { warnings: FieldIssue[] };
+
+export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Promise<RegisteredTaskDefinition> {
   const parsed = parseTaskDefinition(body);
   if (!parsed.ok) {
     throw invalid(parsed.issues.map((f) => `${f.path}: ${f.message}`).join("; "), parsed.issues);
   }
   const spec = parsed.value;
+  const warnings = parsed.warnings ?? [];
   return ctx.serialize(async () => {
     const [last] = await ctx.db
       .select({ rev: max(taskDefinitions.revision) })
@@ -29,7 +33,7 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
       deregisteredAt: null,
     };
     await ctx.db.insert(taskDefinitions).values(row);
-    return row;
+    return { ...row, warnings };
   });
 }
 
