@@ -228,15 +228,15 @@ const firelensConfiguration = z
 /** ECS's ResourceRequirement; GPU counts only (Elastic Inference does not exist off AWS). */
 const resourceRequirement = z
   .strictObject({
-    type: z.enum(["GPU", "INFERENCE_ACCELERATOR"]),
+    type: z.enum(["GPU", "InferenceAccelerator"]),
     value: z.string(),
   })
   .superRefine((rr, ctx) => {
-    if (rr.type === "INFERENCE_ACCELERATOR") {
+    if (rr.type === "InferenceAccelerator") {
       ctx.addIssue({
         code: "custom",
         path: ["type"],
-        message: 'type "INFERENCE_ACCELERATOR" needs Amazon Elastic Inference, which is not available on Flotilla hosts; only "GPU" is supported.',
+        message: 'type "InferenceAccelerator" needs Amazon Elastic Inference, which is not available on Flotilla hosts; only "GPU" is supported.',
       });
     } else if (!/^[1-9]\d{0,3}$/.test(rr.value)) {
       ctx.addIssue({ code: "custom", path: ["value"], message: `value must be the number of GPUs as a whole number string such as "1", not ${shown(rr.value)}.` });
