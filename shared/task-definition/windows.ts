@@ -13,7 +13,7 @@ export const WINDOWS_NOT_SUPPORTED = "Windows containers are not supported: Flot
  * `ltsc2022`, `nanoserver` or `windowsservercore` marks a Windows variant of any repository.
  */
 const WINDOWS_REPOSITORY =
-  /^(?:mcr\.microsoft\.com\/(?:windows(?:\/[a-z0-9._-]+)?|dotnet\/framework\/[a-z0-9._-]+)|(?:docker\.io\/)?microsoft\/(?:windowsservercore|nanoserver|iis|dotnet-framework|aspnet|mssql-server-windows[a-z0-9-]*))$/i;
+  /^(?:mcr\.microsoft\.com\/(?:windows(?:\/[a-z0-9._-]+)*|dotnet\/framework\/[a-z0-9._-]+)|(?:docker\.io\/)?microsoft\/(?:windowsservercore|nanoserver|iis|dotnet-framework|aspnet|mssql-server-windows[a-z0-9-]*))$/i;
 const WINDOWS_TAG = /(?:^|[-_.])(?:windowsservercore|servercore|nanoserver|ltsc20\d\d)(?:$|[-_.])/i;
 
 function imageIsWindows(image: string): boolean {
