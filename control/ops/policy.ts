@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import type { FieldIssue, TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { isNoNewPrivileges, type FieldIssue, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { clusterPolicies } from "../db/schema.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
@@ -22,6 +22,11 @@ export const clusterPolicySchema = z.strictObject({
   allowDevices: z.boolean().default(false),
   /** Capability names linuxParameters.capabilities.add may use; "ALL" allows any. */
   allowedCapabilities: z.array(z.string().regex(/^[A-Z_]{1,64}$/, "must be a capability name such as NET_ADMIN")).max(64).default([]),
+  /**
+   * dockerSecurityOptions that change the host's confinement of the container (apparmor:, seccomp:,
+   * label:); "apparmor:unconfined" or "seccomp:unconfined" lift it. no-new-privileges needs no grant.
+   */
+  allowSecurityOptions: z.boolean().default(false),
 });
 export type ClusterPolicy = z.output<typeof clusterPolicySchema>;
 
@@ -92,6 +97,11 @@ export function policyViolations(policy: ClusterPolicy, td: TaskDefinitionSpec):
     if ((c.linuxParameters?.devices?.length ?? 0) > 0 && !policy.allowDevices) {
       out.push({ path: `${here}.linuxParameters.devices`, message: "host devices are not allowed by the cluster policy (allowDevices)" });
     }
+    (c.dockerSecurityOptions ?? []).forEach((opt, j) => {
+      if (!isNoNewPrivileges(opt) && !policy.allowSecurityOptions) {
+        out.push({ path: `${here}.dockerSecurityOptions[${j}]`, message: `security option "${opt}" is not allowed by the cluster policy (allowSecurityOptions)` });
+      }
+    });
     const allowAll = policy.allowedCapabilities.includes("ALL");
     (c.linuxParameters?.capabilities?.add ?? []).forEach((cap, j) => {
       if (!allowAll && !policy.allowedCapabilities.includes(cap)) {

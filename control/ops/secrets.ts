@@ -126,6 +126,10 @@ export async function requireSecretsExist(ctx: OpsContext, td: TaskDefinitionSpe
   const refs: Array<{ path: string; name: string }> = [];
   td.containerDefinitions.forEach((c, i) => {
     (c.secrets ?? []).forEach((s, j) => refs.push({ path: `containerDefinitions[${i}].secrets[${j}].valueFrom`, name: secretNameOf(s.valueFrom) }));
+    // Log options from secrets (splunk-token, ...) name Flotilla secrets the same way.
+    (c.logConfiguration?.secretOptions ?? []).forEach((s, j) =>
+      refs.push({ path: `containerDefinitions[${i}].logConfiguration.secretOptions[${j}].valueFrom`, name: secretNameOf(s.valueFrom) }),
+    );
     if (c.repositoryCredentials) {
       refs.push({
         path: `containerDefinitions[${i}].repositoryCredentials.credentialsParameter`,

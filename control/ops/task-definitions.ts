@@ -1,6 +1,6 @@
 import { and, desc, eq, max } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
-import { parseTaskDefinition } from "../../shared/task-definition/index.ts";
+import { parseTaskDefinition, type FieldIssue } from "../../shared/task-definition/index.ts";
 import type { TaskDefinitionRow } from "../db/rows.ts";
 import { taskDefinitions } from "../db/schema.ts";
 import { rememberRevision, revisionOf, taskDefinitionRevision, type TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
@@ -9,12 +9,16 @@ import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound } from "./errors.ts";
 import { taskDefinitionRef } from "./references.ts";
 
-export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Promise<TaskDefinitionRow> {
+/** A registered revision and what of the body was accepted but ignored (describe-task-definition output fields). */
+export type RegisteredTaskDefinition = TaskDefinitionRow & { warnings: FieldIssue[] };
+
+export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Promise<RegisteredTaskDefinition> {
   const parsed = parseTaskDefinition(body);
   if (!parsed.ok) {
     throw invalid(parsed.issues.map((f) => `${f.path}: ${f.message}`).join("; "), parsed.issues);
   }
   const spec = parsed.value;
+  const warnings = parsed.warnings ?? [];
   const registered = await ctx.serialize(async () => {
     const [last] = await ctx.db
       .select({ rev: max(taskDefinitions.revision) })
@@ -32,7 +36,7 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
     };
     await ctx.db.insert(taskDefinitions).values(row);
     rememberRevision(ctx.db, revisionOf(row));
-    return row;
+    return { ...row, warnings };
   });
   prefetchTaskPlatform(ctx, spec);
   return registered;

@@ -14,15 +14,42 @@ export type Compatibility = (typeof COMPATIBILITIES)[number];
 export const DEPENDENCY_CONDITIONS = ["START", "COMPLETE", "SUCCESS", "HEALTHY"] as const;
 export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
 
-/** Docker log drivers Flotilla supports; logs are read back from the agent, so only local drivers. */
-export const LOG_DRIVERS = ["json-file", "local"] as const;
+/**
+ * Log drivers a task definition may name: ECS's LogDriver enum (json-file, syslog, journald, gelf,
+ * fluentd, awslogs, splunk, awsfirelens) plus Docker's `local`. The agent keeps every container's
+ * log on the host; host-side drivers are passed to Docker as ECS passes them.
+ */
+export const LOG_DRIVERS = ["json-file", "local", "awslogs", "syslog", "journald", "fluentd", "gelf", "splunk", "awsfirelens"] as const;
 export type LogDriver = (typeof LOG_DRIVERS)[number];
 
-/** Log driver options Docker accepts, per driver (`mode` and `max-buffer-size` are common to all drivers). */
-export const LOG_DRIVER_OPTIONS: Readonly<Record<LogDriver, readonly string[]>> = {
+/** Drivers that only write to the host's disk; their options are checked here and they take no secrets. */
+export const LOCAL_LOG_DRIVERS = ["json-file", "local"] as const;
+export type LocalLogDriver = (typeof LOCAL_LOG_DRIVERS)[number];
+
+/** Log driver options Docker accepts, per local driver (`mode` and `max-buffer-size` are common to all drivers). */
+export const LOG_DRIVER_OPTIONS: Readonly<Record<LocalLogDriver, readonly string[]>> = {
   "json-file": ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag", "mode", "max-buffer-size"],
   local: ["max-size", "max-file", "compress", "mode", "max-buffer-size"],
 };
+
+/** firelensConfiguration.type values (ECS's FirelensConfigurationType) and the options ECS defines. */
+export const FIRELENS_TYPES = ["fluentd", "fluentbit"] as const;
+export const FIRELENS_OPTIONS = ["enable-ecs-log-metadata", "config-file-type", "config-file-value"] as const;
+
+/**
+ * Fields that only describe-task-definition prints. A body pasted from its output is accepted: these
+ * are dropped and each is named in the response's `warnings`.
+ */
+export const OUTPUT_ONLY_TASK_FIELDS = [
+  "taskDefinitionArn",
+  "revision",
+  "status",
+  "requiresAttributes",
+  "compatibilities",
+  "registeredAt",
+  "registeredBy",
+  "deregisteredAt",
+] as const;
 
 /** ECS's ulimit names (ContainerDefinition.ulimits[].name). */
 export const ULIMIT_NAMES = [
@@ -85,7 +112,6 @@ export const ACCEPTED_BUT_IGNORED_TASK_FIELDS = [
   "ephemeralStorage",
   "inferenceAccelerators",
   "enableFaultInjection",
-  "requiresAttributes",
 ] as const;
 export const ACCEPTED_BUT_IGNORED_CONTAINER_FIELDS = ["versionConsistency"] as const;
 

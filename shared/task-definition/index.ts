@@ -8,3 +8,5 @@ export * from "./network.ts";
 export * from "./order.ts";
 export * from "./docker.ts";
 export { type Problem } from "./rules.ts";
+export * from "./windows.ts";
+export { GATED_SECURITY_OPTION_KINDS, isNoNewPrivileges } from "./rules.ts";

@@ -12,7 +12,8 @@ export interface FieldIssue {
   message: string;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
+/** `warnings` name what was accepted but ignored (describe-task-definition output fields). */
+export type ParseResult<T> = { ok: true; value: T; warnings?: FieldIssue[] } | { ok: false; issues: FieldIssue[] };
 
 export type IssuePath = ReadonlyArray<PropertyKey>;
 

@@ -1,6 +1,7 @@
 /**
  * Start order of a task's containers. A container waits for the containers it names in `dependsOn`
- * (with their conditions) and for its `volumesFrom` sources. Pure graph helpers; they work on any
+ * (with their conditions), for its `volumesFrom` sources and for the containers it `links` to (Docker
+ * links need the target running, so ECS starts it first). Pure graph helpers; they work on any
  * task definition shape, valid or not.
  */
 
@@ -8,17 +9,22 @@ interface OrderedContainer {
   name: string;
   dependsOn?: ReadonlyArray<{ containerName: string }> | undefined;
   volumesFrom?: ReadonlyArray<{ sourceContainer: string }> | undefined;
+  links?: ReadonlyArray<string> | undefined;
 }
 
 interface OrderedTask {
   containerDefinitions: ReadonlyArray<OrderedContainer>;
 }
 
-/** Names of the containers `c` must wait for (dependsOn targets, then volumesFrom sources), deduplicated. */
+/** Names of the containers `c` must wait for (dependsOn targets, volumesFrom sources, link targets), deduplicated. */
 export function containerPrerequisites(c: OrderedContainer): string[] {
   const out: string[] = [];
   for (const d of c.dependsOn ?? []) if (!out.includes(d.containerName)) out.push(d.containerName);
   for (const v of c.volumesFrom ?? []) if (!out.includes(v.sourceContainer)) out.push(v.sourceContainer);
+  for (const l of c.links ?? []) {
+    const target = l.split(":")[0] ?? "";
+    if (target && !out.includes(target)) out.push(target);
+  }
   return out;
 }
 

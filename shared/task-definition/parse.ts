@@ -1,29 +1,24 @@
 import { z } from "zod";
-import { formatPath, issuesOf, readableErrorMap, type IssuePath, type ParseResult } from "./issues.ts";
+import { OUTPUT_ONLY_TASK_FIELDS } from "./constants.ts";
+import { formatPath, issuesOf, readableErrorMap, type FieldIssue, type IssuePath, type ParseResult } from "./issues.ts";
 import { taskDefinitionSchema, type TaskDefinitionSpec } from "./schema.ts";
+import { windowsMarker } from "./windows.ts";
 
 export { formatPath, issuesOf, readableErrorMap, subjectOf } from "./issues.ts";
 export type { FieldIssue, IssuesOfOptions, ParseResult } from "./issues.ts";
 
 /**
  * ECS fields Flotilla knows and refuses, with the reason. Any other unknown field is refused as a
- * probable typo, with a suggestion when a known field is close.
+ * probable typo, with a suggestion when a known field is close. Sent empty (`[]`, `{}`) or off
+ * (`false`), these fields mean "none" and are accepted (console exports write them that way).
  */
 export const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
   // container definitions
   environmentFiles:
     "environmentFiles is not supported: Flotilla does not fetch environment files from S3; list the variables in environment, or in secrets for sensitive values.",
-  links:
-    'links is not supported: Docker\'s legacy links are deprecated; use networkMode "awsvpc" so the task\'s containers reach each other on localhost, and dependsOn for start order.',
-  firelensConfiguration:
-    'firelensConfiguration is not supported: FireLens log routing needs AWS for Fluent Bit; use the "json-file" or "local" log driver.',
-  resourceRequirements: "resourceRequirements (GPUs and inference accelerators) is not supported by Flotilla yet.",
-  credentialSpecs: "credentialSpecs is not supported: Active Directory credential specs are for Windows containers, and Flotilla runs Linux containers only.",
-  dockerSecurityOptions:
-    "dockerSecurityOptions is not supported: task definitions cannot change SELinux, AppArmor or seccomp settings on Flotilla hosts.",
+  credentialSpecs: "credentialSpecs is not supported: Active Directory (gMSA) credential specs need a domain-joined host and AWS; Flotilla does not fetch them.",
   disableNetworking: 'disableNetworking is not supported; use networkMode "none" to run the task without networking.',
   containerPortRange: "containerPortRange is not supported; list each port as its own portMappings entry with containerPort.",
-  secretOptions: 'secretOptions is not supported: the "json-file" and "local" log drivers take no secrets.',
   // volumes
   efsVolumeConfiguration:
     "efsVolumeConfiguration is not supported: Amazon EFS is not reachable from Flotilla hosts; use host.sourcePath or dockerVolumeConfiguration with a volume driver.",
@@ -34,31 +29,88 @@ export const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = {
   // task definition
   proxyConfiguration: "proxyConfiguration is not supported: App Mesh proxy configuration needs AWS App Mesh; remove it.",
   taskDefinition:
-    "taskDefinition looks like a describe-task-definition response; send the object inside taskDefinition as the body instead.",
-  ...Object.fromEntries(
-    ["taskDefinitionArn", "revision", "status", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt"].map((k) => [
-      k,
-      `${k} is set by Flotilla when the task definition is registered; remove it (it comes from describe-task-definition output).`,
-    ]),
-  ),
+    "taskDefinition looks like a describe-task-definition response mixed with task definition fields; send either the whole response or the object inside taskDefinition.",
 };
+
+/** Top-level fields of a describe-task-definition response besides `taskDefinition`. */
+const DESCRIBE_RESPONSE_FIELDS = new Set(["taskDefinition", "tags"]);
+
+export interface PreparedBody {
+  body: unknown;
+  /** "taskDefinition." when the body was a describe-task-definition response, so paths point into what was sent. */
+  pathPrefix: string;
+  /** Each ignored field of describe-task-definition output, at its path in what was sent. */
+  warnings: FieldIssue[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Turns what people paste into a RegisterTaskDefinition body: a describe-task-definition response
+ * (`{"taskDefinition": {...}, "tags": [...]}`) is unwrapped, its tags kept, and the output-only
+ * fields (taskDefinitionArn, revision, ...) are dropped with a warning each. ECS's CLI refuses such
+ * bodies and pipelines strip the fields by hand; Flotilla says what it ignored instead.
+ */
+export function prepareTaskDefinitionBody(input: unknown): PreparedBody {
+  const warnings: FieldIssue[] = [];
+  if (!isObject(input)) return { body: input, pathPrefix: "", warnings };
+  let body: Record<string, unknown> = input;
+  let prefix = "";
+  const wrapped =
+    isObject(input.taskDefinition) && input.family === undefined && input.containerDefinitions === undefined &&
+    Object.keys(input).every((k) => DESCRIBE_RESPONSE_FIELDS.has(k));
+  if (wrapped) {
+    body = { ...(input.taskDefinition as Record<string, unknown>) };
+    prefix = "taskDefinition.";
+    if (input.tags != null && body.tags == null) body.tags = input.tags;
+  }
+  for (const field of OUTPUT_ONLY_TASK_FIELDS) {
+    if (!(field in body)) continue;
+    if (body === input) body = { ...input };
+    delete body[field];
+    warnings.push({
+      path: prefix + field,
+      message: `${field} is output of describe-task-definition; Flotilla sets it itself, so the value sent was ignored.`,
+    });
+  }
+  return { body, pathPrefix: prefix, warnings };
+}
 
 /**
  * Parses and normalises a task definition body; never throws for bad input. A field whose value is
  * null counts as absent (as in the ECS API; tools such as Terraform emit nulls for unset fields).
+ * A describe-task-definition response is accepted too (see `prepareTaskDefinitionBody`); what was
+ * ignored comes back as `warnings`.
  */
-export function parseTaskDefinition(body: unknown): ParseResult<TaskDefinitionSpec> {
-  const result = taskDefinitionSchema.safeParse(withoutNullFields(body), { error: readableErrorMap });
-  if (result.success) return { ok: true, value: result.data };
-  return { ok: false, issues: issuesOf(result.error, { unknownField: explainUnknownField }) };
+export function parseTaskDefinition(input: unknown): ParseResult<TaskDefinitionSpec> {
+  const { body, pathPrefix, warnings } = prepareTaskDefinitionBody(input);
+  const inSent = (issues: FieldIssue[]) =>
+    pathPrefix ? issues.map((i) => ({ ...i, path: i.path === "(body)" ? pathPrefix.slice(0, -1) : pathPrefix + i.path })) : issues;
+  const cleaned = withoutNullFields(body);
+  const windows = windowsMarker(cleaned);
+  if (windows) return { ok: false, issues: inSent([windows]) };
+  const result = taskDefinitionSchema.safeParse(cleaned, { error: readableErrorMap });
+  if (result.success) return { ok: true, value: result.data, warnings };
+  return { ok: false, issues: inSent(issuesOf(result.error, { unknownField: explainUnknownField })) };
 }
 
-/** A copy of `value` without object fields that are null (array entries stay). Shallow below depth 12. */
+/** True for the "none" values of a field Flotilla refuses: `[]`, `{}` and `false`. */
+function isNone(v: unknown): boolean {
+  return v === false || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+}
+
+/**
+ * A copy of `value` without object fields that are null, nor refused fields sent as "none"
+ * (`environmentFiles: []`). Array entries stay. Shallow below depth 12.
+ */
 export function withoutNullFields(value: unknown, depth = 0): unknown {
   if (depth > 12 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => withoutNullFields(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNullFields(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || (Object.hasOwn(UNSUPPORTED_FIELDS, k) && isNone(v))) continue;
+    out[k] = withoutNullFields(v, depth + 1);
+  }
   return out;
 }
 

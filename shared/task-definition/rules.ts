@@ -1,7 +1,10 @@
 import {
+  FIRELENS_OPTIONS,
   IPC_SYSCTLS,
+  LOCAL_LOG_DRIVERS,
   LOG_DRIVER_OPTIONS,
   RESERVED_LABEL_PREFIX,
+  type LocalLogDriver,
   type LogDriver,
   type NetworkMode,
 } from "./constants.ts";
@@ -46,9 +49,31 @@ export function healthCheckCommandProblem(command: readonly string[]): string | 
   return `command must start with "CMD", "CMD-SHELL" or "NONE", not ${q(String(kind))}.`;
 }
 
-/** Unknown or malformed options for the chosen log driver. */
-export function logConfigurationProblems(lc: { logDriver: LogDriver; options?: Record<string, string> | undefined }): Problem[] {
+const isLocalLogDriver = (d: LogDriver): d is LocalLogDriver => (LOCAL_LOG_DRIVERS as readonly string[]).includes(d);
+
+/**
+ * Unknown or malformed options for a local log driver (json-file, local), which also take no secrets.
+ * Other drivers' options are kept as written and checked by Docker, as in ECS; awsfirelens options
+ * are Fluent Bit / Fluentd output settings.
+ */
+export function logConfigurationProblems(lc: {
+  logDriver: LogDriver;
+  options?: Record<string, string> | undefined;
+  secretOptions?: ReadonlyArray<{ name: string }> | undefined;
+}): Problem[] {
   const out: Problem[] = [];
+  const secretNames = new Set<string>();
+  (lc.secretOptions ?? []).forEach((so, j) => {
+    if (secretNames.has(so.name)) out.push({ path: ["secretOptions", j, "name"], message: `name ${q(so.name)} is listed more than once in secretOptions.` });
+    else if (lc.options?.[so.name] !== undefined) {
+      out.push({ path: ["secretOptions", j, "name"], message: `name ${q(so.name)} is already set in options; give each log option one value.` });
+    }
+    secretNames.add(so.name);
+  });
+  if (!isLocalLogDriver(lc.logDriver)) return out;
+  if ((lc.secretOptions?.length ?? 0) > 0) {
+    out.push({ path: ["secretOptions"], message: `secretOptions must be empty for the ${lc.logDriver} log driver; it writes to the host's disk and takes no secrets.` });
+  }
   const allowed = LOG_DRIVER_OPTIONS[lc.logDriver];
   for (const [key, value] of Object.entries(lc.options ?? {})) {
     const path = ["options", key];
@@ -65,6 +90,44 @@ export function logConfigurationProblems(lc: { logDriver: LogDriver; options?: R
     }
   }
   return out;
+}
+
+/** firelensConfiguration.options as ECS defines them. */
+export function firelensConfigurationProblems(fc: { options?: Record<string, string> | undefined }): Problem[] {
+  const out: Problem[] = [];
+  const options = fc.options ?? {};
+  for (const [key, value] of Object.entries(options)) {
+    const path = ["options", key];
+    if (!(FIRELENS_OPTIONS as readonly string[]).includes(key)) {
+      out.push({ path, message: `${q(key)} is not a firelensConfiguration option; ECS defines ${FIRELENS_OPTIONS.join(", ")}, and output settings go in the app containers' awsfirelens logConfiguration.options.` });
+    } else if (key === "enable-ecs-log-metadata" && value !== "true" && value !== "false") {
+      out.push({ path, message: `enable-ecs-log-metadata must be "true" or "false", not ${q(value)}.` });
+    } else if (key === "config-file-type" && value !== "s3" && value !== "file") {
+      out.push({ path, message: `config-file-type must be "s3" or "file", not ${q(value)}.` });
+    }
+  }
+  const hasType = options["config-file-type"] !== undefined;
+  const hasValue = options["config-file-value"] !== undefined;
+  if (hasType && !hasValue) out.push({ path: ["options"], message: "config-file-type needs config-file-value, the file's path or S3 ARN." });
+  if (hasValue && !hasType) out.push({ path: ["options"], message: 'config-file-value needs config-file-type ("file" or "s3").' });
+  return out;
+}
+
+/** Docker security options a task definition may name; the cluster policy decides on all but no-new-privileges. */
+export const GATED_SECURITY_OPTION_KINDS = ["apparmor", "seccomp", "label"] as const;
+
+/** `no-new-privileges` (optionally `:true`) only tightens the container, so it needs no policy. */
+export function isNoNewPrivileges(opt: string): boolean {
+  return /^no-new-privileges(?:[:=]true)?$/.test(opt);
+}
+
+/** Problem with one dockerSecurityOptions entry, or null. */
+export function securityOptionProblem(opt: string): string | null {
+  if (isNoNewPrivileges(opt)) return null;
+  const m = /^([a-z-]+)[:=](.+)$/.exec(opt);
+  if (m && (GATED_SECURITY_OPTION_KINDS as readonly string[]).includes(m[1]!)) return null;
+  if (m?.[1] === "credentialspec") return "credentialspec options are for Windows containers (gMSA); Windows containers are not supported.";
+  return `${q(opt)} is not a security option Flotilla accepts; use "no-new-privileges", "apparmor:PROFILE", "seccomp:PROFILE" or "label:VALUE".`;
 }
 
 function isIpcSysctl(namespace: string): boolean {
@@ -127,6 +190,12 @@ export function containerProblems(c: ContainerDefinition): Problem[] {
   if (c.linuxParameters?.maxSwap !== undefined && c.memory === undefined) {
     out.push({ path: ["linuxParameters", "maxSwap"], message: "maxSwap needs the container's memory (hard limit) to be set." });
   }
+
+  const resourceTypes = new Set<string>();
+  (c.resourceRequirements ?? []).forEach((rr, j) => {
+    if (resourceTypes.has(rr.type)) out.push({ path: ["resourceRequirements", j, "type"], message: `type ${q(rr.type)} is listed more than once in resourceRequirements.` });
+    resourceTypes.add(rr.type);
+  });
 
   const sysctlSeen = new Set<string>();
   (c.systemControls ?? []).forEach((sc, j) => {
@@ -226,6 +295,42 @@ export function taskProblems(td: TaskDefinitionSpec): Problem[] {
     });
   });
 
+  // Links, as ECS: bridge networks only, to another container of this task.
+  containers.forEach((c, i) => {
+    if ((c.links?.length ?? 0) === 0) return;
+    if (mode !== "bridge") {
+      out.push({
+        path: cpath(i, "links"),
+        message: `links are only supported in networkMode "bridge", as in ECS, not ${q(mode)}${mode === "awsvpc" ? "; the task's containers reach each other on localhost" : ""}.`,
+      });
+      return;
+    }
+    (c.links ?? []).forEach((l, j) => {
+      const target = l.split(":")[0] ?? "";
+      if (target === c.name) out.push({ path: cpath(i, "links", j), message: `link ${q(l)} names this container itself.` });
+      else if (!byName.has(target)) out.push({ path: cpath(i, "links", j), message: `link ${q(l)} does not name a container in this task definition.` });
+    });
+  });
+
+  // FireLens, as ECS: one log router per task, and awsfirelens needs it.
+  const routers = containers.map((c, i) => ({ c, i })).filter(({ c }) => c.firelensConfiguration !== undefined);
+  routers.slice(1).forEach(({ i }) => {
+    out.push({
+      path: cpath(i, "firelensConfiguration"),
+      message: `firelensConfiguration is already set on container ${q(routers[0]!.c.name)}; a task definition has at most one FireLens log router.`,
+    });
+  });
+  if (routers.length === 0) {
+    containers.forEach((c, i) => {
+      if (c.logConfiguration?.logDriver === "awsfirelens") {
+        out.push({
+          path: cpath(i, "logConfiguration", "logDriver"),
+          message: 'logDriver "awsfirelens" needs a log router: a container in this task definition with firelensConfiguration.',
+        });
+      }
+    });
+  }
+
   // Dependencies.
   containers.forEach((c, i) => {
     const seen = new Set<string>();
@@ -262,11 +367,15 @@ export function taskProblems(td: TaskDefinitionSpec): Problem[] {
     const [from, to] = cycle;
     const entry = from === undefined ? undefined : byName.get(from);
     const depIdx = entry?.c.dependsOn?.findIndex((d) => d.containerName === to) ?? -1;
+    const volIdx = entry?.c.volumesFrom?.findIndex((v) => v.sourceContainer === to) ?? -1;
+    const linkIdx = entry?.c.links?.findIndex((l) => l.split(":")[0] === to) ?? -1;
     const path = !entry
       ? ["containerDefinitions"]
       : depIdx >= 0
         ? cpath(entry.i, "dependsOn", depIdx, "containerName")
-        : cpath(entry.i, "volumesFrom", entry.c.volumesFrom?.findIndex((v) => v.sourceContainer === to) ?? 0, "sourceContainer");
+        : volIdx >= 0
+          ? cpath(entry.i, "volumesFrom", volIdx, "sourceContainer")
+          : cpath(entry.i, "links", Math.max(linkIdx, 0));
     out.push({ path, message: `Container dependencies form a cycle (${cycle.join(" → ")}), so these containers could never start.` });
   }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   COMPATIBILITIES,
   DEFAULT_RESTART_ATTEMPT_PERIOD,
+  FIRELENS_TYPES,
   DEPENDENCY_CONDITIONS,
   DEVICE_PERMISSIONS,
   HEALTH_CHECK_DEFAULTS,
@@ -14,7 +15,15 @@ import {
 } from "./constants.ts";
 import { isCleanAbsolutePath, isHostname, isImageReference, isIpAddress } from "./formats.ts";
 import { says, shown } from "./issues.ts";
-import { containerProblems, healthCheckCommandProblem, logConfigurationProblems, taskProblems, normaliseTaskDefinition } from "./rules.ts";
+import {
+  containerProblems,
+  firelensConfigurationProblems,
+  healthCheckCommandProblem,
+  logConfigurationProblems,
+  normaliseTaskDefinition,
+  securityOptionProblem,
+  taskProblems,
+} from "./rules.ts";
 import { parseCpuUnits, parseMemoryMiB, parseWholeNumber } from "./units.ts";
 
 /**
@@ -194,14 +203,57 @@ const logConfiguration = z
     logDriver: z.enum(LOG_DRIVERS, {
       error: (iss) =>
         iss.code === "invalid_value" && iss.input !== undefined
-          ? `logDriver ${shown(iss.input)} is not supported; Flotilla supports "json-file" and "local", whose logs the agent serves through the task logs API.`
+          ? `logDriver ${shown(iss.input)} is not a log driver ECS knows; use one of ${LOG_DRIVERS.map((d) => JSON.stringify(d)).join(", ")}.`
           : undefined,
     }),
+    /** Kept as written; ECS placeholders such as `$(ecs_task_id)` in awsfirelens options stay as they are. */
     options: stringMap.optional(),
+    /** Log options whose values come from Flotilla secrets (valueFrom), as container `secrets`. */
+    secretOptions: z.array(secret).optional(),
   })
   .superRefine((lc, ctx) => {
     for (const p of logConfigurationProblems(lc)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
   }, whenClean);
+
+/** FireLens log router settings (ECS's FirelensConfiguration). */
+const firelensConfiguration = z
+  .strictObject({
+    type: z.enum(FIRELENS_TYPES),
+    options: stringMap.optional(),
+  })
+  .superRefine((fc, ctx) => {
+    for (const p of firelensConfigurationProblems(fc)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
+  }, whenClean);
+
+/** ECS's ResourceRequirement; GPU counts only (Elastic Inference does not exist off AWS). */
+const resourceRequirement = z
+  .strictObject({
+    type: z.enum(["GPU", "InferenceAccelerator"]),
+    value: z.string(),
+  })
+  .superRefine((rr, ctx) => {
+    if (rr.type === "InferenceAccelerator") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["type"],
+        message: 'type "InferenceAccelerator" needs Amazon Elastic Inference, which is not available on Flotilla hosts; only "GPU" is supported.',
+      });
+    } else if (!/^[1-9]\d{0,3}$/.test(rr.value)) {
+      ctx.addIssue({ code: "custom", path: ["value"], message: `value must be the number of GPUs as a whole number string such as "1", not ${shown(rr.value)}.` });
+    }
+  }, whenClean);
+
+/** A link is `name` or `name:alias` (ECS: up to 255 letters, digits, underscores and hyphens each). */
+const link = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,255}(?::[A-Za-z0-9_-]{1,255})?$/, {
+    error: says((s) => `${s} must be a container name, or name:alias, of letters, digits, hyphens or underscores.`),
+  });
+
+const securityOption = z.string().superRefine((opt, ctx) => {
+  const problem = securityOptionProblem(opt);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const restartPolicy = z.strictObject({
   enabled: z.boolean(),
@@ -268,6 +320,12 @@ const containerDefinitionObject = z.strictObject({
   dnsSearchDomains: z.array(hostname).optional(),
   extraHosts: z.array(z.strictObject({ hostname: hostname, ipAddress: ipAddress })).optional(),
   systemControls: z.array(systemControl).optional(),
+  /** Docker links between the task's containers; bridge networks only, as in ECS. */
+  links: z.array(link).optional(),
+  firelensConfiguration: firelensConfiguration.optional(),
+  resourceRequirements: z.array(resourceRequirement).optional(),
+  /** no-new-privileges always; apparmor:, seccomp: and label: when the cluster policy allows them. */
+  dockerSecurityOptions: z.array(securityOption).optional(),
   // Accepted because ECS users paste it; Flotilla does not resolve image digests (see docs).
   versionConsistency: z.enum(["enabled", "disabled"]).optional(),
 });
@@ -324,13 +382,6 @@ const placementConstraint = z.strictObject({
   expression: z.string().min(1).max(2000),
 });
 
-const requiresAttribute = z.strictObject({
-  name: z.string().min(1).max(128),
-  value: z.string().max(128).optional(),
-  targetType: z.enum(["container-instance"]).optional(),
-  targetId: z.string().optional(),
-});
-
 const runtimePlatform = z.strictObject({
   cpuArchitecture: z.enum(["X86_64", "ARM64"]).optional(),
   operatingSystemFamily: z
@@ -365,7 +416,6 @@ const taskDefinitionObject = z.strictObject({
   memory: taskMemory.optional(),
   volumes: z.array(volume).optional(),
   placementConstraints: z.array(placementConstraint).max(10).optional(),
-  requiresAttributes: z.array(requiresAttribute).optional(),
   runtimePlatform: runtimePlatform.optional(),
   pidMode: z.enum(["host", "task"]).optional(),
   ipcMode: z.enum(["host", "task", "none"]).optional(),
@@ -408,5 +458,6 @@ export type RestartPolicy = z.output<typeof restartPolicy>;
 export type SystemControl = z.output<typeof systemControl>;
 export type Volume = z.output<typeof volume>;
 export type PlacementConstraint = z.output<typeof placementConstraint>;
-export type RequiresAttribute = z.output<typeof requiresAttribute>;
+export type FirelensConfiguration = z.output<typeof firelensConfiguration>;
+export type ResourceRequirement = z.output<typeof resourceRequirement>;
 export type RuntimePlatform = z.output<typeof runtimePlatform>;

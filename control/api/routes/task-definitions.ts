@@ -12,8 +12,9 @@ import { jsonBody } from "../errors.ts";
 export function taskDefinitionRoutes(ctx: OpsContext) {
   const app = new Hono();
   app.post("/", async (c) => {
-    const row = await registerTaskDefinition(ctx, await jsonBody(c));
-    return c.json({ taskDefinition: taskDefinitionView(row) }, 201);
+    const { warnings, ...row } = await registerTaskDefinition(ctx, await jsonBody(c));
+    // warnings: fields of describe-task-definition output that were accepted and ignored.
+    return c.json({ taskDefinition: taskDefinitionView(row), warnings }, 201);
   });
   app.get("/", async (c) => {
     const status = c.req.query("status") === "INACTIVE" ? "INACTIVE" : "ACTIVE";

@@ -49,8 +49,6 @@ describe("task-level fields", () => {
       "placementConstraints",
       "at most 10 entries",
     ],
-    ["requiresAttributes without name", task({ requiresAttributes: [{ value: "x" }] }), "requiresAttributes[0].name", "name is required."],
-    ["requiresAttributes bad targetType", task({ requiresAttributes: [{ name: "a", targetType: "instance" }] }), "requiresAttributes[0].targetType", '"container-instance"'],
     ["tags: empty key", task({ tags: [{ key: "", value: "x" }] }), "tags[0].key", "key must not be empty."],
     ["tags: more than 50", task({ tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}` })) }), "tags", "at most 50 entries"],
     ["ephemeralStorage below 21 GiB", task({ ephemeralStorage: { sizeInGiB: 20 } }), "ephemeralStorage.sizeInGiB", "at least 21 GiB"],
@@ -69,19 +67,19 @@ describe("unknown and describe-only fields are refused by name", () => {
     ["a typo in a nested object", withContainer({ healthCheck: { command: ["NONE"], intervall: 10 } }), `${C0}.healthCheck.intervall`, "did you mean interval?"],
     ["a typo in a port mapping", withContainer({ portMappings: [{ containerPort: 80, hostport: 80 }] }), `${C0}.portMappings[0].hostport`, "did you mean hostPort?"],
     ["an unrelated field", task({ priority: 1 }), "priority", "priority is not a known field; check its spelling or remove it."],
-    ["revision from describe output", task({ revision: 3 }), "revision", "describe-task-definition"],
-    ["taskDefinitionArn from describe output", task({ taskDefinitionArn: "arn:aws:ecs:x" }), "taskDefinitionArn", "set by Flotilla"],
-    ["status from describe output", task({ status: "ACTIVE" }), "status", "set by Flotilla"],
-    ["compatibilities from describe output", task({ compatibilities: ["EC2"] }), "compatibilities", "set by Flotilla"],
-    ["registeredAt from describe output", task({ registeredAt: "2024-01-01" }), "registeredAt", "set by Flotilla"],
   ]);
 
-  test("a whole describe-task-definition response is explained", () => {
-    const issues = rejected({ taskDefinition: task() });
+  test("a describe-task-definition response mixed with task definition fields is explained", () => {
+    const issues = rejected({ ...task(), taskDefinition: task() });
     expect(issues).toContainEqual({
       path: "taskDefinition",
-      message: "taskDefinition looks like a describe-task-definition response; send the object inside taskDefinition as the body instead.",
+      message:
+        "taskDefinition looks like a describe-task-definition response mixed with task definition fields; send either the whole response or the object inside taskDefinition.",
     });
+  });
+
+  test("errors inside a describe-task-definition response point into what was sent", () => {
+    expectOnlyIssue({ taskDefinition: withContainer({ essentail: true }) }, `taskDefinition.${C0}.essentail`, "did you mean essential?");
   });
 
   test("several unknown fields in one object give one issue each", () => {
@@ -142,12 +140,22 @@ describe("container fields", () => {
     ["extraHosts with a bad address", withContainer({ extraHosts: [{ hostname: "db", ipAddress: "10.0.0" }] }), `${C0}.extraHosts[0].ipAddress`, "IPv4 or IPv6 address"],
     ["systemControls outside Docker's list", withContainer({ systemControls: [{ namespace: "vm.swappiness", value: "10" }] }), `${C0}.systemControls[0].namespace`, "not a namespaced sysctl"],
     ["systemControls repeated", withContainer({ systemControls: [{ namespace: "net.core.somaxconn", value: "1" }, { namespace: "net.core.somaxconn", value: "2" }] }), `${C0}.systemControls[1].namespace`, "more than once"],
-    ["links", withContainer({ links: ["db"] }), `${C0}.links`, "links is not supported"],
-    ["firelensConfiguration", withContainer({ firelensConfiguration: { type: "fluentbit" } }), `${C0}.firelensConfiguration`, "FireLens"],
-    ["resourceRequirements", withContainer({ resourceRequirements: [{ type: "GPU", value: "1" }] }), `${C0}.resourceRequirements`, "GPUs"],
-    ["dockerSecurityOptions", withContainer({ dockerSecurityOptions: ["apparmor:unconfined"] }), `${C0}.dockerSecurityOptions`, "AppArmor"],
+    ["links to a container that does not exist", withContainer({ links: ["db"] }), `${C0}.links[0]`, 'link "db" does not name a container in this task definition.'],
+    ["a link to itself", withContainer({ links: ["web:self"] }), `${C0}.links[0]`, "names this container itself"],
+    ["a link with a bad alias", withContainer({ links: ["db:my alias"] }), `${C0}.links[0]`, "name:alias"],
+    ["firelensConfiguration with an unknown type", withContainer({ firelensConfiguration: { type: "logstash" } }), `${C0}.firelensConfiguration.type`, '"fluentd" or "fluentbit"'],
+    ["firelensConfiguration with an output option", withContainer({ firelensConfiguration: { type: "fluentbit", options: { Name: "cloudwatch" } } }), `${C0}.firelensConfiguration.options.Name`, "not a firelensConfiguration option"],
+    ["firelensConfiguration config-file-type without value", withContainer({ firelensConfiguration: { type: "fluentbit", options: { "config-file-type": "file" } } }), `${C0}.firelensConfiguration.options`, "needs config-file-value"],
+    ["firelensConfiguration config-file-type unknown", withContainer({ firelensConfiguration: { type: "fluentbit", options: { "config-file-type": "http", "config-file-value": "x" } } }), `${C0}.firelensConfiguration.options.config-file-type`, '"s3" or "file"'],
+    ["resourceRequirements GPU count not a number", withContainer({ resourceRequirements: [{ type: "GPU", value: "all" }] }), `${C0}.resourceRequirements[0].value`, "number of GPUs"],
+    ["resourceRequirements GPU count zero", withContainer({ resourceRequirements: [{ type: "GPU", value: "0" }] }), `${C0}.resourceRequirements[0].value`, "number of GPUs"],
+    ["resourceRequirements GPU twice", withContainer({ resourceRequirements: [{ type: "GPU", value: "1" }, { type: "GPU", value: "2" }] }), `${C0}.resourceRequirements[1].type`, "more than once"],
+    ["resourceRequirements inference accelerator", withContainer({ resourceRequirements: [{ type: "InferenceAccelerator", value: "d1" }] }), `${C0}.resourceRequirements[0].type`, "Elastic Inference"],
+    ["resourceRequirements unknown type", withContainer({ resourceRequirements: [{ type: "TPU", value: "1" }] }), `${C0}.resourceRequirements[0].type`, '"GPU" or "InferenceAccelerator"'],
+    ["dockerSecurityOptions unknown", withContainer({ dockerSecurityOptions: ["privileged"] }), `${C0}.dockerSecurityOptions[0]`, 'use "no-new-privileges", "apparmor:PROFILE"'],
+    ["dockerSecurityOptions apparmor without profile", withContainer({ dockerSecurityOptions: ["apparmor:"] }), `${C0}.dockerSecurityOptions[0]`, "not a security option"],
     ["disableNetworking", withContainer({ disableNetworking: true }), `${C0}.disableNetworking`, 'networkMode "none"'],
-    ["credentialSpecs", withContainer({ credentialSpecs: ["x"] }), `${C0}.credentialSpecs`, "Windows"],
+    ["credentialSpecs", withContainer({ credentialSpecs: ["x"] }), `${C0}.credentialSpecs`, "credential specs"],
     ["versionConsistency value", withContainer({ versionConsistency: "on" }), `${C0}.versionConsistency`, '"enabled" or "disabled"'],
   ]);
 });
@@ -273,8 +281,9 @@ describe("log configuration", () => {
   const lc = (logConfiguration: Json) => withContainer({ logConfiguration });
   const P = `${C0}.logConfiguration`;
   runCases([
-    ["awslogs driver", lc({ logDriver: "awslogs", options: { "awslogs-group": "g" } }), `${P}.logDriver`, 'logDriver "awslogs" is not supported; Flotilla supports "json-file" and "local"'],
-    ["syslog driver", lc({ logDriver: "syslog" }), `${P}.logDriver`, "not supported"],
+    ["unknown driver", lc({ logDriver: "loki" }), `${P}.logDriver`, 'logDriver "loki" is not a log driver ECS knows; use one of "json-file", "local", "awslogs"'],
+    ["secretOptions name repeated", lc({ logDriver: "splunk", secretOptions: [{ name: "splunk-token", valueFrom: "a" }, { name: "splunk-token", valueFrom: "b" }] }), `${P}.secretOptions[1].name`, "more than once"],
+    ["secretOptions name also in options", lc({ logDriver: "splunk", options: { "splunk-token": "x" }, secretOptions: [{ name: "splunk-token", valueFrom: "a" }] }), `${P}.secretOptions[0].name`, "already set in options"],
     ["missing driver", lc({ options: {} }), `${P}.logDriver`, "logDriver is required."],
     ["unknown json-file option", lc({ logDriver: "json-file", options: { "max-age": "3d" } }), `${P}.options.max-age`, '"max-age" is not an option of the json-file log driver'],
     ["json-file-only option on local", lc({ logDriver: "local", options: { labels: "a" } }), `${P}.options.labels`, "local log driver"],
@@ -283,7 +292,7 @@ describe("log configuration", () => {
     ["compress yes", lc({ logDriver: "json-file", options: { compress: "yes" } }), `${P}.options.compress`, 'compress must be "true" or "false"'],
     ["mode async", lc({ logDriver: "json-file", options: { mode: "async" } }), `${P}.options.mode`, '"blocking" or "non-blocking"'],
     ["option value not a string", lc({ logDriver: "json-file", options: { "max-file": 3 } }), `${P}.options.max-file`, "must be a string"],
-    ["secretOptions", lc({ logDriver: "json-file", secretOptions: [{ name: "a", valueFrom: "b" }] }), `${P}.secretOptions`, "take no secrets"],
+    ["secretOptions", lc({ logDriver: "json-file", secretOptions: [{ name: "a", valueFrom: "b" }] }), `${P}.secretOptions`, "takes no secrets"],
   ]);
 });
 
@@ -323,7 +332,7 @@ describe("volumes, mount points and volumesFrom", () => {
     ["unknown scope", vol([{ name: "data", dockerVolumeConfiguration: { scope: "global" } }]), "volumes[0].dockerVolumeConfiguration.scope", '"task" or "shared"'],
     ["driverOpts value not a string", vol([{ name: "data", dockerVolumeConfiguration: { driverOpts: { size: 1 } } }]), "volumes[0].dockerVolumeConfiguration.driverOpts.size", "must be a string"],
     ["EFS volume", vol([{ name: "data", efsVolumeConfiguration: { fileSystemId: "fs-1" } }]), "volumes[0].efsVolumeConfiguration", "Amazon EFS"],
-    ["FSx volume", vol([{ name: "data", fsxWindowsFileServerVolumeConfiguration: {} }]), "volumes[0].fsxWindowsFileServerVolumeConfiguration", "Linux containers only"],
+    ["FSx volume", vol([{ name: "data", fsxWindowsFileServerVolumeConfiguration: { fileSystemId: "fs-1", rootDirectory: "share" } }]), "volumes[0].fsxWindowsFileServerVolumeConfiguration", "Windows containers are not supported"],
     ["EBS volume configured at launch", vol([{ name: "data", configuredAtLaunch: true }]), "volumes[0].configuredAtLaunch", "EBS"],
     [
       "mount of an unknown volume",
