@@ -18,6 +18,21 @@ function parseTime(s: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/**
+ * The container id of a Docker event line whose change the container list shows only a moment
+ * later (`die`, `health_status: …`), else undefined.
+ */
+export function settlingContainer(line: string): string | undefined {
+  try {
+    const e = JSON.parse(line) as { Action?: string; Actor?: { ID?: string }; id?: string };
+    const action = e.Action ?? "";
+    if (action !== "die" && !action.startsWith("health_status")) return undefined;
+    return e.Actor?.ID ?? e.id;
+  } catch {
+    return undefined;
+  }
+}
+
 function statusCode(e: unknown): number | undefined {
   return (e as { statusCode?: number }).statusCode;
 }
@@ -313,7 +328,22 @@ export class DockerRuntime implements ContainerRuntime {
           return;
         }
         stream = s;
-        s.on("data", () => onHint());
+        let partial = "";
+        s.on("data", (chunk: Buffer) => {
+          const lines = (partial + chunk.toString("utf8")).split("\n");
+          partial = lines.pop() ?? "";
+          let now = lines.length === 0;
+          for (const line of lines) {
+            const id = settlingContainer(line);
+            // Docker sends `die` (and a health flip) before its container list shows the change, so
+            // a relist on the event alone still sees "running" and the exit waits for the next
+            // periodic relist. An inspect waits on the container's lock, which the daemon holds
+            // until the list shows the new state: hint once it answers.
+            if (id) void this.docker.getContainer(id).inspect().catch(() => undefined).then(onHint);
+            else if (line.trim()) now = true;
+          }
+          if (now) onHint();
+        });
         s.on("end", () => setTimeout(open, 1000));
         s.on("error", () => undefined);
       });
