@@ -19,6 +19,13 @@ function parseTime(s: string | undefined): number | undefined {
 }
 
 /**
+ * The container events worth a relist: a container ended, vanished or changed health. Not the
+ * agent's own create and start (a scale-up of 40 made some 80 relists of every container for
+ * them), nor the exec events of every health check run.
+ */
+export const HINT_EVENTS = ["die", "destroy", "oom", "health_status"] as const;
+
+/**
  * The container id of a Docker event line whose change the container list shows only a moment
  * later (`die`, `health_status: …`), else undefined.
  */
@@ -322,12 +329,15 @@ export class DockerRuntime implements ContainerRuntime {
     let stream: NodeJS.ReadableStream | undefined;
     const open = () => {
       if (stopped) return;
-      this.docker.getEvents({ filters: { type: ["container"], label: labelFilter(labels) } }, (err, s) => {
+      this.docker.getEvents({ filters: { type: ["container"], label: labelFilter(labels), event: [...HINT_EVENTS] } }, (err, s) => {
         if (err || !s) {
           setTimeout(open, 1000);
           return;
         }
+        if (stopped) return void (s as unknown as { destroy(): void }).destroy();
         stream = s;
+        // Whatever happened while the stream was down went unseen: look once now.
+        onHint();
         let partial = "";
         s.on("data", (chunk: Buffer) => {
           const lines = (partial + chunk.toString("utf8")).split("\n");
