@@ -12,7 +12,7 @@
  *
  *   bun scripts/bench/services.ts [--image flotilla/busybox:test] [--reps 3] [--from 10] [--to 50] [--parallel 8] [--no-rolling] [--dump file.json]
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { wallNow } from "../../control/latency-trace.ts";
@@ -20,6 +20,7 @@ import { startBenchAgent, until } from "./lib/agent-process.ts";
 import { benchArgs, target } from "./lib/args.ts";
 import { prepareCluster, registerTaskDefinition, startControlProcess } from "./lib/control-process.ts";
 import { startDockerProxy } from "./lib/docker-proxy.ts";
+import { round, sampleProcess } from "./lib/proc-stats.ts";
 import { readTrace, replacementBreakdown, scaleUpBreakdown } from "./lib/scale-breakdown.ts";
 
 const args = benchArgs();
@@ -35,6 +36,12 @@ const CLUSTER = "svc-bench";
 const TARGETS = { scaleVsDockerRatio: 1.2, rollingUpdate50Ms: 15_000, killedReplacedMs: 1000 };
 /** A task that dies sooner after starting counts as a launch failure and is throttled (control/services/task-health.ts). */
 const LONG_LIVED_MS = 5000;
+/**
+ * How often the API is polled for "steady" and for the replacement. Polling is itself load on the
+ * control (a DescribeServices costs it several ms of CPU): every 10 ms took a quarter of a core
+ * from the engine being measured.
+ */
+const POLL_MS = { steady: 100, replacement: 20 };
 const log = (line: string) => process.stderr.write(`[services] ${line}\n`);
 
 async function sh(...cmd: string[]): Promise<string> {
@@ -82,10 +89,26 @@ const steady = (n: number, rev?: string) =>
       return s.deployments.length === 1 && s.runningCount === n && s.pendingCount === 0 && (!rev || s.deployments[0].taskDefinition.endsWith(rev)) && s;
     },
     120_000,
-    10,
+    POLL_MS.steady,
   );
 /** The agent's containers on the engine (stopped ones go after --task-cleanup-wait). */
 const agentContainers = async () => (await sh("docker", "ps", "-aq", "--filter", `label=flotilla.instance-id=${instanceId}`)).split("\n").filter(Boolean);
+/** The processes whose CPU the breakdown counts: ours, and the engine's. */
+const enginePids = async () => ({
+  dockerd: Number((await sh("pgrep", "-xo", "dockerd").catch(() => "")) || 0),
+  containerd: Number((await sh("pgrep", "-xo", "containerd").catch(() => "")) || 0),
+});
+let pids: Record<string, number> = {};
+const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? sampleProcess(pid).cpuSeconds : 0]));
+/** CPU seconds each process used since `before`, and how busy the machine was (1-minute load). */
+function cpuSince(before: Record<string, number>) {
+  const after = cpuNow();
+  return {
+    cpuSeconds: Object.fromEntries(Object.keys(after).map((k) => [k, round(after[k]! - before[k]!, 2)])),
+    loadAverage: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
+  };
+}
+
 /** The trace is flushed once a second. */
 const trace = async () => {
   await Bun.sleep(1200);
@@ -93,9 +116,10 @@ const trace = async () => {
 };
 
 /** 40 `docker run -d` of the same image, `PARALLEL` at a time: what the engine itself takes. */
-async function dockerRunBaseline(rep: number): Promise<number> {
+async function dockerRunBaseline(rep: number) {
   const names = Array.from({ length: TO - FROM }, (_, i) => `flotilla-svc-bench-${process.pid}-${rep}-${i}`);
   baselineNames.push(...names);
+  const cpu = cpuNow();
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -104,21 +128,24 @@ async function dockerRunBaseline(rep: number): Promise<number> {
     }),
   );
   const ms = performance.now() - t0;
+  const used = cpuSince(cpu);
   await sh("docker", "rm", "-f", ...names);
   baselineNames.splice(0, baselineNames.length, ...baselineNames.filter((n) => !names.includes(n)));
-  return ms;
+  return { ms, ...used };
 }
 
 async function scaleUp() {
   const before = new Set((await runningTasks()).map((t) => t.taskId));
+  const cpu = cpuNow();
   const w0 = wallNow();
   const t0 = performance.now();
   await api("PATCH", svcPath, { desiredCount: TO });
   await steady(TO);
   const ms = performance.now() - t0;
   const seen = wallNow();
+  const used = cpuSince(cpu);
   const fresh = (await runningTasks()).map((t) => t.taskId).filter((id) => !before.has(id));
-  return { ms, breakdown: scaleUpBreakdown(await trace(), proxy.calls, w0, seen, fresh) };
+  return { ms, breakdown: { ...scaleUpBreakdown(await trace(), proxy.calls, w0, seen, fresh), ...used } };
 }
 
 /** Back to FROM tasks, with the stopped containers removed, so every repetition starts alike. */
@@ -140,7 +167,7 @@ async function killOne() {
   const w0 = wallNow();
   const t0 = performance.now();
   await sh("docker", "kill", victim.containers[0].runtimeId);
-  const replacement = await until("replacement RUNNING", async () => (await runningTasks()).find((t) => !known.has(t.taskId)), 30_000, 10);
+  const replacement = await until("replacement RUNNING", async () => (await runningTasks()).find((t) => !known.has(t.taskId)), 30_000, POLL_MS.replacement);
   const ms = performance.now() - t0;
   const seen = wallNow();
   await steady(FROM);
@@ -156,12 +183,15 @@ try {
     args: ["--introspection-port", "0", "--task-cleanup-wait", "1"],
     env: { DOCKER_HOST: `unix://${proxy.path}` },
   });
+  // "bench" is this process: the API polling and the Docker proxy.
+  pids = { control: control.pid, agent: agent.pid, bench: process.pid, ...(await enginePids()) };
   instanceId = await until(
     "agent to connect",
     async () => ((await api("GET", `/v1/clusters/${CLUSTER}/container-instances`)).containerInstances as any[]).find((i) => i.agentConnected)?.containerInstanceId,
     30_000,
     100,
   );
+  result.instanceId = instanceId;
   const td = (rev: string) => ({
     family: "bench-web",
     containerDefinitions: [{ name: "web", image: IMAGE, memory: 16, cpu: 10, essential: true, stopTimeout: 2, environment: [{ name: "REV", value: rev }] }],
@@ -180,15 +210,22 @@ try {
   result.serviceToRunningMs = { tasks: FROM, ms: Math.round(performance.now() - t0) };
   log(`${FROM} running in ${Math.round(performance.now() - t0)} ms`);
 
-  const runs: { scaleMs: number; dockerRunMs: number; ratio: number; breakdown: unknown }[] = [];
+  const runs: { scaleMs: number; dockerRunMs: number; ratio: number; baseline: unknown; breakdown: unknown }[] = [];
   const replacements: { ms: number; breakdown: unknown }[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     // Alternate the order so a machine getting busier (or quieter) weighs on both sides.
-    let dockerRunMs = 0;
-    if (rep % 2 === 0) dockerRunMs = await dockerRunBaseline(rep);
+    let baseline: Awaited<ReturnType<typeof dockerRunBaseline>> | undefined;
+    if (rep % 2 === 0) baseline = await dockerRunBaseline(rep);
     const up = await scaleUp();
-    if (rep % 2 === 1) dockerRunMs = await dockerRunBaseline(rep);
-    runs.push({ scaleMs: Math.round(up.ms), dockerRunMs: Math.round(dockerRunMs), ratio: +(up.ms / dockerRunMs).toFixed(2), breakdown: up.breakdown });
+    if (rep % 2 === 1) baseline = await dockerRunBaseline(rep);
+    const dockerRunMs = baseline!.ms;
+    runs.push({
+      scaleMs: Math.round(up.ms),
+      dockerRunMs: Math.round(dockerRunMs),
+      ratio: +(up.ms / dockerRunMs).toFixed(2),
+      baseline: { cpuSeconds: baseline!.cpuSeconds, loadAverage: baseline!.loadAverage },
+      breakdown: up.breakdown,
+    });
     log(`rep ${rep + 1}: ${FROM} → ${TO} in ${Math.round(up.ms)} ms; ${TO - FROM} docker run -d (${PARALLEL} at a time) in ${Math.round(dockerRunMs)} ms; ratio ${(up.ms / dockerRunMs).toFixed(2)}`);
     await scaleDown();
     const kill = await killOne();
