@@ -88,7 +88,8 @@ const steady = (n: number, rev?: string) =>
       const s = (await api("GET", svcPath)).service;
       return s.deployments.length === 1 && s.runningCount === n && s.pendingCount === 0 && (!rev || s.deployments[0].taskDefinition.endsWith(rev)) && s;
     },
-    120_000,
+    // Bounded, but generous: on a machine shared with test runs 40 starts have taken 110 s.
+    300_000,
     POLL_MS.steady,
   );
 /** The agent's containers on the engine (stopped ones go after --task-cleanup-wait). */
