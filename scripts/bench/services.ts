@@ -120,6 +120,7 @@ const trace = async () => {
 async function dockerRunBaseline(rep: number) {
   const names = Array.from({ length: TO - FROM }, (_, i) => `flotilla-svc-bench-${process.pid}-${rep}-${i}`);
   baselineNames.push(...names);
+  await agentQuiet();
   const cpu = cpuNow();
   const t0 = performance.now();
   let next = 0;
@@ -136,6 +137,7 @@ async function dockerRunBaseline(rep: number) {
 }
 
 async function scaleUp() {
+  await agentQuiet();
   const before = new Set((await runningTasks()).map((t) => t.taskId));
   const cpu = cpuNow();
   const w0 = wallNow();
@@ -154,6 +156,24 @@ async function scaleDown() {
   await api("PATCH", svcPath, { desiredCount: FROM });
   await steady(FROM);
   await until("stopped containers removed", async () => (await agentContainers()).length === FROM, 60_000, 200);
+  await agentQuiet();
+}
+
+/**
+ * Until the agent has made no Docker call but its periodic relist for 1.5 s, so the removal of
+ * the scaled-in tasks' containers does not fall into the next measurement.
+ */
+async function agentQuiet() {
+  await until(
+    "the agent's Docker calls to settle",
+    async () => {
+      const since = wallNow() - 1500;
+      const recent = proxy.calls.filter((c) => c.at >= since);
+      return recent.length <= 3 && recent.every((c) => c.kind === "GET /containers/json");
+    },
+    60_000,
+    250,
+  );
 }
 
 async function killOne() {
@@ -164,6 +184,7 @@ async function killOne() {
     30_000,
     200,
   );
+  await agentQuiet();
   const known = new Set((await tasksOf()).map((t) => t.taskId));
   const w0 = wallNow();
   const t0 = performance.now();
@@ -180,8 +201,9 @@ try {
   agent = startBenchAgent({
     control: control.mqttUrl,
     activation,
-    // Stopped tasks' containers go soon, so each repetition sees the engine as the first did.
-    args: ["--introspection-port", "0", "--task-cleanup-wait", "1"],
+    // Stopped tasks' containers go soon, so each repetition sees the engine as the first did
+    // (but not so soon that the killed container's removal falls inside its replacement).
+    args: ["--introspection-port", "0", "--task-cleanup-wait", "3"],
     env: { DOCKER_HOST: `unix://${proxy.path}` },
   });
   // "bench" is this process: the API polling and the Docker proxy.
