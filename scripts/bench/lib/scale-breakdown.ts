@@ -143,11 +143,18 @@ export function replacementBreakdown(trace: ControlTrace, allCalls: DockerCall[]
   const victim = trace.marks.get(victimTask) ?? {};
   const fresh = (newTask && trace.marks.get(newTask)) || {};
   const firstCall = (kind: string) => calls.find((c) => c.kind === kind);
+  // The agent inspects the container on its `die` event; Docker answers once it has recorded the exit.
+  const exitRecorded = calls.find((c) => c.kind === "GET /containers/{id}/json")?.respondedAt;
+  const create = firstCall(CREATE);
+  const startDone = firstCall(START)?.respondedAt;
+  const inDocker = exitRecorded !== undefined && create && startDone !== undefined ? exitRecorded - t0 + (startDone - create.at) : undefined;
   return {
+    /** The time not spent waiting on Docker (recording the exit; creating and starting the replacement). */
+    outsideDockerMs: round(inDocker === undefined ? undefined : seen - t0 - inDocker),
     /** Each mark in ms after the kill, in the order they happen. */
     marks: {
+      exitRecordedByDocker: rel(exitRecorded),
       agentRelisted: rel(firstCall(LIST)?.at),
-      agentInspected: rel(calls.find((c) => c.kind === "GET /containers/{id}/json")?.at),
       stoppedReportReceived: rel(victim.reportStopped),
       schedulerLaunched: rel(events.find((e) => e.event === "serviceLaunch" && Number(e.started) > 0)?.at),
       desiredPublished: rel(fresh.published),
