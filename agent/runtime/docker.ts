@@ -18,6 +18,28 @@ function parseTime(s: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/**
+ * The container events worth a relist: a container ended, vanished or changed health. Not the
+ * agent's own create and start (a scale-up of 40 made some 80 relists of every container for
+ * them), nor the exec events of every health check run.
+ */
+export const HINT_EVENTS = ["die", "destroy", "oom", "health_status"] as const;
+
+/**
+ * The container id of a Docker event line whose change the container list shows only a moment
+ * later (`die`, `health_status: …`), else undefined.
+ */
+export function settlingContainer(line: string): string | undefined {
+  try {
+    const e = JSON.parse(line) as { Action?: string; Actor?: { ID?: string }; id?: string };
+    const action = e.Action ?? "";
+    if (action !== "die" && !action.startsWith("health_status")) return undefined;
+    return e.Actor?.ID ?? e.id;
+  } catch {
+    return undefined;
+  }
+}
+
 function statusCode(e: unknown): number | undefined {
   return (e as { statusCode?: number }).statusCode;
 }
@@ -333,13 +355,31 @@ export class DockerRuntime implements ContainerRuntime {
     let stream: NodeJS.ReadableStream | undefined;
     const open = () => {
       if (stopped) return;
-      this.docker.getEvents({ filters: { type: ["container"], label: labelFilter(labels) } }, (err, s) => {
+      this.docker.getEvents({ filters: { type: ["container"], label: labelFilter(labels), event: [...HINT_EVENTS] } }, (err, s) => {
         if (err || !s) {
           setTimeout(open, 1000);
           return;
         }
+        if (stopped) return void (s as unknown as { destroy(): void }).destroy();
         stream = s;
-        s.on("data", () => onHint());
+        // Whatever happened while the stream was down went unseen: look once now.
+        onHint();
+        let partial = "";
+        s.on("data", (chunk: Buffer) => {
+          const lines = (partial + chunk.toString("utf8")).split("\n");
+          partial = lines.pop() ?? "";
+          let now = lines.length === 0;
+          for (const line of lines) {
+            const id = settlingContainer(line);
+            // Docker sends `die` (and a health flip) before its container list shows the change, so
+            // a relist on the event alone still sees "running" and the exit waits for the next
+            // periodic relist. An inspect waits on the container's lock, which the daemon holds
+            // until the list shows the new state: hint once it answers.
+            if (id) void this.docker.getContainer(id).inspect().catch(() => undefined).then(onHint);
+            else if (line.trim()) now = true;
+          }
+          if (now) onHint();
+        });
         s.on("end", () => setTimeout(open, 1000));
         s.on("error", () => undefined);
       });

@@ -197,6 +197,7 @@ export class AgentLink {
       }
       const states = await nextDesiredStates(this.ctx, ids);
       const builtAt = latencyTrace.enabled ? wallNow() : 0;
+      if (latencyTrace.enabled) latencyTrace.event("desiredBuilt", { instances: states.size, tasks: [...states.values()].reduce((n, s) => n + s.tasks.length, 0) });
       await Promise.all(
         ids.map(async (id, i) => {
           const state = states.get(id);
@@ -284,7 +285,9 @@ export class AgentLink {
       this.stats.foreignTasks += outcome.foreign;
       if (latencyTrace.enabled) {
         const appliedAt = wallNow();
+        latencyTrace.event("report", { instance: instanceId, tasks: r.tasks.length, receivedAt, applyMs: appliedAt - receivedAt });
         for (const t of r.tasks) {
+          if (t.knownStatus === "STOPPED") latencyTrace.mark(t.taskId, "reportStopped", receivedAt);
           if (t.knownStatus !== "RUNNING") continue;
           latencyTrace.mark(t.taskId, "reportReceived", receivedAt);
           latencyTrace.mark(t.taskId, "reportApplied", appliedAt);

@@ -122,6 +122,7 @@ export class ServiceScheduler {
         }
       }
     }
+    if (latencyTrace.enabled) latencyTrace.event("serviceRoundDone", { ms: performance.now() - t0 });
   }
 
   private async reconcile(svc: ServiceRow, view: ClusterView): Promise<void> {

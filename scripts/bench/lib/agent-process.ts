@@ -17,7 +17,7 @@ export interface BenchAgent {
  * A real agent process against the Docker engine: `bun agent/main.ts` from source, or a compiled
  * binary when `binary` is given. Pull behaviour prefer-cached: there is no registry here.
  */
-export function startBenchAgent(opts: { control: string; activation: { activationId: string; activationCode: string }; binary?: string; args?: string[] }): BenchAgent {
+export function startBenchAgent(opts: { control: string; activation: { activationId: string; activationCode: string }; binary?: string; args?: string[]; env?: Record<string, string> }): BenchAgent {
   const dataDir = mkdtempSync(join(tmpdir(), "flotilla-bench-agent-"));
   const cmd = opts.binary ? [opts.binary] : ["bun", join(ROOT, "agent/main.ts")];
   const proc = Bun.spawn(
@@ -30,7 +30,7 @@ export function startBenchAgent(opts: { control: string; activation: { activatio
       "--activation-code", opts.activation.activationCode,
       ...(opts.args ?? []),
     ],
-    { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } },
   );
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
