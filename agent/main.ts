@@ -94,13 +94,8 @@ async function main() {
   const link = new MqttAgentLink({
     url: config.control,
     identity,
-    nextEpoch: () => {
-      // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
-      const state = agent!.engine.state;
-      state.lastEpoch = Math.max(Date.now(), state.lastEpoch + 1);
-      store.save(state);
-      return state.lastEpoch;
-    },
+    // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
+    nextEpoch: () => agent!.engine.nextEpoch(),
     log,
     keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,

@@ -104,3 +104,12 @@ export function memoryStateStore(initial: AgentState = emptyState()): StateStore
     save: (s) => void (state = structuredClone(s)),
   };
 }
+
+/** What every reader outside a task's runner gets: the compiler refuses a second writer. */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+export type ReadonlyAgentTask = DeepReadonly<AgentTask>;
+export type ReadonlyAgentState = DeepReadonly<AgentState>;
