@@ -33,6 +33,8 @@ export interface TaskEngineOptions {
   log?: (line: string) => void;
   /** Called after every change of known or desired state (pull progress included). */
   onChange?: () => void;
+  /** Tests: wraps each task's state object before its runner owns it (to watch who writes it). */
+  watchTask?: (task: AgentTask) => AgentTask;
 }
 
 /**
@@ -103,6 +105,11 @@ export class TaskEngine {
     return this.durableState();
   }
 
+  /** Task definitions parsed so far (one per revision; tests). */
+  get definitionParses(): number {
+    return this.definitions.parses;
+  }
+
   /** Saves made so far (tests, benchmarks). */
   get stateWrites(): number {
     return this.saver.writes;
@@ -169,7 +176,7 @@ export class TaskEngine {
 
   private addRunner(task: AgentTask, secrets: { env: Record<string, Record<string, string>>; registry: Record<string, { username: string; password: string }> }, after?: Promise<void>): void {
     const parsed = this.definitions.get(task.taskDefinitionArn, task.definition);
-    const runner = new TaskRunner(this.ctx, task, parsed, secrets, after);
+    const runner = new TaskRunner(this.ctx, this.opts.watchTask?.(task) ?? task, parsed, secrets, after);
     this.runners.set(task.taskId, runner);
     if (this.started) runner.start();
   }

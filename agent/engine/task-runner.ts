@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { DesiredTask, ReportedTask, TaskEvent } from "../../shared/messages.ts";
 import { RuntimeError, type RuntimeContainer } from "../runtime/types.ts";
 import type { AgentTask, ReadonlyAgentTask } from "../store/state-file.ts";
@@ -30,6 +31,14 @@ const DEPENDENCY_POLL_MS = 250;
 const RETRY_AFTER_ERROR_MS = 1000;
 
 type Step = () => Promise<UpResult | void>;
+
+/** The task id whose runner is executing (everything its loop awaits inherits it). */
+const runnerScope = new AsyncLocalStorage<string>();
+
+/** The id of the task whose runner the caller runs inside, if any (lets tests prove there is one writer). */
+export function currentRunnerTask(): string | undefined {
+  return runnerScope.getStore();
+}
 
 /**
  * One task's runner (amazon-ecs-agent's managedTask): the only writer of its task's state and the
@@ -86,7 +95,7 @@ export class TaskRunner {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= runnerScope.run(this.taskId, () => this.run());
   }
 
   /** Ends the loop after the step under way (containers keep running: losing the agent never stops workloads). */
