@@ -102,10 +102,15 @@ async function main() {
     onRefused: () => {
       if (refused) return;
       refused = true;
-      void onDeregistered(runtime, identity.instanceId, config.stopContainersOnDeregister).then(
-        (line) => fail(line),
-        (e: Error) => fail(`the control service refused this instance's credentials; stopping containers failed: ${e.message}`),
-      );
+      // The runners end first (after the step under way), so nothing else calls Docker for their
+      // tasks; bounded, so a pull that hangs cannot keep a refused agent alive.
+      const runnersEnded = Promise.race([agent!.engine.stop(), Bun.sleep(15_000)]);
+      void runnersEnded
+        .then(() => onDeregistered(runtime, identity.instanceId, config.stopContainersOnDeregister))
+        .then(
+          (line) => fail(line),
+          (e: Error) => fail(`the control service refused this instance's credentials; stopping containers failed: ${e.message}`),
+        );
     },
   });
   agent = createAgent({

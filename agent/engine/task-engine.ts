@@ -9,7 +9,7 @@ import { initialTask, secretsOf, takeDesired } from "./desired-intake.ts";
 import { Observer } from "./observer.ts";
 import { DEFAULT_PAUSE_IMAGE } from "./task-network.ts";
 import { TaskRunner } from "./task-runner.ts";
-import type { RunnerContext } from "./task-work.ts";
+import type { RunnerContext, TaskSecrets } from "./task-work.ts";
 
 export { STOP_CODES } from "./task-work.ts";
 export { OOM_REASON } from "./runner-observe.ts";
@@ -174,7 +174,7 @@ export class TaskEngine {
     this.changed(true);
   }
 
-  private addRunner(task: AgentTask, secrets: { env: Record<string, Record<string, string>>; registry: Record<string, { username: string; password: string }> }, after?: Promise<void>): void {
+  private addRunner(task: AgentTask, secrets: TaskSecrets, after?: Promise<void>): void {
     const parsed = this.definitions.get(task.taskDefinitionArn, task.definition);
     const runner = new TaskRunner(this.ctx, this.opts.watchTask?.(task) ?? task, parsed, secrets, after);
     this.runners.set(task.taskId, runner);

@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DesiredTask, ReportedTask, TaskEvent } from "../../shared/messages.ts";
 import { RuntimeError, type RuntimeContainer } from "../runtime/types.ts";
-import type { AgentTask, ReadonlyAgentTask } from "../store/state-file.ts";
+import type { ContainerDefinition } from "../../shared/task-definition/index.ts";
+import type { AgentContainer, AgentTask, ReadonlyAgentTask } from "../store/state-file.ts";
 import { ecsHealthStatus } from "./container-health.ts";
 import type { ParsedDefinition } from "./definition-cache.ts";
 import { reportTask } from "./report.ts";
@@ -232,9 +233,10 @@ export class TaskRunner {
     return task.dropped ? "finished" : null;
   }
 
-  private async startOrFail(...args: Parameters<typeof startStep> extends [unknown, ...infer R] ? R : never): Promise<UpResult> {
+  /** A start step; a failure stops the task with the error's ECS class as its reason. */
+  private async startOrFail(c: AgentContainer, def: ContainerDefinition): Promise<UpResult> {
     try {
-      return await startStep(this.w, ...args);
+      return await startStep(this.w, c, def);
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : "TaskFailedToStart";
       const message = `${kind}: ${(e as Error).message}`;
