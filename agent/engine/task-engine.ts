@@ -170,8 +170,10 @@ export class TaskEngine {
 
   private createTask(dt: DesiredTask): void {
     const parsed = this.definitions.get(dt.taskDefinitionArn, dt.definition);
-    this.addRunner(initialTask(dt, parsed, this.now()), secretsOf(dt), this.orphanRemovals.get(dt.taskId));
     this.changed(true);
+    // Before its first runtime call the task is in the state file, and no orphan removal of the same id is under way.
+    const after = Promise.all([this.saver.written(), this.orphanRemovals.get(dt.taskId)]).then(() => undefined);
+    this.addRunner(initialTask(dt, parsed, this.now()), secretsOf(dt), after);
   }
 
   private addRunner(task: AgentTask, secrets: TaskSecrets, after?: Promise<void>): void {

@@ -20,6 +20,7 @@ export const DEFAULT_SAVE_DELAY_MS = 25;
 export class StateSaver {
   private timer?: ReturnType<typeof setTimeout>;
   private readonly delayMs: number;
+  private waiters: (() => void)[] = [];
   /** Writes done, for tests and benchmarks. */
   writes = 0;
 
@@ -29,6 +30,16 @@ export class StateSaver {
 
   markDirty(): void {
     this.timer ??= setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  /**
+   * Resolves once what is pending now has been written (at once when nothing is): a new task's
+   * runner waits for it before its first runtime call, so a container never exists for a task the
+   * state file does not know (a restarted agent would take it for an orphan and remove it).
+   */
+  written(): Promise<void> {
+    if (this.timer === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Writes now if anything is pending (also used when a value must be durable before it is used). */
@@ -48,5 +59,7 @@ export class StateSaver {
       // A full disk must not stop the engine: the next change tries again.
       this.opts.log?.(`[agent] saving state failed: ${(e as Error).message}`);
     }
+    // Also after a failed write: the agent goes on without durability rather than stop working.
+    for (const resolve of this.waiters.splice(0)) resolve();
   }
 }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { TaskEngine } from "../../../agent/engine/task-engine.ts";
 import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
-import type { ContainerRuntime, PullSummary } from "../../../agent/runtime/types.ts";
+import type { ContainerRuntime, ContainerSpec, PullSummary } from "../../../agent/runtime/types.ts";
+import { LABELS } from "../../../shared/labels.ts";
 import { emptyState, type AgentState, type StateStore } from "../../../agent/store/state-file.ts";
 import { StateSaver } from "../../../agent/store/state-saver.ts";
 import type { DesiredState } from "../../../shared/messages.ts";
@@ -86,6 +87,28 @@ describe("coalesced state saves", () => {
       expect(engine.reportedTasks()[0]!.events!.some((e) => e.message.startsWith("a: Pulling nginx: "))).toBe(true);
       for (const s of store.saved) expect(JSON.stringify(s)).not.toContain("Pulling");
       expect(store.saved.at(-1)!.pulledImages).toHaveProperty("nginx");
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  test("a new task is in the state file before its first container is created", async () => {
+    const store = recordingStore();
+    const hollow = new HollowRuntime({ timings: fast, cachedImages: ["nginx"] });
+    const unsaved: string[] = [];
+    const runtime: ContainerRuntime = Object.assign(Object.create(hollow), {
+      create: (spec: ContainerSpec) => {
+        const taskId = spec.labels[LABELS.taskId]!;
+        if (!store.saved.at(-1)?.tasks[taskId]) unsaved.push(taskId);
+        return hollow.create(spec);
+      },
+    });
+    const engine = new TaskEngine({ runtime, store, instanceId, clusterName: "c", saveDelayMs: 50 });
+    engine.start();
+    try {
+      engine.applyDesired(desired(10));
+      await waitFor("RUNNING", () => Object.values(engine.state.tasks).filter((t) => t.knownStatus === "RUNNING").length === 10);
+      expect(unsaved).toEqual([]);
     } finally {
       await engine.stop();
     }
