@@ -112,7 +112,7 @@ export function createAgent(opts: AgentOptions): Agent {
   const images = new ImageCleaner({
     runtime: opts.runtime,
     state: () => engine.state,
-    persist: () => opts.store.save(engine.state),
+    forget: (images) => engine.forgetPulledImages(images),
     intervalMs: opts.imageCleanup?.intervalMs ?? 3600_000,
     minimumAgeMs: opts.imageCleanup?.minimumAgeMs ?? 3600_000,
     imagesPerCycle: opts.imageCleanup?.imagesPerCycle ?? 5,

@@ -94,23 +94,23 @@ async function main() {
   const link = new MqttAgentLink({
     url: config.control,
     identity,
-    nextEpoch: () => {
-      // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
-      const state = agent!.engine.state;
-      state.lastEpoch = Math.max(Date.now(), state.lastEpoch + 1);
-      store.save(state);
-      return state.lastEpoch;
-    },
+    // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
+    nextEpoch: () => agent!.engine.nextEpoch(),
     log,
     keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,
     onRefused: () => {
       if (refused) return;
       refused = true;
-      void onDeregistered(runtime, identity.instanceId, config.stopContainersOnDeregister).then(
-        (line) => fail(line),
-        (e: Error) => fail(`the control service refused this instance's credentials; stopping containers failed: ${e.message}`),
-      );
+      // The runners end first (after the step under way), so nothing else calls Docker for their
+      // tasks; bounded, so a pull that hangs cannot keep a refused agent alive.
+      const runnersEnded = Promise.race([agent!.engine.stop(), Bun.sleep(15_000)]);
+      void runnersEnded
+        .then(() => onDeregistered(runtime, identity.instanceId, config.stopContainersOnDeregister))
+        .then(
+          (line) => fail(line),
+          (e: Error) => fail(`the control service refused this instance's credentials; stopping containers failed: ${e.message}`),
+        );
     },
   });
   agent = createAgent({

@@ -1,4 +1,3 @@
-import { secretEnv } from "../link/secret-values.ts";
 import { LABELS } from "../../shared/labels.ts";
 import { hostPortOf, networkModeOf, stopTimeoutOf, type ContainerDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ContainerSpec } from "../runtime/types.ts";
@@ -46,13 +45,23 @@ function namespaceMode(mode: "host" | "task" | "none" | undefined, taskId: strin
   return mode;
 }
 
-/** Task definition `secrets` arrive as values over the link (agent/link/secret-values.ts), as env vars. */
+/** Task definition `secrets` arrive as values inside the desired task; they become env vars. */
 function withSecretEnv(env: Record<string, string> | undefined, secrets: Record<string, string>): Record<string, string> | undefined {
   return Object.keys(secrets).length ? { ...env, ...secrets } : env;
 }
 
-/** Maps an ECS container definition onto a runtime-neutral container spec. Pure. */
-export function buildContainerSpec(t: TaskIdentity, td: TaskDefinitionSpec, c: ContainerDefinition): ContainerSpec {
+/**
+ * Maps an ECS container definition onto a runtime-neutral container spec. Pure: everything it uses
+ * is an argument, including the container's secret values (variable name → value) and the task's
+ * cgroup, so the same inputs always give the same spec.
+ */
+export function buildContainerSpec(
+  t: TaskIdentity,
+  td: TaskDefinitionSpec,
+  c: ContainerDefinition,
+  secretEnv: Record<string, string> = {},
+  cgroupParent?: string,
+): ContainerSpec {
   const mode = networkModeOf(td);
   const lp = c.linuxParameters;
   const hc = c.healthCheck;
@@ -63,7 +72,7 @@ export function buildContainerSpec(t: TaskIdentity, td: TaskDefinitionSpec, c: C
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, secretEnv(t.taskId, c.name)),
+    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, secretEnv),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,
@@ -112,5 +121,6 @@ export function buildContainerSpec(t: TaskIdentity, td: TaskDefinitionSpec, c: C
     pidMode: namespaceMode(td.pidMode, t.taskId),
     ipcMode: namespaceMode(td.ipcMode, t.taskId),
     logConfig: c.logConfiguration ? { type: c.logConfiguration.logDriver, options: c.logConfiguration.options } : undefined,
+    cgroupParent,
   };
 }

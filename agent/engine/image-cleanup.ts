@@ -1,13 +1,13 @@
 import { isBuiltInPauseImage } from "../runtime/pause-image/pause-image.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
-import type { AgentState, AgentTask } from "../store/state-file.ts";
+import type { ReadonlyAgentState, ReadonlyAgentTask } from "../store/state-file.ts";
 
 export interface ImageCleanupOptions {
   runtime: ContainerRuntime;
-  /** The agent's live state (pulledImages is read and pruned here). */
-  state: () => AgentState;
-  /** Saves the state after records were dropped. */
-  persist: () => void;
+  /** The agent's live state, to read (tasks and the images this agent pulled). */
+  state: () => ReadonlyAgentState;
+  /** The agent no longer owns these images (removed, or gone already): the engine drops its records. */
+  forget: (images: string[]) => void;
   /** Milliseconds between cycles; 0 turns cleanup off (ECS_IMAGE_CLEANUP_INTERVAL). */
   intervalMs: number;
   /** An image is kept at least this long after the agent pulled it (ECS_IMAGE_MINIMUM_CLEANUP_AGE). */
@@ -19,7 +19,7 @@ export interface ImageCleanupOptions {
 }
 
 /** A known task holds an image until it has stopped and its containers are gone. */
-function holds(task: AgentTask, image: string): boolean {
+function holds(task: ReadonlyAgentTask, image: string): boolean {
   const uses = task.containers.filter((c) => c.image === image);
   if (!uses.length) return false;
   return task.knownStatus !== "STOPPED" || uses.some((c) => c.runtimeId && !c.removed);
@@ -63,44 +63,40 @@ export class ImageCleaner {
 
   private async cycleOnce(): Promise<void> {
     const { runtime } = this.opts;
-    const state = this.opts.state();
-    const pulled = state.pulledImages ?? {};
-    const tasks = Object.values(state.tasks);
+    const pulled = this.opts.state().pulledImages ?? {};
+    const tasks = Object.values(this.opts.state().tasks);
     const due = Object.entries(pulled)
       .filter(([image, at]) => at + this.opts.minimumAgeMs <= this.now() && !tasks.some((t) => holds(t, image)))
       .sort((a, b) => a[1] - b[1]);
     if (!due.length) return;
     const inUse = await runtime.imagesInUse!();
     let removed = 0;
-    let changed = false;
+    const forgotten: string[] = [];
     for (const [image] of due) {
       if (removed >= this.opts.imagesPerCycle) break;
       const id = await runtime.imageId!(image);
       if (id === null) {
         // Gone already (removed by hand): nothing left to own.
-        delete pulled[image];
-        changed = true;
+        forgotten.push(image);
         continue;
       }
       // The agent's own pause image (loaded, or pulled by a task naming it) is never a candidate.
       if (isBuiltInPauseImage(await runtime.imageLabels(image))) {
-        delete pulled[image];
-        changed = true;
+        forgotten.push(image);
         continue;
       }
       // Re-checked after the awaits: a task placed meanwhile may have claimed the image.
-      if (inUse.has(id) || inUse.has(image) || Object.values(state.tasks).some((t) => holds(t, image))) continue;
+      if (inUse.has(id) || inUse.has(image) || Object.values(this.opts.state().tasks).some((t) => holds(t, image))) continue;
       try {
         await runtime.removeImage!(image);
       } catch (e) {
         this.log(`[agent] image cleanup: keeping ${image}: ${(e as Error).message}`);
         continue;
       }
-      delete pulled[image];
-      changed = true;
+      forgotten.push(image);
       removed++;
       this.log(`[agent] image cleanup: removed ${image}`);
     }
-    if (changed) this.opts.persist();
+    if (forgotten.length) this.opts.forget(forgotten);
   }
 }

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import { AGENT_VERSION } from "../../shared/arn.ts";
-import type { AgentState } from "../store/state-file.ts";
+import type { ReadonlyAgentState } from "../store/state-file.ts";
 
 export interface IntrospectionSource {
   instanceId: string;
   containerInstanceArn: string;
   clusterName: string;
   connected: () => boolean;
-  state: () => AgentState;
+  state: () => ReadonlyAgentState;
   /** Log streams being served to the control service right now. */
   logStreams?: () => number;
 }

@@ -3,7 +3,6 @@ import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredStat
 import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
-import { forgetTaskSecrets, rememberTaskSecrets } from "./secret-values.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin } from "../../shared/mqtt-end.ts";
 
@@ -132,13 +131,7 @@ export class MqttAgentLink implements AgentLink {
         log("[agent] dropped a malformed desired state message");
         return;
       }
-      // Secret values stay in memory: the engine (and so state.json) sees the tasks without them.
-      for (const t of state.tasks) {
-        if (t.desiredStatus === "RUNNING") rememberTaskSecrets(t.taskId, t.secrets, t.registryCredentials);
-        else forgetTaskSecrets(t.taskId);
-        delete t.secrets;
-        delete t.registryCredentials;
-      }
+      // Secret values go to the engine as part of the desired task; its runners keep them in memory only.
       handlers.onDesired(state);
     });
   }

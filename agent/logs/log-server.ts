@@ -1,11 +1,11 @@
 import type { LogsRequest, ResponseChunk } from "../../shared/messages.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
-import type { AgentState } from "../store/state-file.ts";
+import type { ReadonlyAgentState } from "../store/state-file.ts";
 
 export interface LogServerOptions {
   runtime: ContainerRuntime;
   /** The engine's state: where task and container names are mapped to runtime ids. */
-  state: () => AgentState;
+  state: () => ReadonlyAgentState;
   /**
    * Sends one response piece; false when offline (the stream is then abandoned). A promise
    * resolves when the broker has the piece: at most `window` pieces are unacknowledged at once,

@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CONTAINER_STATUSES, DESIRED_STATUSES, TASK_STATUSES } from "../../shared/status.ts";
@@ -84,6 +85,7 @@ export function fileStateStore(dataDir: string): StateStore {
   const path = join(dataDir, "state.json");
   return {
     load() {
+      removeTempFiles(dataDir);
       const raw = readFileIfExists(path);
       if (raw === null) return emptyState();
       const parsed = stateSchema.safeParse(JSON.parse(raw));
@@ -96,6 +98,17 @@ export function fileStateStore(dataDir: string): StateStore {
   };
 }
 
+/** Temp files of writes a crash cut short (the rename never happened): nothing in them is needed. */
+function removeTempFiles(dataDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dataDir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith("state.json.tmp-")) rmSync(join(dataDir, n), { force: true });
+}
+
 /** In-memory store for tests and the hollow fleet. */
 export function memoryStateStore(initial: AgentState = emptyState()): StateStore {
   let state = structuredClone(initial);
@@ -104,3 +117,12 @@ export function memoryStateStore(initial: AgentState = emptyState()): StateStore
     save: (s) => void (state = structuredClone(s)),
   };
 }
+
+/** What every reader outside a task's runner gets: the compiler refuses a second writer. */
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+export type ReadonlyAgentTask = DeepReadonly<AgentTask>;
+export type ReadonlyAgentState = DeepReadonly<AgentState>;

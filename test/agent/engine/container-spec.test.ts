@@ -184,4 +184,15 @@ describe("buildContainerSpec", () => {
     const { spec } = one({ logConfiguration: { logDriver: "json-file", options: { "max-size": "10m" } } });
     expect(spec.logConfig).toEqual({ type: "json-file", options: { "max-size": "10m" } });
   });
+
+  test("pure: secret values and the task cgroup are arguments, and the same arguments give the same spec", () => {
+    const td = parsed({ family: "app", containerDefinitions: [{ name: "web", image: "nginx", memory: 128, environment: [{ name: "A", value: "1" }] }] });
+    const def = td.containerDefinitions[0]!;
+    const a = buildContainerSpec(T, td, def, { DB_PASSWORD: "p" }, "/flotilla/t");
+    expect(a.env).toEqual({ A: "1", DB_PASSWORD: "p" });
+    expect(a.cgroupParent).toBe("/flotilla/t");
+    expect(buildContainerSpec(T, td, def, { DB_PASSWORD: "p" }, "/flotilla/t")).toEqual(a);
+    // Without secrets, only the definition's own environment.
+    expect(buildContainerSpec(T, td, def).env).toEqual({ A: "1" });
+  });
 });

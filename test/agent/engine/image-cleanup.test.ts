@@ -35,7 +35,11 @@ function task(image: string, knownStatus: AgentTask["knownStatus"], container: {
 
 function cleaner(state: AgentState, runtime: ContainerRuntime, now: number, perCycle = 5) {
   let saves = 0;
-  const c = new ImageCleaner({ runtime, state: () => state, persist: () => saves++, intervalMs: 1000, minimumAgeMs: 60_000, imagesPerCycle: perCycle, now: () => now });
+  const forget = (images: string[]) => {
+    for (const i of images) delete state.pulledImages![i];
+    saves++;
+  };
+  const c = new ImageCleaner({ runtime, state: () => state, forget, intervalMs: 1000, minimumAgeMs: 60_000, imagesPerCycle: perCycle, now: () => now });
   return { c, saves: () => saves };
 }
 
