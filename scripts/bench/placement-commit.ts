@@ -23,6 +23,7 @@ import { releaseReservation } from "../../control/ops/tasks.ts";
 import type { PlacementConstraint } from "../../control/placement/types.ts";
 import { placementResults, TEMPLATES, placementBenchArgs, placementWorkload, type Template } from "./lib/placement-workload.ts";
 import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
+import { PlacementStore } from "../../control/scheduling/placement-store.ts";
 import { startTasks, type TaskRow } from "../../control/scheduling/start-tasks.ts";
 import { arn } from "../../shared/arn.ts";
 
@@ -91,6 +92,7 @@ const sampleRss = () => {
 
 const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-commit-"));
 const database = await openDatabase(`file:${join(dir, "bench.db")}`);
+const placement = PlacementStore.open(database);
 const ctx: OpsContext = {
   db: database.db,
   clock: systemClock,
@@ -98,7 +100,8 @@ const ctx: OpsContext = {
   desiredChanged: () => {},
   // The bench runs longer than the default 10 s reload age; a full reload of 10,000 rows is part
   // of normal operation, so keep the default and let it show in the percentiles.
-  indexes: new PlacementIndexCache(database.db, systemClock),
+  indexes: new PlacementIndexCache(placement, systemClock),
+  placement,
 };
 
 try {

@@ -2,11 +2,10 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { containerInstances, tasks } from "../../../control/db/schema.ts";
 import { releaseReservation } from "../../../control/ops/tasks.ts";
-import { releaseConnectionFor } from "../../../control/scheduling/release-connection.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 
-// The prepared-statement release: what releaseReservation does for a file database whose write
-// lock is free. Exactly once per task, ports included.
+// The release of a stopped task's reservation (the placement store's, on the commit worker):
+// exactly once per task, ports included.
 let t: TestOps;
 let inst: string;
 
@@ -31,13 +30,13 @@ test("a released task gives back its cpu, memory and ports once, and bumps the i
   const before = await instance();
   expect(before).toMatchObject({ usedCpu: 100, usedMemory: 200, usedPorts: { tcp: [8080], udp: [5353] } });
 
-  const version = releaseConnectionFor(t.ctx.db)!.release(row);
+  const version = await t.ctx.placement.release(row);
   expect(version).toBe(before.version + 1);
   expect(await instance()).toMatchObject({ usedCpu: 0, usedMemory: 0, usedPorts: { tcp: [], udp: [] }, version: before.version + 1 });
   expect((await t.ctx.db.select().from(tasks).where(eq(tasks.id, row.id)).get())!.reserved).toBe(false);
 
   // A second release (a duplicate STOPPED report) changes nothing.
-  expect(releaseConnectionFor(t.ctx.db)!.release(row)).toBeNull();
+  expect(await t.ctx.placement.release(row)).toBeNull();
   await releaseReservation(t.ctx, row);
   expect(await instance()).toMatchObject({ usedCpu: 0, usedMemory: 0, version: before.version + 1 });
 });
