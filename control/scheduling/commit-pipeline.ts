@@ -45,6 +45,8 @@ export class CommitPipeline {
   private readonly waiting = new Map<number, Waiting>();
   private readonly stacks = new Map<string, Stack>();
   private ran = 0;
+  /** Jobs submitted in this turn of the microtask queue, not yet posted. */
+  private outbox: WriteJob[] = [];
 
   constructor(private readonly target: NativeTarget) {
     this.worker = this.startWorker();
@@ -52,8 +54,8 @@ export class CommitPipeline {
 
   private startWorker(): Worker {
     const worker = new Worker(new URL("./commit-worker.ts", import.meta.url).href);
-    worker.onmessage = (event: MessageEvent<WriteReply[]>) => {
-      for (const reply of event.data) this.settle(reply);
+    worker.onmessage = (event: MessageEvent<string>) => {
+      for (const reply of JSON.parse(event.data) as WriteReply[]) this.settle(reply);
     };
     worker.onerror = (event) => {
       // Its jobs fail (their reservations become phantoms, so later claims stay right) and a new
@@ -122,9 +124,20 @@ export class CommitPipeline {
     return new Promise<WriteReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, instanceIds });
       if (this.waiting.size === 1) this.worker.ref();
-      this.worker.postMessage({ job });
+      this.outbox.push(job);
+      if (this.outbox.length === 1) queueMicrotask(this.flushOutbox);
     });
   }
+
+  /**
+   * Jobs go to the worker as one JSON string per batch: Bun's structured clone of a small object
+   * costs ~100 µs on the sending thread (more than placing a task), a string ~10 µs.
+   */
+  private readonly flushOutbox = () => {
+    const jobs = this.outbox;
+    this.outbox = [];
+    if (jobs.length) this.worker.postMessage(JSON.stringify(jobs));
+  };
 
   close(): void {
     this.failAll(new Error("the database was closed"));
@@ -152,6 +165,8 @@ export class CommitPipeline {
   }
 
   private failAll(error: Error): void {
+    // Jobs not yet posted must never reach a worker once their callers were told they failed.
+    this.outbox = [];
     for (const [id, waiting] of this.waiting) {
       for (const instanceId of waiting.instanceIds) {
         const stack = this.stacks.get(instanceId);

@@ -25,8 +25,18 @@ const outcomes = new Map<number, boolean>();
 let queue: WriteJob[] = [];
 let flushing = false;
 
-self.onmessage = (event: MessageEvent<{ open: NativeTarget } | { close: true } | { job: WriteJob }>) => {
+self.onmessage = (event: MessageEvent<{ open: NativeTarget } | { close: true } | string>) => {
   const data = event.data;
+  if (typeof data === "string") {
+    // A batch of jobs, as JSON (see CommitPipeline.flushOutbox).
+    for (const job of JSON.parse(data) as WriteJob[]) queue.push(job);
+    // Messages that arrive before the next turn join this group.
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+    return;
+  }
   if ("open" in data) {
     connection = new CommitConnection(data.open, BUSY_TIMEOUT_MS);
     return;
@@ -45,12 +55,6 @@ self.onmessage = (event: MessageEvent<{ open: NativeTarget } | { close: true } |
     }, 10);
     return;
   }
-  queue.push(data.job);
-  // Messages that arrive before the next turn join this group.
-  if (!flushing) {
-    flushing = true;
-    setImmediate(flush);
-  }
 };
 
 function flush(): void {
@@ -68,5 +72,5 @@ function flush(): void {
   }
   for (const job of jobs) if (job.kind === "commit" && !outcomes.has(job.id)) outcomes.set(job.id, false);
   while (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
-  postMessage(replies);
+  postMessage(JSON.stringify(replies));
 }
