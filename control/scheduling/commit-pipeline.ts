@@ -45,7 +45,7 @@ export class CommitPipeline {
   private readonly waiting = new Map<number, Waiting>();
   private readonly stacks = new Map<string, Stack>();
   private ran = 0;
-  /** Jobs submitted in this turn of the microtask queue, not yet posted. */
+  /** Jobs submitted in this turn of the event loop, not yet posted. */
   private outbox: WriteJob[] = [];
 
   constructor(private readonly target: NativeTarget) {
@@ -125,13 +125,14 @@ export class CommitPipeline {
       this.waiting.set(id, { resolve, reject, instanceIds });
       if (this.waiting.size === 1) this.worker.ref();
       this.outbox.push(job);
-      if (this.outbox.length === 1) queueMicrotask(this.flushOutbox);
+      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
   }
 
   /**
-   * Jobs go to the worker as one JSON string per batch: Bun's structured clone of a small object
-   * costs ~100 µs on the sending thread (more than placing a task), a string ~10 µs.
+   * Jobs go to the worker as one JSON string per event-loop turn: Bun's structured clone of a
+   * small object cost ~100 µs on the sending thread (more than placing a task), a string ~10 µs,
+   * and every post wakes the worker's thread, which on a busy machine costs the sender its core.
    */
   private readonly flushOutbox = () => {
     const jobs = this.outbox;
