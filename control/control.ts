@@ -13,6 +13,7 @@ import { containerInstances } from "./db/schema.ts";
 import { newSecret, secretMatches, hashSecret } from "./ids.ts";
 import { AgentLink } from "./link/agent-link.ts";
 import { PlacementIndexCache } from "./scheduling/index-cache.ts";
+import { PlacementStore } from "./scheduling/placement-store.ts";
 import { checkActivation } from "./ops/activations.ts";
 import { createSerializer, type OpsContext } from "./ops/context.ts";
 import { prefetchActiveTaskPlatforms } from "./ops/task-definitions.ts";
@@ -22,7 +23,7 @@ import { ensureAdminToken } from "./ops/tokens.ts";
 import { ServiceScheduler } from "./services/scheduler.ts";
 import { LeaderDuties } from "./leader/duties.ts";
 import { LeaderElector, defaultHolderId } from "./leader/elector.ts";
-import { fencedDb } from "./leader/fenced-db.ts";
+import { fencedContext } from "./leader/fenced-context.ts";
 import { ACTIVATION_USER_PREFIX } from "../shared/topics.ts";
 
 export interface ControlOptions {
@@ -70,12 +71,14 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   if (opts.ha && !opts.externalBroker) throw new Error("HA needs the external broker (MQTT shared subscriptions; aedes has none)");
   const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
   let link: AgentLink | undefined;
+  const placement = PlacementStore.open(opts.db);
   const ctx: OpsContext = {
     db: opts.db.db,
     clock,
     serialize: createSerializer(),
     desiredChanged: (id) => link?.desiredChanged(id),
-    indexes: new PlacementIndexCache(opts.db.db, clock),
+    indexes: new PlacementIndexCache(placement, clock),
+    placement,
     servicesChanged: () => scheduler?.poke(),
     // One cache for every context of this control (the leader's fenced one is a copy of this).
     imagePlatforms: new ImagePlatforms(),
@@ -130,7 +133,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
   const duties = new LeaderDuties(log);
   let elector: LeaderElector | undefined;
-  const leaderCtx: OpsContext = opts.ha ? { ...ctx, db: fencedDb(ctx.db, () => elector?.fence() ?? null) } : ctx;
+  const leaderCtx: OpsContext = opts.ha ? fencedContext(ctx, () => elector?.fence() ?? null) : ctx;
   scheduler = new ServiceScheduler(leaderCtx, { log });
   duties.add("services", (dutyCtx) => {
     if (opts.ha) scheduler = new ServiceScheduler(dutyCtx, { log });
@@ -199,6 +202,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       await link!.stop();
       cleanup?.stop();
       await broker.close();
+      placement.close();
     },
   };
 }

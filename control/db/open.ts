@@ -11,6 +11,15 @@ export type Db = LibSQLDatabase<typeof schema>;
 export interface Database {
   db: Db;
   client: Client;
+  /** The URL it was opened with (the native connections of the placement store open it too). */
+  url: string;
+  /**
+   * The local file behind a `file:` URL; undefined for remote databases. Connections of their
+   * own (the placement store's, control/scheduling/placement-store.ts) open it by this path.
+   */
+  file: string | undefined;
+  /** Runs `fn` when the database is closed, before its client goes (for connections opened on `file`). */
+  onClose(fn: () => void): void;
   close(): void;
 }
 
@@ -36,21 +45,23 @@ export async function openDatabase(url: string): Promise<Database> {
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS });
-  const side = { file: localFile(url), opened: new Map<string, { close(): void }>() };
+  const file = localFile(url);
+  const closers: (() => void)[] = [];
   let stopCheckpoints = () => {};
-  if (side.file) {
-    sideConnections.set(db, side);
+  if (file) {
     // Checkpoints run on a worker thread (background-checkpoints.ts), never inside a commit.
     await client.execute("PRAGMA wal_autocheckpoint=0");
-    stopCheckpoints = checkpointInBackground(side.file);
+    stopCheckpoints = checkpointInBackground(file);
   }
   return {
     db,
     client,
+    url,
+    file,
+    onClose: (fn) => void closers.push(fn),
     close: () => {
       stopCheckpoints();
-      for (const c of side.opened.values()) c.close();
-      side.opened.clear();
+      for (const fn of closers.splice(0)) fn();
       client.close();
     },
   };
@@ -61,24 +72,4 @@ function localFile(url: string): string | undefined {
   if (!url.startsWith("file:")) return undefined;
   const path = url.slice("file:".length).split("?")[0]!;
   return path && path !== ":memory:" ? path : undefined;
-}
-
-const sideConnections = new WeakMap<Db, { file: string | undefined; opened: Map<string, { close(): void }> }>();
-
-/**
- * A native connection of its own to the database's file, opened once per database and `key` and
- * closed with the database; undefined for in-memory and remote databases. For hot paths that keep
- * prepared statements across calls, which @libsql/client cannot do: it prepares every statement
- * anew, which costs more than running it, and each prepared statement holds kilobytes of native
- * memory until a finalizer frees it (Bun runs those only when the event loop turns).
- */
-export function sideConnection<T extends { close(): void }>(db: Db, key: string, open: (file: string) => T): T | undefined {
-  const side = sideConnections.get(db);
-  if (!side?.file) return undefined;
-  let connection = side.opened.get(key) as T | undefined;
-  if (!connection) {
-    connection = open(side.file);
-    side.opened.set(key, connection);
-  }
-  return connection;
 }

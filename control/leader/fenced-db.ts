@@ -1,6 +1,5 @@
-import type { Client, Transaction, TransactionMode } from "@libsql/client";
 import type { Db } from "../db/open.ts";
-import { FencedOut, checkFence } from "./fence.ts";
+import { checkFence } from "./fence.ts";
 import type { Fence } from "./lease.ts";
 
 /** Builder methods that run a statement; everything else on a builder only shapes it. */
@@ -15,7 +14,9 @@ type Step = [method: string | symbol, args: unknown[]];
  * first checks the fence, so the operations in control/ops and control/services stay unchanged
  * and still cannot write once this process has been deposed. A single-statement write is
  * recorded as it is built and replayed on the transaction when it is awaited.
- * (`batch` is refused: nothing uses it, and it cannot be fenced this way.)
+ * (`batch` is refused: nothing uses it, and it cannot be fenced this way; so is the raw libSQL
+ * client, `$client`, which would write around the fence. The placement's commit and release are
+ * fenced by the placement store itself, see fenced-context.ts.)
  */
 export function fencedDb(db: Db, fence: () => Fence | null): Db {
   return new Proxy(db, {
@@ -28,9 +29,7 @@ export function fencedDb(db: Db, fence: () => Fence | null): Db {
           }, config as never);
       }
       if (prop === "batch") throw new Error("db.batch is not available to fenced (leader-only) code");
-      // Code that writes through the raw libSQL client (the placement commit) gets a client whose
-      // write transactions prove the fence first, like drizzle transactions above.
-      if (prop === "$client") return fencedClient(Reflect.get(target, prop, receiver) as Client, fence);
+      if (prop === "$client") throw new Error("the raw libSQL client is not available to fenced (leader-only) code");
       if (typeof prop === "string" && ROOTS.has(prop)) {
         return (...args: unknown[]) => recorder(target, fence, [[prop, args]]);
       }
@@ -69,41 +68,6 @@ function recorder(db: Db, fence: () => Fence | null, steps: Step[]): unknown {
       }
       if (prop === "toSQL" || prop === "getSQL") return (...args: unknown[]) => replay(db, steps)[prop](...args);
       return (...args: unknown[]) => recorder(db, fence, [...steps, [prop, args]]);
-    },
-  });
-}
-
-/**
- * The libSQL client as fenced code sees it: `transaction()` begins, then checks the lease inside
- * the transaction (see fence.ts for why that makes the write and the holding one step). Batches
- * are refused for the same reason as db.batch; plain `execute` is for reads.
- */
-function fencedClient(client: Client, fence: () => Fence | null): Client {
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop === "transaction") {
-        return async (mode?: TransactionMode): Promise<Transaction> => {
-          const tx = await target.transaction(mode);
-          try {
-            const f = fence();
-            if (!f) throw new FencedOut(null);
-            const held = await tx.execute({
-              sql: "SELECT 1 AS ok FROM leases WHERE name = ? AND holder = ? AND token = ?",
-              args: [f.name, f.holder, f.token],
-            });
-            if (held.rows.length === 0) throw new FencedOut(f);
-            return tx;
-          } catch (e) {
-            tx.close();
-            throw e;
-          }
-        };
-      }
-      if (prop === "batch" || prop === "executeMultiple") {
-        throw new Error(`client.${String(prop)} is not available to fenced (leader-only) code`);
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? v.bind(target) : v;
     },
   });
 }

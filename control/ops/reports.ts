@@ -77,7 +77,8 @@ export async function applyReports(ctx: OpsContext, batch: { instanceId: string;
       return { applied, foreign, desiredChanged, changes };
     });
     for (const o of outcomes) for (const c of o.changes) await ctx.db.update(tasks).set(c.next).where(eq(tasks.id, c.id));
-    for (const t of toRelease) await releaseReservation(ctx, t);
+    // All at once: they reach the commit worker together and share one transaction.
+    await Promise.all(toRelease.map((t) => releaseReservation(ctx, t)));
     return outcomes;
   });
   const changedInstances = new Set<string>();

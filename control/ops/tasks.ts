@@ -1,11 +1,10 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { DESIRED_STATUSES } from "../../shared/status.ts";
 import type { TaskRow } from "../db/rows.ts";
-import { containerInstances, tasks } from "../db/schema.ts";
+import { tasks } from "../db/schema.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
-import { releaseConnectionFor } from "../scheduling/release-connection.ts";
-import { portsAfterRelease, startTasks } from "../scheduling/start-tasks.ts";
+import { startTasks } from "../scheduling/start-tasks.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { notFound } from "./errors.ts";
@@ -53,31 +52,10 @@ export async function runTask(ctx: OpsContext, cluster: string, input: unknown):
 /** Returns a task's reservation to its instance, once (the reserved flag guards double release). */
 export async function releaseReservation(ctx: OpsContext, task: TaskRow): Promise<void> {
   if (!task.reserved) return;
-  const r = task.reservation;
-  // Prepared statements on a connection of their own when the database is a local file and its
-  // write lock is free (scheduling/release-connection.ts); otherwise the same through drizzle.
-  const fast = releaseConnectionFor(ctx.db)?.release(task);
-  if (fast !== undefined && fast !== "busy") {
-    if (fast === null) ctx.indexes.instanceChanged(task.instanceId);
-    else ctx.indexes.taskReleased(task, fast);
-    return;
-  }
-  const version = await ctx.db.transaction(async (tx) => {
-    const res = await tx.update(tasks).set({ reserved: false }).where(and(eq(tasks.id, task.id), eq(tasks.reserved, true)));
-    if (res.rowsAffected !== 1) return undefined;
-    const [row] = await tx
-      .update(containerInstances)
-      .set({
-        usedCpu: sql`max(0, ${containerInstances.usedCpu} - ${r.cpu})`,
-        usedMemory: sql`max(0, ${containerInstances.usedMemory} - ${r.memory})`,
-        usedPorts: sql`json_object('tcp', json(${portsAfterRelease("tcp", r)}), 'udp', json(${portsAfterRelease("udp", r)}))`,
-        version: sql`${containerInstances.version} + 1`,
-      })
-      .where(eq(containerInstances.id, task.instanceId))
-      .returning({ version: containerInstances.version });
-    return row?.version;
-  });
-  if (version === undefined) ctx.indexes.instanceChanged(task.instanceId);
+  // On the commit worker, in order with the placement commits (scheduling/placement-store.ts);
+  // fenced when ctx is the leader's.
+  const version = await ctx.placement.release(task);
+  if (version === null) ctx.indexes.instanceChanged(task.instanceId);
   else ctx.indexes.taskReleased(task, version);
 }
 

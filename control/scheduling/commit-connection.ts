@@ -1,5 +1,8 @@
-import Database from "libsql";
-import type { CommitJob, CommitOutcome } from "./commit-job.ts";
+import type Database from "libsql";
+import { getTableName } from "drizzle-orm";
+import { containerInstances as ci, leases, tasks } from "../db/schema.ts";
+import { openNative, type NativeTarget } from "./native-connection.ts";
+import type { CommitJob, JobFence, ReleaseJob, WriteJob, WriteReply } from "./commit-job.ts";
 import { reserveOneArgs, reserveOneSql } from "./reserve-statement.ts";
 import { encodedRowArgs, insertTaskRowSql } from "./task-insert.ts";
 
@@ -7,39 +10,67 @@ type Statement = Database.Statement;
 
 const SQLITE_BUSY = 5;
 
+/** A job's fence did not match the lease row: roll its savepoint back, nothing of it stays. */
+class Fenced extends Error {}
+
+/** Ports of `proto` still held once `param` (a JSON array) is given back. */
+function portsWithout(proto: "tcp" | "udp", param: string): string {
+  const held = `json_each(json_extract("${ci.usedPorts.name}", '$.${proto}'))`;
+  return `(select json_group_array(value) from ${held} where value not in (select value from json_each(${param})))`;
+}
+
 /**
- * The placement commit on a connection of its own, with its statements prepared once: BEGIN
- * IMMEDIATE, then per job a savepoint, one versioned UPDATE per claimed instance and one INSERT
- * per task, then COMMIT. Through @libsql/client every RunTask prepared two new statements (their
- * text changes with the count), which cost more than SQLite's own work (docs/benchmarks.md,
- * placement-commit).
+ * The placement's writes on a connection of their own, with their statements prepared once: the
+ * commit of placed tasks (one versioned UPDATE per claimed instance, one INSERT per task) and the
+ * release of a stopped task's reservation. This is the only implementation of either: single
+ * process or HA, leader or follower. A job that carries a fence first proves it (the lease row
+ * still names its holder and token) inside the same transaction, so the write and the holding it
+ * was made under are one atomic step (control/leader/fence.ts explains why that suffices).
+ * Through @libsql/client every RunTask prepared new statements, which cost more than SQLite's own
+ * work (docs/benchmarks.md, placement-commit).
  *
  * Runs in the commit worker (commit-worker.ts), where waiting on a lock blocks nobody: the busy
- * timeout lets a commit wait out another connection's write (an agent report's transaction on the
- * main thread, a second control process) instead of failing.
+ * timeout lets a write wait out another connection's (an agent report's transaction on the main
+ * thread, a second control process) instead of failing.
  */
 export class CommitConnection {
   private readonly db: Database.Database;
   private readonly begin: Statement;
   private readonly commitTx: Statement;
   private readonly rollback: Statement;
+  private readonly fenceHeld: Statement;
   private readonly reserve: Statement;
   private readonly reserveWithPorts: Statement;
   private readonly insert: Statement;
+  private readonly unreserve: Statement;
+  private readonly giveBack: Statement;
+  private readonly giveBackPorts: Statement;
   private readonly savepoint: Statement;
   private readonly rollbackToSavepoint: Statement;
   private readonly releaseSavepoint: Statement;
 
-  constructor(file: string, busyTimeoutMs: number) {
-    this.db = new Database(file);
+  constructor(target: NativeTarget, busyTimeoutMs: number) {
     // Checkpoints run on their own thread (control/db/background-checkpoints.ts), never in a commit.
-    this.db.exec(`PRAGMA busy_timeout=${Math.max(0, Math.floor(busyTimeoutMs))}; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0`);
+    this.db = openNative(target, `PRAGMA busy_timeout=${Math.max(0, Math.floor(busyTimeoutMs))}; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0`);
     this.begin = this.db.prepare("BEGIN IMMEDIATE");
     this.commitTx = this.db.prepare("COMMIT");
     this.rollback = this.db.prepare("ROLLBACK");
+    this.fenceHeld = this.db.prepare(
+      `SELECT 1 AS ok FROM "${getTableName(leases)}" WHERE "${leases.name.name}" = ? AND "${leases.holder.name}" = ? AND "${leases.token.name}" = ?`,
+    );
     this.reserve = this.db.prepare(reserveOneSql(false));
     this.reserveWithPorts = this.db.prepare(reserveOneSql(true));
     this.insert = this.db.prepare(insertTaskRowSql);
+    this.unreserve = this.db.prepare(`UPDATE "${getTableName(tasks)}" SET "${tasks.reserved.name}" = 0 WHERE "${tasks.id.name}" = ? AND "${tasks.reserved.name}" = 1`);
+    const resources =
+      `"${ci.usedCpu.name}" = max(0, "${ci.usedCpu.name}" - ?1), "${ci.usedMemory.name}" = max(0, "${ci.usedMemory.name}" - ?2), ` +
+      `"${ci.version.name}" = "${ci.version.name}" + 1`;
+    const where = `WHERE "${ci.id.name}" = ?3 RETURNING "${ci.version.name}" AS version`;
+    const table = `"${getTableName(ci)}"`;
+    this.giveBack = this.db.prepare(`UPDATE ${table} SET ${resources} ${where}`);
+    this.giveBackPorts = this.db.prepare(
+      `UPDATE ${table} SET ${resources}, "${ci.usedPorts.name}" = json_object('tcp', json(${portsWithout("tcp", "?4")}), 'udp', json(${portsWithout("udp", "?5")})) ${where}`,
+    );
     this.savepoint = this.db.prepare("SAVEPOINT job");
     this.rollbackToSavepoint = this.db.prepare("ROLLBACK TO job");
     this.releaseSavepoint = this.db.prepare("RELEASE job");
@@ -48,44 +79,51 @@ export class CommitConnection {
   /**
    * Runs `jobs` in one transaction (a group commit: one COMMIT and one write of the pages they
    * share, such as the tasks table's last page), each job all or nothing inside its own savepoint.
-   * A job is "conflict" (nothing of it written) when an instance moved on or is no longer ACTIVE
-   * and connected, an Error when a statement failed; every job is "busy" when the write lock could
-   * not be had. `outcomes` (job id → committed) tells earlier jobs' outcomes (see InstanceClaim)
-   * and is told each job's, before the next job runs.
+   * A commit is "conflict" (nothing of it written) when an instance moved on or is no longer
+   * ACTIVE and connected, "fenced" when its fence no longer holds, an error when a statement
+   * failed; every job is "busy" when the write lock could not be had. `outcomes` (commit id →
+   * committed) tells earlier commits' outcomes (see InstanceClaim) and is told each commit's,
+   * before the next job runs.
    */
-  commitGroup(jobs: readonly CommitJob[], outcomes: Map<number, boolean>): (CommitOutcome | Error)[] {
+  writeGroup(jobs: readonly WriteJob[], outcomes: Map<number, boolean>): WriteReply[] {
     try {
       this.begin.run();
     } catch (e) {
-      if (((e as { rawCode?: number }).rawCode ?? 0) % 256 === SQLITE_BUSY) return jobs.map(() => "busy");
+      if (((e as { rawCode?: number }).rawCode ?? 0) % 256 === SQLITE_BUSY) return jobs.map((job) => ({ id: job.id, outcome: "busy" }));
       throw e;
     }
     try {
-      const results = jobs.map((job): CommitOutcome | Error => {
-        let result: CommitOutcome | Error;
+      const replies = jobs.map((job): WriteReply => {
+        let reply: WriteReply;
+        this.savepoint.run();
         try {
-          result = this.applyJob(job, outcomes) ? "committed" : "conflict";
+          if (job.fence) this.proveFence(job.fence);
+          reply = job.kind === "commit" ? { id: job.id, outcome: this.applyCommit(job, outcomes) ? "committed" : "conflict" } : this.applyRelease(job);
+          if (reply.outcome === "conflict") this.rollbackToSavepoint.run();
         } catch (e) {
           this.rollbackToSavepoint.run();
-          this.releaseSavepoint.run();
-          result = e instanceof Error ? e : new Error(String(e));
+          reply = e instanceof Fenced ? { id: job.id, outcome: "fenced" } : { id: job.id, outcome: "error", message: e instanceof Error ? e.message : String(e) };
         }
-        outcomes.set(job.id, result === "committed");
-        return result;
+        this.releaseSavepoint.run();
+        if (job.kind === "commit") outcomes.set(job.id, reply.outcome === "committed");
+        return reply;
       });
       this.commitTx.run();
-      return results;
+      return replies;
     } catch (e) {
-      for (const job of jobs) outcomes.set(job.id, false);
+      for (const job of jobs) if (job.kind === "commit") outcomes.set(job.id, false);
       if (this.db.inTransaction) this.rollback.run();
       throw e;
     }
   }
 
-  private applyJob(job: CommitJob, outcomes: ReadonlyMap<number, boolean>): boolean {
+  private proveFence(fence: JobFence): void {
+    if (this.fenceHeld.get([fence.name, fence.holder, fence.token]) === undefined) throw new Fenced();
+  }
+
+  private applyCommit(job: CommitJob, outcomes: ReadonlyMap<number, boolean>): boolean {
     const r = job.reservation;
     const reserve = r.tcpPorts.length || r.udpPorts.length ? this.reserveWithPorts : this.reserve;
-    this.savepoint.run();
     for (const claim of job.claims) {
       let expected = claim.version;
       for (const earlier of claim.after) {
@@ -93,15 +131,22 @@ export class CommitConnection {
         if (committed === undefined) expected = -1; // cannot tell: refuse rather than guess
         else if (!committed) expected--;
       }
-      if (expected < 0 || reserve.run(reserveOneArgs(r, claim.tasks, claim.instanceId, expected)).changes !== 1) {
-        this.rollbackToSavepoint.run();
-        this.releaseSavepoint.run();
-        return false;
-      }
+      if (expected < 0 || reserve.run(reserveOneArgs(r, claim.tasks, claim.instanceId, expected)).changes !== 1) return false;
     }
     for (let i = 0; i < job.rows.identities.length; i++) this.insert.run(encodedRowArgs(job.rows, i));
-    this.releaseSavepoint.run();
     return true;
+  }
+
+  /** Clears the task's reserved flag and gives its reservation back; nothing when it held none. */
+  private applyRelease(job: ReleaseJob): WriteReply {
+    if (this.unreserve.run([job.taskId]).changes !== 1) return { id: job.id, outcome: "released", version: null };
+    const r = job.reservation;
+    const row = (
+      r.tcpPorts.length || r.udpPorts.length
+        ? this.giveBackPorts.get([r.cpu, r.memory, job.instanceId, JSON.stringify(r.tcpPorts), JSON.stringify(r.udpPorts)])
+        : this.giveBack.get([r.cpu, r.memory, job.instanceId])
+    ) as { version: number } | undefined;
+    return { id: job.id, outcome: "released", version: row?.version ?? null };
   }
 
   close(): void {

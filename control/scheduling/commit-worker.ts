@@ -1,14 +1,15 @@
 /**
- * Worker thread body for commit-pipeline.ts: runs placement commits on their own connection in
- * the order they arrive, the jobs that queued up meanwhile together in one transaction, and
- * answers each job with its outcome.
+ * Worker thread body for commit-pipeline.ts: runs the placement's writes (commits and releases)
+ * on their own connection in the order they arrive, the jobs that queued up meanwhile together in
+ * one transaction, and answers each job with its outcome.
  */
 import { CommitConnection } from "./commit-connection.ts";
-import type { CommitJob, CommitReply } from "./commit-job.ts";
+import type { WriteJob, WriteReply } from "./commit-job.ts";
+import type { NativeTarget } from "./native-connection.ts";
 
 declare const self: Worker;
 
-/** How long a commit waits for another connection's write lock before answering "busy". */
+/** How long a write waits for another connection's write lock before answering "busy". */
 const BUSY_TIMEOUT_MS = 5000;
 /**
  * Outcomes remembered for later claims (InstanceClaim.after names jobs that were in flight when a
@@ -18,14 +19,24 @@ const BUSY_TIMEOUT_MS = 5000;
 const REMEMBERED_OUTCOMES = 65_536;
 
 let connection: CommitConnection | undefined;
-/** job id → committed? */
+/** commit job id → committed? */
 const outcomes = new Map<number, boolean>();
 /** Jobs that arrived while the previous group was being written; they go together next. */
-let queue: CommitJob[] = [];
+let queue: WriteJob[] = [];
 let flushing = false;
 
-self.onmessage = (event: MessageEvent<{ open: string } | { close: true } | { job: CommitJob }>) => {
+self.onmessage = (event: MessageEvent<{ open: NativeTarget } | { close: true } | string>) => {
   const data = event.data;
+  if (typeof data === "string") {
+    // A batch of jobs, as JSON (see CommitPipeline.flushOutbox).
+    for (const job of JSON.parse(data) as WriteJob[]) queue.push(job);
+    // Messages that arrive before the next turn join this group.
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+    return;
+  }
   if ("open" in data) {
     connection = new CommitConnection(data.open, BUSY_TIMEOUT_MS);
     return;
@@ -44,12 +55,6 @@ self.onmessage = (event: MessageEvent<{ open: string } | { close: true } | { job
     }, 10);
     return;
   }
-  queue.push(data.job);
-  // Messages that arrive before the next turn join this group.
-  if (!flushing) {
-    flushing = true;
-    setImmediate(flush);
-  }
 };
 
 function flush(): void {
@@ -57,19 +62,15 @@ function flush(): void {
   const jobs = queue;
   queue = [];
   if (jobs.length === 0) return;
-  let replies: CommitReply[];
+  let replies: WriteReply[];
   try {
     if (!connection) throw new Error("commit worker has no open database");
-    const results = connection.commitGroup(jobs, outcomes);
-    replies = jobs.map((job, i): CommitReply => {
-      const result = results[i]!;
-      return result instanceof Error ? { id: job.id, outcome: "error", message: result.message } : { id: job.id, outcome: result };
-    });
+    replies = connection.writeGroup(jobs, outcomes);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     replies = jobs.map((job) => ({ id: job.id, outcome: "error", message }));
   }
-  for (const job of jobs) if (!outcomes.has(job.id)) outcomes.set(job.id, false);
+  for (const job of jobs) if (job.kind === "commit" && !outcomes.has(job.id)) outcomes.set(job.id, false);
   while (outcomes.size > REMEMBERED_OUTCOMES) outcomes.delete(outcomes.keys().next().value!);
-  postMessage(replies);
+  postMessage(JSON.stringify(replies));
 }

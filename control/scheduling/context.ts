@@ -2,6 +2,7 @@ import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
 import type { PlacementIndexCache } from "./index-cache.ts";
+import type { PlacementStore } from "./placement-store.ts";
 
 /**
  * Everything an operation needs; built once by createControl, so tests build real pieces. It is
@@ -24,6 +25,11 @@ export interface OpsContext {
    * `indexes.instanceChanged(id)` (and bump the row's version when it affects placement).
    */
   indexes: PlacementIndexCache;
+  /**
+   * The placement's commit, release and index reads (one implementation of each). The leader's
+   * context carries a fenced handle (control/leader/fenced-context.ts): its writes prove the lease.
+   */
+  placement: PlacementStore;
   /** Pokes the service scheduler (control/services) after a change it should act on soon. */
   servicesChanged?(): void;
   /** Registry look-ups of image platforms; without one, each database gets a default (image-platforms.ts). */

@@ -1,9 +1,6 @@
 import { ClusterIndex, type InstanceView } from "../placement/index.ts";
 import type { Reservation } from "../../shared/task-definition/index.ts";
 import type { Clock } from "../clock.ts";
-import type { Db } from "../db/open.ts";
-import { instanceReaderFor } from "./instance-reader.ts";
-import { loadInstanceViews } from "./instance-views.ts";
 
 interface Entry {
   index: ClusterIndex;
@@ -22,6 +19,17 @@ export interface RefreshGuard {
 }
 
 /**
+ * Where the index reads instances from: the placement store (placement-store.ts), which also says
+ * which instances have commits in flight. Declared here so the store can depend on this file
+ * without a cycle.
+ */
+export interface IndexSource {
+  cluster(clusterName: string): InstanceView[];
+  instances(clusterName: string, ids: Iterable<string>): InstanceView[];
+  readonly guard: RefreshGuard;
+}
+
+/**
  * Keeps each cluster's placement index in memory so RunTask does not read every instance. Writers
  * call `instanceChanged` and the row is re-read before the next placement; the commit's version
  * check makes a missed notification cost a retry, never an oversubscription, and a periodic full
@@ -30,14 +38,16 @@ export interface RefreshGuard {
 export class PlacementIndexCache {
   private entries = new Map<string, Entry>();
   private loading = new Map<string, Promise<Entry>>();
-  /** The commit pipeline's guard, once a placement has passed it. */
-  private guard: RefreshGuard | undefined;
+  /** The commit pipeline's (the store's) unless a caller passes another. */
+  private guard: RefreshGuard;
 
   constructor(
-    private db: Db,
+    private store: IndexSource,
     private clock: Clock,
     private maxAgeMs = 10_000,
-  ) {}
+  ) {
+    this.guard = store.guard;
+  }
 
   instanceChanged(instanceId: string): void {
     for (const e of this.entries.values()) e.dirty.add(instanceId);
@@ -54,7 +64,7 @@ export class PlacementIndexCache {
     if (!entry) return;
     const id = task.instanceId;
     const view = entry.index.get(id);
-    if (view && view.version === version - 1 && !entry.dirty.has(id) && !this.guard?.busy(id)) {
+    if (view && view.version === version - 1 && !entry.dirty.has(id) && !this.guard.busy(id)) {
       entry.index.release(id, task.reservation, task.group, version);
     } else {
       entry.dirty.add(id);
@@ -66,41 +76,40 @@ export class PlacementIndexCache {
     this.entries.delete(clusterName);
   }
 
-  async get(clusterName: string, guard?: RefreshGuard): Promise<ClusterIndex> {
-    if (guard) this.guard = guard;
+  async get(clusterName: string, guard: RefreshGuard = this.guard): Promise<ClusterIndex> {
+    this.guard = guard;
     let entry = this.entries.get(clusterName);
     if (!entry || this.clock.now() - entry.loadedAt > this.maxAgeMs) entry = await this.load(clusterName, guard);
     if (entry.dirty.size) {
       const ids: string[] = [];
       for (const id of entry.dirty) {
-        if (guard?.busy(id)) continue;
+        if (guard.busy(id)) continue;
         ids.push(id);
         entry.dirty.delete(id);
       }
       if (ids.length) {
-        const reader = instanceReaderFor(this.db);
-        const views = reader ? reader.instances(clusterName, ids) : await loadInstanceViews(this.db, clusterName, ids);
+        const views = this.store.instances(clusterName, ids);
         const found = new Set(views.map((v) => v.id));
         for (const v of views) entry.index.upsert(v);
         for (const id of ids) if (!found.has(id)) entry.index.remove(id);
-        guard?.refreshed(ids);
+        guard.refreshed(ids);
       }
     }
     return entry.index;
   }
 
-  private load(clusterName: string, guard?: RefreshGuard): Promise<Entry> {
+  private load(clusterName: string, guard: RefreshGuard): Promise<Entry> {
     let p = this.loading.get(clusterName);
     if (!p) {
       const startedAt = this.clock.now();
-      const reader = instanceReaderFor(this.db);
-      p = (reader ? Promise.resolve().then(() => reader.cluster(clusterName)) : loadInstanceViews(this.db, clusterName))
+      p = Promise.resolve()
+        .then(() => this.store.cluster(clusterName))
         .then((views) => {
           const entry: Entry = { index: ClusterIndex.from(keepBusy(views, this.entries.get(clusterName), guard)), loadedAt: startedAt, dirty: new Set() };
           const old = this.entries.get(clusterName);
-          if (old && guard) for (const id of old.dirty) if (guard.busy(id)) entry.dirty.add(id);
+          if (old) for (const id of old.dirty) if (guard.busy(id)) entry.dirty.add(id);
           this.entries.set(clusterName, entry);
-          guard?.refreshed();
+          guard.refreshed();
           return entry;
         })
         .finally(() => this.loading.delete(clusterName));
@@ -111,8 +120,8 @@ export class PlacementIndexCache {
 }
 
 /** Fresh views, except that instances with commits in flight keep their in-memory entry. */
-function keepBusy(views: InstanceView[], old: Entry | undefined, guard: RefreshGuard | undefined): InstanceView[] {
-  if (!old || !guard) return views;
+function keepBusy(views: InstanceView[], old: Entry | undefined, guard: RefreshGuard): InstanceView[] {
+  if (!old) return views;
   const out: InstanceView[] = [];
   const seen = new Set<string>();
   for (const v of views) {

@@ -1,7 +1,7 @@
-import Database from "libsql";
+import type Database from "libsql";
+import { openNative, type NativeTarget } from "./native-connection.ts";
 import { getTableName } from "drizzle-orm";
 import type { InstanceView } from "../placement/index.ts";
-import { sideConnection, type Db } from "../db/open.ts";
 import { containerInstances as ci, tasks } from "../db/schema.ts";
 import { toInstanceView, type ViewColumns } from "./instance-views.ts";
 
@@ -48,9 +48,10 @@ const LIVE = `"${tasks.lastStatus.name}" != 'STOPPED'`;
 
 /**
  * The placement index's reads (a cluster's instances with their live task groups; a few
- * instances after a change) with statements prepared once on a connection of their own. After
- * every stopped task the next placement re-reads that instance; through drizzle and
- * @libsql/client those two queries cost more than the placement itself (see docs/benchmarks.md).
+ * instances after a change) with statements prepared once on a connection of their own: the only
+ * implementation of them. Through drizzle and @libsql/client those two queries cost more than
+ * the placement itself (see docs/benchmarks.md). On the main thread: in WAL mode a read never
+ * waits for a writer, so it never blocks the event loop on a lock.
  */
 export class InstanceReader {
   private readonly db: Database.Database;
@@ -59,9 +60,8 @@ export class InstanceReader {
   private readonly instancesOfCluster: Statement;
   private readonly groupsOfCluster: Statement;
 
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.exec("PRAGMA busy_timeout=0");
+  constructor(target: NativeTarget) {
+    this.db = openNative(target, "PRAGMA busy_timeout=0");
     const notInactive = `"${ci.status.name}" != 'INACTIVE'`;
     this.instanceById = this.db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM ${INSTANCES} WHERE "${ci.id.name}" = ? AND ${notInactive}`);
     this.groupsOfInstance = this.db.prepare(
@@ -119,9 +119,4 @@ function fromRaw(r: RawInstance): ViewColumns {
     usedPorts: JSON.parse(r.used_ports),
     attributes: JSON.parse(r.attributes),
   };
-}
-
-/** The database's placement reader, or undefined when it is not a local file (then drizzle reads). */
-export function instanceReaderFor(db: Db): InstanceReader | undefined {
-  return sideConnection(db, "placement-reads", (file) => new InstanceReader(file));
 }

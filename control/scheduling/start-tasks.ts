@@ -1,16 +1,11 @@
-import type { Client, InStatement, Transaction } from "@libsql/client";
-import { sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import { taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
-import { containerInstances } from "../db/schema.ts";
 import { newId } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
-import { commitPipelineFor } from "./commit-pipeline.ts";
 import type { CommitOutcome } from "./commit-job.ts";
-import { reserveStatement } from "./reserve-statement.ts";
 import { taskPlatform } from "./task-platform.ts";
-import { encodeTaskRows, insertTasksStatement, type SharedTaskColumns } from "./task-insert.ts";
+import { encodeTaskRows, type SharedTaskColumns } from "./task-insert.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export interface StartTasksRequest {
@@ -51,8 +46,9 @@ function definitionConstraints(spec: TaskDefinitionSpec): PlacementConstraint[] 
  * runs on the cached cluster index; the commit bumps each chosen instance's version only if it is
  * still the version placement saw (and the instance is still ACTIVE and connected), so concurrent
  * callers — or a second control process — never oversubscribe an instance. A lost race refreshes
- * the instances involved and places again. On a database file the commit runs on the commit
- * worker (commit-pipeline.ts) while the next caller already places on what is left.
+ * the instances involved and places again. The commit runs on the commit worker (ctx.placement,
+ * placement-store.ts) while the next caller already places on what is left; the leader's context
+ * hands it a fence, proven in the commit's own transaction.
  */
 export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promise<StartTasksResult> {
   const td = req.taskDefinition;
@@ -72,9 +68,8 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
   };
 
   for (let attempt = 1; ; attempt++) {
-    const pipeline = commitPipelineFor(ctx.db);
     const placed = await ctx.serialize(async () => {
-      const index = await ctx.indexes.get(req.clusterName, pipeline);
+      const index = await ctx.indexes.get(req.clusterName);
       const result = placeTasks(index, request);
       const now = ctx.clock.now();
       const shared = sharedTaskColumns(req, reservation, now);
@@ -85,16 +80,10 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       });
       const perInstance = new Map<string, number>();
       for (const p of result.placements) perInstance.set(p.instanceId, (perInstance.get(p.instanceId) ?? 0) + 1);
-      if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: "committed" as const };
-      if (pipeline) {
-        const commit = pipeline.submit(reservation, perInstance, (id) => index.get(id)!.version, encodeTaskRows(shared, rows));
-        // Booked before anything else runs, so the next caller places on what is left.
-        book(index, perInstance, reservation, req.group);
-        return { rows, failures: result.failures, perInstance, commit };
-      }
-      const versions = new Map([...perInstance.keys()].map((id) => [id, index.get(id)!.version]));
-      const commit = await commitThroughClient(ctx, reserveStatement(reservation, perInstance, versions), rows);
-      if (commit === "committed") book(index, perInstance, reservation, req.group);
+      if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: Promise.resolve<CommitOutcome>("committed") };
+      const commit = ctx.placement.commit(reservation, perInstance, (id) => index.get(id)!.version, encodeTaskRows(shared, rows));
+      // Booked before anything else runs, so the next caller places on what is left.
+      book(index, perInstance, reservation, req.group);
       return { rows, failures: result.failures, perInstance, commit };
     });
     let outcome: CommitOutcome;
@@ -130,38 +119,6 @@ function book(index: ClusterIndex, perInstance: ReadonlyMap<string, number>, res
   }
 }
 
-/**
- * The commit for databases without a local file (no commit pipeline, see commit-pipeline.ts):
- * the versioned reservation UPDATE and the multi-row task INSERT in one write transaction on the
- * libSQL client, two statements per RunTask whatever its count. Writes nothing and returns
- * "conflict" when the UPDATE did not match every instance, "busy" when another connection holds
- * the write lock.
- */
-async function commitThroughClient(ctx: OpsContext, reserve: InStatement, rows: TaskRow[]): Promise<CommitOutcome> {
-  // Db is typed without drizzle's `$client`; the libSQL client is there at runtime.
-  const client = (ctx.db as typeof ctx.db & { $client: Client }).$client;
-  let tx: Transaction;
-  try {
-    tx = await client.transaction("write");
-  } catch (e) {
-    // BEGIN IMMEDIATE refused because another connection is writing: nothing was written.
-    if ((e as { code?: string }).code === "SQLITE_BUSY") return "busy";
-    throw e;
-  }
-  try {
-    const updated = await tx.execute(reserve);
-    if (updated.rowsAffected !== new Set(rows.map((r) => r.instanceId)).size) {
-      await tx.rollback();
-      return "conflict";
-    }
-    await tx.execute(insertTasksStatement(rows));
-    await tx.commit();
-    return "committed";
-  } finally {
-    tx.close();
-  }
-}
-
 /** The columns all tasks of one call share (everything but id, arn and instance). */
 function sharedTaskColumns(req: StartTasksRequest, reservation: Reservation, now: number): SharedTaskColumns & { containers: TaskContainer[] } {
   const td = req.taskDefinition;
@@ -193,10 +150,4 @@ function sharedTaskColumns(req: StartTasksRequest, reservation: Reservation, now
 
 function pendingContainers(spec: TaskDefinitionSpec): TaskContainer[] {
   return spec.containerDefinitions.map((cd): TaskContainer => ({ name: cd.name, image: cd.image, lastStatus: "PENDING" }));
-}
-
-export function portsAfterRelease(proto: "tcp" | "udp", r: Reservation) {
-  const remove = proto === "tcp" ? r.tcpPorts : r.udpPorts;
-  if (remove.length === 0) return sql`json_extract(${containerInstances.usedPorts}, ${"$." + proto})`;
-  return sql`(select json_group_array(value) from json_each(json_extract(${containerInstances.usedPorts}, ${"$." + proto})) where value not in (select value from json_each(${JSON.stringify(remove)})))`;
 }

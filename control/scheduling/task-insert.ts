@@ -1,4 +1,4 @@
-import type { InStatement, InValue } from "@libsql/client";
+import type { InValue } from "@libsql/client";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { TaskRow } from "../db/rows.ts";
 import { tasks } from "../db/schema.ts";
@@ -55,14 +55,4 @@ export function encodedRowArgs(encoded: EncodedTaskRows, i: number): InValue[] {
   args[ARN_AT] = arn;
   args[INSTANCE_AT] = instanceId;
   return args;
-}
-
-/**
- * A multi-row INSERT of complete task rows, for the @libsql/client path. Built by hand because
- * drizzle's query builder cost more per RunTask than SQLite's insert itself.
- */
-export function insertTasksStatement(rows: TaskRow[]): InStatement {
-  const args: InValue[] = [];
-  for (const row of rows) taskRowArgs(row, args);
-  return { sql: `INSERT INTO "${table}" (${columnList}) VALUES ${rows.map(() => rowPlaceholders).join(", ")}`, args };
 }

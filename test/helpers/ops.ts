@@ -7,6 +7,7 @@ import { openDatabase, type Database } from "../../control/db/open.ts";
 import { createSerializer, type OpsContext } from "../../control/ops/context.ts";
 import { ensureAdminToken } from "../../control/ops/tokens.ts";
 import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
+import { PlacementStore } from "../../control/scheduling/placement-store.ts";
 import { TEST_TOKEN } from "./control.ts";
 
 export interface TestOps {
@@ -25,12 +26,14 @@ export async function createTestOps(clock: Clock = systemClock): Promise<TestOps
   const dir = mkdtempSync(join(tmpdir(), "flotilla-ops-"));
   const db = await openDatabase(`file:${join(dir, "t.db")}`);
   const desiredChanges: string[] = [];
+  const placement = PlacementStore.open(db);
   const ctx: OpsContext = {
     db: db.db,
     clock,
     serialize: createSerializer(),
     desiredChanged: (id) => desiredChanges.push(id),
-    indexes: new PlacementIndexCache(db.db, clock),
+    indexes: new PlacementIndexCache(placement, clock),
+    placement,
   };
   await ensureAdminToken(ctx, TEST_TOKEN);
   const app = createApi(ctx);

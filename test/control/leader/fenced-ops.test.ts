@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { tasks } from "../../../control/db/schema.ts";
 import { FencedOut } from "../../../control/leader/fence.ts";
-import { fencedDb } from "../../../control/leader/fenced-db.ts";
+import { fencedContext } from "../../../control/leader/fenced-context.ts";
 import { LeaderDuties } from "../../../control/leader/duties.ts";
 import { acquireLease, type Fence } from "../../../control/leader/lease.ts";
 import type { OpsContext } from "../../../control/ops/context.ts";
@@ -10,6 +10,7 @@ import { registerTaskDefinition } from "../../../control/ops/task-definitions.ts
 import { runTask, stopTask } from "../../../control/ops/tasks.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 import { WEBSERVER } from "../../helpers/fixtures.ts";
+import { rejection } from "../../helpers/rejection.ts";
 
 let t: TestOps;
 beforeEach(async () => {
@@ -23,7 +24,7 @@ afterEach(() => t.close());
 describe("operations under a fenced context", () => {
   test("the leader's operations work unchanged; a deposed one's write nothing", async () => {
     let fence: Fence | null = await acquireLease(t.db.db, "control-leader", "a", 1000, Date.now());
-    const leaderCtx: OpsContext = { ...t.ctx, db: fencedDb(t.ctx.db, () => fence) };
+    const leaderCtx: OpsContext = fencedContext(t.ctx, () => fence);
     const run = await runTask(leaderCtx, "c", { taskDefinition: "webserver", count: 2 });
     expect(run.tasks).toHaveLength(2);
     const stopped = await stopTask(leaderCtx, "c", run.tasks[0]!.id, { reason: "test" });
@@ -31,10 +32,10 @@ describe("operations under a fenced context", () => {
 
     // Another process took the lease over: the same context now writes nothing.
     await acquireLease(t.db.db, "control-leader", "b", 1000, Date.now() + 5000);
-    await expect(runTask(leaderCtx, "c", { taskDefinition: "webserver" })).rejects.toBeInstanceOf(FencedOut);
-    await expect(stopTask(leaderCtx, "c", run.tasks[1]!.id, { reason: "late" })).rejects.toBeInstanceOf(FencedOut);
+    expect(await rejection(runTask(leaderCtx, "c", { taskDefinition: "webserver" }))).toBeInstanceOf(FencedOut);
+    expect(await rejection(stopTask(leaderCtx, "c", run.tasks[1]!.id, { reason: "late" }))).toBeInstanceOf(FencedOut);
     fence = null;
-    await expect(runTask(leaderCtx, "c", { taskDefinition: "webserver" })).rejects.toBeInstanceOf(FencedOut);
+    expect(await rejection(runTask(leaderCtx, "c", { taskDefinition: "webserver" }))).toBeInstanceOf(FencedOut);
     const rows = await t.ctx.db.select().from(tasks).all();
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.id === run.tasks[1]!.id)!.desiredStatus).toBe("RUNNING");

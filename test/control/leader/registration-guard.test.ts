@@ -6,6 +6,7 @@ import { createActivation } from "../../../control/ops/activations.ts";
 import { createCluster } from "../../../control/ops/clusters.ts";
 import { registerContainerInstance } from "../../../control/ops/instances.ts";
 import { PlacementIndexCache } from "../../../control/scheduling/index-cache.ts";
+import { PlacementStore } from "../../../control/scheduling/placement-store.ts";
 import { twoConnections } from "./two-dbs.ts";
 
 let dbs: Awaited<ReturnType<typeof twoConnections>>;
@@ -15,13 +16,10 @@ beforeEach(async () => {
 afterEach(() => dbs.close());
 
 /** One control process's context: its own connection and its own serializer. */
-const processCtx = (d: Database): OpsContext => ({
-  db: d.db,
-  clock: systemClock,
-  serialize: createSerializer(),
-  desiredChanged: () => {},
-  indexes: new PlacementIndexCache(d.db, systemClock),
-});
+const processCtx = (d: Database): OpsContext => {
+  const placement = PlacementStore.open(d);
+  return { db: d.db, clock: systemClock, serialize: createSerializer(), desiredChanged: () => {}, indexes: new PlacementIndexCache(placement, systemClock), placement };
+};
 
 const FACTS = { hostname: "h", resources: { cpu: 1024, memory: 1024 }, attributes: {}, versionInfo: { agentVersion: "t", dockerVersion: "t" } };
 

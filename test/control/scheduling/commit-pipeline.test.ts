@@ -2,7 +2,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { containerInstances, tasks } from "../../../control/db/schema.ts";
 import { newId } from "../../../control/ids.ts";
-import { commitPipelineFor, type CommitPipeline } from "../../../control/scheduling/commit-pipeline.ts";
+import { CommitPipeline } from "../../../control/scheduling/commit-pipeline.ts";
 import { encodeTaskRows, type SharedTaskColumns } from "../../../control/scheduling/task-insert.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
 
@@ -19,9 +19,12 @@ beforeEach(async () => {
   await t.request("POST", "/v1/clusters", { clusterName: "edge" });
   x = await addInstance(t, "edge", { cpu: 1000, memory: 1000 });
   y = await addInstance(t, "edge", { cpu: 1000, memory: 1000 });
-  pipeline = commitPipelineFor(t.ctx.db)!;
+  pipeline = new CommitPipeline({ path: t.db.file!, remote: false });
 });
-afterEach(() => t.close());
+afterEach(() => {
+  pipeline.close();
+  t.close();
+});
 
 async function versionOf(id: string): Promise<number> {
   return (await t.ctx.db.select({ v: containerInstances.version }).from(containerInstances).where(eq(containerInstances.id, id)).get())!.v;

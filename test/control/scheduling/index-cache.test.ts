@@ -41,7 +41,7 @@ async function takeMemory(id: string, mib: number) {
 }
 
 test("an instance with commits in flight is not re-read until they end", async () => {
-  const cache = new PlacementIndexCache(t.ctx.db, systemClock);
+  const cache = new PlacementIndexCache(t.ctx.placement, systemClock);
   const busy = new Set([x]);
   const { g, reread } = guard(busy);
   await cache.get("edge", g);
@@ -56,7 +56,7 @@ test("an instance with commits in flight is not re-read until they end", async (
 
 test("a full reload keeps the in-memory entry of a busy instance and refreshes the rest", async () => {
   const y = await addInstance(t, "edge", { cpu: 1000, memory: 1000 });
-  const cache = new PlacementIndexCache(t.ctx.db, systemClock, -1); // every get reloads
+  const cache = new PlacementIndexCache(t.ctx.placement, systemClock, -1); // every get reloads
   const busy = new Set([x]);
   const { g, reloads } = guard(busy);
   const before = await cache.get("edge", g);
@@ -69,7 +69,7 @@ test("a full reload keeps the in-memory entry of a busy instance and refreshes t
 });
 
 test("a released reservation is applied in place when the index saw the row just before it", async () => {
-  const cache = new PlacementIndexCache(t.ctx.db, systemClock);
+  const cache = new PlacementIndexCache(t.ctx.placement, systemClock);
   const { g, reread } = guard(new Set());
   const index = await cache.get("edge", g);
   // A task of 100 MiB is booked and committed, then released by its STOPPED report.
@@ -85,7 +85,7 @@ test("a released reservation is applied in place when the index saw the row just
 });
 
 test("a released reservation the index cannot place in sequence makes it re-read the instance", async () => {
-  const cache = new PlacementIndexCache(t.ctx.db, systemClock);
+  const cache = new PlacementIndexCache(t.ctx.placement, systemClock);
   const { g, reread } = guard(new Set());
   await cache.get("edge", g);
   await takeMemory(x, 300); // a change the index never heard of

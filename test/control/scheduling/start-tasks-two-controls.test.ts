@@ -5,6 +5,7 @@ import { systemClock } from "../../../control/clock.ts";
 import { openDatabase, type Database } from "../../../control/db/open.ts";
 import type { OpsContext } from "../../../control/ops/context.ts";
 import { PlacementIndexCache } from "../../../control/scheduling/index-cache.ts";
+import { PlacementStore } from "../../../control/scheduling/placement-store.ts";
 import { TEST_TOKEN } from "../../helpers/control.ts";
 import { WEBSERVER } from "../../helpers/fixtures.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
@@ -23,12 +24,14 @@ beforeEach(async () => {
   a = await createTestOps();
   const file = (await a.db.client.execute("PRAGMA database_list")).rows.find((r) => r.name === "main")!.file as string;
   second = await openDatabase(`file:${file}`);
+  const placement = PlacementStore.open(second);
   const ctx: OpsContext = {
     db: second.db,
     clock: systemClock,
     serialize: a.ctx.serialize,
     desiredChanged: () => {},
-    indexes: new PlacementIndexCache(second.db, systemClock),
+    indexes: new PlacementIndexCache(placement, systemClock),
+    placement,
   };
   b = { ctx, app: createApi(ctx) };
   await a.request("POST", "/v1/clusters", { clusterName: "edge" });
