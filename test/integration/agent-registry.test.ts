@@ -33,9 +33,15 @@ async function removeLocal(ref: string) {
  * Pushes a uniquely tagged image with a layer this engine does not have (so pulling it really
  * downloads something) and removes it locally; returns its reference in the registry.
  */
+/**
+ * Pushes an image with a layer this engine does not have, so a pull really downloads something.
+ * --no-cache: with the build cache, every build reuses the first one's layer, and once any image
+ * (say, one a killed test run left behind) holds it, the pull downloads nothing and reports no
+ * progress.
+ */
 async function pushLayered(name: string): Promise<string> {
   const local = `flotilla/probe-layer:${Date.now()}-${randomBytes(3).toString("hex")}`;
-  const build = Bun.spawn(["docker", "build", "-q", "-t", local, "-"], {
+  const build = Bun.spawn(["docker", "build", "--no-cache", "-q", "-t", local, "-"], {
     stdin: new TextEncoder().encode("FROM flotilla/busybox:test\nRUN head -c 2000000 /dev/urandom > /blob\n"),
     stdout: "pipe",
     stderr: "pipe",
@@ -113,16 +119,7 @@ describe("private registry pulls", () => {
   });
 
   test("the runtime pulls with the registry's credentials and reports progress", async () => {
-    // An image with a layer this engine does not have, so the pull really downloads something.
-    const local = `flotilla/probe-layer:${Date.now()}`;
-    const build = Bun.spawn(["docker", "build", "-q", "-t", local, "-"], {
-      stdin: new TextEncoder().encode("FROM flotilla/busybox:test\nRUN head -c 2000000 /dev/urandom > /blob\n"),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    expect(await build.exited).toBe(0);
-    const layered = await registry.push(local, "flotilla/layered:1");
-    await removeLocal(local);
+    const layered = await pushLayered("flotilla/layered:1");
     const rt = new DockerRuntime({}, registryAuthFrom({ [registry.host]: { username: registry.username, password: registry.password } }));
     const progress: PullSummary[] = [];
     try {
