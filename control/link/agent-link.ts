@@ -157,10 +157,15 @@ export class AgentLink {
     await this.client.publishAsync(topics.desired(instanceId), "", { qos: 1, retain: true });
   }
 
-  /** Publishes current desired state for the given instances without raising generations. */
+  /**
+   * Publishes current desired state for the given instances (at start) under new generations. A
+   * process that died between committing a change and publishing it left the change in the
+   * database under the generation the agent already holds; republished under that generation, the
+   * agent would drop it as not newer and never learn of the change.
+   */
   async republish(instanceIds: string[]): Promise<void> {
     for (let i = 0; i < instanceIds.length; i += FLUSH_BATCH) {
-      const states = await nextDesiredStates(this.ctx, instanceIds.slice(i, i + FLUSH_BATCH), false);
+      const states = await nextDesiredStates(this.ctx, instanceIds.slice(i, i + FLUSH_BATCH));
       await Promise.all([...states].map(([id, state]) => this.publishDesired(id, state)));
     }
   }
