@@ -120,7 +120,26 @@ export function buildContainerSpec(
     tty: c.pseudoTerminal,
     pidMode: namespaceMode(td.pidMode, t.taskId),
     ipcMode: namespaceMode(td.ipcMode, t.taskId),
-    logConfig: c.logConfiguration ? { type: c.logConfiguration.logDriver, options: c.logConfiguration.options } : undefined,
+    logConfig: dockerLogConfig(c.logConfiguration),
+    // ECS's "name" or "name:alias"; Docker wants the linked container's own name first.
+    links: c.links?.map((l) => {
+      const [name, alias] = l.split(":") as [string, string | undefined];
+      return `${runtimeName(t.taskId, name)}:${alias ?? name}`;
+    }),
+    securityOpt: c.dockerSecurityOptions,
     cgroupParent,
   };
+}
+
+/**
+ * Log drivers that need AWS (awslogs sends to CloudWatch, awsfirelens to a FireLens router, which
+ * Docker does not know) keep the container's log in Docker's own store on the host instead, so the
+ * task still starts on a host without AWS credentials and the logs API serves it. Docker's host-side
+ * drivers (json-file, local, syslog, journald, fluentd, gelf, splunk) pass through as written.
+ */
+const KEPT_ON_HOST = new Set(["awslogs", "awsfirelens"]);
+
+export function dockerLogConfig(lc: ContainerDefinition["logConfiguration"]): ContainerSpec["logConfig"] {
+  if (!lc || KEPT_ON_HOST.has(lc.logDriver)) return undefined;
+  return { type: lc.logDriver, options: lc.options };
 }

@@ -69,6 +69,8 @@ export function createBody(spec: ContainerSpec) {
       IpcMode: spec.ipcMode,
       CgroupParent: spec.cgroupParent,
       LogConfig: spec.logConfig ? { Type: spec.logConfig.type, Config: spec.logConfig.options ?? {} } : undefined,
+      Links: spec.links,
+      SecurityOpt: spec.securityOpt,
     },
   };
 }

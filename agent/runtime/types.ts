@@ -92,6 +92,10 @@ export interface ContainerSpec {
   /** The task's cgroup (from ensureTaskCgroup): the container's own cgroup is created below it. */
   cgroupParent?: string;
   logConfig?: { type: string; options?: Record<string, string> };
+  /** Docker links: `runtimeName:alias` of containers of the same task (bridge networks). */
+  links?: string[];
+  /** Docker security options (`no-new-privileges`, `apparmor:…`, `seccomp:…`, `label:…`). */
+  securityOpt?: string[];
 }
 
 export type RuntimeState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";

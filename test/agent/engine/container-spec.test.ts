@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { buildContainerSpec, runtimeName, type TaskIdentity } from "../../../agent/engine/container-spec.ts";
+import { buildContainerSpec, dockerLogConfig, runtimeName, type TaskIdentity } from "../../../agent/engine/container-spec.ts";
 import { namespaceOwnerName, namespaceOwnerSpec, TASK_NETWORK } from "../../../agent/engine/task-network.ts";
 import { taskVolumes } from "../../../agent/engine/task-volumes.ts";
 import { parseTaskDefinition, type TaskDefinitionSpec } from "../../../shared/task-definition/index.ts";
@@ -183,6 +183,27 @@ describe("buildContainerSpec", () => {
   test("logConfiguration reaches the spec", () => {
     const { spec } = one({ logConfiguration: { logDriver: "json-file", options: { "max-size": "10m" } } });
     expect(spec.logConfig).toEqual({ type: "json-file", options: { "max-size": "10m" } });
+  });
+
+  test("awslogs and awsfirelens keep the log in Docker's store on the host; host-side drivers pass through", () => {
+    const awslogs = { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } };
+    expect(one({ logConfiguration: awslogs }).spec.logConfig).toBeUndefined();
+    expect(dockerLogConfig({ logDriver: "awsfirelens", options: { Name: "cloudwatch" } })).toBeUndefined();
+    expect(one({ logConfiguration: { logDriver: "syslog", options: { tag: "app" } } }).spec.logConfig).toEqual({ type: "syslog", options: { tag: "app" } });
+  });
+
+  test("links name the linked container's Docker name, alias kept; security options reach the spec", () => {
+    const td = parsed({
+      family: "wp",
+      containerDefinitions: [
+        { name: "mysql", image: "mysql", memory: 256 },
+        { name: "wordpress", image: "wordpress", memory: 256, links: ["mysql", "mysql:db"], dockerSecurityOptions: ["no-new-privileges"] },
+      ],
+    });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined);
+    const mysql = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined).name;
+    expect(spec.links).toEqual([`${mysql}:mysql`, `${mysql}:db`]);
+    expect(spec.securityOpt).toEqual(["no-new-privileges"]);
   });
 
   test("pure: secret values and the task cgroup are arguments, and the same arguments give the same spec", () => {

@@ -1,0 +1,56 @@
+import { describe, expect, test } from "bun:test";
+import { TEST_TOKEN } from "../helpers/control.ts";
+import { docker } from "../helpers/docker.ts";
+import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/**
+ * Task definitions as people write them for ECS run on a host without AWS: a container with the
+ * awslogs driver keeps its log in Docker's store on the host (served by the task logs API), and
+ * `links` on a bridge network let a container reach another by name and alias, as in the classic
+ * WordPress + MySQL example. Real control service, agent process and Docker.
+ */
+const C = "ecs-logs-links";
+const env = singleAgentCluster(C);
+const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+
+describe("ECS log drivers and links on a real agent", () => {
+  test("an awslogs container whose link names another container runs, and its log comes back", async () => {
+    const { tc } = env;
+    const reg = await tc.api("POST", "/v1/task-definitions", {
+      family: "linked",
+      networkMode: "bridge",
+      containerDefinitions: [
+        { name: "db", image: "flotilla/busybox:test", memory: 32, essential: false },
+        {
+          name: "app",
+          image: "flotilla/busybox:test",
+          memory: 32,
+          links: ["db:database"],
+          dockerSecurityOptions: ["no-new-privileges"],
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/linked", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } },
+          command: ["sh", "-c", 'grep -qw database /etc/hosts && echo "linked to database"; trap "exit 0" TERM; sleep 600 & wait'],
+          stopTimeout: 2,
+        },
+      ],
+    });
+    expect(reg.status).toBe(201);
+    const run = await tc.api("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "linked" });
+    expect(run.body.failures).toEqual([]);
+    const taskId = run.body.tasks[0].taskId as string;
+    const task = await waitTaskStatus(tc, C, taskId, "RUNNING", 30_000);
+    const app = task.containers.find((c: any) => c.name === "app");
+    const inspect = JSON.parse(await docker("inspect", "--format", "{{json .HostConfig}}", app.runtimeId));
+    expect(inspect.LogConfig.Type).not.toBe("awslogs");
+    expect(inspect.SecurityOpt).toEqual(["no-new-privileges"]);
+    expect((inspect.Links as string[]).some((l) => l.endsWith("/database"))).toBe(true);
+    const log = await waitFor("the app's log line", async () => {
+      const r = await fetch(`${tc.control.httpUrl}/v1/clusters/${C}/tasks/${taskId}/logs?container=app`, { headers: auth });
+      const text = await r.text();
+      return r.status === 200 && text.includes("linked to database") ? text : undefined;
+    });
+    expect(log).toContain("linked to database");
+    await tc.api("POST", `/v1/clusters/${C}/tasks/${taskId}/stop`, { reason: "done" });
+    await waitTaskStatus(tc, C, taskId, "STOPPED", 30_000);
+  }, 90_000);
+});
