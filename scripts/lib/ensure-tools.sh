@@ -8,8 +8,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # an external broker (mosquitto with its dynamic-security plugin), openssl for throwaway CAs,
 # debootstrap for the clean-Debian install tests, qemu-user-static + libc6-arm64-cross for the arm64
 # agent binary, ssh for fleet registration, and llvm (llvm-mc, llvm-objcopy) to check that the pause
-# program the agent carries is what its assembly source assembles to.
-extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl debootstrap qemu-user-static libc6-arm64-cross openssh-client llvm "$@")
+# program the agent carries is what its assembly source assembles to, and awscli, the real aws CLI
+# the ECS API tests drive.
+extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl debootstrap qemu-user-static libc6-arm64-cross openssh-client llvm awscli "$@")
 
 say() { echo "[setup] $*" >&2; }
 
