@@ -1,7 +1,9 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { DESIRED_STATUSES } from "../../shared/status.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskRow } from "../db/rows.ts";
+import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import { tasks } from "../db/schema.ts";
 import { placementConstraintsSchema, placementStrategiesSchema } from "../placement/index.ts";
 import { startTasks } from "../scheduling/start-tasks.ts";
@@ -83,6 +85,13 @@ export async function describeTask(ctx: OpsContext, cluster: string, taskIdOrArn
   const row = await ctx.db.select().from(tasks).where(and(eq(tasks.id, id), eq(tasks.clusterName, c.name))).get();
   if (!row) throw notFound("InvalidParameterException", `task "${id}" not found in cluster "${c.name}"`);
   return row;
+}
+
+/** The definitions of these tasks by ARN (cached revisions), for views that show what a definition says. */
+export async function taskDefinitionSpecs(ctx: OpsContext, rows: readonly TaskRow[]): Promise<Map<string, TaskDefinitionSpec>> {
+  const arns = [...new Set(rows.map((r) => r.taskDefinitionArn))];
+  const revs = await Promise.all(arns.map((a) => taskDefinitionRevision(ctx.db, a)));
+  return new Map(revs.flatMap((r) => (r ? [[r.arn, r.spec] as const] : [])));
 }
 
 export async function describeTasks(ctx: OpsContext, ids: string[]): Promise<TaskRow[]> {

@@ -1,4 +1,5 @@
 import { arn } from "../../shared/arn.ts";
+import { awslogsStream } from "../../shared/log-stream.ts";
 import { ecsResources } from "../../shared/instance-resources.ts";
 import type { ReportedContainer } from "../../shared/messages.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
@@ -87,8 +88,18 @@ function awsvpcAttachments(containers: ViewedContainer[]) {
 
 type ViewedContainer = TaskContainer & Pick<ReportedContainer, "essential" | "healthStatus" | "networkInterfaces">;
 
-export function taskView(row: TaskRow) {
+/**
+ * `spec`, the task's definition, adds each awslogs container's `logStreamName` (a Flotilla
+ * addition: ECS's console derives it the same way, `prefix/container/task-id`), the name the task
+ * logs API accepts as `stream`.
+ */
+export function taskView(row: TaskRow, spec?: TaskDefinitionSpec) {
   const containers = row.containers as ViewedContainer[];
+  const defs = new Map((spec?.containerDefinitions ?? []).map((d) => [d.name, d]));
+  const streamOf = (c: ViewedContainer) => {
+    const d = defs.get(c.name);
+    return d ? awslogsStream(d, row.id, c.runtimeId)?.stream : undefined;
+  };
   return {
     taskArn: row.arn,
     taskId: row.id,
@@ -107,6 +118,7 @@ export function taskView(row: TaskRow) {
       containerArn: `${row.arn}/${c.name}`,
       taskArn: row.arn,
       ...c,
+      logStreamName: streamOf(c),
     })),
     healthStatus: row.healthStatus,
     attachments: awsvpcAttachments(containers),

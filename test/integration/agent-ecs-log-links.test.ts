@@ -45,7 +45,9 @@ describe("ECS log drivers and links on a real agent", () => {
     expect(inspect.SecurityOpt).toEqual(["no-new-privileges"]);
     expect((inspect.Links as string[]).some((l) => l.endsWith("/database"))).toBe(true);
     const log = await waitFor("the app's log line", async () => {
-      const r = await fetch(`${tc.control.httpUrl}/v1/clusters/${C}/tasks/${taskId}/logs?container=app`, { headers: auth });
+      // By the stream name ECS would give it, as describe-task shows it.
+      expect(app.logStreamName).toBe(`ecs/app/${taskId}`);
+      const r = await fetch(`${tc.control.httpUrl}/v1/clusters/${C}/tasks/${taskId}/logs?stream=${encodeURIComponent(app.logStreamName)}&group=/ecs/linked`, { headers: auth });
       const text = await r.text();
       return r.status === 200 && text.includes("linked to database") ? text : undefined;
     });

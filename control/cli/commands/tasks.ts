@@ -119,6 +119,8 @@ export const tasks: Resource = {
       args: "<task-id>",
       options: {
         container: { type: "string", valueName: "NAME", description: "container name (default: the task's only/first container)" },
+        stream: { type: "string", valueName: "STREAM", description: "awslogs stream name instead of --container (prefix/container/task-id)" },
+        group: { type: "string", valueName: "GROUP", description: "awslogs group the container must log to" },
         tail: { type: "string", valueName: "N", description: "only the last N lines" },
         since: { type: "string", valueName: "TIME", description: "only lines since this time (RFC 3339 or Unix seconds)" },
         follow: { type: "boolean", short: "f", description: "keep streaming new lines until interrupted" },
@@ -127,6 +129,8 @@ export const tasks: Resource = {
         const [id] = expectArgs(positionals, ["task-id"]);
         const q = new URLSearchParams();
         if (values.container) q.set("container", values.container);
+        if (values.stream) q.set("stream", values.stream);
+        if (values.group) q.set("group", values.group);
         const tail = intFlag("tail", values.tail, { min: 0 });
         if (tail !== undefined) q.set("tail", String(tail));
         if (values.since) q.set("since", values.since);
