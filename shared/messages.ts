@@ -73,6 +73,11 @@ export const desiredTaskSchema = z.object({
    * repositoryCredentials.credentialsParameter names; delivered and kept like `secrets`.
    */
   registryCredentials: z.record(z.string(), z.object({ username: z.string(), password: z.string() })).optional(),
+  /**
+   * Log driver options from secrets (logConfiguration.secretOptions) by container and option name
+   * (`splunk-token`, ...); delivered and kept like `secrets`, handed to Docker's LogConfig only.
+   */
+  logSecretOptions: z.record(z.string(), z.record(z.string(), z.string())).optional(),
 });
 export type DesiredTask = z.infer<typeof desiredTaskSchema>;
 

@@ -61,6 +61,7 @@ export function buildContainerSpec(
   c: ContainerDefinition,
   secretEnv: Record<string, string> = {},
   cgroupParent?: string,
+  log: LogContext = {},
 ): ContainerSpec {
   const mode = networkModeOf(td);
   const lp = c.linuxParameters;
@@ -120,7 +121,7 @@ export function buildContainerSpec(
     tty: c.pseudoTerminal,
     pidMode: namespaceMode(td.pidMode, t.taskId),
     ipcMode: namespaceMode(td.ipcMode, t.taskId),
-    logConfig: dockerLogConfig(c.logConfiguration),
+    logConfig: dockerLogConfig(c.logConfiguration, log.secretOptions),
     // ECS's "name" or "name:alias"; Docker wants the linked container's own name first.
     links: c.links?.map((l) => {
       const [name, alias] = l.split(":") as [string, string | undefined];
@@ -139,7 +140,19 @@ export function buildContainerSpec(
  */
 const KEPT_ON_HOST = new Set(["awslogs", "awsfirelens"]);
 
-export function dockerLogConfig(lc: ContainerDefinition["logConfiguration"]): ContainerSpec["logConfig"] {
+/** What a container's log settings take from outside its definition. */
+export interface LogContext {
+  /** logConfiguration.secretOptions values by option name, delivered with the desired task. */
+  secretOptions?: Record<string, string>;
+}
+
+/**
+ * A host-side driver's LogConfig: its options as written plus its secretOptions' values (ECS
+ * hands both to Docker the same way). Docker 20.10 keeps a local cache of every container's
+ * output whatever the driver ("dual logging"), which is what the task logs API reads.
+ */
+export function dockerLogConfig(lc: ContainerDefinition["logConfiguration"], secretOptions: Record<string, string> = {}): ContainerSpec["logConfig"] {
   if (!lc || KEPT_ON_HOST.has(lc.logDriver)) return undefined;
-  return { type: lc.logDriver, options: lc.options };
+  const options = { ...lc.options, ...secretOptions };
+  return { type: lc.logDriver, options: Object.keys(options).length ? options : undefined };
 }

@@ -2,7 +2,7 @@ import type { DesiredState, DesiredTask } from "../../shared/messages.ts";
 import type { AgentTask } from "../store/state-file.ts";
 import type { ParsedDefinition } from "./definition-cache.ts";
 import type { RunnerEvent } from "./task-runner.ts";
-import { STOP_CODES, type TaskSecrets } from "./task-work.ts";
+import { STOP_CODES, noSecrets, type TaskSecrets } from "./task-work.ts";
 
 /** What the intake needs of the engine: the generation, and the runners to create or tell. */
 export interface IntakeTarget {
@@ -37,8 +37,8 @@ export function takeDesired(d: DesiredState, target: IntakeTarget): boolean {
 
 /** The secret values a desired task carries (only for tasks that should run). */
 export function secretsOf(dt: DesiredTask): TaskSecrets {
-  if (dt.desiredStatus !== "RUNNING") return { env: {}, registry: {} };
-  return { env: dt.secrets ?? {}, registry: dt.registryCredentials ?? {} };
+  if (dt.desiredStatus !== "RUNNING") return noSecrets();
+  return { env: dt.secrets ?? {}, registry: dt.registryCredentials ?? {}, logOptions: dt.logSecretOptions ?? {} };
 }
 
 /** A task's first state, from its desired task (without the secrets, which are never saved). */

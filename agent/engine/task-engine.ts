@@ -9,7 +9,7 @@ import { initialTask, secretsOf, takeDesired } from "./desired-intake.ts";
 import { Observer } from "./observer.ts";
 import { builtInPauseImageSource, pulledPauseImageSource } from "../runtime/pause-image/pause-image.ts";
 import { TaskRunner } from "./task-runner.ts";
-import type { RunnerContext, TaskSecrets } from "./task-work.ts";
+import { noSecrets, type RunnerContext, type TaskSecrets } from "./task-work.ts";
 
 export { STOP_CODES } from "./task-work.ts";
 export { OOM_REASON } from "./runner-observe.ts";
@@ -87,7 +87,7 @@ export class TaskEngine {
         this.changed(true);
       },
     };
-    for (const task of Object.values(loaded.tasks)) this.addRunner(task, { env: {}, registry: {} });
+    for (const task of Object.values(loaded.tasks)) this.addRunner(task, noSecrets());
     this.observer = new Observer({
       runtime: opts.runtime,
       labels: { [LABELS.instanceId]: opts.instanceId },

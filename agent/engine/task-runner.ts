@@ -10,7 +10,7 @@ import { observeStep } from "./runner-observe.ts";
 import { nextToStart, startStep, type UpResult } from "./runner-start.ts";
 import { cleanupStep, hasLeftovers, removeTaskCgroup, stopStep } from "./runner-stop.ts";
 import { holderExitReason, isNamespaceOwner } from "./task-network.ts";
-import { STOP_CODES, definitionOf, event, hasHealthCheck, requestStop, update, type RunnerContext, type TaskSecrets, type TaskWork } from "./task-work.ts";
+import { STOP_CODES, definitionOf, event, hasHealthCheck, requestStop, update, type RunnerContext, type TaskSecrets, type TaskWork, noSecrets, withoutSecrets } from "./task-work.ts";
 
 /**
  * What others may tell a runner. Nobody else changes a task: desired-state intake, the relist
@@ -165,8 +165,9 @@ export class TaskRunner {
     if (dt.desiredStatus === "RUNNING") {
       if (dt.secrets && Object.keys(dt.secrets).length) this.w.secrets.env = dt.secrets;
       if (dt.registryCredentials && Object.keys(dt.registryCredentials).length) this.w.secrets.registry = dt.registryCredentials;
+      if (dt.logSecretOptions && Object.keys(dt.logSecretOptions).length) this.w.secrets.logOptions = dt.logSecretOptions;
     } else {
-      this.w.secrets = { env: {}, registry: {} };
+      this.w.secrets = noSecrets();
     }
     if (current && dt.desiredStatus === "STOPPED" && task.desiredStatus === "RUNNING") {
       requestStop(task, dt.stoppedReason ?? "Task stopped by the control service", dt.stopCode ?? "UserInitiated");
@@ -239,7 +240,7 @@ export class TaskRunner {
       return await startStep(this.w, c, def);
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : "TaskFailedToStart";
-      const message = `${kind}: ${(e as Error).message}`;
+      const message = withoutSecrets(`${kind}: ${(e as Error).message}`, this.w.secrets);
       this.ctx.log(`[agent] task ${this.taskId} failed to start: ${message}`);
       event(this.w, message);
       requestStop(this.w.task, message, STOP_CODES.failedToStart);

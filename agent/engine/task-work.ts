@@ -34,6 +34,21 @@ export interface TaskSecrets {
   env: Record<string, Record<string, string>>;
   /** repositoryCredentials by container name. */
   registry: Record<string, RegistryCredentials>;
+  /** logConfiguration.secretOptions values by container and log option name. */
+  logOptions: Record<string, Record<string, string>>;
+}
+
+/** A task with no secret values (nothing delivered yet, or it should not run). */
+export const noSecrets = (): TaskSecrets => ({ env: {}, registry: {}, logOptions: {} });
+
+/** Error text to report or log with every secret value of the task blanked out (Docker may echo an option). */
+export function withoutSecrets(text: string, s: TaskSecrets): string {
+  const values = [
+    ...Object.values(s.env).flatMap((m) => Object.values(m)),
+    ...Object.values(s.logOptions).flatMap((m) => Object.values(m)),
+    ...Object.values(s.registry).map((r) => r.password),
+  ].filter((v) => v.length >= 4);
+  return values.reduce((out, v) => out.split(v).join("***"), text);
 }
 
 /**

@@ -131,7 +131,7 @@ export class LogServer {
       });
       if (!abort.signal.aborted) await send({ end: true });
     } catch (e) {
-      if (!abort.signal.aborted) await send({ end: true, error: `cannot read logs: ${(e as Error).message}` });
+      if (!abort.signal.aborted) await send({ end: true, error: `cannot read logs: ${explainReadError((e as Error).message)}` });
     } finally {
       this.active.delete(req.requestId);
       this.leases.delete(req.requestId);
@@ -187,4 +187,14 @@ export class LogServer {
       await sending;
     }
   }
+}
+
+/**
+ * Docker reads a syslog/fluentd/gelf/splunk container's log from its dual-logging cache (on by
+ * default since 20.10); a daemon with `cache-disabled` keeps none, and its error alone does not
+ * say why.
+ */
+export function explainReadError(message: string): string {
+  if (!/does not support reading/i.test(message)) return message;
+  return `${message} (Docker keeps no local copy of this container's log: the daemon's log-opts has cache-disabled set, or Docker predates 20.10 dual logging)`;
 }

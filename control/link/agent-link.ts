@@ -31,6 +31,8 @@ export interface AgentLinkOptions {
     env: Record<string, Record<string, string>>;
     /** repositoryCredentials by container name. */
     registry?: Record<string, { username: string; password: string }>;
+    /** logConfiguration.secretOptions values by container and option name. */
+    logOptions?: Record<string, Record<string, string>>;
     missing: string[];
   }>;
   /** Runs before a registration reply is sent (external broker: create the instance's client). */
@@ -237,13 +239,14 @@ export class AgentLink {
     const tasks = await Promise.all(
       state.tasks.map(async (t) => {
         const text = JSON.stringify(t.definition);
-        if (t.desiredStatus !== "RUNNING" || !(text.includes('"secrets"') || text.includes('"repositoryCredentials"'))) return t;
+        if (t.desiredStatus !== "RUNNING" || !/"(secrets|repositoryCredentials|secretOptions)"/.test(text)) return t;
         // The revision as parsed once at registration (db/task-definition-revisions.ts), not again per task.
         const spec = (await taskDefinitionRevision(this.ctx.db, t.taskDefinitionArn))?.spec;
-        if (!spec?.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials)) return t;
-        const { env, registry, missing } = await resolve(spec);
+        if (!spec?.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials || c.logConfiguration?.secretOptions?.length)) return t;
+        const { env, registry, logOptions, missing } = await resolve(spec);
         if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
-        return { ...t, secrets: env, registryCredentials: registry && Object.keys(registry).length ? registry : undefined };
+        const some = <T extends object>(r: T | undefined) => (r && Object.keys(r).length ? r : undefined);
+        return { ...t, secrets: env, registryCredentials: some(registry), logSecretOptions: some(logOptions) };
       }),
     );
     return { ...state, tasks };

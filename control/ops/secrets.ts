@@ -58,6 +58,8 @@ export interface SecretStore {
   resolveForTask(td: TaskDefinitionSpec): Promise<{
     env: Record<string, Record<string, string>>;
     registry: Record<string, RegistryCredentials>;
+    /** logConfiguration.secretOptions values by container and log option name. */
+    logOptions: Record<string, Record<string, string>>;
     missing: string[];
   }>;
 }
@@ -95,10 +97,12 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
       const refs = td.containerDefinitions.flatMap((c) => [
         ...(c.secrets ?? []).map((s) => secretNameOf(s.valueFrom)),
         ...(c.repositoryCredentials ? [secretNameOf(c.repositoryCredentials.credentialsParameter)] : []),
+        ...(c.logConfiguration?.secretOptions ?? []).map((s) => secretNameOf(s.valueFrom)),
       ]);
       const env: Record<string, Record<string, string>> = {};
       const registry: Record<string, RegistryCredentials> = {};
-      if (!refs.length) return { env, registry, missing: [] };
+      const logOptions: Record<string, Record<string, string>> = {};
+      if (!refs.length) return { env, registry, logOptions, missing: [] };
       const rows = await ctx.db.select().from(secrets).where(inArray(secrets.name, [...new Set(refs)])).all();
       const values = new Map(rows.map((r) => [r.name, open(key, r.ciphertext, r.name)]));
       const missing = new Set<string>();
@@ -108,6 +112,11 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
           if (v === undefined) missing.add(secretNameOf(s.valueFrom));
           else (env[c.name] ??= {})[s.name] = v;
         }
+        for (const s of c.logConfiguration?.secretOptions ?? []) {
+          const v = values.get(secretNameOf(s.valueFrom));
+          if (v === undefined) missing.add(secretNameOf(s.valueFrom));
+          else (logOptions[c.name] ??= {})[s.name] = v;
+        }
         if (c.repositoryCredentials) {
           const name = secretNameOf(c.repositoryCredentials.credentialsParameter);
           const v = values.get(name);
@@ -116,7 +125,7 @@ export function createSecretStore(ctx: OpsContext, key: Buffer): SecretStore {
           else missing.add(v === undefined ? name : `${name} (not JSON {"username","password"})`);
         }
       }
-      return { env, registry, missing: [...missing] };
+      return { env, registry, logOptions, missing: [...missing] };
     },
   };
 }

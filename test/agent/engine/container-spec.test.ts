@@ -18,6 +18,18 @@ const one = (c: Record<string, unknown>, task: Record<string, unknown> = {}) => 
 };
 
 describe("buildContainerSpec", () => {
+  test("a host-side log driver gets its options as written plus its secretOptions' values", () => {
+    const td = parsed({
+      family: "app",
+      containerDefinitions: [
+        { name: "web", image: "nginx", memory: 128, logConfiguration: { logDriver: "gelf", options: { "gelf-address": "udp://127.0.0.1:12201" }, secretOptions: [{ name: "tag", valueFrom: "t" }] } },
+      ],
+    });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined, { secretOptions: { tag: "from-secret" } });
+    expect(spec.logConfig).toEqual({ type: "gelf", options: { "gelf-address": "udp://127.0.0.1:12201", tag: "from-secret" } });
+    expect(spec.env).toBeUndefined();
+  });
+
   test("Docker names carry the whole task id: ids with a common prefix (time-ordered) do not collide", () => {
     const a = "019a4f2c3b7e7c1d8e9f0a1b2c3d4e5f";
     const b = "019a4f2c3b7e7c1d8e9f0a1b2c3d4e60";

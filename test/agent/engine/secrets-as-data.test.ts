@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { TaskEngine } from "../../../agent/engine/task-engine.ts";
+import { withoutSecrets } from "../../../agent/engine/task-work.ts";
 import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
 import { memoryStateStore, type StateStore } from "../../../agent/store/state-file.ts";
 import { LABELS } from "../../../shared/labels.ts";
@@ -67,6 +68,37 @@ describe("secrets as data", () => {
     const saved = JSON.stringify(store.load());
     expect(saved).not.toContain("s3cret");
     expect(saved).not.toContain("t0ken");
+  });
+
+  test("secretOptions values reach the container's LogConfig, next to its options, and never the state", async () => {
+    const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx"] });
+    const store = memoryStateStore();
+    const e = start(rt, store);
+    const d = desired(1, ["t1"]);
+    d.tasks[0]!.definition = {
+      family: "f",
+      containerDefinitions: [
+        {
+          name: "app",
+          image: "nginx",
+          memory: 8,
+          logConfiguration: { logDriver: "splunk", options: { "splunk-url": "https://splunk.example:8088" }, secretOptions: [{ name: "splunk-token", valueFrom: "splunk/token" }] },
+        },
+      ],
+    };
+    d.tasks[0]!.secrets = undefined;
+    d.tasks[0]!.logSecretOptions = { app: { "splunk-token": "hec-t0ken-1" } };
+    e.applyDesired(d);
+    await waitFor("RUNNING", () => e.state.tasks.t1?.knownStatus === "RUNNING");
+    const id = (await rt.list({ [LABELS.taskId]: "t1", [LABELS.containerName]: "app" }))[0]!.id;
+    expect(rt.specOf(id)?.logConfig).toEqual({ type: "splunk", options: { "splunk-url": "https://splunk.example:8088", "splunk-token": "hec-t0ken-1" } });
+    await e.stop();
+    expect(JSON.stringify(store.load())).not.toContain("hec-t0ken");
+  });
+
+  test("a start error that echoes a secret value is reported with the value blanked out", () => {
+    const s = { env: { app: { DB_PASSWORD: "pa55word" } }, registry: {}, logOptions: { app: { "splunk-token": "hec-t0ken-1" } } };
+    expect(withoutSecrets('invalid option "hec-t0ken-1" (env pa55word), "abc" kept', s)).toBe('invalid option "***" (env ***), "abc" kept');
   });
 
   test("after a restart, the retained desired set (same generation) gives a task not yet created its secrets", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LogServer } from "../../../agent/logs/log-server.ts";
+import { explainReadError, LogServer } from "../../../agent/logs/log-server.ts";
 import type { ContainerRuntime, LogChunk } from "../../../agent/runtime/types.ts";
 import type { ResponseChunk } from "../../../shared/messages.ts";
 import { waitFor } from "../../helpers/wait.ts";
@@ -103,4 +103,9 @@ describe("LogServer", () => {
     });
     expect(seen.read).toBeLessThan(100);
   });
+});
+
+test("a log Docker cannot read (dual logging cache off) is explained, other errors pass as they are", () => {
+  expect(explainReadError('configured logging driver does not support reading')).toContain("cache-disabled");
+  expect(explainReadError("No such container: x")).toBe("No such container: x");
 });

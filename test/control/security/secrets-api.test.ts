@@ -38,4 +38,19 @@ describe("secrets API", () => {
     const audit = JSON.parse((await call("GET", "/v1/audit")).text).entries.map((e: any) => e.action);
     expect(audit).toEqual(["DeleteSecret", "DeleteSecret", "CreateSecret", "CreateSecret"]);
   });
+
+  test("a task's logConfiguration.secretOptions resolve to log option values by container, apart from env", async () => {
+    const store = createSecretStore(t.ctx, randomBytes(32));
+    await store.put({ name: "splunk/token", value: "hec-token" });
+    const td = {
+      family: "f",
+      containerDefinitions: [
+        { name: "c", image: "i", essential: true, logConfiguration: { logDriver: "splunk", secretOptions: [{ name: "splunk-token", valueFrom: "splunk/token" }, { name: "tag", valueFrom: "gone" }] } },
+      ],
+    };
+    const r = await store.resolveForTask(td as any);
+    expect(r.logOptions).toEqual({ c: { "splunk-token": "hec-token" } });
+    expect(r.env).toEqual({});
+    expect(r.missing).toEqual(["gone"]);
+  });
 });
