@@ -19,6 +19,8 @@ export interface AgentOptions {
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
   cleanupWaitMs?: number;
+  /** Host dir for FireLens routers' generated configs and sockets (`{data-dir}/firelens`). */
+  firelensRoot?: string;
   /** Removal of images this agent pulled and nothing uses (ECS_IMAGE_CLEANUP_*); intervalMs 0: off. */
   imageCleanup?: { intervalMs: number; minimumAgeMs: number; imagesPerCycle: number };
   /** Coalesces bursts of changes into one report. */
@@ -105,6 +107,7 @@ export function createAgent(opts: AgentOptions): Agent {
     relistIntervalMs: opts.relistIntervalMs,
     pauseImage: opts.pauseImage,
     cleanupWaitMs: opts.cleanupWaitMs,
+    firelensRoot: opts.firelensRoot,
     log: opts.log,
     onChange: scheduleReport,
   });

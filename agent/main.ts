@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { createAgent } from "./agent.ts";
 import { AGENT_HELP, ConfigError, parseAgentConfig } from "./config.ts";
@@ -122,6 +123,7 @@ async function main() {
     facts,
     imagePullBehavior: config.imagePullBehavior,
     cleanupWaitMs: config.cleanupWaitSeconds * 1000,
+    firelensRoot: join(config.dataDir, "firelens"),
     imageCleanup: {
       intervalMs: config.imageCleanup.intervalSeconds * 1000,
       minimumAgeMs: config.imageCleanup.minimumAgeSeconds * 1000,

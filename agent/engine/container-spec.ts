@@ -1,6 +1,7 @@
 import { LABELS } from "../../shared/labels.ts";
 import { hostPortOf, networkModeOf, stopTimeoutOf, type ContainerDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { ContainerSpec } from "../runtime/types.ts";
+import { FIRELENS_CONFIG_PATHS, FIRELENS_FORWARD_PORT, BUFFER_LIMIT_OPTION, firelensTag, usesFirelens, type firelensPaths } from "./firelens-config.ts";
 import { namespaceOwnerName } from "./task-network.ts";
 import { volumeSource } from "./task-volumes.ts";
 
@@ -67,13 +68,14 @@ export function buildContainerSpec(
   const lp = c.linuxParameters;
   const hc = c.healthCheck;
   const volumes = new Map((td.volumes ?? []).map((v) => [v.name, v]));
+  const fl = firelensParts(t, c, log.firelens);
   return {
     name: runtimeName(t.taskId, c.name),
     image: c.image,
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, secretEnv),
+    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, { ...fl.env, ...secretEnv }),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,
@@ -111,17 +113,22 @@ export function buildContainerSpec(
     healthCheck: hc
       ? { test: hc.command, intervalSeconds: hc.interval, timeoutSeconds: hc.timeout, retries: hc.retries, startPeriodSeconds: hc.startPeriod }
       : undefined,
-    mounts: c.mountPoints?.map((m) => {
-      const v = volumes.get(m.sourceVolume);
-      return { source: v ? volumeSource(t.taskId, v) : m.sourceVolume, target: m.containerPath, readOnly: m.readOnly ?? false };
-    }),
+    mounts: fl.mounts.length || c.mountPoints
+      ? [
+          ...(c.mountPoints ?? []).map((m) => {
+            const v = volumes.get(m.sourceVolume);
+            return { source: v ? volumeSource(t.taskId, v) : m.sourceVolume, target: m.containerPath, readOnly: m.readOnly ?? false };
+          }),
+          ...fl.mounts,
+        ]
+      : undefined,
     volumesFrom: c.volumesFrom?.map((v) => `${runtimeName(t.taskId, v.sourceContainer)}${v.readOnly ? ":ro" : ""}`),
     sysctls: c.systemControls ? Object.fromEntries(c.systemControls.map((s) => [s.namespace, s.value])) : undefined,
     interactive: c.interactive,
     tty: c.pseudoTerminal,
     pidMode: namespaceMode(td.pidMode, t.taskId),
     ipcMode: namespaceMode(td.ipcMode, t.taskId),
-    logConfig: dockerLogConfig(c.logConfiguration, log.secretOptions),
+    logConfig: fl.logConfig ?? dockerLogConfig(c.logConfiguration, log.secretOptions),
     // ECS's "name" or "name:alias"; Docker wants the linked container's own name first.
     links: c.links?.map((l) => {
       const [name, alias] = l.split(":") as [string, string | undefined];
@@ -133,10 +140,10 @@ export function buildContainerSpec(
 }
 
 /**
- * Log drivers that need AWS (awslogs sends to CloudWatch, awsfirelens to a FireLens router, which
- * Docker does not know) keep the container's log in Docker's own store on the host instead, so the
- * task still starts on a host without AWS credentials and the logs API serves it. Docker's host-side
- * drivers (json-file, local, syslog, journald, fluentd, gelf, splunk) pass through as written.
+ * awslogs (CloudWatch, which needs AWS) keeps the container's log in Docker's own store on the
+ * host instead, so the task still starts on a host without AWS credentials and the logs API serves
+ * it; so does awsfirelens until its router is placed (firelensParts). Docker's host-side drivers
+ * (json-file, local, syslog, journald, fluentd, gelf, splunk) pass through as written.
  */
 const KEPT_ON_HOST = new Set(["awslogs", "awsfirelens"]);
 
@@ -144,6 +151,60 @@ const KEPT_ON_HOST = new Set(["awslogs", "awsfirelens"]);
 export interface LogContext {
   /** logConfiguration.secretOptions values by option name, delivered with the desired task. */
   secretOptions?: Record<string, string>;
+  /** The task's FireLens router, once its files exist (and, for an app container, once it runs). */
+  firelens?: FirelensPlacement;
+}
+
+/** Where a task's FireLens router is, for its own spec and its app containers'. */
+export interface FirelensPlacement {
+  paths: ReturnType<typeof firelensPaths>;
+  /**
+   * Where app containers' Docker fluentd driver sends (Docker connects from the host): the router's
+   * address on the bridge network (`tcp://IP:24224`, the forward input the config opens there), else
+   * the unix socket in the task's host dir, as ECS does. Unset for the router itself.
+   */
+  address?: string;
+  /** The router's bridge address: FLUENT_HOST/FLUENT_PORT for apps that log with a fluent library (ECS sets them). */
+  routerHost?: string;
+  /** The router's environment: the awsfirelens containers' secretOptions values by config variable. */
+  routerEnv?: Record<string, string>;
+}
+
+/**
+ * FireLens, as amazon-ecs-agent does it: the router gets its generated config and the socket dir
+ * mounted where Fluent Bit / Fluentd look (Fluentd also FLUENT_UID=0, to open Docker's socket), an
+ * awsfirelens container gets Docker's fluentd driver aimed at the router, tagged
+ * `{container}-firelens-{taskId}`, async so a router restart does not block the app.
+ */
+function firelensParts(t: TaskIdentity, c: ContainerDefinition, fl: FirelensPlacement | undefined) {
+  const none = { env: {} as Record<string, string>, mounts: [] as { source: string; target: string; readOnly: boolean }[], logConfig: undefined as ContainerSpec["logConfig"] };
+  if (!fl) return none;
+  if (c.firelensConfiguration) {
+    return {
+      ...none,
+      env: { ...(c.firelensConfiguration.type === "fluentd" ? { FLUENT_UID: "0" } : {}), ...fl.routerEnv },
+      mounts: [
+        { source: fl.paths.configFile, target: FIRELENS_CONFIG_PATHS[c.firelensConfiguration.type], readOnly: false },
+        { source: `${fl.paths.socketDir}/`, target: "/var/run/", readOnly: false },
+      ],
+    };
+  }
+  if (!usesFirelens(c) || !fl.address) return none;
+  const bufferLimit = c.logConfiguration?.options?.[BUFFER_LIMIT_OPTION];
+  return {
+    ...none,
+    env: fl.routerHost ? { FLUENT_HOST: fl.routerHost, FLUENT_PORT: String(FIRELENS_FORWARD_PORT) } : {},
+    logConfig: {
+      type: "fluentd",
+      options: {
+        tag: firelensTag(c.name, t.taskId),
+        "fluentd-address": fl.address,
+        "fluentd-async": "true",
+        "fluentd-sub-second-precision": "true",
+        ...(bufferLimit ? { "fluentd-buffer-limit": bufferLimit } : {}),
+      },
+    },
+  };
 }
 
 /**

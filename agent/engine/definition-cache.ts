@@ -1,4 +1,5 @@
 import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { withFirelensDependencies } from "./firelens-config.ts";
 
 /** A parsed task definition, or the reason it cannot run (the parse issues in one line). */
 export type ParsedDefinition = { ok: true; spec: TaskDefinitionSpec } | { ok: false; why: string };
@@ -27,7 +28,8 @@ export class DefinitionCache {
     }
     this.parses++;
     const r = parseTaskDefinition(definition);
-    const parsed: ParsedDefinition = r.ok ? { ok: true, spec: r.value } : { ok: false, why: r.issues.map((i) => `${i.path}: ${i.message}`).join("; ") };
+    // The agent runs a definition with the ordering ECS adds to it (FireLens router first).
+    const parsed: ParsedDefinition = r.ok ? { ok: true, spec: withFirelensDependencies(r.value) } : { ok: false, why: r.issues.map((i) => `${i.path}: ${i.message}`).join("; ") };
     this.byArn.set(taskDefinitionArn, parsed);
     if (this.byArn.size > this.maxEntries) this.byArn.delete(this.byArn.keys().next().value!);
     return parsed;

@@ -9,6 +9,7 @@ import { refreshContainer } from "./runner-observe.ts";
 import { NAMESPACE_OWNER_LABEL, TASK_NETWORK, namespaceOwnerSpec, needsNamespaceHolder } from "./task-network.ts";
 import { STOP_CODES, event, hasHealthCheck, identityOf, progressEvent, requestStop, update, type TaskWork } from "./task-work.ts";
 import { taskVolumes } from "./task-volumes.ts";
+import { firelensPlacement, prepareFirelens } from "./task-firelens.ts";
 import { nextUpward, transitions } from "./transitions.ts";
 
 /** How long a container waits for its dependsOn conditions when it has no startTimeout (seconds). */
@@ -44,6 +45,7 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
   const next = nextUpward(c.knownStatus)!;
   const spec = buildContainerSpec(identityOf(w), td, def, w.secrets.env[c.name], w.cgroupParent, {
     secretOptions: w.secrets.logOptions[c.name],
+    firelens: await firelensPlacement(w, td, def, next === "CREATED"),
   });
   await transitions[next]!({
     runtime: w.ctx.runtime,
@@ -72,6 +74,7 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
 async function prepareTask(w: TaskWork, td: TaskDefinitionSpec): Promise<void> {
   const { runtime } = w.ctx;
   for (const v of taskVolumes(w.task.taskId, td)) await runtime.ensureVolume?.(v.spec, v.create);
+  prepareFirelens(w, td);
   await prepareCgroup(w, td);
   if (!needsNamespaceHolder(td)) return;
   const existing = await namespaceOwner(w);

@@ -4,6 +4,7 @@ import { OOM_REASON, killedByOom, stoppedMessage } from "./runner-observe.ts";
 import { stopWaves } from "./stop-order.ts";
 import { needsNamespaceHolder } from "./task-network.ts";
 import { event, update, type TaskWork } from "./task-work.ts";
+import { removeFirelensFiles } from "./task-firelens.ts";
 import { taskVolumes } from "./task-volumes.ts";
 
 /**
@@ -65,6 +66,7 @@ export async function cleanupStep(w: TaskWork): Promise<void> {
   if (w.def) {
     for (const v of taskVolumes(task.taskId, w.def)) if (v.taskScoped) await ctx.runtime.removeVolume?.(v.spec.name);
   }
+  removeFirelensFiles(w);
   // Last: the cgroup can only go once no container of the task is left in it.
   await removeTaskCgroup(w);
 }

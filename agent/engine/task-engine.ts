@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LABELS } from "../../shared/labels.ts";
 import type { DesiredState, DesiredTask, ReportedTask } from "../../shared/messages.ts";
 import type { ContainerRuntime, ImagePullBehavior, RuntimeContainer } from "../runtime/types.ts";
@@ -25,6 +27,8 @@ export interface TaskEngineOptions {
   relistIntervalMs?: number;
   /** How long a stopped task's containers are kept for inspection before removal (ECS: 3 h). */
   cleanupWaitMs?: number;
+  /** Host dir for FireLens routers' generated configs and sockets (default: under the temp dir). */
+  firelensRoot?: string;
   /** Image of the hidden container holding an awsvpc task's network namespace. */
   pauseImage?: string;
   /** Changes within this long are saved in one write (see StateSaver). */
@@ -74,6 +78,7 @@ export class TaskEngine {
       imagePullBehavior: opts.imagePullBehavior ?? "default",
       pauseImage: opts.pauseImage ? pulledPauseImageSource(opts.runtime, opts.pauseImage) : builtInPauseImageSource(opts.runtime),
       cleanupWaitMs: opts.cleanupWaitMs ?? 3 * 3600_000,
+      firelensRoot: opts.firelensRoot ?? join(tmpdir(), `flotilla-firelens-${opts.instanceId}`),
       now: this.now,
       log: this.log,
       host: {},

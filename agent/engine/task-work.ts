@@ -16,6 +16,8 @@ export interface RunnerContext {
   /** Where the namespace holders' image comes from: the built-in pause image, or an operator's override. */
   pauseImage: PauseImageSource;
   cleanupWaitMs: number;
+  /** Host dir holding each FireLens task's router config and socket (`{dataDir}/firelens`). */
+  firelensRoot: string;
   now(): number;
   log(line: string): void;
   /** Host facts runners learn (said once for the host, not per task). */

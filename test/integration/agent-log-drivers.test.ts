@@ -93,3 +93,71 @@ describe("Docker's host-side log drivers", () => {
     await stop(taskId);
   }, 90_000);
 });
+
+describe("FireLens", () => {
+  test("the router gets the generated config, app lines arrive at it over Docker's fluentd driver, and the logs API still serves them", async () => {
+    // A stand-in router (no Fluent Bit image offline): it reads the forward port from the config it
+    // was given and records whatever arrives there.
+    const recorder = [
+      'conf=/fluent-bit/etc/fluent-bit.conf; port=$(awk \'$1=="Port"{print $2; exit}\' $conf)',
+      'echo "router listening on $port"',
+      'trap "exit 0" TERM',
+      'while true; do nc -l -p "$port" >> /tmp/received; done & wait',
+    ].join("; ");
+    const taskId = await runTask({
+      family: "firelensed",
+      networkMode: "bridge",
+      containerDefinitions: [
+        {
+          name: "app",
+          image: "flotilla/busybox:test",
+          memory: 32,
+          logConfiguration: { logDriver: "awsfirelens", options: { Name: "cloudwatch", region: "eu-west-1", log_group_name: "/ecs/firelensed" } },
+          command: ["sh", "-c", 'i=0; while [ $i -lt 300 ]; do echo "hello firelens $i"; i=$((i+1)); sleep 0.2; done'],
+          stopTimeout: 2,
+        },
+        {
+          name: "log_router",
+          image: "flotilla/busybox:test",
+          memory: 32,
+          firelensConfiguration: { type: "fluentbit", options: { "enable-ecs-log-metadata": "true" } },
+          command: ["sh", "-c", recorder],
+          stopTimeout: 2,
+        },
+      ],
+    });
+    const task = await waitTaskStatus(tc, C, taskId, "RUNNING", 30_000);
+    const byName = Object.fromEntries(task.containers.map((c: any) => [c.name, c]));
+    const inspect = async (id: string) => JSON.parse(await docker("inspect", "--format", "{{json .}}", id));
+    const [appInfo, routerInfo] = [await inspect(byName.app.runtimeId), await inspect(byName.log_router.runtimeId)];
+
+    // The router: its config and socket dir mounted where amazon-ecs-agent mounts them.
+    const hostDir = `${agent.dataDir}/firelens/${taskId}`;
+    expect(routerInfo.HostConfig.Binds).toEqual(expect.arrayContaining([`${hostDir}/config/fluent.conf:/fluent-bit/etc/fluent-bit.conf`, `${hostDir}/socket/:/var/run/`]));
+    const config = await docker("exec", byName.log_router.runtimeId, "cat", "/fluent-bit/etc/fluent-bit.conf");
+    expect(config).toContain("[INPUT]\n    Name forward\n    Listen 0.0.0.0\n    Port 24224\n");
+    expect(config).toContain(`Record ecs_task_arn ${task.taskArn}`);
+    expect(config).toContain("Record ecs_cluster log-drivers");
+    expect(config).toContain("Record ecs_task_definition firelensed:1");
+    expect(config).toContain("[OUTPUT]\n    Name cloudwatch\n    Match app-firelens*\n    log_group_name /ecs/firelensed\n    region eu-west-1");
+
+    // The app: Docker's fluentd driver aimed at the router's bridge address, started after it.
+    const routerIp = routerInfo.NetworkSettings.Networks.bridge.IPAddress;
+    expect(appInfo.HostConfig.LogConfig).toEqual({
+      Type: "fluentd",
+      Config: { tag: `app-firelens-${taskId}`, "fluentd-address": `tcp://${routerIp}:24224`, "fluentd-async": "true", "fluentd-sub-second-precision": "true" },
+    });
+    expect(appInfo.Config.Env).toEqual(expect.arrayContaining([`FLUENT_HOST=${routerIp}`, "FLUENT_PORT=24224"]));
+    expect(Date.parse(appInfo.State.StartedAt)).toBeGreaterThanOrEqual(Date.parse(routerInfo.State.StartedAt));
+
+    // What the router received: fluentd forward messages carrying the app's tag and lines.
+    const received = await waitFor("app lines at the router", async () => {
+      const got = await docker("exec", byName.log_router.runtimeId, "cat", "/tmp/received").catch(() => "");
+      return got.includes("hello firelens") ? got : undefined;
+    });
+    expect(received).toContain(`app-firelens-${taskId}`);
+    expect(await logsOf(taskId, "app", "hello firelens")).toContain("hello firelens 0");
+    expect(await logsOf(taskId, "log_router", "router listening on 24224")).toContain("router listening on 24224");
+    await stop(taskId);
+  }, 90_000);
+});

@@ -197,7 +197,7 @@ describe("buildContainerSpec", () => {
     expect(spec.logConfig).toEqual({ type: "json-file", options: { "max-size": "10m" } });
   });
 
-  test("awslogs and awsfirelens keep the log in Docker's store on the host; host-side drivers pass through", () => {
+  test("awslogs (and awsfirelens before its router is placed) keep the log in Docker's store on the host; host-side drivers pass through", () => {
     const awslogs = { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs" } };
     expect(one({ logConfiguration: awslogs }).spec.logConfig).toBeUndefined();
     expect(dockerLogConfig({ logDriver: "awsfirelens", options: { Name: "cloudwatch" } })).toBeUndefined();
