@@ -1,4 +1,13 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TaskEngine } from "../../../agent/engine/task-engine.ts";
+import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
+import { memoryStateStore } from "../../../agent/store/state-file.ts";
+import { LABELS } from "../../../shared/labels.ts";
+import type { DesiredState } from "../../../shared/messages.ts";
+import { waitFor } from "../../helpers/wait.ts";
 import { buildContainerSpec, type FirelensPlacement, type TaskIdentity } from "../../../agent/engine/container-spec.ts";
 import { DefinitionCache } from "../../../agent/engine/definition-cache.ts";
 import { firelensConfig, firelensPaths, firelensSecretEnv, FirelensConfigError } from "../../../agent/engine/firelens-config.ts";
@@ -116,5 +125,51 @@ describe("create bodies", () => {
     const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined, { firelens: { paths, address: `unix://${paths.socketFile}` } });
     expect(spec.logConfig?.options?.["fluentd-address"]).toBe(`unix:///var/lib/flotilla/firelens/${T.taskId}/socket/fluent.sock`);
     expect(spec.env).toBeUndefined();
+  });
+});
+
+describe("FireLens in the engine (in-memory runtime)", () => {
+  const fast = { pullLatencyMs: 1, createLatencyMs: 1, startLatencyMs: 1, stopLatencyMs: 1, removeLatencyMs: 1 };
+  let engine: TaskEngine | undefined;
+  const root = mkdtempSync(join(tmpdir(), "flotilla-firelens-test-"));
+  afterEach(async () => {
+    await engine?.stop();
+    engine = undefined;
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const desired = (definition: object, generation = 1, desiredStatus: "RUNNING" | "STOPPED" = "RUNNING"): DesiredState => ({
+    instanceId: "i-fl",
+    clusterName: "edge",
+    generation,
+    tasks: [{ taskId: "t1", taskArn: "arn:t1", family: "shop", revision: 2, taskDefinitionArn: "arn:shop:2", desiredStatus, definition, logSecretOptions: { app: { apikey: "k3y" } } }],
+  });
+  const start = () => {
+    const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx", "fluent/fluent-bit"] });
+    engine = new TaskEngine({ runtime: rt, store: memoryStateStore(), instanceId: "i-fl", clusterName: "edge", relistIntervalMs: 20, cleanupWaitMs: 0, firelensRoot: root });
+    engine.start();
+    return { rt, e: engine };
+  };
+  const specOf = async (rt: HollowRuntime, name: string) => rt.specOf((await rt.list({ [LABELS.containerName]: name }))[0]!.id)!;
+
+  test("the config is written to the task's host dir before the router starts, apps send to its socket, and cleanup removes the dir", async () => {
+    const { rt, e } = start();
+    const def = { family: "shop", networkMode: "host", containerDefinitions: [app, router("fluentbit")] };
+    e.applyDesired(desired(def));
+    await waitFor("RUNNING", () => e.state.tasks.t1?.knownStatus === "RUNNING");
+    const file = join(root, "t1", "config", "fluent.conf");
+    expect(readFileSync(file, "utf8")).toContain("Record ecs_task_definition shop:2");
+    expect((await specOf(rt, "app")).logConfig?.options?.["fluentd-address"]).toBe(`unix://${join(root, "t1", "socket", "fluent.sock")}`);
+    // app is container 0 here: its secret option is config variable apikey_0.
+    expect((await specOf(rt, "log_router")).env).toEqual({ apikey_0: "k3y" });
+    expect(readFileSync(file, "utf8")).toContain("apikey ${apikey_0}");
+    e.applyDesired(desired(def, 2, "STOPPED"));
+    await waitFor("the task's FireLens dir removed at cleanup", () => !existsSync(join(root, "t1")));
+  });
+
+  test("a router config that cannot be made fails the task at start with the reason", async () => {
+    const { e } = start();
+    e.applyDesired(desired({ family: "shop", containerDefinitions: [app, router("fluentbit", { "config-file-type": "s3", "config-file-value": "arn:aws:s3:::b/k" })] }));
+    await waitFor("STOPPED", () => e.state.tasks.t1?.knownStatus === "STOPPED");
+    expect(e.state.tasks.t1!.stoppedReason).toContain("Amazon S3");
   });
 });
