@@ -67,7 +67,7 @@ test("placement gives each container specific GPU ids, removes them from remaini
   const sidecar = task.containers.find((c: any) => c.name === "sidecar");
   expect(learner.gpuIds).toEqual(GPUS.slice(0, 2));
   expect(sidecar.gpuIds).toBeUndefined();
-  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual([GPUS[2]]);
+  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual(GPUS.slice(2));
   // DescribeTasks shows the same ids.
   const described = (await t.request("GET", `/v1/clusters/edge/tasks/${task.taskId}`)).body.task;
   expect(described.containers.find((c: any) => c.name === "learner").gpuIds).toEqual(GPUS.slice(0, 2));
@@ -78,7 +78,7 @@ test("placement gives each container specific GPU ids, removes them from remaini
   // One GPU left: a second trainer does not fit, a single-GPU task takes the last one.
   expect((await runTask("trainer")).body.failures).toEqual([expect.objectContaining({ reason: "RESOURCE:GPU" })]);
   const last = (await runTask("single")).body.tasks[0];
-  expect(last.containers[0].gpuIds).toEqual([GPUS[2]]);
+  expect(last.containers[0].gpuIds).toEqual(GPUS.slice(2));
   expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual([]);
 });
 
@@ -109,11 +109,11 @@ test("a stopped task's GPUs go back to the instance once its agent reports it ST
   const task = (await runTask("trainer")).body.tasks[0];
   await agents.sync();
   expect((await t.request("GET", `/v1/clusters/edge/tasks/${task.taskId}`)).body.task.lastStatus).toBe("RUNNING");
-  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual([GPUS[2]]);
+  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual(GPUS.slice(2));
 
   expect((await t.request("POST", `/v1/clusters/edge/tasks/${task.taskId}/stop`, {})).status).toBe(200);
   // Asked to stop, the task still holds its GPUs until the agent says it stopped.
-  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual([GPUS[2]]);
+  expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual(GPUS.slice(2));
   await agents.sync();
   expect((await t.request("GET", `/v1/clusters/edge/tasks/${task.taskId}`)).body.task.lastStatus).toBe("STOPPED");
   expect(resourceGpus((await instanceView(inst)).remainingResources)).toEqual(GPUS);
@@ -156,7 +156,7 @@ test("two controls placing on stale indexes never hand out the same GPU", async 
   await ctx.indexes.get("edge");
   // The first control takes GPU 0; the second control's index still believes all three are free.
   const first = (await runTask("single")).body.tasks[0];
-  expect(first.containers[0].gpuIds).toEqual([GPUS[0]]);
+  expect(first.containers[0].gpuIds).toEqual(GPUS.slice(0, 1));
   const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? runTask("single").then((r) => r.body) : runOnB())));
   const placed = [first, ...results.flatMap((r) => r.tasks)];
   expect(placed).toHaveLength(3);
