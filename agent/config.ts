@@ -24,6 +24,7 @@ Options (environment variable in brackets):
   --pause-image IMAGE        image (with sh) for awsvpc/pidMode/ipcMode holders, pulled  [FLOTILLA_PAUSE_IMAGE] default: built-in flotilla/pause, loaded without a registry
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
   --advertise-address A      IP or DNS name other hosts reach this one at (service endpoints); default: its own IPs [FLOTILLA_ADVERTISE_ADDRESS]
+  --enable-gpu-support       detect NVIDIA GPUs (nvidia-smi, else /proc/driver/nvidia) and register them as the GPU resource (ECS_ENABLE_GPU_SUPPORT) [FLOTILLA_ENABLE_GPU_SUPPORT=1]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
   --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
@@ -59,6 +60,8 @@ export interface AgentConfig {
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
   tls: { caFile?: string; certFile?: string; keyFile?: string };
   stopContainersOnDeregister: boolean;
+  /** ECS_ENABLE_GPU_SUPPORT: detect NVIDIA GPUs and register them; off by default, as in ECS. */
+  gpuSupport: boolean;
   help: boolean;
 }
 
@@ -102,6 +105,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "resync-interval": { type: "string" },
         "ca-file": { type: "string" },
         "stop-containers-on-deregister": { type: "boolean" },
+        "enable-gpu-support": { type: "boolean" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -167,6 +171,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   return {
     tls,
     stopContainersOnDeregister: values["stop-containers-on-deregister"] ?? env.FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER === "1",
+    // ECS's own variable is accepted too, so an ECS Anywhere host's setting carries over.
+    gpuSupport: values["enable-gpu-support"] ?? (env.FLOTILLA_ENABLE_GPU_SUPPORT === "1" || env.ECS_ENABLE_GPU_SUPPORT === "true"),
     control,
     introspectionPort: introspection === "off" ? null : Number(introspection),
     registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,

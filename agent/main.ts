@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { createAgent } from "./agent.ts";
 import { AGENT_HELP, ConfigError, parseAgentConfig } from "./config.ts";
 import { hostFacts } from "./host/facts.ts";
+import { detectNvidiaGpus } from "./host/gpus.ts";
 import { MqttAgentLink } from "./link/mqtt-link.ts";
 import { RegistrationRefused, registerInstance } from "./link/register.ts";
 import { brokerTlsOptions } from "./link/tls-options.ts";
@@ -66,7 +67,10 @@ async function main() {
   } catch (e) {
     fail(`cannot reach the Docker engine: ${(e as Error).message}`);
   }
-  const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress });
+  // Detected once at start, as amazon-ecs-agent does: GPUs do not come and go under a running host.
+  const gpus = config.gpuSupport ? await detectNvidiaGpus({ log }) : undefined;
+  if (gpus?.length) log(`[agent] GPU support: registering ${gpus.length} NVIDIA GPU(s): ${gpus.join(", ")}`);
+  const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress, gpus });
   let tlsOptions;
   try {
     // writeCache off: mqtt-packet would otherwise pre-build 65,536 two-byte Buffers for message ids
@@ -156,6 +160,7 @@ async function main() {
     runtime,
     attributes: config.attributes,
     advertiseAddress: config.advertiseAddress,
+    gpus,
     initialFacts: facts,
     intervalMs: config.healthIntervalSeconds * 1000,
     thresholds: { minDiskFreeBytes: config.healthMinDiskFreeBytes },

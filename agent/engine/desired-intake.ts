@@ -53,7 +53,14 @@ export function initialTask(dt: DesiredTask, parsed: ParsedDefinition, now: numb
     desiredStatus: dt.desiredStatus,
     knownStatus: "PROVISIONING",
     containers: parsed.ok
-      ? parsed.spec.containerDefinitions.map((c) => ({ name: c.name, image: c.image, essential: c.essential, knownStatus: "PENDING" as const }))
+      ? parsed.spec.containerDefinitions.map((c) => ({
+          name: c.name,
+          image: c.image,
+          essential: c.essential,
+          knownStatus: "PENDING" as const,
+          // Saved with the task, so a restarted agent still creates the container with its GPUs.
+          ...(dt.gpuIds?.[c.name]?.length ? { gpuIds: dt.gpuIds[c.name] } : {}),
+        }))
       : [],
   };
   if (!parsed.ok) {

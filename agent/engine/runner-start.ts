@@ -42,7 +42,7 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
   const deps = await dependenciesMet(w, def);
   if (deps !== "met") return deps === "waiting" ? "blocked" : "progressed";
   const next = nextUpward(c.knownStatus)!;
-  const spec = buildContainerSpec(identityOf(w), td, def, w.secrets.env[c.name], w.cgroupParent);
+  const spec = buildContainerSpec(identityOf(w), td, def, w.secrets.env[c.name], w.cgroupParent, c.gpuIds);
   await transitions[next]!({
     runtime: w.ctx.runtime,
     container: c,

@@ -68,6 +68,8 @@ export interface ContainerSpec {
   capAdd?: string[];
   capDrop?: string[];
   devices?: { hostPath: string; containerPath: string; permissions: string }[];
+  /** Docker device requests (GPUs: driver "nvidia", the device ids, capabilities [["gpu"]]). */
+  deviceRequests?: { driver: string; deviceIds: string[]; capabilities: string[][] }[];
   readonlyRootfs?: boolean;
   privileged?: boolean;
   dnsServers?: string[];

@@ -33,6 +33,8 @@ const agentContainerSchema = z.object({
     .optional(),
   /** The task's own address (awsvpc). */
   privateIpv4Address: z.string().optional(),
+  /** GPU ids the control reserved for this container; handed to Docker as device requests. */
+  gpuIds: z.array(z.string()).optional(),
 });
 export type AgentContainer = z.infer<typeof agentContainerSchema>;
 
