@@ -45,21 +45,22 @@ function namespaceMode(mode: "host" | "task" | "none" | undefined, taskId: strin
   return mode;
 }
 
-/** Task definition `secrets` arrive as values inside the desired task; they become env vars. */
-function withSecretEnv(env: Record<string, string> | undefined, secrets: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(secrets).length ? { ...env, ...secrets } : env;
+/** Variables the agent adds over the definition's `environment` (secret values, the metadata endpoint). */
+function withAddedEnv(env: Record<string, string> | undefined, added: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(added).length ? { ...env, ...added } : env;
 }
 
 /**
  * Maps an ECS container definition onto a runtime-neutral container spec. Pure: everything it uses
- * is an argument, including the container's secret values (variable name → value) and the task's
- * cgroup, so the same inputs always give the same spec.
+ * is an argument, including the variables the agent adds (task definition `secrets`, which arrive
+ * as values inside the desired task, and the task metadata endpoint URIs; name → value) and the
+ * task's cgroup, so the same inputs always give the same spec.
  */
 export function buildContainerSpec(
   t: TaskIdentity,
   td: TaskDefinitionSpec,
   c: ContainerDefinition,
-  secretEnv: Record<string, string> = {},
+  addedEnv: Record<string, string> = {},
   cgroupParent?: string,
 ): ContainerSpec {
   const mode = networkModeOf(td);
@@ -72,7 +73,7 @@ export function buildContainerSpec(
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, secretEnv),
+    env: withAddedEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, addedEnv),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,

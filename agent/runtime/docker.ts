@@ -1,5 +1,6 @@
+import { networkInterfaces } from "node:os";
 import Docker from "dockerode";
-import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
+import type { ContainerRuntime, ContainerStats, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
 import { createBody, healthFromStatus } from "./docker-create.ts";
 import type { LogChunk, LogOptions, PullSummary, RegistryCredentials } from "./types.ts";
 import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
@@ -306,6 +307,9 @@ export class DockerRuntime implements ContainerRuntime {
         ports,
         error: i.State.Error || undefined,
         oomKilled: i.State.OOMKilled || undefined,
+        imageId: i.Image || undefined,
+        createdAt: parseTime(i.Created),
+        mounts: (i.Mounts ?? []).map((m) => ({ name: m.Name || undefined, source: m.Source, destination: m.Destination })),
         health: (i.State.Health?.Status as RuntimeContainer["health"] | "none" | undefined) === "none" ? undefined : (i.State.Health?.Status as RuntimeContainer["health"]),
         ipAddresses: Object.fromEntries(
           Object.entries(i.NetworkSettings.Networks ?? {})
@@ -317,6 +321,34 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(e) === 404) return null;
       throw e;
     }
+  }
+
+  async stats(id: string): Promise<ContainerStats | null> {
+    try {
+      return (await this.docker.getContainer(id).stats({ stream: false })) as unknown as ContainerStats;
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * The default bridge's gateway: Docker names it in the network's IPAM config, or (the default
+   * bridge often has only a subnet there) it is the address of the bridge interface on this host.
+   */
+  async bridgeAddress(): Promise<string | null> {
+    let net;
+    try {
+      net = await this.docker.getNetwork("bridge").inspect();
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+    const configs = (net.IPAM?.Config ?? []) as { Gateway?: string }[];
+    const gateway = configs.map((c) => c.Gateway).find((g) => g && !g.includes(":"));
+    if (gateway) return gateway;
+    const ifname = (net.Options as Record<string, string> | undefined)?.["com.docker.network.bridge.name"] ?? "docker0";
+    return networkInterfaces()[ifname]?.find((a) => a.family === "IPv4")?.address ?? null;
   }
 
   async *logs(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk> {
