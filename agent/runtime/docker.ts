@@ -1,4 +1,3 @@
-import { networkInterfaces } from "node:os";
 import Docker from "dockerode";
 import type { ContainerRuntime, ContainerStats, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
 import { createBody, healthFromStatus } from "./docker-create.ts";
@@ -39,6 +38,18 @@ export function settlingContainer(line: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The first host address of an IPv4 subnet ("172.17.0.0/16" → "172.17.0.1"). */
+export function firstHostAddress(subnet: string): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
+  if (!m) return null;
+  const bits = Number(m[5]);
+  if (bits > 30) return null;
+  const ip = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const network = bits === 0 ? 0 : ip - (ip % 2 ** (32 - bits));
+  const first = network + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(first / 2 ** s) % 256).join(".");
 }
 
 function statusCode(e: unknown): number | undefined {
@@ -333,8 +344,10 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /**
-   * The default bridge's gateway: Docker names it in the network's IPAM config, or (the default
-   * bridge often has only a subnet there) it is the address of the bridge interface on this host.
+   * The default bridge's gateway: Docker names it in the network's IPAM config when it was set
+   * (`--bip`, `default-address-pools`); otherwise Docker gave the bridge the first address of its
+   * subnet. (The bridge interface itself cannot be asked: without containers it has no carrier, and
+   * Node's interface list leaves such interfaces out.)
    */
   async bridgeAddress(): Promise<string | null> {
     let net;
@@ -344,11 +357,9 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(e) === 404) return null;
       throw e;
     }
-    const configs = (net.IPAM?.Config ?? []) as { Gateway?: string }[];
-    const gateway = configs.map((c) => c.Gateway).find((g) => g && !g.includes(":"));
-    if (gateway) return gateway;
-    const ifname = (net.Options as Record<string, string> | undefined)?.["com.docker.network.bridge.name"] ?? "docker0";
-    return networkInterfaces()[ifname]?.find((a) => a.family === "IPv4")?.address ?? null;
+    const configs = ((net.IPAM?.Config ?? []) as { Gateway?: string; Subnet?: string }[]).filter((c) => c.Subnet && !c.Subnet.includes(":"));
+    const gateway = configs.find((c) => c.Gateway)?.Gateway;
+    return gateway ?? (configs[0] ? firstHostAddress(configs[0].Subnet!) : null);
   }
 
   async *logs(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk> {
