@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
 import { docker } from "../helpers/docker.ts";
-import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
+import { singleAgentCluster, startRegisteredAgent, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -71,7 +71,21 @@ describe("task metadata endpoint, from inside the task's containers", () => {
       expect(task.Containers).toHaveLength(1);
       expect(task.Containers[0]).toMatchObject({ Name: "reader", DockerId: t.runtimeId, Image: IMAGE, Type: "NORMAL" });
       expect(task.Containers[0].ImageID).toStartWith("sha256:");
-      expect(task.Containers[0].Networks[0].NetworkMode).toBe(networkMode === "bridge" ? "bridge" : networkMode === "host" ? "host" : "awsvpc");
+      expect(task.Containers[0].Networks[0].NetworkMode).toBe(networkMode);
+      if (networkMode === "bridge") {
+        // The address is the bridge container's own gateway: the host, as the container sees it.
+        expect(new URL(base).hostname).toBe(await docker("inspect", "--format", "{{.NetworkSettings.Gateway}}", t.runtimeId));
+        expect(task.Containers[0].Networks[0].IPv4Addresses[0]).toBe(await docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", t.runtimeId));
+        // Docker's stats body through the same URI (read here from the host, which owns the address too).
+        // The engine's first reading of a container that has just started can lack the cgroup figures.
+        const stats: any = await waitFor("a stats reading with CPU figures", async () => {
+          const body: any = await (await fetch(`${uri}/task/stats`)).json();
+          return body[t.runtimeId]?.cpu_stats?.cpu_usage ? body : undefined;
+        });
+        expect(Object.keys(stats)).toEqual([t.runtimeId]);
+        expect(stats[t.runtimeId]).toMatchObject({ id: t.runtimeId, name: `/flotilla-${t.taskId}-reader`, precpu_stats: { cpu_usage: expect.any(Object) } });
+        expect(stats[t.runtimeId].memory_stats.usage).toBeGreaterThan(0);
+      }
       await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks/${t.taskId}/stop`, { reason: "test is done" });
     }, 60_000);
   }
@@ -83,5 +97,18 @@ describe("task metadata endpoint, from inside the task's containers", () => {
     expect(body).toContain("404");
     expect(body).not.toContain("TaskARN");
     expect(body).toMatch(/rc=1$/);
+  }, 60_000);
+
+  test("a port already taken: the agent says so in one line and runs without the endpoint", async () => {
+    const address = /task metadata endpoint on http:\/\/([\d.]+):/.exec(agent.output())![1]!;
+    const squatter = Bun.serve({ hostname: address, port: 0, fetch: () => new Response("not the agent") });
+    try {
+      const other = await startRegisteredAgent(tc, CLUSTER, ["--task-metadata-port", String(squatter.port)]);
+      expect(other.agent.output()).toContain("[agent] task metadata endpoint not started:");
+      expect(other.agent.output()).not.toContain("task metadata endpoint on");
+      await other.agent.stop();
+    } finally {
+      await squatter.stop(true);
+    }
   }, 60_000);
 });

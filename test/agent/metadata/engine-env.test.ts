@@ -46,8 +46,8 @@ function desired(taskId: string, generation = 1): DesiredState {
   };
 }
 
-function start(rt: HollowRuntime, taskMetadataUrl?: string) {
-  engine = new TaskEngine({ runtime: rt, store: memoryStateStore(), instanceId: "i-meta", clusterName: "edge", relistIntervalMs: 20, taskMetadataUrl });
+function start(rt: HollowRuntime, taskMetadataUrl?: string, store = memoryStateStore()) {
+  engine = new TaskEngine({ runtime: rt, store, instanceId: "i-meta", clusterName: "edge", relistIntervalMs: 20, taskMetadataUrl });
   engine.start();
   return engine;
 }
@@ -93,6 +93,24 @@ describe("metadata URIs in the containers' environment", () => {
     await waitFor("t2 RUNNING", () => e.state.tasks.t2?.knownStatus === "RUNNING");
     const ids = ["t1", "t2"].flatMap((t) => e.state.tasks[t]!.containers.map((c) => c.metadataId));
     expect(new Set(ids).size).toBe(4);
+  });
+
+  test("a restarted agent keeps the ids: the container it adopts still reads its task at the URI it was given", async () => {
+    const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx"] });
+    const store = memoryStateStore();
+    const first = new TaskEngine({ runtime: rt, store, instanceId: "i-meta", clusterName: "edge", relistIntervalMs: 20, taskMetadataUrl: BASE, saveDelayMs: 0 });
+    first.start();
+    first.applyDesired(desired("t1"));
+    await waitFor("RUNNING", () => first.state.tasks.t1?.knownStatus === "RUNNING");
+    const given = (await envOf(rt, "app")).ECS_CONTAINER_METADATA_URI_V4!;
+    await first.stop();
+
+    const e = start(rt, BASE, store);
+    expect(e.state.tasks.t1!.containers[0]!.metadataId).toBe(given.split("/").pop());
+    const server = taskMetadataApp({ context: { clusterName: "edge" }, tasks: () => Object.values(e.state.tasks), runtime: rt });
+    const me: any = await (await server.request(new URL(given).pathname)).json();
+    expect(me).toMatchObject({ Name: "app", DockerId: (await rt.list({ [LABELS.containerName]: "app" }))[0]!.id });
+    expect(rt.calls.create).toBe(2);
   });
 
   test("without an endpoint the agent adds nothing (the definition's own value stays)", async () => {
