@@ -18,6 +18,8 @@ export interface AgentOptions {
   relistIntervalMs?: number;
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
+  /** Base URL of the task metadata endpoint the agent serves (agent/metadata/); undefined: none. */
+  taskMetadataUrl?: string;
   cleanupWaitMs?: number;
   /** Removal of images this agent pulled and nothing uses (ECS_IMAGE_CLEANUP_*); intervalMs 0: off. */
   imageCleanup?: { intervalMs: number; minimumAgeMs: number; imagesPerCycle: number };
@@ -104,6 +106,7 @@ export function createAgent(opts: AgentOptions): Agent {
     imagePullBehavior: opts.imagePullBehavior,
     relistIntervalMs: opts.relistIntervalMs,
     pauseImage: opts.pauseImage,
+    taskMetadataUrl: opts.taskMetadataUrl,
     cleanupWaitMs: opts.cleanupWaitMs,
     log: opts.log,
     onChange: scheduleReport,

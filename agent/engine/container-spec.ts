@@ -45,9 +45,9 @@ function namespaceMode(mode: "host" | "task" | "none" | undefined, taskId: strin
   return mode;
 }
 
-/** Task definition `secrets` (and the GPU variable) arrive as values inside the desired task; they become env vars. */
-function withSecretEnv(env: Record<string, string> | undefined, secrets: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(secrets).length ? { ...env, ...secrets } : env;
+/** Variables the agent adds over the definition's `environment` (secret values, the metadata endpoint). */
+function withAddedEnv(env: Record<string, string> | undefined, added: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(added).length ? { ...env, ...added } : env;
 }
 
 export const NVIDIA_VISIBLE_DEVICES = "NVIDIA_VISIBLE_DEVICES";
@@ -68,7 +68,8 @@ function gpuSettings(gpuIds: readonly string[] | undefined): Pick<ContainerSpec,
 
 /**
  * Maps an ECS container definition onto a runtime-neutral container spec. Pure: everything it uses
- * is an argument, including the container's secret values (variable name → value), the task's
+ * is an argument, including the variables the agent adds (task definition `secrets`, which arrive
+ * as values inside the desired task, and the task metadata endpoint URIs; name → value), the task's
  * cgroup and the GPU ids placement reserved for the container, so the same inputs always give the
  * same spec.
  */
@@ -76,7 +77,7 @@ export function buildContainerSpec(
   t: TaskIdentity,
   td: TaskDefinitionSpec,
   c: ContainerDefinition,
-  secretEnv: Record<string, string> = {},
+  addedEnv: Record<string, string> = {},
   cgroupParent?: string,
   gpuIds?: readonly string[],
 ): ContainerSpec {
@@ -91,7 +92,7 @@ export function buildContainerSpec(
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, { ...secretEnv, ...gpus.env }),
+    env: withAddedEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, { ...addedEnv, ...gpus.env }),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,

@@ -16,6 +16,8 @@ export interface RunnerContext {
   /** Where the namespace holders' image comes from: the built-in pause image, or an operator's override. */
   pauseImage: PauseImageSource;
   cleanupWaitMs: number;
+  /** Base URL of the agent's task metadata endpoint, given to every task container; undefined: none. */
+  taskMetadataUrl?: string;
   now(): number;
   log(line: string): void;
   /** Host facts runners learn (said once for the host, not per task). */
