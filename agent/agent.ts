@@ -18,6 +18,8 @@ export interface AgentOptions {
   relistIntervalMs?: number;
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
+  /** Base URL of the task metadata endpoint the agent serves (agent/metadata/); undefined: none. */
+  taskMetadataUrl?: string;
   cleanupWaitMs?: number;
   /** Host dir for FireLens routers' generated configs and sockets (`{data-dir}/firelens`). */
   firelensRoot?: string;
@@ -106,6 +108,7 @@ export function createAgent(opts: AgentOptions): Agent {
     imagePullBehavior: opts.imagePullBehavior,
     relistIntervalMs: opts.relistIntervalMs,
     pauseImage: opts.pauseImage,
+    taskMetadataUrl: opts.taskMetadataUrl,
     cleanupWaitMs: opts.cleanupWaitMs,
     firelensRoot: opts.firelensRoot,
     log: opts.log,

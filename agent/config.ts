@@ -15,6 +15,8 @@ Options (environment variable in brackets):
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
   --introspection-port P     local introspection API on 127.0.0.1 (0: a free port; off: none) [FLOTILLA_INTROSPECTION_PORT] default 51678
+  --task-metadata-port P     task metadata endpoint for the containers (ECS_CONTAINER_METADATA_URI_V4; 0: a free port; off: none) [FLOTILLA_TASK_METADATA_PORT] default 51679
+  --task-metadata-address A  IP of this host the endpoint listens on and containers are given [FLOTILLA_TASK_METADATA_ADDRESS] default: the Docker bridge's gateway (docker0)
   --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
   --image-cleanup-interval S seconds between removals of unused images this agent pulled (0: off) [FLOTILLA_IMAGE_CLEANUP_INTERVAL] default 3600
   --image-minimum-age S      an image this agent pulled is kept at least S seconds         [FLOTILLA_IMAGE_MINIMUM_AGE] default 3600
@@ -24,6 +26,7 @@ Options (environment variable in brackets):
   --pause-image IMAGE        image (with sh) for awsvpc/pidMode/ipcMode holders, pulled  [FLOTILLA_PAUSE_IMAGE] default: built-in flotilla/pause, loaded without a registry
   --attribute KEY=VALUE      custom attribute (repeatable)                              [FLOTILLA_ATTRIBUTES, comma separated]
   --advertise-address A      IP or DNS name other hosts reach this one at (service endpoints); default: its own IPs [FLOTILLA_ADVERTISE_ADDRESS]
+  --enable-gpu-support       detect NVIDIA GPUs (nvidia-smi, else /proc/driver/nvidia) and register them as the GPU resource (ECS_ENABLE_GPU_SUPPORT) [FLOTILLA_ENABLE_GPU_SUPPORT=1]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
   --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
@@ -49,6 +52,10 @@ export interface AgentConfig {
   pauseImage?: string;
   /** null: no introspection API; 0: any free port. */
   introspectionPort: number | null;
+  /** The task metadata endpoint's port; null: none; 0: any free port. */
+  taskMetadataPort: number | null;
+  /** The address it listens on and containers reach it at; undefined: the Docker bridge's gateway. */
+  taskMetadataAddress?: string;
   registryCredentials?: string;
   healthIntervalSeconds: number;
   healthMinDiskFreeBytes: number;
@@ -59,6 +66,8 @@ export interface AgentConfig {
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
   tls: { caFile?: string; certFile?: string; keyFile?: string };
   stopContainersOnDeregister: boolean;
+  /** ECS_ENABLE_GPU_SUPPORT: detect NVIDIA GPUs and register them; off by default, as in ECS. */
+  gpuSupport: boolean;
   help: boolean;
 }
 
@@ -95,6 +104,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "images-per-cycle": { type: "string" },
         "pause-image": { type: "string" },
         "introspection-port": { type: "string" },
+        "task-metadata-port": { type: "string" },
+        "task-metadata-address": { type: "string" },
         "registry-credentials": { type: "string" },
         "health-interval": { type: "string" },
         "health-min-disk-free": { type: "string" },
@@ -102,6 +113,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "resync-interval": { type: "string" },
         "ca-file": { type: "string" },
         "stop-containers-on-deregister": { type: "boolean" },
+        "enable-gpu-support": { type: "boolean" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -149,6 +161,14 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (introspection !== "off" && !(/^\d+$/.test(introspection) && Number(introspection) <= 65535)) {
     throw new ConfigError(`--introspection-port must be a port number (0-65535) or "off", got "${introspection}"`);
   }
+  const metadataPort = values["task-metadata-port"] ?? env.FLOTILLA_TASK_METADATA_PORT ?? "51679";
+  if (metadataPort !== "off" && !(/^\d+$/.test(metadataPort) && Number(metadataPort) <= 65535)) {
+    throw new ConfigError(`--task-metadata-port must be a port number (0-65535) or "off", got "${metadataPort}"`);
+  }
+  const metadataAddress = values["task-metadata-address"] ?? (env.FLOTILLA_TASK_METADATA_ADDRESS || undefined);
+  if (metadataAddress !== undefined && !isIP(metadataAddress)) {
+    throw new ConfigError(`--task-metadata-address must be an IP address of this host, got "${metadataAddress}"`);
+  }
   const health = values["health-interval"] ?? env.FLOTILLA_HEALTH_INTERVAL ?? "60";
   if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
   const resync = values["resync-interval"] ?? env.FLOTILLA_RESYNC_INTERVAL ?? "300";
@@ -167,8 +187,12 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   return {
     tls,
     stopContainersOnDeregister: values["stop-containers-on-deregister"] ?? env.FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER === "1",
+    // ECS's own variable is accepted too, so an ECS Anywhere host's setting carries over.
+    gpuSupport: values["enable-gpu-support"] ?? (env.FLOTILLA_ENABLE_GPU_SUPPORT === "1" || env.ECS_ENABLE_GPU_SUPPORT === "true"),
     control,
     introspectionPort: introspection === "off" ? null : Number(introspection),
+    taskMetadataPort: metadataPort === "off" ? null : Number(metadataPort),
+    taskMetadataAddress: metadataAddress,
     registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,
     healthIntervalSeconds: Number(health),
     keepaliveSeconds: Number(keepalive),

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { createAgent } from "./agent.ts";
 import { AGENT_HELP, ConfigError, parseAgentConfig } from "./config.ts";
 import { hostFacts } from "./host/facts.ts";
+import { detectNvidiaGpus } from "./host/gpus.ts";
 import { MqttAgentLink } from "./link/mqtt-link.ts";
 import { RegistrationRefused, registerInstance } from "./link/register.ts";
 import { brokerTlsOptions } from "./link/tls-options.ts";
@@ -10,6 +11,7 @@ import { onDeregistered } from "./link/deregistered.ts";
 import { DockerRuntime } from "./runtime/docker.ts";
 import { loadRegistryCredentials, type RegistryAuthLookup } from "./runtime/registry-auth.ts";
 import { startIntrospection } from "./introspection/server.ts";
+import { startTaskMetadata, type TaskMetadataSource } from "./metadata/server.ts";
 import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
 import { fileStateStore } from "./store/state-file.ts";
@@ -36,6 +38,32 @@ async function registerWithRetry(
       log(`[agent] cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
       await Bun.sleep(delay);
     }
+  }
+}
+
+/**
+ * The task metadata endpoint, on the Docker bridge's gateway unless the operator names an address:
+ * bridge, awsvpc and host-mode containers all reach that one address (docs/task-metadata.md).
+ * Running tasks matters more than the endpoint, so a failure to start it is said and survived.
+ */
+async function startMetadataEndpoint(
+  config: { taskMetadataPort: number | null; taskMetadataAddress?: string },
+  runtime: DockerRuntime,
+  src: TaskMetadataSource,
+): Promise<ReturnType<typeof startTaskMetadata> | undefined> {
+  if (config.taskMetadataPort === null) return undefined;
+  try {
+    const address = config.taskMetadataAddress ?? (await runtime.bridgeAddress());
+    if (!address) {
+      log("[agent] task metadata endpoint not started: Docker has no default bridge network; name an address with --task-metadata-address");
+      return undefined;
+    }
+    const endpoint = startTaskMetadata(src, address, config.taskMetadataPort);
+    log(`[agent] task metadata endpoint on ${endpoint.url}`);
+    return endpoint;
+  } catch (e) {
+    log(`[agent] task metadata endpoint not started: ${(e as Error).message}`);
+    return undefined;
   }
 }
 
@@ -67,7 +95,10 @@ async function main() {
   } catch (e) {
     fail(`cannot reach the Docker engine: ${(e as Error).message}`);
   }
-  const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress });
+  // Detected once at start, as amazon-ecs-agent does: GPUs do not come and go under a running host.
+  const gpus = config.gpuSupport ? await detectNvidiaGpus({ log }) : undefined;
+  if (gpus?.length) log(`[agent] GPU support: registering ${gpus.length} NVIDIA GPU(s): ${gpus.join(", ")}`);
+  const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress, gpus });
   let tlsOptions;
   try {
     // writeCache off: mqtt-packet would otherwise pre-build 65,536 two-byte Buffers for message ids
@@ -91,6 +122,13 @@ async function main() {
 
   const store = fileStateStore(config.dataDir);
   let agent: ReturnType<typeof createAgent> | undefined;
+  // Before the agent, so the first container it creates is already given the endpoint's URIs.
+  const metadata = await startMetadataEndpoint(config, runtime, {
+    context: { clusterName: identity.clusterName, availabilityZone: config.attributes["ecs.availability-zone"] },
+    tasks: () => Object.values(agent?.engine.state.tasks ?? {}),
+    runtime,
+    log,
+  });
   let refused = false;
   const link = new MqttAgentLink({
     url: config.control,
@@ -130,6 +168,7 @@ async function main() {
       imagesPerCycle: config.imageCleanup.imagesPerCycle,
     },
     pauseImage: config.pauseImage,
+    taskMetadataUrl: metadata?.url,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     log,
   });
@@ -158,6 +197,7 @@ async function main() {
     runtime,
     attributes: config.attributes,
     advertiseAddress: config.advertiseAddress,
+    gpus,
     initialFacts: facts,
     intervalMs: config.healthIntervalSeconds * 1000,
     thresholds: { minDiskFreeBytes: config.healthMinDiskFreeBytes },
@@ -172,6 +212,7 @@ async function main() {
   const shutdown = async () => {
     await monitor.stop();
     await introspection?.stop();
+    await metadata?.stop();
     // Leaving containers running is deliberate: losing the agent never stops workloads.
     await agent!.stop();
     process.exit(0);

@@ -4,7 +4,7 @@
  * PORTS_UDP in remainingResources (as ECS does). Shared so the CLI reads what the control renders.
  */
 export interface EcsResource {
-  name: "CPU" | "MEMORY" | "PORTS" | "PORTS_UDP";
+  name: "CPU" | "MEMORY" | "PORTS" | "PORTS_UDP" | "GPU";
   type: "INTEGER" | "STRINGSET";
   integerValue?: number;
   stringSetValue?: string[];
@@ -12,10 +12,21 @@ export interface EcsResource {
   longValue: number;
 }
 
-export function ecsResources(r: { cpu: number; memory: number; tcp: number[]; udp: number[] }): EcsResource[] {
+/**
+ * `gpus`: in registeredResources every GPU id the agent registered, in remainingResources those no
+ * task holds; listed (as ECS does) only on an instance that registered GPUs.
+ */
+export function ecsResources(r: { cpu: number; memory: number; tcp: number[]; udp: number[]; gpus?: string[] }): EcsResource[] {
   const int = (name: "CPU" | "MEMORY", v: number): EcsResource => ({ name, type: "INTEGER", integerValue: v, doubleValue: 0, longValue: 0 });
-  const set = (name: "PORTS" | "PORTS_UDP", ports: number[]): EcsResource => ({ name, type: "STRINGSET", stringSetValue: ports.map(String), doubleValue: 0, longValue: 0 });
-  return [int("CPU", r.cpu), int("MEMORY", r.memory), set("PORTS", r.tcp), set("PORTS_UDP", r.udp)];
+  const set = (name: "PORTS" | "PORTS_UDP" | "GPU", values: (number | string)[]): EcsResource => ({ name, type: "STRINGSET", stringSetValue: values.map(String), doubleValue: 0, longValue: 0 });
+  const list = [int("CPU", r.cpu), int("MEMORY", r.memory), set("PORTS", r.tcp), set("PORTS_UDP", r.udp)];
+  if (r.gpus) list.push(set("GPU", r.gpus));
+  return list;
+}
+
+/** The GPU ids of the GPU resource in such a list (empty when absent). */
+export function resourceGpus(list: { name: string; stringSetValue?: string[] }[] | undefined): string[] {
+  return list?.find((r) => r.name === "GPU")?.stringSetValue ?? [];
 }
 
 /** The integer value of CPU or MEMORY in such a list (undefined when absent). */

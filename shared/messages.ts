@@ -6,7 +6,15 @@ import { CONTAINER_STATUSES, DESIRED_STATUSES, TASK_STATUSES } from "./status.ts
  * not parse is counted and dropped, never acted on.
  */
 
-export const resourcesSchema = z.object({ cpu: z.number().int().nonnegative(), memory: z.number().int().nonnegative() });
+/** A GPU id as the agent registers it: NVIDIA's UUID (GPU-…), or the device index when no UUID is known. */
+export const gpuIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/);
+
+export const resourcesSchema = z.object({
+  cpu: z.number().int().nonnegative(),
+  memory: z.number().int().nonnegative(),
+  /** NVIDIA GPUs the agent found (only with GPU support enabled); ECS registers them as the STRINGSET resource "GPU". */
+  gpus: z.array(gpuIdSchema).max(64).optional(),
+});
 export type Resources = z.infer<typeof resourcesSchema>;
 
 export const versionInfoSchema = z.object({
@@ -78,6 +86,11 @@ export const desiredTaskSchema = z.object({
    * (`splunk-token`, ...); delivered and kept like `secrets`, handed to Docker's LogConfig only.
    */
   logSecretOptions: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+  /**
+   * GPU ids placement reserved for the task, by container name (ECS's container gpuIds): the
+   * agent hands exactly these to Docker as device requests.
+   */
+  gpuIds: z.record(z.string(), z.array(gpuIdSchema)).optional(),
 });
 export type DesiredTask = z.infer<typeof desiredTaskSchema>;
 

@@ -46,24 +46,44 @@ function namespaceMode(mode: "host" | "task" | "none" | undefined, taskId: strin
   return mode;
 }
 
-/** Task definition `secrets` arrive as values inside the desired task; they become env vars. */
-function withSecretEnv(env: Record<string, string> | undefined, secrets: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(secrets).length ? { ...env, ...secrets } : env;
+/** Variables the agent adds over the definition's `environment` (secret values, the metadata endpoint). */
+function withAddedEnv(env: Record<string, string> | undefined, added: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(added).length ? { ...env, ...added } : env;
+}
+
+export const NVIDIA_VISIBLE_DEVICES = "NVIDIA_VISIBLE_DEVICES";
+
+/**
+ * The container's GPUs, as amazon-ecs-agent gives them: for ECS Anywhere (external) instances a
+ * Docker device request naming exactly the container's GPU ids with capability "gpu" (the NVIDIA
+ * container toolkit's hook then exposes only those), and NVIDIA_VISIBLE_DEVICES set to the same ids,
+ * which ECS sets on its own instances and which overrides any value the definition gives.
+ */
+function gpuSettings(gpuIds: readonly string[] | undefined): Pick<ContainerSpec, "deviceRequests"> & { env?: Record<string, string> } {
+  if (!gpuIds?.length) return {};
+  return {
+    deviceRequests: [{ driver: "nvidia", deviceIds: [...gpuIds], capabilities: [["gpu"]] }],
+    env: { [NVIDIA_VISIBLE_DEVICES]: gpuIds.join(",") },
+  };
 }
 
 /**
  * Maps an ECS container definition onto a runtime-neutral container spec. Pure: everything it uses
- * is an argument, including the container's secret values (variable name → value) and the task's
- * cgroup, so the same inputs always give the same spec.
+ * is an argument, including the variables the agent adds (task definition `secrets`, which arrive
+ * as values inside the desired task, and the task metadata endpoint URIs; name → value), the task's
+ * cgroup and the GPU ids placement reserved for the container, so the same inputs always give the
+ * same spec.
  */
 export function buildContainerSpec(
   t: TaskIdentity,
   td: TaskDefinitionSpec,
   c: ContainerDefinition,
-  secretEnv: Record<string, string> = {},
+  addedEnv: Record<string, string> = {},
   cgroupParent?: string,
+  gpuIds?: readonly string[],
   log: LogContext = {},
 ): ContainerSpec {
+  const gpus = gpuSettings(gpuIds);
   const mode = networkModeOf(td);
   const lp = c.linuxParameters;
   const hc = c.healthCheck;
@@ -75,7 +95,7 @@ export function buildContainerSpec(
     labels: { ...(c.dockerLabels ?? {}), ...containerLabels(t, c.name) },
     command: c.command,
     entryPoint: c.entryPoint,
-    env: withSecretEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, { ...fl.env, ...secretEnv }),
+    env: withAddedEnv(c.environment ? Object.fromEntries(c.environment.map((e) => [e.name, e.value])) : undefined, { ...fl.env, ...addedEnv, ...gpus.env }),
     workingDirectory: c.workingDirectory,
     user: c.user,
     hostname: c.hostname,
@@ -98,6 +118,7 @@ export function buildContainerSpec(
       containerPath: d.containerPath ?? d.hostPath,
       permissions: cgroupPermissions(d.permissions),
     })),
+    deviceRequests: gpus.deviceRequests,
     shmSizeMiB: lp?.sharedMemorySize,
     tmpfs: lp?.tmpfs
       ? Object.fromEntries(lp.tmpfs.map((m) => [m.containerPath, [`size=${m.size}m`, ...(m.mountOptions ?? [])].join(",")]))

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { DesiredState, DesiredTask } from "../../shared/messages.ts";
 import type { AgentTask } from "../store/state-file.ts";
 import type { ParsedDefinition } from "./definition-cache.ts";
@@ -53,7 +54,16 @@ export function initialTask(dt: DesiredTask, parsed: ParsedDefinition, now: numb
     desiredStatus: dt.desiredStatus,
     knownStatus: "PROVISIONING",
     containers: parsed.ok
-      ? parsed.spec.containerDefinitions.map((c) => ({ name: c.name, image: c.image, essential: c.essential, knownStatus: "PENDING" as const }))
+      ? parsed.spec.containerDefinitions.map((c) => ({
+          name: c.name,
+          image: c.image,
+          essential: c.essential,
+          knownStatus: "PENDING" as const,
+          // Saved with the task, so a restarted agent still creates the container with its GPUs.
+          ...(dt.gpuIds?.[c.name]?.length ? { gpuIds: dt.gpuIds[c.name] } : {}),
+          // Here, so it is saved with the new task, before any container carries it in its environment.
+          metadataId: randomUUID(),
+        }))
       : [],
   };
   if (!parsed.ok) {

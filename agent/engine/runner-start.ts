@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { LABELS } from "../../shared/labels.ts";
+import { metadataEnv } from "../metadata/uris.ts";
 import { containerStartOrder, networkModeOf, type ContainerDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { describePull } from "../runtime/pull-progress.ts";
 import type { RuntimeContainer } from "../runtime/types.ts";
@@ -43,10 +45,15 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
   const deps = await dependenciesMet(w, def);
   if (deps !== "met") return deps === "waiting" ? "blocked" : "progressed";
   const next = nextUpward(c.knownStatus)!;
-  const spec = buildContainerSpec(identityOf(w), td, def, w.secrets.env[c.name], w.cgroupParent, {
+  const task = w.task;
+  // A task saved by an agent that predates metadata ids gets one before its container is made.
+  if (next === "CREATED") c.metadataId ??= randomUUID();
+  const addedEnv = { ...w.secrets.env[c.name], ...metadataEnv(w.ctx.taskMetadataUrl, c.metadataId) };
+  const spec = buildContainerSpec(identityOf(w), td, def, addedEnv, w.cgroupParent, c.gpuIds, {
     secretOptions: w.secrets.logOptions[c.name],
     firelens: await firelensPlacement(w, td, def, next === "CREATED"),
   });
+  if (next === "PULLED") task.pullStartedAt ??= w.ctx.now();
   await transitions[next]!({
     runtime: w.ctx.runtime,
     container: c,
@@ -57,6 +64,7 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
     onPulled: (image) => w.ctx.recordPull(image),
   });
   c.knownStatus = next;
+  if (next === "PULLED") task.pullStoppedAt = w.ctx.now();
   event(w, transitionMessage(c, next, spec.image));
   if (next === "RUNNING") {
     c.startedAt = w.ctx.now();

@@ -31,6 +31,8 @@ export interface TaskEngineOptions {
   firelensRoot?: string;
   /** Image of the hidden container holding an awsvpc task's network namespace. */
   pauseImage?: string;
+  /** Base URL of the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4 and v3); undefined: none. */
+  taskMetadataUrl?: string;
   /** Changes within this long are saved in one write (see StateSaver). */
   saveDelayMs?: number;
   now?: () => number;
@@ -79,6 +81,7 @@ export class TaskEngine {
       pauseImage: opts.pauseImage ? pulledPauseImageSource(opts.runtime, opts.pauseImage) : builtInPauseImageSource(opts.runtime),
       cleanupWaitMs: opts.cleanupWaitMs ?? 3 * 3600_000,
       firelensRoot: opts.firelensRoot ?? join(tmpdir(), `flotilla-firelens-${opts.instanceId}`),
+      taskMetadataUrl: opts.taskMetadataUrl,
       now: this.now,
       log: this.log,
       host: {},

@@ -18,6 +18,8 @@ export interface RunnerContext {
   cleanupWaitMs: number;
   /** Host dir holding each FireLens task's router config and socket (`{dataDir}/firelens`). */
   firelensRoot: string;
+  /** Base URL of the agent's task metadata endpoint, given to every task container; undefined: none. */
+  taskMetadataUrl?: string;
   now(): number;
   log(line: string): void;
   /** Host facts runners learn (said once for the host, not per task). */

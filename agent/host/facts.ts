@@ -14,17 +14,22 @@ export function ecsArchitecture(arch: string): string {
 /**
  * What the agent tells the control service about its host: ECS units (1024 cpu per core, memory
  * in MiB) and the automatic attributes, plus any given with --attribute; and the addresses other
- * hosts reach it at (`advertise`, from --advertise-address, first).
+ * hosts reach it at (`advertise`, from --advertise-address, first); and, with GPU support on, the
+ * NVIDIA GPU ids found at start (gpus.ts), registered as ECS's "GPU" resource.
  */
 export function hostFacts(
   info: RuntimeInfo,
   extraAttributes: Record<string, string> = {},
-  network: { advertise?: string; addresses?: () => string[] } = {},
+  network: { advertise?: string; addresses?: () => string[]; gpus?: string[] } = {},
 ): HostFacts {
   const host = hostname();
   return {
     hostname: host,
-    resources: { cpu: info.cpus * 1024, memory: Math.floor(info.memoryBytes / (1024 * 1024)) },
+    resources: {
+      cpu: info.cpus * 1024,
+      memory: Math.floor(info.memoryBytes / (1024 * 1024)),
+      ...(network.gpus?.length ? { gpus: network.gpus } : {}),
+    },
     attributes: {
       "ecs.os-type": info.osType === "windows" ? "windows" : "linux",
       "ecs.cpu-architecture": ecsArchitecture(info.architecture),

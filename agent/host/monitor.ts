@@ -12,6 +12,8 @@ export interface HostMonitorOptions {
   advertiseAddress?: string;
   /** The host's addresses now (default: read from the system, addresses.ts). */
   addresses?: () => string[];
+  /** GPU ids found at start (GPU support on); refreshed facts keep them. */
+  gpus?: string[];
   /** The facts sent last (at start: those registered with). */
   initialFacts: HostFacts;
   intervalMs: number;
@@ -105,7 +107,7 @@ export class HostMonitor {
     }
     if (info) {
       // Addresses change too (DHCP, an interface brought up): they are part of the facts.
-      const facts = hostFacts(info, this.opts.attributes, { advertise: this.opts.advertiseAddress, addresses: this.opts.addresses });
+      const facts = hostFacts(info, this.opts.attributes, { advertise: this.opts.advertiseAddress, addresses: this.opts.addresses, gpus: this.opts.gpus });
       const key = JSON.stringify(facts);
       if (key !== this.lastFacts) {
         this.lastFacts = key;

@@ -54,6 +54,7 @@ export function createBody(spec: ContainerSpec) {
       CapAdd: spec.capAdd,
       CapDrop: spec.capDrop,
       Devices: spec.devices?.map((d) => ({ PathOnHost: d.hostPath, PathInContainer: d.containerPath, CgroupPermissions: d.permissions })),
+      DeviceRequests: spec.deviceRequests?.map((r) => ({ Driver: r.driver, DeviceIDs: r.deviceIds, Capabilities: r.capabilities })),
       ReadonlyRootfs: spec.readonlyRootfs || undefined,
       Privileged: spec.privileged || undefined,
       Dns: joined ? undefined : spec.dnsServers,

@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import type { ContainerRuntime, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
+import type { ContainerRuntime, ContainerStats, ContainerSpec, ImagePullBehavior, PortBinding, RuntimeContainer, RuntimeInfo, RuntimeState, VolumeSpec } from "./types.ts";
 import { createBody, healthFromStatus } from "./docker-create.ts";
 import type { LogChunk, LogOptions, PullSummary, RegistryCredentials } from "./types.ts";
 import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
@@ -38,6 +38,18 @@ export function settlingContainer(line: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The first host address of an IPv4 subnet ("172.17.0.0/16" → "172.17.0.1"). */
+export function firstHostAddress(subnet: string): string | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
+  if (!m) return null;
+  const bits = Number(m[5]);
+  if (bits > 30) return null;
+  const ip = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const network = bits === 0 ? 0 : ip - (ip % 2 ** (32 - bits));
+  const first = network + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(first / 2 ** s) % 256).join(".");
 }
 
 function statusCode(e: unknown): number | undefined {
@@ -306,6 +318,9 @@ export class DockerRuntime implements ContainerRuntime {
         ports,
         error: i.State.Error || undefined,
         oomKilled: i.State.OOMKilled || undefined,
+        imageId: i.Image || undefined,
+        createdAt: parseTime(i.Created),
+        mounts: (i.Mounts ?? []).map((m) => ({ name: m.Name || undefined, source: m.Source, destination: m.Destination })),
         health: (i.State.Health?.Status as RuntimeContainer["health"] | "none" | undefined) === "none" ? undefined : (i.State.Health?.Status as RuntimeContainer["health"]),
         ipAddresses: Object.fromEntries(
           Object.entries(i.NetworkSettings.Networks ?? {})
@@ -317,6 +332,34 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(e) === 404) return null;
       throw e;
     }
+  }
+
+  async stats(id: string): Promise<ContainerStats | null> {
+    try {
+      return (await this.docker.getContainer(id).stats({ stream: false })) as unknown as ContainerStats;
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * The default bridge's gateway: Docker names it in the network's IPAM config when it was set
+   * (`--bip`, `default-address-pools`); otherwise Docker gave the bridge the first address of its
+   * subnet. (The bridge interface itself cannot be asked: without containers it has no carrier, and
+   * Node's interface list leaves such interfaces out.)
+   */
+  async bridgeAddress(): Promise<string | null> {
+    let net;
+    try {
+      net = await this.docker.getNetwork("bridge").inspect();
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+    const configs = ((net.IPAM?.Config ?? []) as { Gateway?: string; Subnet?: string }[]).filter((c) => c.Subnet && !c.Subnet.includes(":"));
+    const gateway = configs.find((c) => c.Gateway)?.Gateway;
+    return gateway ?? (configs[0] ? firstHostAddress(configs[0].Subnet!) : null);
   }
 
   async *logs(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk> {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type {
   ContainerRuntime,
   ContainerSpec,
+  ContainerStats,
   ImagePullBehavior,
   PortBinding,
   RuntimeContainer,
@@ -201,6 +202,28 @@ export class HollowRuntime implements ContainerRuntime {
     this.calls.inspect++;
     const c = this.containers.get(id);
     return c ? this.view(c) : null;
+  }
+
+  /** A reading in Docker's stats shape: no use measured, the container's memory limit as the limit. */
+  async stats(id: string): Promise<ContainerStats | null> {
+    const c = this.containers.get(id);
+    if (!c) return null;
+    const running = c.state === "running";
+    const cpu = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, system_cpu_usage: 0, online_cpus: 2, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };
+    return {
+      read: new Date(this.now()).toISOString(),
+      preread: new Date(this.now() - 1000).toISOString(),
+      name: `/${c.spec.name}`,
+      id: c.id,
+      pids_stats: { current: running ? 1 : 0 },
+      blkio_stats: { io_service_bytes_recursive: [] },
+      num_procs: 0,
+      storage_stats: {},
+      cpu_stats: cpu,
+      precpu_stats: cpu,
+      memory_stats: running ? { usage: 0, limit: (c.spec.memoryMiB ?? 4096) * 1024 * 1024, stats: {} } : {},
+      networks: running && c.spec.networkMode === "bridge" ? { eth0: { rx_bytes: 0, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: 0, tx_packets: 0, tx_errors: 0, tx_dropped: 0 } } : undefined,
+    };
   }
 
   async ensureTaskCgroup(taskId: string, limits: TaskResourceLimits): Promise<TaskCgroupResult> {

@@ -68,6 +68,8 @@ export interface ContainerSpec {
   capAdd?: string[];
   capDrop?: string[];
   devices?: { hostPath: string; containerPath: string; permissions: string }[];
+  /** Docker device requests (GPUs: driver "nvidia", the device ids, capabilities [["gpu"]]). */
+  deviceRequests?: { driver: string; deviceIds: string[]; capabilities: string[][] }[];
   readonlyRootfs?: boolean;
   privileged?: boolean;
   dnsServers?: string[];
@@ -117,7 +119,20 @@ export interface RuntimeContainer {
   ipAddresses?: Record<string, string>;
   /** The kernel's OOM killer ended the container (its own memory limit or its task's). */
   oomKilled?: boolean;
+  /** The image's id (`sha256:…`) the container was created from (inspect only). */
+  imageId?: string;
+  /** When the engine created the container (inspect only). */
+  createdAt?: number;
+  /** Volumes and bind mounts (inspect only): a named volume's name, host source and container path. */
+  mounts?: { name?: string; source: string; destination: string }[];
 }
+
+/**
+ * One reading of a container's resource use in the Docker Engine's stats shape (`cpu_stats`,
+ * `precpu_stats`, `memory_stats`, `networks`, `blkio_stats`, …), as the engine returns it: the task
+ * metadata endpoint passes it on unchanged, as ECS's does.
+ */
+export type ContainerStats = Record<string, unknown>;
 
 /** Task-level `cpu` and `memory` (ECS task size), enforced for the task's containers together. */
 export interface TaskResourceLimits {
@@ -214,6 +229,17 @@ export interface ContainerRuntime {
   /** All containers (running or not) whose labels include every given label. */
   list(labels: Record<string, string>): Promise<RuntimeContainer[]>;
   inspect(id: string): Promise<RuntimeContainer | null>;
+  /**
+   * One stats reading of a container (Docker's `stream=false`: the engine takes two samples, so
+   * `precpu_stats` is filled and CPU use can be computed from the one body); null when the container
+   * does not exist.
+   */
+  stats(id: string): Promise<ContainerStats | null>;
+  /**
+   * This host's address on the engine's default bridge network (Docker's docker0 gateway), or null
+   * when the engine has none. Containers on any bridge network and host-mode containers reach it.
+   */
+  bridgeAddress?(): Promise<string | null>;
   /**
    * A container's log output (stdout and stderr interleaved as written), ending when the
    * container stops (follow) or at the end of what is stored; aborting the signal ends it early.

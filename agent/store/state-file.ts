@@ -33,6 +33,13 @@ const agentContainerSchema = z.object({
     .optional(),
   /** The task's own address (awsvpc). */
   privateIpv4Address: z.string().optional(),
+  /** GPU ids the control reserved for this container; handed to Docker as device requests. */
+  gpuIds: z.array(z.string()).optional(),
+  /**
+   * The container's id in its task metadata endpoint URIs (ECS's V3EndpointID): a random v4 UUID,
+   * so no container can name another task's container by guessing.
+   */
+  metadataId: z.string().optional(),
 });
 export type AgentContainer = z.infer<typeof agentContainerSchema>;
 
@@ -49,6 +56,9 @@ const agentTaskSchema = z.object({
   startedAt: z.number().optional(),
   stoppingAt: z.number().optional(),
   stoppedAt: z.number().optional(),
+  /** When the task's first image pull began and its last one ended (ECS's PullStartedAt/PullStoppedAt). */
+  pullStartedAt: z.number().optional(),
+  pullStoppedAt: z.number().optional(),
   stoppedReason: z.string().optional(),
   stopCode: z.string().optional(),
   containers: z.array(agentContainerSchema),

@@ -21,4 +21,6 @@ export interface TaskContainer {
   exitCode?: number;
   reason?: string;
   runtimeId?: string;
+  /** GPU ids placement reserved for this container (ECS's Container.gpuIds). */
+  gpuIds?: string[];
 }

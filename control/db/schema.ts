@@ -39,6 +39,12 @@ export const containerInstances = sqliteTable(
     usedMemory: integer("used_memory").notNull().default(0),
     /** {"tcp":[...],"udp":[...]} static host ports reserved by live tasks. */
     usedPorts: text("used_ports", { mode: "json" }).$type<{ tcp: number[]; udp: number[] }>().notNull(),
+    /**
+     * GPU ids the agent registered (ECS's registeredResources "GPU" STRINGSET), in the agent's order;
+     * and those live tasks hold. Both are placement resources: a commit that takes GPUs bumps `version`.
+     */
+    registeredGpus: text("registered_gpus", { mode: "json" }).$type<string[]>().notNull().default([]),
+    usedGpus: text("used_gpus", { mode: "json" }).$type<string[]>().notNull().default([]),
     attributes: text("attributes", { mode: "json" }).$type<Record<string, string>>().notNull(),
     /**
      * Names of the attributes the agent reported last (automatic ones and --attribute flags), so an
@@ -109,7 +115,7 @@ export const tasks = sqliteTable(
     containers: text("containers", { mode: "json" }).$type<unknown[]>().notNull(),
     /** What this task holds on its instance: {cpu, memory, tcpPorts, udpPorts}. */
     reservation: text("reservation", { mode: "json" })
-      .$type<{ cpu: number; memory: number; tcpPorts: number[]; udpPorts: number[] }>()
+      .$type<{ cpu: number; memory: number; tcpPorts: number[]; udpPorts: number[]; gpus?: number; gpuIds?: string[] }>()
       .notNull(),
     /** True while the reservation is counted in the instance's used resources (released once). */
     reserved: integer("reserved", { mode: "boolean" }).notNull(),

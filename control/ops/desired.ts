@@ -2,6 +2,7 @@ import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DesiredState, DesiredTask } from "../../shared/messages.ts";
 import { containerInstances, tasks } from "../db/schema.ts";
 import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
+import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
 
 
@@ -68,6 +69,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       stopCode: t.desiredStatus === "STOPPED" ? (t.stopCode ?? undefined) : undefined,
       // The revision's spec as parsed once for this database, shared by every task of it.
       definition: (await taskDefinitionRevision(ctx.db, t.taskDefinitionArn))?.spec,
+      ...containerGpuIds(t.containers as TaskContainer[]),
     });
     byInstance.set(t.instanceId, list);
   }
@@ -75,4 +77,10 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
     out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [] });
   }
   return out;
+}
+
+/** The GPU ids placement gave each container (ECS's container gpuIds), for tasks that have any. */
+function containerGpuIds(containers: TaskContainer[]): Pick<DesiredTask, "gpuIds"> {
+  const withGpus = containers.filter((c) => c.gpuIds?.length);
+  return withGpus.length ? { gpuIds: Object.fromEntries(withGpus.map((c) => [c.name, c.gpuIds!])) } : {};
 }

@@ -47,6 +47,8 @@ export async function registerContainerInstance(
       usedCpu: 0,
       usedMemory: 0,
       usedPorts: { tcp: [], udp: [] },
+      registeredGpus: facts.resources.gpus ?? [],
+      usedGpus: [],
       attributes: { ...facts.attributes, "ecs.instance-id": id },
       agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
@@ -151,6 +153,8 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
       hostname: facts.hostname,
       registeredCpu: facts.resources.cpu,
       registeredMemory: facts.resources.memory,
+      // GPUs follow the host too; ids tasks hold stay held (in used_gpus) until those tasks stop.
+      registeredGpus: facts.resources.gpus ?? [],
       attributes,
       agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
@@ -257,6 +261,7 @@ export async function deregisterContainerInstance(ctx: OpsContext, cluster: stri
           usedCpu: 0,
           usedMemory: 0,
           usedPorts: { tcp: [], udp: [] },
+          usedGpus: [],
           version: sql`${containerInstances.version} + 1`,
         })
         .where(eq(containerInstances.id, found.id));

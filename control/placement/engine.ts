@@ -2,12 +2,13 @@ import { candidateSource, type CandidateSource } from "./candidate-source.ts";
 import { firstRejection } from "./checkers/chain.ts";
 import { ClusterIndex } from "./cluster-index.ts";
 import { describeFailure } from "./failures.ts";
+import { pickGpus } from "./instance-view.ts";
 import { prepareRequest, type PreparedRequest } from "./prepared-request.ts";
 import { rankersFor } from "./rankers/from-strategies.ts";
 import type { Ranker } from "./rankers/ranker.ts";
 import { RandomOrder, defaultSampleLimit } from "./sampling.ts";
 import { ScratchOverlay } from "./scratch-overlay.ts";
-import type { FailureReason, InstanceView, PlaceOptions, PlacementFailure, PlacementRequest, PlacementResult } from "./types.ts";
+import type { FailureReason, InstanceView, PlaceOptions, Placement, PlacementFailure, PlacementRequest, PlacementResult } from "./types.ts";
 
 /**
  * Decides where each of `request.count` tasks goes. Pure: reads the index (or a plain list of
@@ -34,7 +35,7 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
   const limit = Math.max(1, Math.floor(opts.sampleLimit ?? defaultSampleLimit(candidates.size, leading)));
   const search = new TaskSearch(prepared, rankers);
 
-  const placements: { instanceId: string }[] = [];
+  const placements: Placement[] = [];
   const failures: PlacementFailure[] = [];
   let failure: PlacementFailure | null = null;
   const count = Math.max(0, Math.floor(request.count));
@@ -64,9 +65,12 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
       }
     }
 
-    const placed = scratch.place(search.best, request.reservation, request.group);
+    // A task needing GPUs gets specific ones, chosen on the view it was checked against (so tasks
+    // of one request placed on the same instance get different ones).
+    const gpuIds = request.reservation.gpus ? pickGpus(search.best, request.reservation.gpus) : undefined;
+    const placed = scratch.place(search.best, gpuIds ? { ...request.reservation, gpuIds } : request.reservation, request.group);
     for (const r of rankers) r.placed?.(placed);
-    placements.push({ instanceId: placed.id });
+    placements.push(gpuIds ? { instanceId: placed.id, gpuIds } : { instanceId: placed.id });
   }
   return { placements, failures, rejections: search.rejections() };
 }

@@ -3,6 +3,7 @@ import {
   REASON_ATTRIBUTE,
   REASON_CPU,
   REASON_DISTINCT_INSTANCE,
+  REASON_GPU,
   REASON_MEMBER_OF,
   REASON_MEMORY,
   REASON_MISSING,
@@ -20,7 +21,7 @@ const STAGES: readonly (readonly FailureReason[])[] = [
   [REASON_AGENT],
   [REASON_ATTRIBUTE],
   [REASON_MEMBER_OF, REASON_DISTINCT_INSTANCE],
-  [REASON_CPU, REASON_MEMORY, REASON_PORTS],
+  [REASON_CPU, REASON_MEMORY, REASON_PORTS, REASON_GPU],
 ];
 
 export function reportedReason(counts: ReadonlyMap<FailureReason, number>): FailureReason {

@@ -5,6 +5,7 @@ export type {
   HealthStatus,
   InstanceView,
   PlaceOptions,
+  Placement,
   PlacementConstraint,
   PlacementFailure,
   PlacementRequest,

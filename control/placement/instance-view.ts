@@ -21,6 +21,7 @@ export function cloneInstanceView(v: InstanceView, copyAttributes = false): Inst
     registered: { cpu: v.registered.cpu, memory: v.registered.memory },
     remaining: { cpu: v.remaining.cpu, memory: v.remaining.memory },
     usedPorts: { tcp: new Set(v.usedPorts.tcp), udp: new Set(v.usedPorts.udp) },
+    gpus: { ids: v.gpus.ids, used: new Set(v.gpus.used) },
     // The engine's scratch copies never change attributes, so they may share them.
     attributes: copyAttributes ? { ...v.attributes } : v.attributes,
     runningTasksCount: v.runningTasksCount,
@@ -28,8 +29,31 @@ export function cloneInstanceView(v: InstanceView, copyAttributes = false): Inst
   };
 }
 
-/** Books one task onto the view in place. */
+/** How many of the instance's GPUs no live task holds. */
+export function freeGpuCount(v: InstanceView): number {
+  return v.gpus.ids.length - v.gpus.used.size;
+}
+
+/**
+ * The GPUs a task needing `count` would get: the first free ones in the agent's order, so the
+ * same view always gives the same ids. Fewer than `count` when the instance lacks them.
+ */
+export function pickGpus(v: InstanceView, count: number): string[] {
+  const out: string[] = [];
+  for (const id of v.gpus.ids) {
+    if (out.length >= count) break;
+    if (!v.gpus.used.has(id)) out.push(id);
+  }
+  return out;
+}
+
+/**
+ * Books one task onto the view in place. A reservation that names its GPU ids takes exactly those
+ * (a committed or placed task); one that only counts them takes the first free ones.
+ */
 export function applyReservation(v: InstanceView, r: Reservation, group: string): void {
+  const gpus = r.gpuIds ?? (r.gpus ? pickGpus(v, r.gpus) : []);
+  for (const id of gpus) v.gpus.used.add(id);
   v.remaining.cpu -= r.cpu;
   v.remaining.memory -= r.memory;
   for (const p of r.tcpPorts) v.usedPorts.tcp.add(p);
@@ -44,6 +68,7 @@ export function removeReservation(v: InstanceView, r: Reservation, group: string
   v.remaining.memory = Math.min(v.registered.memory, v.remaining.memory + r.memory);
   for (const p of r.tcpPorts) v.usedPorts.tcp.delete(p);
   for (const p of r.udpPorts) v.usedPorts.udp.delete(p);
+  for (const id of r.gpuIds ?? []) v.gpus.used.delete(id);
   const n = (v.groups.get(group) ?? 0) - 1;
   if (n > 0) v.groups.set(group, n);
   else v.groups.delete(group);

@@ -7,4 +7,5 @@ export const REASON_DISTINCT_INSTANCE: FailureReason = "DistinctInstance placeme
 export const REASON_CPU: FailureReason = "RESOURCE:CPU";
 export const REASON_MEMORY: FailureReason = "RESOURCE:MEMORY";
 export const REASON_PORTS: FailureReason = "RESOURCE:PORTS";
+export const REASON_GPU: FailureReason = "RESOURCE:GPU";
 export const REASON_MISSING: FailureReason = "MISSING";

@@ -23,6 +23,8 @@ export interface InstanceView {
   registered: { cpu: number; memory: number };
   remaining: { cpu: number; memory: number };
   usedPorts: { tcp: Set<number>; udp: Set<number> };
+  /** GPU ids the agent registered, in its order, and those live tasks hold. */
+  gpus: { ids: readonly string[]; used: Set<string> };
   /** Automatic and custom attributes, e.g. "ecs.cpu-architecture" = "x86_64" | "arm64". */
   attributes: Record<string, string>;
   runningTasksCount: number;
@@ -58,7 +60,7 @@ export interface PlacementRequest {
 
 /**
  * ECS's failure reasons. "MISSING" is only used when the cluster has no container instances at all
- * (ECS uses MISSING for "not found"); every other refusal uses one of the seven placement reasons.
+ * (ECS uses MISSING for "not found"); every other refusal uses one of the eight placement reasons.
  */
 export type FailureReason =
   | "AGENT"
@@ -68,6 +70,7 @@ export type FailureReason =
   | "RESOURCE:CPU"
   | "RESOURCE:MEMORY"
   | "RESOURCE:PORTS"
+  | "RESOURCE:GPU"
   | "MISSING";
 
 export interface PlacementFailure {
@@ -77,8 +80,14 @@ export interface PlacementFailure {
   rejected: Record<string, number>;
 }
 
+export interface Placement {
+  instanceId: string;
+  /** The GPU ids this task gets on the instance, when it needs any (ECS picks specific devices). */
+  gpuIds?: string[];
+}
+
 export interface PlacementResult {
-  placements: { instanceId: string }[];
+  placements: Placement[];
   /** One entry per task that could not be placed. */
   failures: PlacementFailure[];
   /** Why each instance examined for the last task evaluated was refused. */

@@ -41,10 +41,12 @@ export class CommitConnection {
   private readonly fenceHeld: Statement;
   private readonly reserve: Statement;
   private readonly reserveWithPorts: Statement;
+  private readonly reserveWithGpus: Statement;
   private readonly insert: Statement;
   private readonly unreserve: Statement;
   private readonly giveBack: Statement;
   private readonly giveBackPorts: Statement;
+  private readonly giveBackGpus: Statement;
   private readonly savepoint: Statement;
   private readonly rollbackToSavepoint: Statement;
   private readonly releaseSavepoint: Statement;
@@ -60,6 +62,7 @@ export class CommitConnection {
     );
     this.reserve = this.db.prepare(reserveOneSql(false));
     this.reserveWithPorts = this.db.prepare(reserveOneSql(true));
+    this.reserveWithGpus = this.db.prepare(reserveOneSql(true, true));
     this.insert = this.db.prepare(insertTaskRowSql);
     this.unreserve = this.db.prepare(`UPDATE "${getTableName(tasks)}" SET "${tasks.reserved.name}" = 0 WHERE "${tasks.id.name}" = ? AND "${tasks.reserved.name}" = 1`);
     const resources =
@@ -70,6 +73,12 @@ export class CommitConnection {
     this.giveBack = this.db.prepare(`UPDATE ${table} SET ${resources} ${where}`);
     this.giveBackPorts = this.db.prepare(
       `UPDATE ${table} SET ${resources}, "${ci.usedPorts.name}" = json_object('tcp', json(${portsWithout("tcp", "?4")}), 'udp', json(${portsWithout("udp", "?5")})) ${where}`,
+    );
+    // A task with GPUs gives back its ids and its ports (empty lists when it has none) in one statement.
+    const gpusLeft = `(select json_group_array(value) from json_each("${ci.usedGpus.name}") where value not in (select value from json_each(?6)))`;
+    this.giveBackGpus = this.db.prepare(
+      `UPDATE ${table} SET ${resources}, "${ci.usedPorts.name}" = json_object('tcp', json(${portsWithout("tcp", "?4")}), 'udp', json(${portsWithout("udp", "?5")})), ` +
+        `"${ci.usedGpus.name}" = ${gpusLeft} ${where}`,
     );
     this.savepoint = this.db.prepare("SAVEPOINT job");
     this.rollbackToSavepoint = this.db.prepare("ROLLBACK TO job");
@@ -123,15 +132,16 @@ export class CommitConnection {
 
   private applyCommit(job: CommitJob, outcomes: ReadonlyMap<number, boolean>): boolean {
     const r = job.reservation;
-    const reserve = r.tcpPorts.length || r.udpPorts.length ? this.reserveWithPorts : this.reserve;
+    const plain = r.tcpPorts.length || r.udpPorts.length ? this.reserveWithPorts : this.reserve;
     for (const claim of job.claims) {
+      const reserve = claim.gpuIds?.length ? this.reserveWithGpus : plain;
       let expected = claim.version;
       for (const earlier of claim.after) {
         const committed = outcomes.get(earlier);
         if (committed === undefined) expected = -1; // cannot tell: refuse rather than guess
         else if (!committed) expected--;
       }
-      if (expected < 0 || reserve.run(reserveOneArgs(r, claim.tasks, claim.instanceId, expected)).changes !== 1) return false;
+      if (expected < 0 || reserve.run(reserveOneArgs(r, claim.tasks, claim.instanceId, expected, claim.gpuIds)).changes !== 1) return false;
     }
     for (let i = 0; i < job.rows.identities.length; i++) this.insert.run(encodedRowArgs(job.rows, i));
     return true;
@@ -142,7 +152,9 @@ export class CommitConnection {
     if (this.unreserve.run([job.taskId]).changes !== 1) return { id: job.id, outcome: "released", version: null };
     const r = job.reservation;
     const row = (
-      r.tcpPorts.length || r.udpPorts.length
+      r.gpuIds?.length
+        ? this.giveBackGpus.get([r.cpu, r.memory, job.instanceId, JSON.stringify(r.tcpPorts), JSON.stringify(r.udpPorts), JSON.stringify(r.gpuIds)])
+        : r.tcpPorts.length || r.udpPorts.length
         ? this.giveBackPorts.get([r.cpu, r.memory, job.instanceId, JSON.stringify(r.tcpPorts), JSON.stringify(r.udpPorts)])
         : this.giveBack.get([r.cpu, r.memory, job.instanceId])
     ) as { version: number } | undefined;

@@ -50,6 +50,8 @@ export interface InstanceClaim {
   tasks: number;
   version: number;
   after: number[];
+  /** GPU ids these tasks take on the instance (none of which may already be held). */
+  gpuIds?: string[];
 }
 
 /** "fenced": the job's fence no longer matches the lease row; nothing of it was written. */

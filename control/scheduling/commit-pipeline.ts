@@ -88,6 +88,7 @@ export class CommitPipeline {
    * synchronously after placement, then book the placements in the index. Resolves with the
    * outcome once the worker has run it; jobs run in submission order. With `fence`, the commit
    * happens only if that lease is still held, checked in the commit's own transaction.
+   * `gpuIdsPerInstance`: the GPU ids the placed tasks take on each instance, when they need any.
    */
   submit(
     reservation: Reservation,
@@ -95,13 +96,15 @@ export class CommitPipeline {
     versionOf: (instanceId: string) => number,
     rows: EncodedTaskRows,
     fence?: JobFence,
+    gpuIdsPerInstance?: ReadonlyMap<string, readonly string[]>,
   ): Promise<CommitOutcome> {
     const id = this.nextId++;
     const claims: InstanceClaim[] = [];
     for (const [instanceId, tasks] of tasksPerInstance) {
       let stack = this.stacks.get(instanceId);
       if (!stack) this.stacks.set(instanceId, (stack = { pending: new Set(), phantoms: 0 }));
-      claims.push({ instanceId, tasks, version: versionOf(instanceId) - stack.phantoms, after: [...stack.pending] });
+      const gpuIds = gpuIdsPerInstance?.get(instanceId);
+      claims.push({ instanceId, tasks, version: versionOf(instanceId) - stack.phantoms, after: [...stack.pending], ...(gpuIds?.length ? { gpuIds: [...gpuIds] } : {}) });
       stack.pending.add(id);
     }
     const job: CommitJob = { kind: "commit", id, reservation, claims, rows, ...(fence ? { fence } : {}) };

@@ -21,6 +21,8 @@ interface RawInstance {
   used_cpu: number;
   used_memory: number;
   used_ports: string;
+  registered_gpus: string;
+  used_gpus: string;
   attributes: string;
 }
 
@@ -38,6 +40,8 @@ const INSTANCE_COLUMNS = [
   ci.usedCpu,
   ci.usedMemory,
   ci.usedPorts,
+  ci.registeredGpus,
+  ci.usedGpus,
   ci.attributes,
 ]
   .map((c) => `"${c.name}"`)
@@ -117,6 +121,8 @@ function fromRaw(r: RawInstance): ViewColumns {
     usedCpu: r.used_cpu,
     usedMemory: r.used_memory,
     usedPorts: JSON.parse(r.used_ports),
+    registeredGpus: JSON.parse(r.registered_gpus),
+    usedGpus: JSON.parse(r.used_gpus),
     attributes: JSON.parse(r.attributes),
   };
 }

@@ -74,10 +74,18 @@ export class PlacementStore {
    * Queues the commit of tasks placed on the index (see CommitPipeline.submit); call it
    * synchronously after placement. Throws FencedOut at once when a fenced handle has no lease;
    * the promise rejects with FencedOut when the lease was lost by the time the commit ran.
+   * Tasks that need GPUs name the ids they take per instance (`gpuIdsPerInstance`); the rows carry
+   * each task's own (encodeTaskRows' per-row columns).
    */
-  commit(reservation: Reservation, tasksPerInstance: ReadonlyMap<string, number>, versionOf: (instanceId: string) => number, rows: EncodedTaskRows): Promise<Exclude<CommitOutcome, "fenced">> {
+  commit(
+    reservation: Reservation,
+    tasksPerInstance: ReadonlyMap<string, number>,
+    versionOf: (instanceId: string) => number,
+    rows: EncodedTaskRows,
+    gpuIdsPerInstance?: ReadonlyMap<string, readonly string[]>,
+  ): Promise<Exclude<CommitOutcome, "fenced">> {
     const fence = this.currentFence();
-    return this.parts.pipeline.submit(reservation, tasksPerInstance, versionOf, rows, fence).then((outcome) => {
+    return this.parts.pipeline.submit(reservation, tasksPerInstance, versionOf, rows, fence, gpuIdsPerInstance).then((outcome) => {
       if (outcome === "fenced") throw new FencedOut(fence!);
       return outcome;
     });

@@ -1,5 +1,5 @@
 import { arn } from "../../shared/arn.ts";
-import { taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { gpuIdsByContainer, taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 import { newId } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
@@ -75,15 +75,20 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       const shared = sharedTaskColumns(req, reservation, now);
       const rows = result.placements.map((p): TaskRow => {
         const id = newId();
-        // Each row its own containers array: callers may change what they get back.
-        return { ...shared, id, arn: arn.task(req.clusterName, id), instanceId: p.instanceId, containers: pendingContainers(spec) };
+        // Each row its own containers array: callers may change what they get back. A task given
+        // GPUs keeps its ids in its reservation (released on stop) and on its containers (ECS's gpuIds).
+        const own = p.gpuIds ? withGpus(spec, reservation, p.gpuIds) : { reservation, containers: pendingContainers(spec) };
+        return { ...shared, ...own, id, arn: arn.task(req.clusterName, id), instanceId: p.instanceId };
       });
       const perInstance = new Map<string, number>();
       for (const p of result.placements) perInstance.set(p.instanceId, (perInstance.get(p.instanceId) ?? 0) + 1);
       if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: Promise.resolve<CommitOutcome>("committed") };
-      const commit = ctx.placement.commit(reservation, perInstance, (id) => index.get(id)!.version, encodeTaskRows(shared, rows));
+      const gpus = reservation.gpus ? gpusPerInstance(rows) : undefined;
+      const encoded = encodeTaskRows(shared, rows, gpus ? rows : undefined);
+      const commit = ctx.placement.commit(reservation, perInstance, (id) => index.get(id)!.version, encoded, gpus);
       // Booked before anything else runs, so the next caller places on what is left.
-      book(index, perInstance, reservation, req.group);
+      if (gpus) bookEach(index, rows, req.group);
+      else book(index, perInstance, reservation, req.group);
       return { rows, failures: result.failures, perInstance, commit };
     });
     let outcome: CommitOutcome;
@@ -117,6 +122,37 @@ function book(index: ClusterIndex, perInstance: ReadonlyMap<string, number>, res
     const version = index.get(id)!.version + 1;
     for (let k = 0; k < tasks; k++) index.reserve(id, reservation, group, version);
   }
+}
+
+/** Books tasks that each hold something of their own (GPU ids) one by one, with their own reservation. */
+function bookEach(index: ClusterIndex, rows: readonly TaskRow[], group: string): void {
+  const versions = new Map<string, number>();
+  for (const r of rows) if (!versions.has(r.instanceId)) versions.set(r.instanceId, index.get(r.instanceId)!.version + 1);
+  for (const r of rows) index.reserve(r.instanceId, r.reservation as Reservation, group, versions.get(r.instanceId));
+}
+
+/** The GPU ids the rows take on each instance. */
+function gpusPerInstance(rows: readonly TaskRow[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    const ids = (r.reservation as Reservation).gpuIds ?? [];
+    const list = out.get(r.instanceId);
+    if (list) list.push(...ids);
+    else out.set(r.instanceId, [...ids]);
+  }
+  return out;
+}
+
+/** A task's own reservation and containers once placement chose its GPUs. */
+function withGpus(spec: TaskDefinitionSpec, reservation: Reservation, gpuIds: string[]): { reservation: Reservation; containers: TaskContainer[] } {
+  const byContainer = gpuIdsByContainer(spec, gpuIds);
+  return {
+    reservation: { ...reservation, gpuIds },
+    containers: pendingContainers(spec).map((c) => {
+      const ids = byContainer.get(c.name);
+      return ids ? { ...c, gpuIds: ids } : c;
+    }),
+  };
 }
 
 /** The columns all tasks of one call share (everything but id, arn and instance). */

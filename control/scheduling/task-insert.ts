@@ -33,17 +33,37 @@ export interface EncodedTaskRows {
   shared: InValue[];
   /** Per row: id, arn, instance id. */
   identities: [string, string, string][];
+  /**
+   * Per row, encoded: its reservation and containers, for tasks that differ there (those given
+   * GPUs: each its own ids). Absent when every row shares them.
+   */
+  own?: [InValue, InValue][];
 }
+
+/** The columns a task with GPUs has of its own: the ids in its reservation and on its containers. */
+export type OwnTaskColumns = Pick<TaskRow, "reservation" | "containers">;
 
 const at = (key: keyof TaskRow) => columns.findIndex(([k]) => k === key);
 const ID_AT = at("id");
 const ARN_AT = at("arn");
 const INSTANCE_AT = at("instanceId");
+const RESERVATION_AT = at("reservation");
+const CONTAINERS_AT = at("containers");
+const COLUMN = Object.fromEntries(columns);
 
-export function encodeTaskRows(shared: SharedTaskColumns, rows: readonly TaskIdentity[]): EncodedTaskRows {
+/** `own`, when given, holds each row's reservation and containers (the same order as `rows`). */
+export function encodeTaskRows(shared: SharedTaskColumns, rows: readonly TaskIdentity[], own?: readonly OwnTaskColumns[]): EncodedTaskRows {
   return {
     shared: taskRowArgs({ ...shared, id: "", arn: "", instanceId: "" }),
     identities: rows.map((r) => [r.id, r.arn, r.instanceId]),
+    ...(own
+      ? {
+          own: own.map((o): [InValue, InValue] => [
+            COLUMN.reservation!.mapToDriverValue(o.reservation) as InValue,
+            COLUMN.containers!.mapToDriverValue(o.containers) as InValue,
+          ]),
+        }
+      : {}),
   };
 }
 
@@ -54,5 +74,7 @@ export function encodedRowArgs(encoded: EncodedTaskRows, i: number): InValue[] {
   args[ID_AT] = id;
   args[ARN_AT] = arn;
   args[INSTANCE_AT] = instanceId;
+  const own = encoded.own?.[i];
+  if (own) [args[RESERVATION_AT], args[CONTAINERS_AT]] = own;
   return args;
 }

@@ -16,6 +16,10 @@ export function clusterView(
   return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(counts ?? {}), createdAt: iso(row.createdAt) };
 }
 
+function registeredGpus(row: InstanceRow): { gpus?: string[] } {
+  return row.registeredGpus.length ? { gpus: row.registeredGpus } : {};
+}
+
 export function containerInstanceView(row: InstanceRow, counts: { runningTasksCount: number; pendingTasksCount: number }) {
   return {
     containerInstanceId: row.id,
@@ -24,12 +28,13 @@ export function containerInstanceView(row: InstanceRow, counts: { runningTasksCo
     ec2InstanceId: row.hostname,
     status: row.status,
     agentConnected: row.agentConnected,
-    registeredResources: ecsResources({ cpu: row.registeredCpu, memory: row.registeredMemory, tcp: [], udp: [] }),
+    registeredResources: ecsResources({ cpu: row.registeredCpu, memory: row.registeredMemory, tcp: [], udp: [], ...registeredGpus(row) }),
     remainingResources: ecsResources({
       cpu: row.registeredCpu - row.usedCpu,
       memory: row.registeredMemory - row.usedMemory,
       tcp: row.usedPorts.tcp,
       udp: row.usedPorts.udp,
+      ...(row.registeredGpus.length ? { gpus: row.registeredGpus.filter((id) => !row.usedGpus.includes(id)) } : {}),
     }),
     attributes: Object.entries(row.attributes).map(([name, value]) => ({ name, value })),
     runningTasksCount: counts.runningTasksCount,

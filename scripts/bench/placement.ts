@@ -32,6 +32,7 @@ function makeInstance(n: number): InstanceView {
     registered: { cpu: shape.cpu, memory: shape.memory },
     remaining: { cpu: shape.cpu, memory: shape.memory },
     usedPorts: { tcp: new Set(), udp: new Set() },
+    gpus: { ids: [], used: new Set() },
     attributes: shape.attributes,
     runningTasksCount: 0,
     groups: new Map(),

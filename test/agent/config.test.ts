@@ -23,6 +23,17 @@ describe("agent operational flags", () => {
     expect(parse(["--health-interval", "5"]).healthIntervalSeconds).toBe(5);
   });
 
+  test("task metadata endpoint: port 51679 on the Docker bridge's gateway by default; a port, 0, off and an address by flag or environment", () => {
+    expect(parse([])).toMatchObject({ taskMetadataPort: 51679, taskMetadataAddress: undefined });
+    expect(parse(["--task-metadata-port", "0"]).taskMetadataPort).toBe(0);
+    expect(parse(["--task-metadata-port", "off"]).taskMetadataPort).toBeNull();
+    expect(parse([], { FLOTILLA_TASK_METADATA_PORT: "80" }).taskMetadataPort).toBe(80);
+    expect(parse(["--task-metadata-address", "169.254.170.2"]).taskMetadataAddress).toBe("169.254.170.2");
+    expect(parse([], { FLOTILLA_TASK_METADATA_ADDRESS: "172.17.0.1" }).taskMetadataAddress).toBe("172.17.0.1");
+    expect(() => parse(["--task-metadata-port", "65536"])).toThrow(/--task-metadata-port must be a port number/);
+    expect(() => parse(["--task-metadata-address", "docker0"])).toThrow(/--task-metadata-address must be an IP address/);
+  });
+
   test("pause image: the built-in one unless --pause-image or FLOTILLA_PAUSE_IMAGE names another", () => {
     expect(parse([]).pauseImage).toBeUndefined();
     expect(parse(["--pause-image", "busybox:stable"]).pauseImage).toBe("busybox:stable");

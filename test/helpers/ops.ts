@@ -8,6 +8,7 @@ import { createSerializer, type OpsContext } from "../../control/ops/context.ts"
 import { ensureAdminToken } from "../../control/ops/tokens.ts";
 import { PlacementIndexCache } from "../../control/scheduling/index-cache.ts";
 import { PlacementStore } from "../../control/scheduling/placement-store.ts";
+import type { Resources } from "../../shared/messages.ts";
 import { TEST_TOKEN } from "./control.ts";
 
 export interface TestOps {
@@ -60,8 +61,8 @@ export async function createTestOps(clock: Clock = systemClock): Promise<TestOps
   };
 }
 
-/** Registers a fake instance directly through the ops (no agent), connected and ACTIVE. */
-export async function addInstance(t: TestOps, cluster: string, resources = { cpu: 2048, memory: 4096 }, attributes: Record<string, string> = {}) {
+/** Registers a fake instance through the registration op (no agent), connected and ACTIVE; `resources.gpus` are the GPU ids its agent would register. */
+export async function addInstance(t: TestOps, cluster: string, resources: Resources = { cpu: 2048, memory: 4096 }, attributes: Record<string, string> = {}) {
   const { createActivation } = await import("../../control/ops/activations.ts");
   const { registerContainerInstance, applyPresence } = await import("../../control/ops/instances.ts");
   const act = await createActivation(t.ctx, cluster, {});

@@ -17,7 +17,8 @@ let agent: AgentProcess;
 let instanceId: string;
 const CLUSTER = "facts";
 
-singleAgentCluster(CLUSTER, { agentArgs: ["--attribute", "site=lab", "--attribute", "tier=edge"], ready: (c) => ({ tc, agent, instanceId } = c) });
+// GPU support on, on a host without an NVIDIA driver (this machine): the agent registers no GPUs and says so once.
+singleAgentCluster(CLUSTER, { agentArgs: ["--attribute", "site=lab", "--attribute", "tier=edge", "--enable-gpu-support"], ready: (c) => ({ tc, agent, instanceId } = c) });
 
 /** The addresses the control stored from the agent's facts (service endpoints give the first). */
 async function storedAddresses(): Promise<string[] | null | undefined> {
@@ -40,6 +41,14 @@ describe("host facts and attributes", () => {
     expect(["x86_64", "arm64"]).toContain(attrs["ecs.cpu-architecture"]!);
     // The host's own non-loopback addresses, as the agent on it sees them.
     expect(await storedAddresses()).toEqual(hostAddresses());
+  });
+
+  test("with --enable-gpu-support on a host without NVIDIA GPUs the agent registers no GPU resource and logs it once", async () => {
+    const ci = await instance();
+    expect(ci.registeredResources.map((r: any) => r.name)).not.toContain("GPU");
+    expect(ci.remainingResources.map((r: any) => r.name)).not.toContain("GPU");
+    const lines = agent.output().split("\n").filter((l) => l.includes("GPU"));
+    expect(lines).toEqual(["[agent] GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs"]);
   });
 
   test("restarted with changed --attribute flags: the control service shows the new set, without re-registering", async () => {

@@ -169,10 +169,12 @@ describe("health-aware service on a real agent", () => {
   }, 240_000);
 
   test("a task whose check starts failing after healthCheckGracePeriodSeconds is stopped (ECS's reason) and replaced", async () => {
-    const GRACE = 60;
+    // Long enough for the replacement to turn UNHEALTHY (2 retries × 5 s) and HEALTHY again inside
+    // its own grace period, with room for a loaded machine; longer only makes the test slower.
+    const GRACE = 30;
     expect((await tc.api("PATCH", `/v1/clusters/${C}/services/web`, { healthCheckGracePeriodSeconds: GRACE })).body.service.deployments).toHaveLength(1);
     const [victim, other] = first;
-    await waitFor(`the task to have run ${GRACE} s`, () => Date.now() - Date.parse(victim.startedAt) > GRACE * 1000 + 500, { timeoutMs: 70_000 });
+    await waitFor(`the task to have run ${GRACE} s`, () => Date.now() - Date.parse(victim.startedAt) > GRACE * 1000 + 500, { timeoutMs: GRACE * 1000 + 10_000 });
     await setOk(victim, false);
     const stopped = await waitFor("the failing task STOPPED", async () => {
       const t = await getTask(victim.taskId);

@@ -25,7 +25,7 @@ describe("buildContainerSpec", () => {
         { name: "web", image: "nginx", memory: 128, logConfiguration: { logDriver: "gelf", options: { "gelf-address": "udp://127.0.0.1:12201" }, secretOptions: [{ name: "tag", valueFrom: "t" }] } },
       ],
     });
-    const spec = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined, { secretOptions: { tag: "from-secret" } });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined, undefined, { secretOptions: { tag: "from-secret" } });
     expect(spec.logConfig).toEqual({ type: "gelf", options: { "gelf-address": "udp://127.0.0.1:12201", tag: "from-secret" } });
     expect(spec.env).toBeUndefined();
   });

@@ -95,7 +95,7 @@ describe("create bodies", () => {
   test("the router mounts its config where Fluent Bit reads it and the socket dir at /var/run/, with secret options as env", () => {
     const routerEnv = firelensSecretEnv(td, { app: { apikey: "k3y" } });
     expect(routerEnv).toEqual({ apikey_1: "k3y" });
-    const spec = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined, { firelens: { paths, routerEnv } });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[0]!, {}, undefined, undefined, { firelens: { paths, routerEnv } });
     expect(spec.mounts).toEqual([
       { source: `/var/lib/flotilla/firelens/${T.taskId}/config/fluent.conf`, target: "/fluent-bit/etc/fluent-bit.conf", readOnly: false },
       { source: `/var/lib/flotilla/firelens/${T.taskId}/socket/`, target: "/var/run/", readOnly: false },
@@ -105,7 +105,7 @@ describe("create bodies", () => {
 
   test("an app container logs through Docker's fluentd driver to the router, tagged as ECS tags it", () => {
     const fl: FirelensPlacement = { paths, address: "tcp://172.17.0.5:24224", routerHost: "172.17.0.5" };
-    const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined, { firelens: fl, secretOptions: { apikey: "k3y" } });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined, undefined, { firelens: fl, secretOptions: { apikey: "k3y" } });
     expect(spec.logConfig).toEqual({
       type: "fluentd",
       options: {
@@ -122,7 +122,7 @@ describe("create bodies", () => {
   });
 
   test("with no network address the app sends to the unix socket in the task's host dir", () => {
-    const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined, { firelens: { paths, address: `unix://${paths.socketFile}` } });
+    const spec = buildContainerSpec(T, td, td.containerDefinitions[1]!, {}, undefined, undefined, { firelens: { paths, address: `unix://${paths.socketFile}` } });
     expect(spec.logConfig?.options?.["fluentd-address"]).toBe(`unix:///var/lib/flotilla/firelens/${T.taskId}/socket/fluent.sock`);
     expect(spec.env).toBeUndefined();
   });

@@ -127,6 +127,9 @@ export class CallChecker implements ContainerRuntime {
   inspect(id: string) {
     return this.call(this.taskOf.get(id), "inspect", id, () => this.inner.inspect(id));
   }
+  stats(id: string) {
+    return this.inner.stats(id);
+  }
   ensureTaskCgroup(taskId: string, limits: Parameters<NonNullable<ContainerRuntime["ensureTaskCgroup"]>>[1]) {
     return this.call(taskId, "ensureTaskCgroup", undefined, () => this.inner.ensureTaskCgroup!(taskId, limits));
   }

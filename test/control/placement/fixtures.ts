@@ -1,7 +1,10 @@
 import { prepareRequest, type PreparedRequest } from "../../../control/placement/prepared-request.ts";
 import type { InstanceView, PlacementRequest } from "../../../control/placement/types.ts";
 
-type InstanceOverrides = Partial<Omit<InstanceView, "usedPorts" | "groups">> & {
+type InstanceOverrides = Partial<Omit<InstanceView, "usedPorts" | "groups" | "gpus">> & {
+  /** Registered GPU ids, and those already held. */
+  gpus?: string[];
+  usedGpus?: string[];
   tcp?: number[];
   udp?: number[];
   groups?: Record<string, number>;
@@ -22,6 +25,7 @@ export function instance(id: string, o: InstanceOverrides = {}): InstanceView {
     registered,
     remaining: o.remaining ?? { ...registered },
     usedPorts: { tcp: new Set(o.tcp ?? []), udp: new Set(o.udp ?? []) },
+    gpus: { ids: o.gpus ?? [], used: new Set(o.usedGpus ?? []) },
     attributes: o.attributes ?? { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64", hostname: `host-${id}` },
     runningTasksCount: o.runningTasksCount ?? [...groups.values()].reduce((a, b) => a + b, 0),
     groups,
