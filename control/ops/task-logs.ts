@@ -47,7 +47,10 @@ export async function resolveLogTarget(
   const task = await describeTask(ctx, cluster, taskIdOrArn);
   const containers = task.containers as TaskContainer[];
   const name = q.container ?? (containers.length === 1 ? containers[0]!.name : undefined);
-  if (!name) throw invalid("container: required when the task has more than one container", [{ path: "container", message: "required when the task has more than one container" }]);
+  if (!name) {
+    const names = containers.map((c) => c.name).join(", ");
+    throw invalid(`container: required when the task has more than one container (one of: ${names})`, [{ path: "container", message: `required when the task has more than one container (one of: ${names})` }]);
+  }
   if (!containers.some((c) => c.name === name)) {
     throw invalid(`container: task has no container named "${name}"`, [{ path: "container", message: `no container named "${name}" in the task` }]);
   }

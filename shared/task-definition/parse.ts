@@ -146,8 +146,20 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
   return cur;
 }
 
+/**
+ * Message for an unknown field `key` at `objectPath` of any strict zod object schema (RunTask,
+ * CreateService bodies): the same "did you mean" as task definitions give.
+ */
+export function explainUnknownFieldOf(schema: z.ZodType, key: string, objectPath: IssuePath): string {
+  const where = objectPath.length ? ` in ${formatPath(objectPath)}` : "";
+  const suggestion = closest(key, knownFieldsAt(schema, objectPath));
+  return suggestion
+    ? `${key} is not a known field${where}; did you mean ${suggestion}?`
+    : `${key} is not a known field${where}; check its spelling or remove it.`;
+}
+
 /** The candidate closest to `key` (case-insensitive edit distance ≤ 2, or same letters ignoring case). */
-function closest(key: string, candidates: readonly string[]): string | undefined {
+export function closest(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const k = key.toLowerCase();
