@@ -40,6 +40,8 @@ export interface RunIo {
   err(text: string): void;
   tty: boolean;
   signal: AbortSignal;
+  /** The HTTP client (tests route it to an in-process API); default the global fetch. */
+  fetch?: typeof fetch;
 }
 
 /** Runs one CLI invocation; returns the exit code. Never throws for expected failures. */
@@ -75,7 +77,7 @@ export async function runCli(argv: string[], io: RunIo, resources = RESOURCES): 
     }
     const settings = cmd.offline ? offlineSettings(values, io.env) : resolveSettings(values, io.env);
     const ctx: CommandContext = {
-      client: new ApiClient(settings.api, settings.token),
+      client: new ApiClient(settings.api, settings.token, io.fetch),
       settings,
       out: (t) => io.out(t.endsWith("\n") || t === "" ? t : `${t}\n`),
       err: io.err,

@@ -64,7 +64,9 @@ export function resolveSettings(
 ): Settings {
   const path = configPath(env);
   const file = readConfig(path);
-  const profile = flags.profile ?? env.FLOTILLA_PROFILE ?? file.currentContext;
+  // An empty variable counts as unset (FLOTILLA_TOKEN= in a script clears it, as for aws).
+  const envOf = (k: string) => env[k] || undefined;
+  const profile = flags.profile ?? envOf("FLOTILLA_PROFILE") ?? file.currentContext;
   let ctx: z.infer<typeof connection> = file;
   if (profile !== undefined) {
     const found = file.contexts?.[profile];
@@ -76,12 +78,12 @@ export function resolveSettings(
   }
   const output = flags.output ?? "table";
   if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, got "${output}"`);
-  const api = (flags.api ?? env.FLOTILLA_API_URL ?? ctx.api ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  const api = (flags.api ?? envOf("FLOTILLA_API_URL") ?? ctx.api ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]+/.test(api)) throw new UsageError(`--api must be an http:// or https:// URL, got "${api}"`);
   return {
     api,
-    token: flags.token ?? env.FLOTILLA_TOKEN ?? ctx.token,
-    cluster: flags.cluster ?? env.FLOTILLA_CLUSTER ?? ctx.cluster ?? "default",
+    token: flags.token ?? envOf("FLOTILLA_TOKEN") ?? ctx.token,
+    cluster: flags.cluster ?? envOf("FLOTILLA_CLUSTER") ?? ctx.cluster ?? "default",
     output,
     ...(profile !== undefined ? { profile } : {}),
   };
