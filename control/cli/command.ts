@@ -44,7 +44,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   token: { type: "string", valueName: "TOKEN", description: "bearer token [FLOTILLA_TOKEN, config token]" },
   cluster: { type: "string", short: "c", valueName: "NAME", description: "cluster [FLOTILLA_CLUSTER, config cluster] default default" },
   profile: { type: "string", valueName: "NAME", description: "named context from the config file [FLOTILLA_PROFILE, config currentContext]" },
-  output: { type: "string", short: "o", valueName: "FORMAT", description: "table (default) or json" },
+  output: { type: "string", short: "o", valueName: "FORMAT", description: "table (default), json or yaml" },
   help: { type: "boolean", short: "h", description: "show help" },
 };
 
@@ -187,9 +187,11 @@ export function keyValues(flag: string, items: string[]): [string, string][] {
   });
 }
 
-/** Prints JSON for scripts or the human rendering. */
+/** Prints JSON (or YAML) for scripts or the human rendering. */
 export function emit(ctx: CommandContext, json: unknown, human: () => string) {
-  ctx.out(ctx.settings.output === "json" ? JSON.stringify(json, null, 2) : human());
+  const o = ctx.settings.output;
+  // YAML through Bun's own serializer (no dependency): the same objects as JSON, for people.
+  ctx.out(o === "json" ? JSON.stringify(json, null, 2) : o === "yaml" ? Bun.YAML.stringify(json ?? null, null, 2) : human());
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -24,7 +24,7 @@ export function topHelp(resources: Resource[]): string {
     "Resources:",
     ...resources.map((r) => `  ${r.name.padEnd(w)}  ${r.summary}`),
     "",
-    "Global options (anywhere on the line): --api URL, --token TOKEN, -c/--cluster NAME, -o/--output table|json,",
+    "Global options (anywhere on the line): --api URL, --token TOKEN, -c/--cluster NAME, -o/--output table|json|yaml,",
     "  --profile NAME, -h/--help, --version",
     "Settings come from flags, then FLOTILLA_API_URL / FLOTILLA_TOKEN / FLOTILLA_CLUSTER, then the config file",
     "~/.config/flotilla/config.json (FLOTILLA_CONFIG overrides the path): its context named by --profile,",
@@ -104,6 +104,6 @@ function offlineSettings(values: Record<string, any>, env: Record<string, string
   try {
     return resolveSettings(values, env);
   } catch {
-    return { api: "http://127.0.0.1:8080", cluster: "default", output: values.output === "json" ? "json" : "table" };
+    return { api: "http://127.0.0.1:8080", cluster: "default", output: values.output === "json" || values.output === "yaml" ? values.output : "table" };
   }
 }

@@ -9,7 +9,7 @@ export interface Settings {
   api: string;
   token?: string;
   cluster: string;
-  output: "table" | "json";
+  output: "table" | "json" | "yaml";
   /** The config-file context in use, if any. */
   profile?: string;
 }
@@ -77,7 +77,7 @@ export function resolveSettings(
     ctx = found;
   }
   const output = flags.output ?? "table";
-  if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, got "${output}"`);
+  if (output !== "table" && output !== "json" && output !== "yaml") throw new UsageError(`--output must be table, json or yaml, got "${output}"`);
   const api = (flags.api ?? envOf("FLOTILLA_API_URL") ?? ctx.api ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]+/.test(api)) throw new UsageError(`--api must be an http:// or https:// URL, got "${api}"`);
   return {

@@ -63,6 +63,10 @@ describe("flotilla CLI, as a newcomer found it", () => {
     const t = await flo(["-c", C, "-o", "json", "tasks", "list"]);
     expect(t.code).toBe(0);
     expect(t.json()).toHaveProperty("tasks");
+    // -o yaml: the same objects as JSON.
+    const y = await flo(["-o", "yaml", "clusters", "describe", C]);
+    expect(y.code).toBe(0);
+    expect((Bun.YAML.parse(y.stdout) as any).cluster.clusterName).toBe(C);
   });
 
   test("bad numbers get one readable line in flag terms, exit 2", async () => {

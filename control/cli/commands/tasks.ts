@@ -166,7 +166,7 @@ export const tasks: Resource = {
         const since = sinceFlag("since", values.since);
         if (since !== undefined) q.set("since", since);
         if (values.follow) q.set("follow", "true");
-        if (ctx.settings.output === "json" && values.follow) throw new UsageError("--follow cannot be combined with --output json");
+        if (ctx.settings.output !== "table" && values.follow) throw new UsageError(`--follow cannot be combined with --output ${ctx.settings.output}`);
         const res = await ctx.client.raw("GET", `${base(ctx)}/${seg(id!)}/logs${q.size ? `?${q}` : ""}`, undefined, ctx.signal);
         if (!res.body) return;
         // Stream as it arrives: with --follow this runs until the task stops or the user interrupts.
