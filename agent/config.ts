@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ImagePullBehavior } from "./runtime/types.ts";
@@ -10,7 +11,8 @@ the tasks placed on it in the local Docker engine.
 Options (environment variable in brackets):
   --control URL              MQTT URL of the control service, e.g. mqtt://10.0.0.5:1883   [FLOTILLA_CONTROL]
   --activation-id ID         activation id (first start only)                           [FLOTILLA_ACTIVATION_ID]
-  --activation-code CODE     activation code (first start only)                         [FLOTILLA_ACTIVATION_CODE]
+  --activation-code CODE     activation code (first start only; on the command line it shows in ps: prefer the variable or the file) [FLOTILLA_ACTIVATION_CODE]
+  --activation-code-file F   read the activation code from file F                       [FLOTILLA_ACTIVATION_CODE_FILE]
   --data-dir DIR             identity and state files                                   [FLOTILLA_DATA_DIR] default /var/lib/flotilla
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
@@ -94,6 +96,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         control: { type: "string" },
         "activation-id": { type: "string" },
         "activation-code": { type: "string" },
+        "activation-code-file": { type: "string" },
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
@@ -202,11 +205,24 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     imageCleanup,
     pauseImage: values["pause-image"] || env.FLOTILLA_PAUSE_IMAGE || undefined,
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
-    activationCode: values["activation-code"] ?? env.FLOTILLA_ACTIVATION_CODE,
+    activationCode: values["activation-code"] ?? activationCodeFromFile(values["activation-code-file"] ?? env.FLOTILLA_ACTIVATION_CODE_FILE) ?? (env.FLOTILLA_ACTIVATION_CODE || undefined),
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
     attributes,
     advertiseAddress,
     help,
   };
+}
+
+/** The activation code from a file (kept out of argv, where `ps` shows it to every user); trimmed. */
+function activationCodeFromFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let code: string;
+  try {
+    code = readFileSync(path, "utf8").trim();
+  } catch (e) {
+    throw new ConfigError(`--activation-code-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!code) throw new ConfigError(`--activation-code-file: ${path} is empty`);
+  return code;
 }

@@ -11,7 +11,9 @@
 #   --control URL                 control service HTTP API (the agent binary is downloaded from it)
 #   --mqtt URL                    control service MQTT URL (default mqtt://<control host>:1883)
 #   --activation-id ID            activation id (from `flotilla activations create`)
-#   --activation-code CODE        activation code
+#   --activation-code CODE        activation code (on the command line it shows in ps: prefer
+#                                 --activation-code-file or FLOTILLA_ACTIVATION_CODE in the environment)
+#   --activation-code-file FILE   read the activation code from FILE ('-' = stdin)
 #   --cluster NAME                expected cluster; the install fails if the activation is for another
 #   --ca-file FILE                CA certificate for https/mqtts control URLs
 #   --attribute KEY=VALUE         custom attribute (repeatable)
@@ -42,7 +44,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code="" cluster="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
+control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --mqtt) need_value "$@"; mqtt=$2; shift ;;
     --activation-id) need_value "$@"; act_id=$2; shift ;;
     --activation-code) need_value "$@"; act_code=$2; shift ;;
+    --activation-code-file) need_value "$@"; act_code=$(cat -- "$2") || usage_error "cannot read --activation-code-file $2"; act_code=${act_code//[[:space:]]/}; shift ;;
     --cluster) need_value "$@"; cluster=$2; shift ;;
     --ca-file) need_value "$@"; ca_file=$2; shift ;;
     --attribute) need_value "$@"; [[ "$2" == ?*=* ]] || usage_error "--attribute must be KEY=VALUE, got \"$2\""; attributes+=("$2"); shift ;;
@@ -92,11 +95,11 @@ http_get() { # url outfile
   local ca=()
   if command -v curl >/dev/null 2>&1; then
     [ -n "$ca_file" ] && ca=(--cacert "$ca_file")
-    curl -fsSL "${ca[@]}" --retry 3 --retry-connrefused --connect-timeout 10 \
-      -H "x-flotilla-activation-id: $act_id" -H "x-flotilla-activation-code: $act_code" -o "$2" "$1"
+    # Headers from a 0600 file, not argv, so the code does not show in ps.
+    curl -fsSL "${ca[@]}" --retry 3 --retry-connrefused --connect-timeout 10 -H @"$hdr_file" -o "$2" "$1"
   elif command -v wget >/dev/null 2>&1; then
     [ -n "$ca_file" ] && ca=(--ca-certificate="$ca_file")
-    wget -q "${ca[@]}" --tries=3 --header="x-flotilla-activation-id: $act_id" --header="x-flotilla-activation-code: $act_code" -O "$2" "$1"
+    WGETRC=$wgetrc_file wget -q "${ca[@]}" --tries=3 -O "$2" "$1"
   else
     die "neither curl nor wget is installed; install one of them and re-run"
   fi
@@ -158,7 +161,13 @@ fi
 [ -n "$control" ] || usage_error "--control is required (the control service's HTTP API URL)"
 [[ "$control" =~ ^https?://[^/]+ ]] || usage_error "--control must be an http:// or https:// URL, got \"$control\""
 [ -n "$act_id" ] || usage_error "--activation-id is required"
-[ -n "$act_code" ] || usage_error "--activation-code is required"
+[ -n "$act_code" ] || usage_error "--activation-code, --activation-code-file or FLOTILLA_ACTIVATION_CODE is required"
+# The activation headers for the download, in 0600 files (curl -H @file, a wgetrc), not argv.
+hdr_file=$(mktemp) wgetrc_file=$(mktemp)
+chmod 0600 "$hdr_file" "$wgetrc_file"
+printf 'x-flotilla-activation-id: %s\nx-flotilla-activation-code: %s\n' "$act_id" "$act_code" > "$hdr_file"
+sed 's/^/header = /' "$hdr_file" > "$wgetrc_file"
+trap 'rm -f "$hdr_file" "$wgetrc_file"' EXIT
 [ -z "$ca_file" ] || [ -r "$ca_file" ] || die "--ca-file $ca_file is not readable"
 if [ -z "$mqtt" ]; then
   host=${control#*://}; host=${host%%/*}; host=${host%:*}
@@ -206,7 +215,7 @@ fi
 # Download to a temp file, verify the checksum the control service publishes, then swap in.
 mkdir -p "$(dirname "$BIN")" "$CONF_DIR" "$DATA_DIR" "$(dirname "$SUPERVISOR")"
 tmp=$(mktemp "$BIN.XXXXXX")
-trap 'rm -f "$tmp" "$tmp.sha" "$tmp.err"' EXIT
+trap 'rm -f "$tmp" "$tmp.sha" "$tmp.err" "$hdr_file" "$wgetrc_file"' EXIT
 changed=0
 want=""
 if http_get "$control/v1/agent/download/sha256?arch=$arch" "$tmp.sha" 2>"$tmp.err"; then

@@ -1,11 +1,18 @@
 import type { Resource } from "./command.ts";
 import { activations } from "./commands/activations.ts";
 import { attributes } from "./commands/attributes.ts";
+import { audit } from "./commands/audit.ts";
 import { clusters } from "./commands/clusters.ts";
 import { instances } from "./commands/instances.ts";
+import { policy } from "./commands/policy.ts";
+import { secrets } from "./commands/secrets.ts";
 import { services } from "./commands/services.ts";
 import { taskDefinitions } from "./commands/task-definitions.ts";
 import { tasks } from "./commands/tasks.ts";
+import { tokens } from "./commands/tokens.ts";
 
-/** Every resource the CLI knows; a new resource is one file under commands/ plus one line here. */
-export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services];
+/**
+ * Every API resource the CLI drives; a new resource is one file under commands/ plus one line here.
+ * (`config` and `completion` need no API and are added by runCli.)
+ */
+export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit];

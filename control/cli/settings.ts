@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
 
@@ -9,14 +9,26 @@ export interface Settings {
   api: string;
   token?: string;
   cluster: string;
-  output: "table" | "json";
+  output: "table" | "json" | "yaml";
+  /** The config-file context in use, if any. */
+  profile?: string;
 }
 
-const configFile = z.strictObject({
+const connection = z.strictObject({
   api: z.string().url().optional(),
   token: z.string().min(1).optional(),
   cluster: z.string().min(1).optional(),
 });
+
+/**
+ * The config file: top-level api/token/cluster (one control service), and named contexts for
+ * several, as kubectl's kubeconfig: `--profile` / FLOTILLA_PROFILE / currentContext picks one.
+ */
+const configFile = connection.extend({
+  currentContext: z.string().min(1).optional(),
+  contexts: z.record(z.string().min(1), connection).optional(),
+});
+export type ConfigFile = z.infer<typeof configFile>;
 
 export function configPath(env: Record<string, string | undefined>): string {
   if (env.FLOTILLA_CONFIG) return env.FLOTILLA_CONFIG;
@@ -24,7 +36,7 @@ export function configPath(env: Record<string, string | undefined>): string {
   return join(base, "flotilla", "config.json");
 }
 
-function readConfig(path: string): z.infer<typeof configFile> {
+export function readConfig(path: string): ConfigFile {
   if (!existsSync(path)) return {};
   let raw: unknown;
   try {
@@ -40,19 +52,39 @@ function readConfig(path: string): z.infer<typeof configFile> {
   return parsed.data;
 }
 
+/** Writes the config file 0600 (it holds tokens). */
+export function writeConfig(path: string, config: ConfigFile): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+}
+
 export function resolveSettings(
-  flags: { api?: string; token?: string; cluster?: string; output?: string },
+  flags: { api?: string; token?: string; cluster?: string; output?: string; profile?: string },
   env: Record<string, string | undefined>,
 ): Settings {
-  const file = readConfig(configPath(env));
+  const path = configPath(env);
+  const file = readConfig(path);
+  // An empty variable counts as unset (FLOTILLA_TOKEN= in a script clears it, as for aws).
+  const envOf = (k: string) => env[k] || undefined;
+  const profile = flags.profile ?? envOf("FLOTILLA_PROFILE") ?? file.currentContext;
+  let ctx: z.infer<typeof connection> = file;
+  if (profile !== undefined) {
+    const found = file.contexts?.[profile];
+    if (!found) {
+      const names = Object.keys(file.contexts ?? {});
+      throw new UsageError(`no context "${profile}" in ${path}${names.length ? ` (one of: ${names.join(", ")})` : ""}`);
+    }
+    ctx = found;
+  }
   const output = flags.output ?? "table";
-  if (output !== "table" && output !== "json") throw new UsageError(`--output must be table or json, got "${output}"`);
-  const api = (flags.api ?? env.FLOTILLA_API_URL ?? file.api ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  if (output !== "table" && output !== "json" && output !== "yaml") throw new UsageError(`--output must be table, json or yaml, got "${output}"`);
+  const api = (flags.api ?? envOf("FLOTILLA_API_URL") ?? ctx.api ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]+/.test(api)) throw new UsageError(`--api must be an http:// or https:// URL, got "${api}"`);
   return {
     api,
-    token: flags.token ?? env.FLOTILLA_TOKEN ?? file.token,
-    cluster: flags.cluster ?? env.FLOTILLA_CLUSTER ?? file.cluster ?? "default",
+    token: flags.token ?? envOf("FLOTILLA_TOKEN") ?? ctx.token,
+    cluster: flags.cluster ?? envOf("FLOTILLA_CLUSTER") ?? ctx.cluster ?? "default",
     output,
+    ...(profile !== undefined ? { profile } : {}),
   };
 }

@@ -231,7 +231,7 @@ export async function deleteService(ctx: OpsContext, cluster: string, nameOrArn:
     const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
     if (cur.status !== "ACTIVE") return cur;
     if (cur.schedulingStrategy === "REPLICA" && cur.desiredCount > 0 && !force) {
-      throw invalid("The service cannot be stopped while it is scaled above 0 (scale it to 0 first or delete with ?force=true)", [
+      throw invalid("The service cannot be stopped while it is scaled above 0 (scale it to 0 first, or delete it with force)", [
         { path: "force", message: "required while desiredCount is above 0" },
       ]);
     }

@@ -70,7 +70,7 @@ export async function resolveLogTarget(
     name = byStream.name;
   }
   name ??= containers.length === 1 ? containers[0]!.name : undefined;
-  if (!name) throw badField("container", "required when the task has more than one container");
+  if (!name) throw badField("container", `required when the task has more than one container (one of: ${containers.map((c) => c.name).join(", ")})`);
   const container = containers.find((c) => c.name === name);
   if (!container) throw badField("container", `no container named "${name}" in the task`);
   if (q.group !== undefined && streamOf(container)?.group !== q.group) {

@@ -49,6 +49,18 @@ export async function listServiceEvents(ctx: OpsContext, clusterName: string, se
 }
 
 
+/** The service's newest event whose message contains `text` (a fixed phrase of one kind of event). */
+export async function latestServiceEventContaining(ctx: OpsContext, clusterName: string, serviceName: string, text: string): Promise<ServiceEventRow | undefined> {
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return ctx.db
+    .select()
+    .from(serviceEvents)
+    .where(and(eq(serviceEvents.clusterName, clusterName), eq(serviceEvents.serviceName, serviceName), sql`${serviceEvents.message} LIKE ${pattern} ESCAPE '\\'`))
+    .orderBy(desc(serviceEvents.createdAt), sql`rowid desc`)
+    .limit(1)
+    .get();
+}
+
 /** Task ids as ECS writes them in event messages: "(task 1234...)". */
 export function taskList(ids: string[]): string {
   return ids.map((id) => `(task ${id})`).join(" ");

@@ -6,7 +6,7 @@ import type { TaskDefinitionRevision } from "../db/task-definition-revisions.ts"
 import type { PlacementConstraint } from "../placement/index.ts";
 import { startTasks } from "../scheduling/start-tasks.ts";
 import { launchDelayMs } from "./deployment-math.ts";
-import { addServiceEvent, taskList } from "./events.ts";
+import { addServiceEvent, latestServiceEventContaining, taskList } from "./events.ts";
 import { constraintsOf, serviceGroup, strategiesOf } from "./store.ts";
 import { isLaunchFailure } from "./task-health.ts";
 import { latencyTrace } from "../latency-trace.ts";
@@ -98,12 +98,22 @@ export async function launchAllowedAt(ctx: OpsContext, svc: ServiceRow): Promise
   return (recent[0]!.stoppedAt ?? 0) + launchDelayMs(k);
 }
 
+const THROTTLE_PREFIX = "is unable to consistently start tasks successfully. Retrying in ";
+
+/**
+ * One event per retry decision, not per reconcile tick: the decision is its resume time (derived
+ * from stored tasks, so it is the same every tick until another launch fails). The newest throttle
+ * event said "Retrying in N seconds" at createdAt, i.e. about createdAt + N s; when that is this
+ * resumeAt (within the rounding second) it was already said. Otherwise a countdown would add an
+ * event a second and push the real ones out of the 100 kept.
+ */
 export async function throttledEvent(ctx: OpsContext, svc: ServiceRow, resumeAt: number): Promise<void> {
-  const seconds = Math.max(1, Math.ceil((resumeAt - ctx.clock.now()) / 1000));
-  await addServiceEvent(
-    ctx,
-    svc.clusterName,
-    svc.serviceName,
-    `(service ${svc.serviceName}) is unable to consistently start tasks successfully. Retrying in ${seconds} seconds.`,
-  );
+  const now = ctx.clock.now();
+  const seconds = Math.max(1, Math.ceil((resumeAt - now) / 1000));
+  const last = await latestServiceEventContaining(ctx, svc.clusterName, svc.serviceName, THROTTLE_PREFIX);
+  if (last) {
+    const said = Number(/Retrying in (\d+) seconds/.exec(last.message)?.[1]);
+    if (Number.isFinite(said) && Math.abs(last.createdAt + said * 1000 - resumeAt) < 1000) return;
+  }
+  await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) ${THROTTLE_PREFIX}${seconds} seconds.`);
 }

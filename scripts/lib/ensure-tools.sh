@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
-# Installs what Flotilla needs on a fresh Debian machine (Node and npm present, root, no Docker
-# engine running): Bun from npm, the project's packages, Debian's docker.io and any Debian packages
-# the tests use, and a running dockerd. Safe to run again: each step is skipped when already done.
+# Installs what running Flotilla needs on a fresh Debian machine (Node and npm present, root, no
+# Docker engine running): Bun from npm, the project's packages, Debian's docker.io, busybox-static
+# for the local sample image (the quickstart's nginx, built without a registry) and a running
+# dockerd. Arguments name more Debian packages to install (scripts/lib/ensure-test-tools.sh passes
+# the ones only the tests use). Safe to run again: each step is skipped when already done.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# Debian packages the tests use: a private registry (docker-registry, htpasswd from apache2-utils),
-# an external broker (mosquitto with its dynamic-security plugin), openssl for throwaway CAs,
-# debootstrap for the clean-Debian install tests, qemu-user-static + libc6-arm64-cross for the arm64
-# agent binary, ssh for fleet registration, and llvm (llvm-mc, llvm-objcopy) to check that the pause
-# program the agent carries is what its assembly source assembles to, and awscli, the real aws CLI
-# the ECS API tests drive.
-extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl debootstrap qemu-user-static libc6-arm64-cross openssh-client llvm awscli "$@")
+extra_debs=("$@")
 
 say() { echo "[setup] $*" >&2; }
 

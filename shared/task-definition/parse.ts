@@ -146,8 +146,20 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
   return cur;
 }
 
+/**
+ * Message for an unknown field `key` at `objectPath` of any strict zod object schema (RunTask,
+ * CreateService bodies): the same "did you mean" as task definitions give.
+ */
+export function explainUnknownFieldOf(schema: z.ZodType, key: string, objectPath: IssuePath): string {
+  const where = objectPath.length ? ` in ${formatPath(objectPath)}` : "";
+  const suggestion = closest(key, knownFieldsAt(schema, objectPath));
+  return suggestion
+    ? `${key} is not a known field${where}; did you mean ${suggestion}?`
+    : `${key} is not a known field${where}; check its spelling or remove it.`;
+}
+
 /** The candidate closest to `key` (case-insensitive edit distance ≤ 2, or same letters ignoring case). */
-function closest(key: string, candidates: readonly string[]): string | undefined {
+export function closest(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const k = key.toLowerCase();
@@ -164,13 +176,18 @@ function closest(key: string, candidates: readonly string[]): string | undefined
 
 function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 3) return Infinity;
+  // Optimal string alignment: a swap of two neighbours ("lsit" → "list") counts as one edit.
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+      let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (before[j - 2] ?? 0) + 1);
+      cur.push(d);
     }
+    before = prev;
     prev = cur;
   }
   return prev[b.length] ?? Infinity;

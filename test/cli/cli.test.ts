@@ -75,7 +75,7 @@ describe("flotilla CLI against a real control service", () => {
       ["nonsense"],
       ["clusters", "frobnicate"],
       ["tasks", "run", "web", "--count", "11"],
-      ["clusters", "list", "--output", "yaml"],
+      ["clusters", "list", "--output", "xml"],
       ["task-definitions", "register"],
       ["attributes", "put", "site=x"],
     ]) {

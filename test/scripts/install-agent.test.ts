@@ -27,11 +27,12 @@ const exec = (args: string[], opts: { user?: string; env?: Record<string, string
     host, "bash", SCRIPT, ...args,
   ]);
 
-const installArgs = () => [
+/** How the code reaches the script: a flag, or kept out of argv (ps) in a file or the environment. */
+const installArgs = (code: "flag" | "file" | "env" = "flag") => [
   "--control", tc.control.httpUrl,
   "--mqtt", tc.control.mqttUrl,
   "--activation-id", act.activationId,
-  "--activation-code", act.activationCode,
+  ...(code === "flag" ? ["--activation-code", act.activationCode] : code === "file" ? ["--activation-code-file", "/root/activation-code"] : []),
   "--cluster", "installed",
   "--attribute", "site=lab",
   "--image-pull-behavior", "prefer-cached",
@@ -89,10 +90,15 @@ describe("scripts/install-agent.sh on clean Debian", () => {
   });
 
   test("installs, registers within 60 s, prints the instance id, and a task runs", async () => {
-    const r = await exec(installArgs());
+    // The code from the environment: nothing secret on the installer's command line.
+    const r = await exec(installArgs("env"), { env: { FLOTILLA_ACTIVATION_CODE: act.activationCode } });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("no systemd on this host");
+    // Nor on the agent's: it reads the code from its 0600 settings file.
+    const ps = await run(["docker", "exec", host, "sh", "-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"]);
+    expect(ps.stdout).toContain("flotilla-agent");
+    expect(ps.stdout).not.toContain(act.activationCode);
     instanceId = r.stdout.trim().split("\n").at(-1)!;
     expect(instanceId).toMatch(/^[0-9a-f]{32}$/);
 
@@ -120,7 +126,8 @@ describe("scripts/install-agent.sh on clean Debian", () => {
   }, 90_000);
 
   test("a second run on the registered host changes nothing and says so", async () => {
-    const r = await exec(installArgs());
+    await run(["docker", "exec", host, "sh", "-c", `umask 077; printf '%s\\n' '${act.activationCode}' > /root/activation-code`]);
+    const r = await exec(installArgs("file"));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("agent binary up to date");
     expect(r.stdout).toContain(`already installed, running and registered as instance ${instanceId}: nothing changed`);

@@ -1,10 +1,10 @@
 import { seg } from "../client.ts";
-import { emit, expectArgs, intFlag, type Resource } from "../command.ts";
-import { details } from "../output.ts";
+import { emit, expectArgs, expectIds, intFlag, type Resource } from "../command.ts";
+import { details, table } from "../output.ts";
 
 export const activations: Resource = {
   name: "activations",
-  summary: "Create activations that let new hosts register (the code is shown once).",
+  summary: "Activations that let new hosts register: create (the code is shown once), list, revoke.",
   commands: {
     create: {
       summary: "Create an activation for the cluster.",
@@ -31,6 +31,32 @@ export const activations: Resource = {
             ["Expires", body.expiresAt],
           ]) + "\n(the code is shown only now: store it)",
         );
+      },
+    },
+    list: {
+      summary: "List the cluster's activations with their status (ACTIVE, EXPIRED, EXHAUSTED, REVOKED).",
+      async run(ctx, { positionals }) {
+        expectArgs(positionals, []);
+        const body = await ctx.client.call("GET", `/v1/clusters/${seg(ctx.settings.cluster)}/activations`);
+        emit(ctx, body, () =>
+          table(body.activations ?? [], [
+            ["ACTIVATION ID", (a) => a.activationId],
+            ["STATUS", (a) => a.status],
+            ["REGISTERED", (a) => `${a.registrationsCount}/${a.registrationLimit}`],
+            ["EXPIRES", (a) => a.expiresAt],
+            ["CREATED", (a) => a.createdAt],
+          ]),
+        );
+      },
+    },
+    revoke: {
+      summary: "Revoke activations: no more hosts may register with them (registered hosts stay).",
+      args: "<activation-id>...",
+      async run(ctx, { positionals }) {
+        const ids = expectIds(positionals, "activation-id");
+        const revoked: any[] = [];
+        for (const id of ids) revoked.push((await ctx.client.call("DELETE", `/v1/clusters/${seg(ctx.settings.cluster)}/activations/${seg(id)}`)).activation);
+        emit(ctx, { activations: revoked }, () => revoked.map((a) => `activation ${a.activationId} ${a.status}`).join("\n"));
       },
     },
   },

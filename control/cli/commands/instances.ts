@@ -1,5 +1,5 @@
 import { seg } from "../client.ts";
-import { emit, expectArgs, type Command, type CommandContext, type Resource } from "../command.ts";
+import { emit, expectArgs, expectIds, type Command, type CommandContext, type Resource } from "../command.ts";
 import { details, table } from "../output.ts";
 import { attributeMap, resourceInteger, resourcePorts } from "../../../shared/instance-resources.ts";
 
@@ -8,13 +8,21 @@ const base = (ctx: CommandContext) => `/v1/clusters/${seg(ctx.settings.cluster)}
 function setStatus(status: "DRAINING" | "ACTIVE", summary: string): Command {
   return {
     summary,
-    args: "<instance-id>",
+    args: "<instance-id>...",
     async run(ctx, { positionals }) {
-      const [id] = expectArgs(positionals, ["instance-id"]);
-      const body = await ctx.client.call("PATCH", `${base(ctx)}/${seg(id!)}`, { status });
-      emit(ctx, body, () => `instance ${body.containerInstance?.containerInstanceId ?? id} ${body.containerInstance?.status ?? status}`);
+      const ids = expectIds(positionals, "instance-id");
+      const changed: any[] = [];
+      for (const id of ids) changed.push((await ctx.client.call("PATCH", `${base(ctx)}/${seg(id)}`, { status })).containerInstance);
+      emit(ctx, { containerInstances: changed }, () => changed.map((i) => `instance ${i.containerInstanceId} ${i.status}`).join("\n"));
     },
   };
+}
+
+/** "HEALTHY", or "IMPAIRED (CONTAINER_RUNTIME: IMPAIRED: docker not answering)" naming each failing check. */
+export function healthLine(h: any): string | undefined {
+  if (!h) return undefined;
+  const bad = ((h.details ?? []) as any[]).filter((d) => d.status !== "OK");
+  return bad.length ? `${h.overallStatus} (${bad.map((d) => `${d.type}: ${d.status}${d.reason ? `: ${d.reason}` : ""}`).join("; ")})` : h.overallStatus;
 }
 
 /** "free/total" of CPU or MEMORY from ECS's resource lists. */
@@ -37,6 +45,7 @@ export const instances: Resource = {
             ["HOST", (i) => i.ec2InstanceId],
             ["STATUS", (i) => i.status],
             ["CONNECTED", (i) => (i.agentConnected ? "yes" : "no")],
+            ["HEALTH", (i) => i.healthStatus?.overallStatus],
             ["RUNNING", (i) => i.runningTasksCount],
             ["PENDING", (i) => i.pendingTasksCount],
             ["CPU FREE", (i) => freeOfTotal(i, "CPU")],
@@ -60,6 +69,7 @@ export const instances: Resource = {
             ["Host", i.ec2InstanceId],
             ["Status", i.status],
             ["Connected", i.agentConnected ? "yes" : "no"],
+            ["Health", healthLine(i.healthStatus)],
             ["CPU (free/total)", freeOfTotal(i, "CPU")],
             ["Memory (free/total)", freeOfTotal(i, "MEMORY")],
             ["Ports in use", [...resourcePorts(i.remainingResources, "PORTS"), ...resourcePorts(i.remainingResources, "PORTS_UDP").map((p) => `${p}/udp`)].join(", ")],

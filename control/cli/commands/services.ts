@@ -1,6 +1,6 @@
 import { seg } from "../client.ts";
 import { boolFlag, emit, expectArgs, intFlag, type CommandContext, type Resource } from "../command.ts";
-import { CommandFailed, UsageError } from "../errors.ts";
+import { ApiError, CommandFailed, UsageError } from "../errors.ts";
 import { readJsonFile } from "../input-file.ts";
 import { details, lastSegment, table } from "../output.ts";
 
@@ -68,7 +68,6 @@ export function stability(s: any): "stable" | "failed" | "progressing" {
   const deployments = (s.deployments ?? []) as any[];
   const primary = deployments.find((d) => d.status === "PRIMARY");
   if (primary?.rolloutState === "FAILED") return "failed";
-  if (s.status === "INACTIVE") return "failed";
   if (deployments.length === 1 && primary && primary.runningCount === primary.desiredCount && s.runningCount === s.desiredCount) {
     if (primary.rolloutState === undefined || primary.rolloutState === "COMPLETED") return "stable";
   }
@@ -159,7 +158,16 @@ export const services: Resource = {
       options: { force: { type: "boolean", description: "scale to zero and delete" } },
       async run(ctx, { positionals, values }) {
         const [name] = expectArgs(positionals, ["name"]);
-        const body = await ctx.client.call("DELETE", `${base(ctx)}/${seg(name!)}${values.force ? "?force=true" : ""}`);
+        let body: any;
+        try {
+          body = await ctx.client.call("DELETE", `${base(ctx)}/${seg(name!)}${values.force ? "?force=true" : ""}`);
+        } catch (e) {
+          // The API names its query parameter; say it in this command's terms.
+          if (e instanceof ApiError && /scaled above 0/.test(e.message)) {
+            throw new CommandFailed(`service ${name} is scaled above 0: scale it to 0 first (flotilla services update ${name} --desired-count 0) or add --force`);
+          }
+          throw e;
+        }
         emit(ctx, body ?? {}, () => `service ${body?.service?.serviceName ?? name} ${body?.service?.status ?? "deleted"}`);
       },
     },
@@ -173,6 +181,23 @@ export const services: Resource = {
         const body = await ctx.client.call("GET", `${base(ctx)}/${seg(name!)}/events`);
         const events = ((body.events ?? []) as any[]).slice(0, limit);
         emit(ctx, { ...body, events }, () => table(events, [["CREATED", (e) => e.createdAt], ["MESSAGE", (e) => e.message]]));
+      },
+    },
+    endpoints: {
+      summary: "Show where a service answers: address of every RUNNING, healthy task's port binding.",
+      args: "<name>",
+      async run(ctx, { positionals }) {
+        const [name] = expectArgs(positionals, ["name"]);
+        const body = await ctx.client.call("GET", `${base(ctx)}/${seg(name!)}/endpoints`);
+        emit(ctx, body, () =>
+          table(body.endpoints ?? [], [
+            ["ADDRESS", (e) => e.address],
+            ["CONTAINER", (e) => e.containerName],
+            ["PORT", (e) => `${e.hostPort}->${e.containerPort}/${e.protocol}`],
+            ["TASK", (e) => lastSegment(e.taskArn)],
+            ["INSTANCE", (e) => lastSegment(e.containerInstanceArn)],
+          ]),
+        );
       },
     },
     "wait-stable": {
@@ -199,6 +224,11 @@ export const services: Resource = {
         for (;;) {
           const body = await ctx.client.call("GET", `${base(ctx)}/${seg(name!)}`);
           const s = body.service;
+          // A deleted (or deleting) service never becomes stable: say so rather than "deployment failed".
+          if (s.status === "INACTIVE" || s.status === "DRAINING") {
+            if (ctx.tty && last) ctx.err("\n");
+            throw new CommandFailed(`service ${s.serviceName} ${s.status === "INACTIVE" ? "has been deleted" : "is being deleted"} (status ${s.status})`);
+          }
           progress(s);
           const state = stability(s);
           if (state !== "progressing") {

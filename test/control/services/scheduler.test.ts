@@ -190,6 +190,10 @@ describe("service scheduler (in-process)", () => {
     expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
     const messages: string[] = (await describeSvc()).events.map((e: any) => e.message);
     expect(messages.some((m) => m.includes("is unable to consistently start tasks successfully"))).toBe(true);
+    // One event per retry decision (each failed launch), not one per reconcile round counting down.
+    const throttle = messages.filter((m) => m.includes("Retrying in"));
+    expect(throttle.length).toBeGreaterThan(0);
+    expect(throttle.length).toBeLessThanOrEqual(launches.length);
   });
 
   test("tasks on an instance disconnected past the grace period are replaced; on return the stale copies stop", async () => {
