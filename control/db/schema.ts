@@ -83,7 +83,8 @@ export const taskDefinitions = sqliteTable(
     family: text("family").notNull(),
     revision: integer("revision").notNull(),
     arn: text("arn").notNull(),
-    status: text("status", { enum: ["ACTIVE", "INACTIVE"] }).notNull(),
+    /** DELETE_IN_PROGRESS: DeleteTaskDefinitions was called; kept (text column, no migration) so the revision is never reused. */
+    status: text("status", { enum: ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"] }).notNull(),
     /** The normalised ECS task definition (TaskDefinitionSpec). */
     spec: text("spec", { mode: "json" }).notNull(),
     registeredAt: integer("registered_at").notNull(),
@@ -128,8 +129,15 @@ export const tasks = sqliteTable(
     /** The agent's last few task events [{at, message}] (pull progress, transitions), oldest first. */
     events: text("events", { mode: "json" }).$type<{ at: number; message: string }[]>(),
     updatedAt: integer("updated_at").notNull(),
+    /** RunTask/StartTask `overrides` (ECS TaskOverride), applied by the agent to the definition; null: none. */
+    overrides: text("overrides", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** RunTask's `clientToken`: a repeat of the same request with it returns these tasks instead of launching. */
+    clientToken: text("client_token"),
+    /** Digest of the RunTask request the token came with (a different request under the same token is refused). */
+    clientRequest: text("client_request"),
   },
   (t) => [
+    index("tasks_client_token").on(t.clusterName, t.clientToken),
     index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
     index("tasks_instance").on(t.instanceId),
     index("tasks_service").on(t.clusterName, t.serviceName),
@@ -247,3 +255,17 @@ export const leases = sqliteTable("leases", {
   acquiredAt: integer("acquired_at").notNull(),
   renewedAt: integer("renewed_at").notNull(),
 });
+
+/**
+ * ECS resource tags (control/ops/tags.ts), keyed by the resource's canonical ARN as Flotilla
+ * builds it (shared/arn.ts), so an ARN pasted in ECS's own form finds the same tags.
+ */
+export const tags = sqliteTable(
+  "tags",
+  {
+    resourceArn: text("resource_arn").notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.resourceArn, t.key] })],
+);

@@ -2,24 +2,31 @@ import { and, eq, ne, count } from "drizzle-orm";
 import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
 import type { ClusterRow } from "../db/rows.ts";
-import { clusters, containerInstances, tasks } from "../db/schema.ts";
+import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, notFound } from "./errors.ts";
 import { resourceName } from "./references.ts";
+import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
 
 const createClusterInput = z.strictObject({
   clusterName: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores"),
+  tags: tagsSchema.optional(),
 });
 
 export async function createCluster(ctx: OpsContext, input: unknown): Promise<{ row: ClusterRow; created: boolean }> {
-  const { clusterName } = parseInput(createClusterInput, input);
+  const { clusterName, tags } = parseInput(createClusterInput, input);
   return ctx.serialize(async () => {
     const existing = await ctx.db.select().from(clusters).where(eq(clusters.name, clusterName)).get();
     // As in ECS, creating an existing ACTIVE cluster returns it unchanged.
     if (existing?.status === "ACTIVE") return { row: existing, created: false };
     const row: ClusterRow = { name: clusterName, arn: arn.cluster(clusterName), status: "ACTIVE", createdAt: ctx.clock.now() };
-    await ctx.db.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
+      // A deleted cluster created again is a new resource: its old tags go.
+      if (existing) await clearTags(tx, row.arn);
+      await writeTags(tx, row.arn, tags ?? []);
+    });
     return { row, created: true };
   });
 }
@@ -36,6 +43,9 @@ export async function requireCluster(ctx: OpsContext, nameOrArn: string): Promis
   return row;
 }
 
+export type ClusterCounts = Awaited<ReturnType<typeof clusterCounts>>;
+
+/** ECS's cluster counts (DescribeClusters); draining services are counted apart, as ECS does not show them. */
 export async function clusterCounts(ctx: OpsContext, name: string) {
   const [inst] = await ctx.db
     .select({ n: count() })
@@ -49,10 +59,21 @@ export async function clusterCounts(ctx: OpsContext, name: string) {
     .select({ n: count() })
     .from(tasks)
     .where(and(eq(tasks.clusterName, name), ne(tasks.lastStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED")));
+  const [active] = await ctx.db
+    .select({ n: count() })
+    .from(services)
+    .where(and(eq(services.clusterName, name), eq(services.status, "ACTIVE")));
+  // A DRAINING service (being deleted) still holds the cluster, as in ECS.
+  const [draining] = await ctx.db
+    .select({ n: count() })
+    .from(services)
+    .where(and(eq(services.clusterName, name), eq(services.status, "DRAINING")));
   return {
     registeredContainerInstancesCount: inst?.n ?? 0,
     runningTasksCount: running?.n ?? 0,
     pendingTasksCount: pending?.n ?? 0,
+    activeServicesCount: active?.n ?? 0,
+    drainingServicesCount: draining?.n ?? 0,
   };
 }
 
@@ -60,10 +81,14 @@ export async function deleteCluster(ctx: OpsContext, nameOrArn: string): Promise
   return ctx.serialize(async () => {
     const row = await requireCluster(ctx, nameOrArn);
     const counts = await clusterCounts(ctx, row.name);
-    if (counts.registeredContainerInstancesCount > 0)
-      throw conflict("ClusterContainsContainerInstancesException", `cluster "${row.name}" still has registered container instances`);
+    // Services, then tasks, then instances: the first refusal names what to remove first (a
+    // service replaces its tasks, and stopping the tasks frees the instances).
+    if (counts.activeServicesCount + counts.drainingServicesCount > 0)
+      throw conflict("ClusterContainsServicesException", `cluster "${row.name}" still has services; scale them to 0 and delete them first`);
     if (counts.runningTasksCount + counts.pendingTasksCount > 0)
       throw conflict("ClusterContainsTasksException", `cluster "${row.name}" still has tasks that are not stopped`);
+    if (counts.registeredContainerInstancesCount > 0)
+      throw conflict("ClusterContainsContainerInstancesException", `cluster "${row.name}" still has registered container instances`);
     await ctx.db.update(clusters).set({ status: "INACTIVE" }).where(eq(clusters.name, row.name));
     return { ...row, status: "INACTIVE" as const };
   });

@@ -70,6 +70,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       // The revision's spec as parsed once for this database, shared by every task of it.
       definition: (await taskDefinitionRevision(ctx.db, t.taskDefinitionArn))?.spec,
       ...containerGpuIds(t.containers as TaskContainer[]),
+      ...(t.overrides ? { overrides: t.overrides as DesiredTask["overrides"] } : {}),
     });
     byInstance.set(t.instanceId, list);
   }

@@ -9,11 +9,21 @@ import type { ClusterRow, InstanceRow, TaskContainer, TaskDefinitionRow, TaskRow
 
 const iso = (ms: number | null | undefined) => (ms == null ? undefined : new Date(ms).toISOString());
 
-export function clusterView(
-  row: ClusterRow,
-  counts?: { registeredContainerInstancesCount: number; runningTasksCount: number; pendingTasksCount: number },
-) {
-  return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(counts ?? {}), createdAt: iso(row.createdAt) };
+export interface ClusterCountsView {
+  registeredContainerInstancesCount: number;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+  activeServicesCount?: number;
+}
+
+export function clusterView(row: ClusterRow, counts?: ClusterCountsView) {
+  const c = counts && {
+    registeredContainerInstancesCount: counts.registeredContainerInstancesCount,
+    runningTasksCount: counts.runningTasksCount,
+    pendingTasksCount: counts.pendingTasksCount,
+    activeServicesCount: counts.activeServicesCount,
+  };
+  return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(c ?? {}), createdAt: iso(row.createdAt) };
 }
 
 function registeredGpus(row: InstanceRow): { gpus?: string[] } {
@@ -91,6 +101,17 @@ function awsvpcAttachments(containers: ViewedContainer[]) {
   ];
 }
 
+/** ECS's Task.overrides: one containerOverrides entry per container (just its name when not overridden). */
+function taskOverridesView(row: TaskRow, containers: ViewedContainer[]) {
+  const given = (row.overrides ?? {}) as { containerOverrides?: { name: string }[] } & Record<string, unknown>;
+  const byName = new Map((given.containerOverrides ?? []).map((c) => [c.name, c]));
+  return {
+    ...given,
+    containerOverrides: containers.map((c) => byName.get(c.name) ?? { name: c.name }),
+    inferenceAcceleratorOverrides: [],
+  };
+}
+
 type ViewedContainer = TaskContainer & Pick<ReportedContainer, "essential" | "healthStatus" | "networkInterfaces">;
 
 /**
@@ -126,6 +147,7 @@ export function taskView(row: TaskRow, spec?: TaskDefinitionSpec) {
       logStreamName: streamOf(c),
     })),
     healthStatus: row.healthStatus,
+    overrides: taskOverridesView(row, containers),
     attachments: awsvpcAttachments(containers),
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { TaskRow } from "../../db/rows.ts";
 import type { OpsContext } from "../../ops/context.ts";
-import { describeTask, listTasks, runTask, stopTask, taskDefinitionSpecs } from "../../ops/tasks.ts";
+import { describeTask, listTasks, runTask, startTask, stopTask, taskDefinitionSpecs } from "../../ops/tasks.ts";
 import { taskView } from "../../views/ecs.ts";
 import { jsonBody } from "../errors.ts";
 
@@ -14,6 +14,11 @@ export function taskRoutes(ctx: OpsContext) {
   };
   app.post("/:cluster/tasks", async (c) => {
     const result = await runTask(ctx, c.req.param("cluster"), await jsonBody(c));
+    return c.json({ tasks: await views(result.tasks), failures: result.failures }, result.tasks.length ? 201 : 200);
+  });
+  // StartTask: one task on each of `containerInstances`, placed there or nowhere.
+  app.post("/:cluster/tasks/start", async (c) => {
+    const result = await startTask(ctx, c.req.param("cluster"), await jsonBody(c));
     return c.json({ tasks: await views(result.tasks), failures: result.failures }, result.tasks.length ? 201 : 200);
   });
   app.get("/:cluster/tasks", async (c) => {

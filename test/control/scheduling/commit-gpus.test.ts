@@ -51,6 +51,9 @@ function shared(): SharedTaskColumns {
     stopCode: null,
     events: null,
     updatedAt: 1,
+    overrides: null,
+    clientToken: null,
+    clientRequest: null,
   };
 }
 
