@@ -51,3 +51,8 @@ export function withoutUnsupported(input: Record<string, unknown>, unsupported: 
 export function pick(input: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => input[k] !== undefined).map((k) => [k, input[k]]));
 }
+
+/** The request without the action's own members (`cluster`), for an operation's strict schema. */
+export function without(input: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([k]) => !keys.includes(k)));
+}
