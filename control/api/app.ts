@@ -21,6 +21,11 @@ import { taskRoutes } from "./routes/tasks.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { taskLogRoutes } from "./routes/task-logs.ts";
 import type { LogRequests } from "../link/log-requests.ts";
+import type { AwsJsonActions } from "../ecs-api/action.ts";
+import { ecsActions } from "../ecs-api/actions/index.ts";
+import type { SigV4Verifier } from "../ecs-api/authenticate.ts";
+import { ECS_TARGET_PREFIX } from "../ecs-api/model.ts";
+import { createAwsJsonApi } from "../ecs-api/protocol.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -34,14 +39,32 @@ export interface ApiOptions {
   brokerProvisioning?: BrokerProvisioning;
   /** Log streams from agents (the agent link's); without it the logs route answers 503. */
   logRequests?: () => LogRequests | undefined;
+  /** AWS JSON front door (`POST /`): actions by target prefix; ECS's by default. */
+  awsJsonServices?: Record<string, AwsJsonActions>;
+  /** SigV4 verification for the AWS JSON front door; without it signed requests are refused. */
+  sigV4?: SigV4Verifier;
 }
 
-/** The REST front door: thin routes over the operations in control/ops. */
-export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
+/** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
+export function createApi(
+  ctx: OpsContext,
+  {
+    maxBodyBytes = 1024 * 1024,
+    logRequests = () => undefined,
+    secrets,
+    instanceRevoked = () => {},
+    log,
+    brokerProvisioning: provisioning,
+    awsJsonServices = { [ECS_TARGET_PREFIX]: ecsActions },
+    sigV4,
+  }: ApiOptions = {},
+) {
   const app = new Hono();
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.
+  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes }));
 
   const v1 = new Hono();
   // Audit wraps authorization so refused calls (401/403) are recorded too.
