@@ -1,5 +1,9 @@
 import type { AwsJsonActions } from "../action.ts";
+import { attributeActions } from "./attributes.ts";
 import { clusterActions } from "./clusters.ts";
+import { containerInstanceActions } from "./container-instances.ts";
+import { serviceActions } from "./services.ts";
+import { tagActions } from "./tags.ts";
 import { taskDefinitionActions } from "./task-definitions.ts";
 import { taskActions } from "./tasks.ts";
 
@@ -8,4 +12,8 @@ export const ecsActions: AwsJsonActions = {
   ...clusterActions,
   ...taskDefinitionActions,
   ...taskActions,
+  ...serviceActions,
+  ...containerInstanceActions,
+  ...attributeActions,
+  ...tagActions,
 };

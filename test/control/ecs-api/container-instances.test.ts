@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { attributeActions } from "../../../control/ecs-api/actions/attributes.ts";
-import { containerInstanceActions } from "../../../control/ecs-api/actions/container-instances.ts";
-import { tagActions } from "../../../control/ecs-api/actions/tags.ts";
+import { createApi } from "../../../control/api/app.ts";
 import { applyPresence } from "../../../control/ops/instances.ts";
 import { arn } from "../../../shared/arn.ts";
 import { ManualClock } from "../services/fake-fleet.ts";
@@ -14,7 +12,7 @@ let t: TestOps;
 let a: string, b: string, c: string, d: string;
 
 const APP = { family: "app", containerDefinitions: [{ name: "app", image: "nginx", memory: 64 }] };
-const list = async (input: Record<string, unknown> = {}) => (await call(t, containerInstanceActions, "ListContainerInstances", { cluster: C, ...input })).containerInstanceArns as string[];
+const list = async (input: Record<string, unknown> = {}) => (await call(t.app, "ListContainerInstances", { cluster: C, ...input })).containerInstanceArns as string[];
 const ci = (id: string) => arn.containerInstance(C, id);
 
 beforeAll(async () => {
@@ -29,7 +27,7 @@ beforeAll(async () => {
   c = await addInstance(t, C, undefined, { zone: "b" });
   clock.advance(1000);
   d = await addInstance(t, C, undefined, { zone: "b" });
-  await call(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: [d], status: "DRAINING" });
+  await call(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: [d], status: "DRAINING" });
   expect((await t.request("POST", "/v1/task-definitions", APP)).status).toBe(201);
   // One task of group "family:app" on c, through RunTask's own placement.
   const run = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "app", placementConstraints: [{ type: "memberOf", expression: `ec2InstanceId == ${c}` }] });
@@ -43,8 +41,8 @@ describe("ListContainerInstances", () => {
     expect(await list({ status: "DRAINING" })).toEqual([ci(d)]);
     expect(await list({ status: "ACTIVE" })).toEqual([a, b, c].map(ci));
     expect(await list({ status: "REGISTERING" })).toEqual([]);
-    expect((await refusal(t, containerInstanceActions, "ListContainerInstances", { cluster: C, status: "INACTIVE" })).fields[0]?.path).toBe("status");
-    expect((await refusal(t, containerInstanceActions, "ListContainerInstances", { cluster: "nope" })).code).toBe("ClusterNotFoundException");
+    expect((await refusal(t.app, "ListContainerInstances", { cluster: C, status: "INACTIVE" })).paths[0]).toBe("status");
+    expect((await refusal(t.app, "ListContainerInstances", { cluster: "nope" })).code).toBe("ClusterNotFoundException");
   });
 
   test("filter: the cluster query language as memberOf reads it (attributes, task:group, runningTasksCount, agentConnected, and/or/not)", async () => {
@@ -60,21 +58,21 @@ describe("ListContainerInstances", () => {
     expect(await list({ filter: "agentConnected == false" })).toEqual([ci(a)]);
     await applyPresence(t.ctx, a, { connected: true, epoch: 6 });
     // An attribute set through PutAttributes is seen by the filter at once.
-    await call(t, attributeActions, "PutAttributes", { cluster: C, attributes: [{ name: "rack", value: "r7", targetId: ci(a) }] });
+    await call(t.app, "PutAttributes", { cluster: C, attributes: [{ name: "rack", value: "r7", targetId: ci(a) }] });
     expect(await list({ filter: "attribute:rack == r7" })).toEqual([ci(a)]);
   });
 
   test("a filter that does not parse is InvalidParameterException naming filter and the position", async () => {
-    const e = await refusal(t, containerInstanceActions, "ListContainerInstances", { cluster: C, filter: "attribute:zone ==" });
+    const e = await refusal(t.app, "ListContainerInstances", { cluster: C, filter: "attribute:zone ==" });
     expect(e.code).toBe("InvalidParameterException");
-    expect(e.fields[0]?.path).toBe("filter");
-    expect(e.fields[0]?.message).toContain("position");
+    expect(e.paths[0]).toBe("filter");
+    expect(e.message).toContain("position");
   });
 
   test("pages of maxResults with nextToken; the REST route takes ?filter= too", async () => {
-    const first = await call(t, containerInstanceActions, "ListContainerInstances", { cluster: C, maxResults: 3 });
+    const first = await call(t.app, "ListContainerInstances", { cluster: C, maxResults: 3 });
     expect(first.containerInstanceArns).toEqual([a, b, c].map(ci));
-    const second = await call(t, containerInstanceActions, "ListContainerInstances", { cluster: C, maxResults: 3, nextToken: first.nextToken });
+    const second = await call(t.app, "ListContainerInstances", { cluster: C, maxResults: 3, nextToken: first.nextToken });
     expect(second).toEqual({ containerInstanceArns: [ci(d)] });
     const rest = await t.request("GET", `/v1/clusters/${C}/container-instances?filter=${encodeURIComponent("attribute:zone == a")}`);
     expect(rest.body.containerInstances.map((x: any) => x.containerInstanceId)).toEqual([a, b]);
@@ -84,8 +82,8 @@ describe("ListContainerInstances", () => {
 
 describe("DescribeContainerInstances", () => {
   test("ids and ARNs; unknown ones and another cluster's are failures MISSING; include adds tags and health", async () => {
-    await call(t, tagActions, "TagResource", { resourceArn: ci(a), tags: [{ key: "owner", value: "ops" }] });
-    const res = await call(t, containerInstanceActions, "DescribeContainerInstances", {
+    await call(t.app, "TagResource", { resourceArn: ci(a), tags: [{ key: "owner", value: "ops" }] });
+    const res = await call(t.app, "DescribeContainerInstances", {
       cluster: C,
       containerInstances: [a, ci(b), "0123456789abcdef", `arn:aws:ecs:eu-west-1:123456789012:container-instance/other/${c}`],
     });
@@ -98,37 +96,38 @@ describe("DescribeContainerInstances", () => {
       { arn: ci("0123456789abcdef"), reason: "MISSING" },
       { arn: `arn:aws:ecs:eu-west-1:123456789012:container-instance/other/${c}`, reason: "MISSING" },
     ]);
-    const full = await call(t, containerInstanceActions, "DescribeContainerInstances", { cluster: C, containerInstances: [a], include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"] });
+    const full = await call(t.app, "DescribeContainerInstances", { cluster: C, containerInstances: [a], include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"] });
     expect(full.containerInstances[0].tags).toEqual([{ key: "owner", value: "ops" }]);
     expect(full.containerInstances[0].healthStatus).toEqual({ overallStatus: "INSUFFICIENT_DATA", details: [] });
-    expect((await refusal(t, containerInstanceActions, "DescribeContainerInstances", { cluster: C, containerInstances: [] })).fields[0]?.path).toBe("containerInstances");
-    expect((await refusal(t, containerInstanceActions, "DescribeContainerInstances", { cluster: C, containerInstances: [arn.task(C, "x")] })).fields[0]?.path).toBe("containerInstances[0]");
+    expect((await refusal(t.app, "DescribeContainerInstances", { cluster: C, containerInstances: [] })).paths[0]).toBe("containerInstances");
+    expect((await refusal(t.app, "DescribeContainerInstances", { cluster: C, containerInstances: [arn.task(C, "x")] })).paths[0]).toBe("containerInstances[0]");
   });
 });
 
 describe("UpdateContainerInstancesState / DeregisterContainerInstance", () => {
   test("DRAINING and back to ACTIVE; unknown instances are failures; a bad status fails the whole call", async () => {
-    const res = await call(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: [a, "0123456789abcdef"], status: "DRAINING" });
+    const res = await call(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: [a, "0123456789abcdef"], status: "DRAINING" });
     expect(res.containerInstances.map((x: any) => [x.containerInstanceArn, x.status])).toEqual([[ci(a), "DRAINING"]]);
     expect(res.failures).toEqual([{ arn: ci("0123456789abcdef"), reason: "MISSING" }]);
     // A DRAINING instance takes no new task.
     const refused = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "app", placementConstraints: [{ type: "memberOf", expression: `ec2InstanceId == ${a}` }] });
     expect(refused.body.tasks).toEqual([]);
-    await call(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: [ci(a)], status: "ACTIVE" });
+    await call(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: [ci(a)], status: "ACTIVE" });
     expect(await list({ status: "DRAINING" })).toEqual([ci(d)]);
     for (const status of ["INACTIVE", "REGISTERING", undefined]) {
-      const e = await refusal(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: ["0123456789abcdef"], status });
+      const e = await refusal(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: ["0123456789abcdef"], status });
       expect(e.code).toBe("InvalidParameterException");
-      expect(e.fields[0]?.path).toBe("status");
+      expect(e.paths[0]).toBe("status");
     }
-    expect((await refusal(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: Array(11).fill(a), status: "ACTIVE" })).fields[0]?.path).toBe("containerInstances");
+    expect((await refusal(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: Array(11).fill(a), status: "ACTIVE" })).paths[0]).toBe("containerInstances");
   });
 
   test("deregistering an instance with tasks needs force (ECS's 'Found running tasks on the instance.'); the agent's session is revoked", async () => {
+    // The front door as createControl builds it: createApi's instanceRevoked reaches the action.
     const revoked: string[] = [];
-    const deregister = (input: Record<string, unknown>): Promise<any> =>
-      containerInstanceActions.DeregisterContainerInstance!.handle({ ctx: t.ctx, caller: { tokenId: "t", name: "t", role: "admin" }, input, requestId: "r", instanceRevoked: (id) => void revoked.push(id) });
-    const e = await deregister({ cluster: C, containerInstance: c }).catch((x) => x);
+    const app = createApi(t.ctx, { instanceRevoked: (id) => void revoked.push(id) });
+    const deregister = (input: Record<string, unknown>) => call(app, "DeregisterContainerInstance", input);
+    const e = await refusal(app, "DeregisterContainerInstance", { cluster: C, containerInstance: c });
     expect(e.code).toBe("InvalidParameterException");
     expect(e.message).toBe("Found running tasks on the instance.");
     expect(revoked).toEqual([]);
@@ -143,11 +142,11 @@ describe("UpdateContainerInstancesState / DeregisterContainerInstance", () => {
     const tasks = (await t.request("GET", `/v1/clusters/${C}/tasks?desiredStatus=STOPPED`)).body.tasks as any[];
     expect(tasks.map((x) => x.lastStatus)).toEqual(["STOPPED"]);
     expect(await list()).toEqual([a, b].map(ci));
-    const described = await call(t, containerInstanceActions, "DescribeContainerInstances", { cluster: C, containerInstances: [c] });
+    const described = await call(t.app, "DescribeContainerInstances", { cluster: C, containerInstances: [c] });
     expect(described.containerInstances[0].status).toBe("INACTIVE");
-    const upd = await call(t, containerInstanceActions, "UpdateContainerInstancesState", { cluster: C, containerInstances: [c], status: "ACTIVE" });
+    const upd = await call(t.app, "UpdateContainerInstancesState", { cluster: C, containerInstances: [c], status: "ACTIVE" });
     expect(upd.containerInstances).toEqual([]);
     expect(upd.failures).toEqual([expect.objectContaining({ arn: ci(c), reason: "INACTIVE" })]);
-    expect((await refusal(t, containerInstanceActions, "DeregisterContainerInstance", { cluster: C, containerInstance: "0123456789abcdef" })).code).toBe("InvalidParameterException");
+    expect((await refusal(t.app, "DeregisterContainerInstance", { cluster: C, containerInstance: "0123456789abcdef" })).code).toBe("InvalidParameterException");
   });
 });
