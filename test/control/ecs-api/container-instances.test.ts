@@ -77,6 +77,7 @@ describe("ListContainerInstances", () => {
     const rest = await t.request("GET", `/v1/clusters/${C}/container-instances?filter=${encodeURIComponent("attribute:zone == a")}`);
     expect(rest.body.containerInstances.map((x: any) => x.containerInstanceId)).toEqual([a, b]);
     expect((await t.request("GET", `/v1/clusters/${C}/container-instances?filter=${encodeURIComponent("zone ==")}`)).status).toBe(400);
+    expect((await t.request("GET", `/v1/clusters/${C}/container-instances?status=DRAINING`)).body.containerInstances.map((x: any) => x.containerInstanceId)).toEqual([d]);
   });
 });
 

@@ -141,6 +141,7 @@ describe("UpdateService / DeleteService", () => {
   test("DeleteService: refused while scaled above 0 without force; then DRAINING, INACTIVE, and UpdateService says ServiceNotActiveException", async () => {
     const t = await setup();
     await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 2 });
+    await call(t.app, "TagResource", { resourceArn: arn.service(C, "web"), tags: [{ key: "old", value: "1" }] });
     await converge(3);
     const refused = await refusal(t.app, "DeleteService", { cluster: C, service: "web" });
     expect(refused.code).toBe("InvalidParameterException");
@@ -150,8 +151,13 @@ describe("UpdateService / DeleteService", () => {
     expect((await refusal(t.app, "UpdateService", { cluster: C, service: "web", desiredCount: 1 })).code).toBe("ServiceNotActiveException");
     await converge(4);
     expect((await describeOne("web")).status).toBe("INACTIVE");
+    // An INACTIVE service can no longer be tagged.
+    expect((await refusal(t.app, "TagResource", { resourceArn: arn.service(C, "web"), tags: [{ key: "late" }] })).code).toBe("ResourceNotFoundException");
     // ListServices leaves INACTIVE services out; DescribeServices still shows them, as ECS does.
     expect((await call(t.app, "ListServices", { cluster: C })).serviceArns).toEqual([]);
+    // Created again under the same name, it starts with no tags of the deleted one.
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 0, tags: [{ key: "new", value: "2" }] });
+    expect((await call(t.app, "ListTagsForResource", { resourceArn: arn.service(C, "web") })).tags).toEqual([{ key: "new", value: "2" }]);
     // A scaled-down service is deleted without force.
     await call(t.app, "CreateService", { cluster: C, serviceName: "idle", taskDefinition: "app", desiredCount: 0 });
     expect((await call(t.app, "DeleteService", { cluster: C, service: "idle" })).service.status).toBe("DRAINING");
@@ -183,6 +189,8 @@ describe("ListServices", () => {
     expect((await call(t.app, "ListServices", { cluster: C, schedulingStrategy: "DAEMON" })).serviceArns).toEqual([arn.service(C, "zz-daemon")]);
     expect((await call(t.app, "ListServices", { cluster: C, launchType: "EXTERNAL", maxResults: 100 })).serviceArns).toHaveLength(13);
     expect((await call(t.app, "ListServices", { cluster: C, launchType: "FARGATE" })).serviceArns).toEqual([]);
+    expect((await call(t.app, "ListServices", { cluster: C, resourceManagementType: "ECS" })).serviceArns).toEqual([]);
+    expect((await call(t.app, "ListServices", { cluster: C, resourceManagementType: "CUSTOMER" })).serviceArns).toHaveLength(10);
     expect((await refusal(t.app, "ListServices", { cluster: C, maxResults: 101 })).code).toBe("InvalidParameterException");
     expect((await refusal(t.app, "ListServices", { cluster: C, nextToken: "garbage" })).message).toContain("nextToken");
     expect((await refusal(t.app, "ListServices", { cluster: "nope" })).code).toBe("ClusterNotFoundException");
