@@ -56,3 +56,9 @@ export function pick(input: Record<string, unknown>, keys: readonly string[]): R
 export function without(input: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([k]) => !keys.includes(k)));
 }
+
+/** ListX's paging members, for an action's own schema (pagination.ts checks their values). */
+export const pagingMembers = { nextToken: z.string().optional(), maxResults: z.number().int().optional() };
+
+/** An `include` member for an action's own schema. */
+export const includeMember = <T extends readonly [string, ...string[]]>(values: T) => z.array(z.enum(values)).optional();
