@@ -8,7 +8,7 @@ import { checkActivation } from "./activations.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
-import { resourceName } from "./references.ts";
+import { resourceRef } from "./references.ts";
 import { parseInput } from "./validate.ts";
 import { z } from "zod";
 import { compileExpression, MAX_EXPRESSION_LENGTH } from "../placement/index.ts";
@@ -121,12 +121,12 @@ export async function listContainerInstances(ctx: OpsContext, cluster: string, q
 
 export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {
   const c = await requireCluster(ctx, cluster);
-  const id = resourceName("container-instance", "containerInstance", idOrArn);
-  const row = await ctx.db
-    .select()
-    .from(containerInstances)
-    .where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, c.name)))
-    .get();
+  const { name: id, cluster: arnCluster } = resourceRef("container-instance", "containerInstance", idOrArn);
+  // Ids are unique, and the row's cluster is checked; an ARN naming another cluster is refused too.
+  const row =
+    arnCluster === undefined || arnCluster === c.name
+      ? await ctx.db.select().from(containerInstances).where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, c.name))).get()
+      : undefined;
   if (!row) throw notFound("InvalidParameterException", `container instance "${id}" not found in cluster "${c.name}"`);
   return row;
 }

@@ -29,9 +29,9 @@ async function render(ctx: OpsContext, row: InstanceRow, opts: { health: boolean
 async function instanceOrMissing(ctx: OpsContext, cluster: string, ref: string, field: string): Promise<InstanceRow | undefined> {
   const r = nameOrArnOf("container-instance", ref);
   if (!r.ok) throw invalid(`${field}: ${r.message}`, [{ path: field, message: r.message }]);
-  if (r.cluster && r.cluster !== cluster) return undefined;
   try {
-    return await requireInstance(ctx, cluster, r.name);
+    // requireInstance finds nothing through another cluster's ARN.
+    return await requireInstance(ctx, cluster, ref);
   } catch (e) {
     if (e instanceof OpError && e.kind === "not-found") return undefined;
     throw e;

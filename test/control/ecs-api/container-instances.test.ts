@@ -149,5 +149,9 @@ describe("UpdateContainerInstancesState / DeregisterContainerInstance", () => {
     expect(upd.containerInstances).toEqual([]);
     expect(upd.failures).toEqual([expect.objectContaining({ arn: ci(c), reason: "INACTIVE" })]);
     expect((await refusal(t.app, "DeregisterContainerInstance", { cluster: C, containerInstance: "0123456789abcdef" })).code).toBe("InvalidParameterException");
+    // Another cluster's ARN of an instance of this one names nothing (REST too).
+    expect((await refusal(t.app, "DeregisterContainerInstance", { cluster: C, containerInstance: arn.containerInstance("other", a) })).code).toBe("InvalidParameterException");
+    expect((await t.request("GET", `/v1/clusters/${C}/container-instances/${encodeURIComponent(arn.containerInstance("other", a))}`)).status).toBe(404);
+    expect(await list()).toContain(ci(a));
   });
 });

@@ -101,6 +101,9 @@ describe("CreateService / DescribeServices in ECS's shapes", () => {
     await call(t.app, "CreateService", base);
     expect((await refusal(t.app, "CreateService", base)).code).toBe("InvalidParameterException");
     expect((await refusal(t.app, "UpdateService", { cluster: C, service: "nope", desiredCount: 1 })).code).toBe("ServiceNotFoundException");
+    // Another cluster's ARN of a service with the same name does not name this cluster's service (REST too).
+    expect((await refusal(t.app, "UpdateService", { cluster: C, service: arn.service("other", "web"), desiredCount: 5 })).code).toBe("ServiceNotFoundException");
+    expect((await t.request("GET", `/v1/clusters/${C}/services/${encodeURIComponent(arn.service("other", "web"))}`)).status).toBe(404);
     expect((await refusal(t.app, "DeleteService", { cluster: C, service: "nope" })).code).toBe("ServiceNotFoundException");
     expect((await refusal(t.app, "DescribeServices", { cluster: "nope", services: ["web"] })).code).toBe("ClusterNotFoundException");
     expect((await refusal(t.app, "DescribeServices", { cluster: C, services: [] })).paths[0]).toBe("services");
