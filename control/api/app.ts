@@ -64,7 +64,7 @@ export function createApi(
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.
-  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes }));
+  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes, instanceRevoked }));
 
   const v1 = new Hono();
   // Audit wraps authorization so refused calls (401/403) are recorded too.

@@ -1,4 +1,5 @@
 import type { Caller } from "../api/middleware/authorize/index.ts";
+import type { InstanceRevoked } from "../api/routes/instance-deregistration.ts";
 import type { OpsContext } from "../ops/context.ts";
 
 /**
@@ -12,6 +13,11 @@ export interface AwsJsonRequest {
   /** The parsed JSON body (an object; `{}` for an empty body). */
   input: Record<string, unknown>;
   requestId: string;
+  /**
+   * DeregisterContainerInstance calls it to drop the agent's live broker session and credential,
+   * as the REST route does: the protocol forwards createApi's `instanceRevoked` option here.
+   */
+  instanceRevoked?: InstanceRevoked;
 }
 
 export interface AwsJsonAction {

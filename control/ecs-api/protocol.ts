@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Caller } from "../api/middleware/authorize/index.ts";
+import type { InstanceRevoked } from "../api/routes/instance-deregistration.ts";
 import { recordAudit } from "../ops/audit.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { AwsJsonAction, AwsJsonActions } from "./action.ts";
@@ -17,6 +18,8 @@ export interface AwsJsonApiOptions {
   log?: (line: string) => void;
   /** Largest request body accepted, in bytes (the REST API's limit). */
   maxBodyBytes?: number;
+  /** Given to every action: DeregisterContainerInstance drops the agent's broker session with it. */
+  instanceRevoked?: InstanceRevoked;
 }
 
 const CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -35,7 +38,7 @@ interface Target {
  * timestamp as epoch seconds, every error as `{__type, message}` with `x-amzn-ErrorType`, a
  * `x-amzn-RequestId` on every response. Write actions are audited like REST calls, by action name.
  */
-export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () => {}, maxBodyBytes = 1024 * 1024 }: AwsJsonApiOptions) {
+export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () => {}, maxBodyBytes = 1024 * 1024, instanceRevoked }: AwsJsonApiOptions) {
   const app = new Hono();
   // Read no further than the limit (as REST's bodyLimit): a huge body is refused while streaming.
   app.use(
@@ -62,7 +65,7 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () =>
         throw new ProtocolError("AccessDeniedException", `role "${caller.role}" may not call ${target.name}`);
       }
       const input = parseBody(raw);
-      const output = await target.action.handle({ ctx, caller, input, requestId });
+      const output = await target.action.handle({ ctx, caller, input, requestId, instanceRevoked });
       status = 200;
       response = respond(200, requestId, withEpochSeconds(output, target.model));
     } catch (err) {

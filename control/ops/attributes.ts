@@ -3,7 +3,7 @@ import { z } from "zod";
 import { containerInstances } from "../db/schema.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
-import { invalid } from "./errors.ts";
+import { invalid, OpError } from "./errors.ts";
 import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
 
@@ -36,7 +36,8 @@ async function targets(ctx: OpsContext, clusterName: string, attrs: Attribute[])
       .where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, clusterName), ne(containerInstances.status, "INACTIVE")))
       .get();
     if (!row) {
-      throw invalid(`attributes[${i}].targetId: no container instance "${id}" in cluster "${clusterName}"`, [
+      // ECS's TargetNotFoundException; still a 400 on REST, naming the field.
+      throw new OpError("invalid", "TargetNotFoundException", `attributes[${i}].targetId: no container instance "${id}" in cluster "${clusterName}"`, [
         { path: `attributes[${i}].targetId`, message: `no container instance "${id}" in cluster "${clusterName}"` },
       ]);
     }
@@ -54,6 +55,7 @@ async function rewriteAttributes(
   cluster: string,
   input: unknown,
   change: (current: Record<string, string>, a: Attribute) => Record<string, string>,
+  { limitCustom = false } = {},
 ): Promise<Attribute[]> {
   const { attributes } = parseInput(attributesInput, input);
   const c = await requireCluster(ctx, cluster);
@@ -62,6 +64,19 @@ async function rewriteAttributes(
     for (const [i, a] of attributes.entries()) {
       const row = rows.get(instanceIdOf(a.targetId, `attributes[${i}].targetId`))!;
       row.attributes = change(row.attributes, a);
+    }
+    if (limitCustom) {
+      for (const row of rows.values()) {
+        const custom = customAttributeNames(row);
+        if (custom.length > MAX_CUSTOM_ATTRIBUTES) {
+          throw new OpError(
+            "invalid",
+            "AttributeLimitExceededException",
+            `container instance "${row.id}" would have ${custom.length} custom attributes; ECS allows ${MAX_CUSTOM_ATTRIBUTES}`,
+            [{ path: "attributes", message: `at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes per container instance` }],
+          );
+        }
+      }
     }
     await ctx.db.transaction(async (tx) => {
       for (const row of rows.values()) {
@@ -76,9 +91,24 @@ async function rewriteAttributes(
   });
 }
 
-/** PutAttributes: sets custom attributes on container instances; changes placement at once. */
+/** ECS's limit of custom attributes per resource (AttributeLimitExceededException above it). */
+export const MAX_CUSTOM_ATTRIBUTES = 10;
+
+/**
+ * Custom attributes: set through the API, not the agent's (automatic ones and its --attribute
+ * flags, `agentAttributeNames`) nor the `ecs.` ones the control adds.
+ */
+function customAttributeNames(row: Pick<typeof containerInstances.$inferSelect, "attributes" | "agentAttributeNames">): string[] {
+  const agent = new Set(row.agentAttributeNames ?? []);
+  return Object.keys(row.attributes).filter((n) => !agent.has(n) && !n.startsWith("ecs."));
+}
+
+/**
+ * PutAttributes: sets custom attributes on container instances (at most 10 each, as in ECS);
+ * changes placement at once.
+ */
 export function putAttributes(ctx: OpsContext, cluster: string, input: unknown): Promise<Attribute[]> {
-  return rewriteAttributes(ctx, cluster, input, (current, a) => ({ ...current, [a.name]: a.value ?? "" }));
+  return rewriteAttributes(ctx, cluster, input, (current, a) => ({ ...current, [a.name]: a.value ?? "" }), { limitCustom: true });
 }
 
 /** DeleteAttributes. */
@@ -89,11 +119,14 @@ export function deleteAttributes(ctx: OpsContext, cluster: string, input: unknow
   });
 }
 
-const listQuery = z.object({
-  attributeName: attributeName.optional(),
-  attributeValue: z.string().optional(),
-  targetType: z.literal("container-instance").optional(),
-});
+const listQuery = z
+  .object({
+    attributeName: attributeName.optional(),
+    attributeValue: z.string().optional(),
+    targetType: z.literal("container-instance").optional(),
+  })
+  // ECS: a value filter needs the name it is the value of.
+  .refine((q) => q.attributeValue === undefined || q.attributeName !== undefined, { path: ["attributeValue"], message: "requires attributeName" });
 
 /** ListAttributes: every attribute of every live instance, optionally filtered by name and value. */
 export async function listAttributes(ctx: OpsContext, cluster: string, query: unknown): Promise<Attribute[]> {
@@ -103,6 +136,8 @@ export async function listAttributes(ctx: OpsContext, cluster: string, query: un
     .select({ id: containerInstances.id, arn: containerInstances.arn, attributes: containerInstances.attributes })
     .from(containerInstances)
     .where(and(eq(containerInstances.clusterName, c.name), ne(containerInstances.status, "INACTIVE")))
+    // A stable order: ECS's ListAttributes pages over it.
+    .orderBy(containerInstances.registeredAt, containerInstances.id)
     .all();
   const out: Attribute[] = [];
   for (const r of rows) {

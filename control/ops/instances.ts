@@ -7,10 +7,11 @@ import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
 import { checkActivation } from "./activations.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
-import { conflict, notFound } from "./errors.ts";
-import { resourceName } from "./references.ts";
+import { conflict, invalid, notFound } from "./errors.ts";
+import { resourceRef } from "./references.ts";
 import { parseInput } from "./validate.ts";
 import { z } from "zod";
+import { compileExpression, MAX_EXPRESSION_LENGTH } from "../placement/index.ts";
 
 export type Registration =
   | { ok: true; instance: InstanceRow; password: string }
@@ -87,24 +88,47 @@ export async function authenticateInstance(ctx: OpsContext, id: string, password
   return row;
 }
 
-export async function listContainerInstances(ctx: OpsContext, cluster: string): Promise<InstanceRow[]> {
+const listInstancesQuery = z.object({
+  /** ECS's cluster query language, as in memberOf placement constraints. */
+  filter: z.string().max(MAX_EXPRESSION_LENGTH).superRefine((expression, c) => {
+    const compiled = compileExpression(expression);
+    if (!compiled.ok) c.addIssue({ code: "custom", message: compiled.error.message });
+  }).optional(),
+  status: z.enum(["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"]).optional(),
+});
+
+/**
+ * ListContainerInstances: every instance but INACTIVE ones (ECS's default), oldest first; `status`
+ * keeps one status, `filter` those its cluster query language expression holds for, evaluated
+ * by the placement engine's own evaluator on the placement store's view of the instances (so
+ * `task:group`, `runningTasksCount` and attributes mean what they mean to memberOf).
+ */
+export async function listContainerInstances(ctx: OpsContext, cluster: string, query: unknown = {}): Promise<InstanceRow[]> {
+  const q = parseInput(listInstancesQuery, query);
   const c = await requireCluster(ctx, cluster);
-  return ctx.db
+  const rows = await ctx.db
     .select()
     .from(containerInstances)
     .where(and(eq(containerInstances.clusterName, c.name), ne(containerInstances.status, "INACTIVE")))
-    .orderBy(containerInstances.registeredAt)
+    // Id breaks ties so the order, and so ECS's paging over it, is stable.
+    .orderBy(containerInstances.registeredAt, containerInstances.id)
     .all();
+  const byStatus = q.status ? rows.filter((r) => r.status === q.status) : rows;
+  if (q.filter === undefined) return byStatus;
+  const compiled = compileExpression(q.filter);
+  if (!compiled.ok) return [];
+  const holds = new Set(ctx.placement.cluster(c.name).filter((v) => compiled.predicate(v)).map((v) => v.id));
+  return byStatus.filter((r) => holds.has(r.id));
 }
 
 export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {
   const c = await requireCluster(ctx, cluster);
-  const id = resourceName("container-instance", "containerInstance", idOrArn);
-  const row = await ctx.db
-    .select()
-    .from(containerInstances)
-    .where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, c.name)))
-    .get();
+  const { name: id, cluster: arnCluster } = resourceRef("container-instance", "containerInstance", idOrArn);
+  // Ids are unique, and the row's cluster is checked; an ARN naming another cluster is refused too.
+  const row =
+    arnCluster === undefined || arnCluster === c.name
+      ? await ctx.db.select().from(containerInstances).where(and(eq(containerInstances.id, id), eq(containerInstances.clusterName, c.name))).get()
+      : undefined;
   if (!row) throw notFound("InvalidParameterException", `container instance "${id}" not found in cluster "${c.name}"`);
   return row;
 }
@@ -217,7 +241,8 @@ export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
   });
 }
 
-const instanceStatusInput = z.strictObject({ status: z.enum(["ACTIVE", "DRAINING"]) });
+/** UpdateContainerInstancesState's input: ECS allows only ACTIVE and DRAINING. */
+export const instanceStatusInput = z.strictObject({ status: z.enum(["ACTIVE", "DRAINING"]) });
 
 /**
  * UpdateContainerInstancesState: DRAINING instances get no new tasks (services move theirs away);
@@ -244,12 +269,23 @@ export const DEREGISTERED_REASON = "Container instance was deregistered";
 /**
  * DeregisterContainerInstance: the instance becomes INACTIVE and its credential is wiped (the
  * broker refuses it from now on); its unfinished tasks are recorded STOPPED with a reason and their
- * reservations released. The caller drops the live broker connection.
+ * reservations released. The caller drops the live broker connection. With `force: false` (ECS's
+ * default) an instance with tasks that are not STOPPED is refused instead.
  */
-export async function deregisterContainerInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<{ row: InstanceRow; stoppedTasks: number }> {
+export async function deregisterContainerInstance(
+  ctx: OpsContext,
+  cluster: string,
+  idOrArn: string,
+  { force = true }: { force?: boolean } = {},
+): Promise<{ row: InstanceRow; stoppedTasks: number }> {
   const found = await requireInstance(ctx, cluster, idOrArn);
   return ctx.serialize(async () => {
     const now = ctx.clock.now();
+    // ECS refuses without force while the instance has tasks; REST has always deregistered with them.
+    if (!force) {
+      const live = await ctx.db.select({ id: tasks.id }).from(tasks).where(and(eq(tasks.instanceId, found.id), ne(tasks.lastStatus, "STOPPED"))).limit(1).all();
+      if (live.length > 0) throw invalid("Found running tasks on the instance.", [{ path: "force", message: "required while the instance has tasks that are not stopped" }]);
+    }
     let stoppedTasks = 0;
     await ctx.db.transaction(async (tx) => {
       await tx

@@ -12,6 +12,16 @@ export function resourceName(kind: Exclude<ArnKind, "task-definition">, field: s
   return r.name;
 }
 
+/**
+ * As resourceName, keeping the cluster an ARN names (`service/edge/web`): a lookup in one cluster
+ * must not find another cluster's resource of the same name through its ARN.
+ */
+export function resourceRef(kind: Exclude<ArnKind, "task-definition" | "cluster">, field: string, value: string): { name: string; cluster?: string } {
+  const r = nameOrArnOf(kind, value);
+  if (!r.ok) throw invalid(`${field}: ${r.message}`, [{ path: field, message: r.message }]);
+  return { name: r.name, cluster: r.cluster };
+}
+
 /** `family`, `family:revision` or a task definition ARN; revision undefined = latest ACTIVE. */
 export function taskDefinitionRef(field: string, value: string): { family: string; revision?: number } {
   const r = taskDefinitionRefOf(value);

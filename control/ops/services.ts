@@ -16,7 +16,7 @@ import { conflict, invalid, notFound } from "./errors.ts";
 import { enforceClusterPolicy } from "./policy.ts";
 import { requireSecretsExist } from "./secrets.ts";
 import { launchableTaskDefinition, type ResolvedTaskDefinition } from "./task-definitions.ts";
-import { resourceName } from "./references.ts";
+import { resourceRef } from "./references.ts";
 import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
 
@@ -144,8 +144,9 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
 
 export async function requireService(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceRow> {
   const c = await requireCluster(ctx, cluster);
-  const name = resourceName("service", "service", nameOrArn);
-  const row = await getService(ctx, c.name, name);
+  const { name, cluster: arnCluster } = resourceRef("service", "service", nameOrArn);
+  // Another cluster's service ARN names no service of this cluster, whatever its name.
+  const row = arnCluster === undefined || arnCluster === c.name ? await getService(ctx, c.name, name) : undefined;
   if (!row) throw notFound("ServiceNotFoundException", `service "${name}" not found in cluster "${c.name}"`);
   return row;
 }

@@ -14,9 +14,9 @@ export type { Tag } from "./tag-store.ts";
  * TagResource, UntagResource, ListTagsForResource over clusters, container instances, tasks,
  * services and task definitions. The resource must exist: tags are stored under its canonical ARN
  * (the one Flotilla returns), so `arn:aws:ecs:eu-west-1:…:service/c/s` and Flotilla's own form of
- * it name the same tags. Deleting a resource does not delete its tags (yet): a service created
- * again under the same name starts clean (ops/services.ts), other resources never reuse an ARN
- * except a cluster created again, which finds its old tags.
+ * it name the same tags. Deleting a resource does not delete its tags (yet): a cluster or service
+ * created again under the same name starts clean (its create clears them); other resources never
+ * reuse an ARN.
  */
 
 const resourceArnField = z.string().min(1);

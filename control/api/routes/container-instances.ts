@@ -7,7 +7,8 @@ import { containerInstanceView } from "../../views/ecs.ts";
 export function containerInstanceRoutes(ctx: OpsContext) {
   const app = new Hono();
   app.get("/:cluster/container-instances", async (c) => {
-    const rows = await listContainerInstances(ctx, c.req.param("cluster"));
+    // ?filter= (cluster query language) and ?status=, as ListContainerInstances takes them.
+    const rows = await listContainerInstances(ctx, c.req.param("cluster"), c.req.query());
     const containerInstances = await Promise.all(rows.map(async (r) => containerInstanceView(r, await instanceTaskCounts(ctx, r.id))));
     return c.json({ containerInstances });
   });

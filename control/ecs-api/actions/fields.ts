@@ -52,6 +52,11 @@ export function pick(input: Record<string, unknown>, keys: readonly string[]): R
   return Object.fromEntries(keys.filter((k) => input[k] !== undefined).map((k) => [k, input[k]]));
 }
 
+/** The request without the action's own members (`cluster`), for an operation's strict schema. */
+export function without(input: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([k]) => !keys.includes(k)));
+}
+
 /** ListX's paging members, for an action's own schema (pagination.ts checks their values). */
 export const pagingMembers = { nextToken: z.string().optional(), maxResults: z.number().int().optional() };
 

@@ -1,5 +1,7 @@
 import type { AwsJsonActions } from "../action.ts";
+import { attributeActions } from "./attributes.ts";
 import { clusterActions } from "./clusters.ts";
+import { containerInstanceActions } from "./container-instances.ts";
 import { serviceActions } from "./services.ts";
 import { tagActions } from "./tags.ts";
 import { taskDefinitionActions } from "./task-definitions.ts";
@@ -11,5 +13,7 @@ export const ecsActions: AwsJsonActions = {
   ...taskDefinitionActions,
   ...taskActions,
   ...serviceActions,
+  ...containerInstanceActions,
+  ...attributeActions,
   ...tagActions,
 };

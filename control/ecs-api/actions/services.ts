@@ -134,8 +134,8 @@ export const serviceActions: AwsJsonActions = {
       for (const [i, ref] of refs.entries()) {
         const r = nameOrArnOf("service", ref);
         if (!r.ok) throw invalid(`services[${i}]: ${r.message}`, [{ path: `services[${i}]`, message: r.message }]);
-        // A service ARN of another cluster is not a service of this one.
-        const row = r.cluster && r.cluster !== cluster.name ? undefined : await requireService(ctx, cluster.name, r.name).catch(missingService);
+        // requireService finds no service through another cluster's ARN.
+        const row = await requireService(ctx, cluster.name, ref).catch(missingService);
         if (row) found.push(row);
         else failures.push({ arn: ref.startsWith("arn:") ? ref : arn.service(cluster.name, r.name), reason: "MISSING" });
       }

@@ -1,6 +1,4 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { serviceActions } from "../../../control/ecs-api/actions/services.ts";
-import { tagActions } from "../../../control/ecs-api/actions/tags.ts";
 import { arn } from "../../../shared/arn.ts";
 import { APP_V1, APP_V2, fakeFleet } from "../services/fake-fleet.ts";
 import { call, refusal } from "./call.ts";
@@ -26,12 +24,12 @@ async function converge(rounds = 6) {
 }
 
 const describeOne = async (name: string, extra: Record<string, unknown> = {}) =>
-  (await call(fleet.t, serviceActions, "DescribeServices", { cluster: C, services: [name], ...extra })).services[0];
+  (await call(fleet.t.app, "DescribeServices", { cluster: C, services: [name], ...extra })).services[0];
 
 describe("CreateService / DescribeServices in ECS's shapes", () => {
   test("the ECS request shape creates a service; DescribeServices shows deployments, counts, events and, with include TAGS, tags", async () => {
     const t = await setup();
-    const created = await call(t, serviceActions, "CreateService", {
+    const created = await call(t.app, "CreateService", {
       cluster: C,
       serviceName: "web",
       taskDefinition: "app",
@@ -71,10 +69,12 @@ describe("CreateService / DescribeServices in ECS's shapes", () => {
     expect(svc).toMatchObject({ runningCount: 2, pendingCount: 0, tags: [{ key: "team", value: "edge" }] });
     expect(svc.deployments).toEqual([expect.objectContaining({ status: "PRIMARY", rolloutState: "COMPLETED", runningCount: 2 })]);
     expect(svc.events.length).toBeGreaterThan(0);
-    expect(typeof svc.createdAt).toBe("string");
+    // Times are epoch seconds, as the protocol writes them (the fleet's clock started at 1_700_000_000 s).
+    expect(svc.createdAt).toBe(1_700_000_000);
+    expect(svc.deployments[0].createdAt).toBe(1_700_000_000);
     // Without include TAGS, no tags member (as ECS); the tags are the service ARN's.
     expect((await describeOne("web")).tags).toBeUndefined();
-    expect((await call(t, tagActions, "ListTagsForResource", { resourceArn: arn.service(C, "web") })).tags).toEqual([{ key: "team", value: "edge" }]);
+    expect((await call(t.app, "ListTagsForResource", { resourceArn: arn.service(C, "web") })).tags).toEqual([{ key: "team", value: "edge" }]);
   });
 
   test("refusals: ECS's exception names and the failing member", async () => {
@@ -93,25 +93,28 @@ describe("CreateService / DescribeServices in ECS's shapes", () => {
       [{ ...base, taskDefinition: "nope" }, "ClientException"],
     ];
     for (const [input, code, path] of cases) {
-      const e = await refusal(t, serviceActions, "CreateService", input);
+      const e = await refusal(t.app, "CreateService", input);
       expect(e.code).toBe(code);
-      if (path) expect(e.fields.map((f) => f.path)).toContain(path);
+      if (path) expect(e.paths).toContain(path);
     }
-    expect((await call(t, serviceActions, "ListServices", { cluster: C })).serviceArns).toEqual([]);
-    await call(t, serviceActions, "CreateService", base);
-    expect((await refusal(t, serviceActions, "CreateService", base)).code).toBe("InvalidParameterException");
-    expect((await refusal(t, serviceActions, "UpdateService", { cluster: C, service: "nope", desiredCount: 1 })).code).toBe("ServiceNotFoundException");
-    expect((await refusal(t, serviceActions, "DeleteService", { cluster: C, service: "nope" })).code).toBe("ServiceNotFoundException");
-    expect((await refusal(t, serviceActions, "DescribeServices", { cluster: "nope", services: ["web"] })).code).toBe("ClusterNotFoundException");
-    expect((await refusal(t, serviceActions, "DescribeServices", { cluster: C, services: [] })).fields[0]?.path).toBe("services");
-    expect((await refusal(t, serviceActions, "DescribeServices", { cluster: C, services: ["web"], include: ["NOPE"] })).fields[0]?.path).toBe("include[0]");
+    expect((await call(t.app, "ListServices", { cluster: C })).serviceArns).toEqual([]);
+    await call(t.app, "CreateService", base);
+    expect((await refusal(t.app, "CreateService", base)).code).toBe("InvalidParameterException");
+    expect((await refusal(t.app, "UpdateService", { cluster: C, service: "nope", desiredCount: 1 })).code).toBe("ServiceNotFoundException");
+    // Another cluster's ARN of a service with the same name does not name this cluster's service (REST too).
+    expect((await refusal(t.app, "UpdateService", { cluster: C, service: arn.service("other", "web"), desiredCount: 5 })).code).toBe("ServiceNotFoundException");
+    expect((await t.request("GET", `/v1/clusters/${C}/services/${encodeURIComponent(arn.service("other", "web"))}`)).status).toBe(404);
+    expect((await refusal(t.app, "DeleteService", { cluster: C, service: "nope" })).code).toBe("ServiceNotFoundException");
+    expect((await refusal(t.app, "DescribeServices", { cluster: "nope", services: ["web"] })).code).toBe("ClusterNotFoundException");
+    expect((await refusal(t.app, "DescribeServices", { cluster: C, services: [] })).paths[0]).toBe("services");
+    expect((await refusal(t.app, "DescribeServices", { cluster: C, services: ["web"], include: ["NOPE"] })).paths[0]).toBe("include[0]");
   });
 
   test("DescribeServices: names and ARNs; unknown ones and another cluster's are failures with reason MISSING", async () => {
     const t = await setup(1);
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 0 });
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 0 });
     const other = `arn:aws:ecs:eu-west-1:123456789012:service/other/web`;
-    const res = await call(t, serviceActions, "DescribeServices", { cluster: C, services: ["web", arn.service(C, "web"), "ghost", other] });
+    const res = await call(t.app, "DescribeServices", { cluster: C, services: ["web", arn.service(C, "web"), "ghost", other] });
     expect(res.services.map((s: any) => s.serviceArn)).toEqual([arn.service(C, "web"), arn.service(C, "web")]);
     expect(res.failures).toEqual([
       { arn: arn.service(C, "ghost"), reason: "MISSING" },
@@ -123,38 +126,44 @@ describe("CreateService / DescribeServices in ECS's shapes", () => {
 describe("UpdateService / DeleteService", () => {
   test("UpdateService scales in place and a new task definition or forceNewDeployment starts a deployment", async () => {
     const t = await setup();
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 1 });
-    const scaled = await call(t, serviceActions, "UpdateService", { cluster: C, service: arn.service(C, "web"), desiredCount: 3 });
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 1 });
+    const scaled = await call(t.app, "UpdateService", { cluster: C, service: arn.service(C, "web"), desiredCount: 3 });
     expect(scaled.service.desiredCount).toBe(3);
     expect(scaled.service.deployments).toHaveLength(1);
     await t.request("POST", "/v1/task-definitions", APP_V2);
-    const rolled = await call(t, serviceActions, "UpdateService", { cluster: C, service: "web", taskDefinition: "app:2" });
+    const rolled = await call(t.app, "UpdateService", { cluster: C, service: "web", taskDefinition: "app:2" });
     expect(rolled.service.deployments.map((d: any) => [d.status, d.taskDefinition])).toEqual([
       ["PRIMARY", arn.taskDefinition("app", 2)],
       ["ACTIVE", arn.taskDefinition("app", 1)],
     ]);
-    const forced = await call(t, serviceActions, "UpdateService", { cluster: C, service: "web", forceNewDeployment: true });
+    const forced = await call(t.app, "UpdateService", { cluster: C, service: "web", forceNewDeployment: true });
     expect(forced.service.deployments).toHaveLength(3);
-    expect((await refusal(t, serviceActions, "UpdateService", { cluster: C, service: "web", networkConfiguration: { awsvpcConfiguration: { subnets: ["s"] } } })).fields[0]?.path).toBe("networkConfiguration");
+    expect((await refusal(t.app, "UpdateService", { cluster: C, service: "web", networkConfiguration: { awsvpcConfiguration: { subnets: ["s"] } } })).paths[0]).toBe("networkConfiguration");
   });
 
   test("DeleteService: refused while scaled above 0 without force; then DRAINING, INACTIVE, and UpdateService says ServiceNotActiveException", async () => {
     const t = await setup();
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 2 });
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 2 });
+    await call(t.app, "TagResource", { resourceArn: arn.service(C, "web"), tags: [{ key: "old", value: "1" }] });
     await converge(3);
-    const refused = await refusal(t, serviceActions, "DeleteService", { cluster: C, service: "web" });
+    const refused = await refusal(t.app, "DeleteService", { cluster: C, service: "web" });
     expect(refused.code).toBe("InvalidParameterException");
     expect(refused.message).toContain("The service cannot be stopped while it is scaled above 0");
-    const deleted = await call(t, serviceActions, "DeleteService", { cluster: C, service: "web", force: true });
+    const deleted = await call(t.app, "DeleteService", { cluster: C, service: "web", force: true });
     expect(deleted.service).toMatchObject({ status: "DRAINING", desiredCount: 0 });
-    expect((await refusal(t, serviceActions, "UpdateService", { cluster: C, service: "web", desiredCount: 1 })).code).toBe("ServiceNotActiveException");
+    expect((await refusal(t.app, "UpdateService", { cluster: C, service: "web", desiredCount: 1 })).code).toBe("ServiceNotActiveException");
     await converge(4);
     expect((await describeOne("web")).status).toBe("INACTIVE");
+    // An INACTIVE service can no longer be tagged.
+    expect((await refusal(t.app, "TagResource", { resourceArn: arn.service(C, "web"), tags: [{ key: "late" }] })).code).toBe("ResourceNotFoundException");
     // ListServices leaves INACTIVE services out; DescribeServices still shows them, as ECS does.
-    expect((await call(t, serviceActions, "ListServices", { cluster: C })).serviceArns).toEqual([]);
+    expect((await call(t.app, "ListServices", { cluster: C })).serviceArns).toEqual([]);
+    // Created again under the same name, it starts with no tags of the deleted one.
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 0, tags: [{ key: "new", value: "2" }] });
+    expect((await call(t.app, "ListTagsForResource", { resourceArn: arn.service(C, "web") })).tags).toEqual([{ key: "new", value: "2" }]);
     // A scaled-down service is deleted without force.
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "idle", taskDefinition: "app", desiredCount: 0 });
-    expect((await call(t, serviceActions, "DeleteService", { cluster: C, service: "idle" })).service.status).toBe("DRAINING");
+    await call(t.app, "CreateService", { cluster: C, serviceName: "idle", taskDefinition: "app", desiredCount: 0 });
+    expect((await call(t.app, "DeleteService", { cluster: C, service: "idle" })).service.status).toBe("DRAINING");
   });
 });
 
@@ -162,38 +171,40 @@ describe("ListServices", () => {
   test("ARNs in pages of maxResults (ECS's default 10), filtered by schedulingStrategy and launchType", async () => {
     const t = await setup(1);
     const names = Array.from({ length: 12 }, (_, i) => `svc-${String(i).padStart(2, "0")}`);
-    for (const serviceName of names) await call(t, serviceActions, "CreateService", { cluster: C, serviceName, taskDefinition: "app", desiredCount: 0 });
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "zz-daemon", taskDefinition: "app", schedulingStrategy: "DAEMON" });
-    const first = await call(t, serviceActions, "ListServices", { cluster: C });
+    for (const serviceName of names) await call(t.app, "CreateService", { cluster: C, serviceName, taskDefinition: "app", desiredCount: 0 });
+    await call(t.app, "CreateService", { cluster: C, serviceName: "zz-daemon", taskDefinition: "app", schedulingStrategy: "DAEMON" });
+    const first = await call(t.app, "ListServices", { cluster: C });
     expect(first.serviceArns).toHaveLength(10);
-    const rest = await call(t, serviceActions, "ListServices", { cluster: C, nextToken: first.nextToken });
+    const rest = await call(t.app, "ListServices", { cluster: C, nextToken: first.nextToken });
     expect(rest.nextToken).toBeUndefined();
     expect([...first.serviceArns, ...rest.serviceArns]).toEqual([...names, "zz-daemon"].map((n) => arn.service(C, n)));
 
     const pages: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await call(t, serviceActions, "ListServices", { cluster: C, maxResults: 5, ...(nextToken ? { nextToken } : {}) });
+      const page = await call(t.app, "ListServices", { cluster: C, maxResults: 5, ...(nextToken ? { nextToken } : {}) });
       expect(page.serviceArns.length).toBeLessThanOrEqual(5);
       pages.push(...page.serviceArns);
       nextToken = page.nextToken;
     } while (nextToken);
     expect(pages).toHaveLength(13);
 
-    expect((await call(t, serviceActions, "ListServices", { cluster: C, schedulingStrategy: "DAEMON" })).serviceArns).toEqual([arn.service(C, "zz-daemon")]);
-    expect((await call(t, serviceActions, "ListServices", { cluster: C, launchType: "EXTERNAL", maxResults: 100 })).serviceArns).toHaveLength(13);
-    expect((await call(t, serviceActions, "ListServices", { cluster: C, launchType: "FARGATE" })).serviceArns).toEqual([]);
-    expect((await refusal(t, serviceActions, "ListServices", { cluster: C, maxResults: 101 })).code).toBe("InvalidParameterException");
-    expect((await refusal(t, serviceActions, "ListServices", { cluster: C, nextToken: "garbage" })).fields[0]?.path).toBe("nextToken");
-    expect((await refusal(t, serviceActions, "ListServices", { cluster: "nope" })).code).toBe("ClusterNotFoundException");
-    expect((await refusal(t, serviceActions, "ListServices", { cluster: "nope", launchType: "FARGATE" })).code).toBe("ClusterNotFoundException");
+    expect((await call(t.app, "ListServices", { cluster: C, schedulingStrategy: "DAEMON" })).serviceArns).toEqual([arn.service(C, "zz-daemon")]);
+    expect((await call(t.app, "ListServices", { cluster: C, launchType: "EXTERNAL", maxResults: 100 })).serviceArns).toHaveLength(13);
+    expect((await call(t.app, "ListServices", { cluster: C, launchType: "FARGATE" })).serviceArns).toEqual([]);
+    expect((await call(t.app, "ListServices", { cluster: C, resourceManagementType: "ECS" })).serviceArns).toEqual([]);
+    expect((await call(t.app, "ListServices", { cluster: C, resourceManagementType: "CUSTOMER" })).serviceArns).toHaveLength(10);
+    expect((await refusal(t.app, "ListServices", { cluster: C, maxResults: 101 })).code).toBe("InvalidParameterException");
+    expect((await refusal(t.app, "ListServices", { cluster: C, nextToken: "garbage" })).message).toContain("nextToken");
+    expect((await refusal(t.app, "ListServices", { cluster: "nope" })).code).toBe("ClusterNotFoundException");
+    expect((await refusal(t.app, "ListServices", { cluster: "nope", launchType: "FARGATE" })).code).toBe("ClusterNotFoundException");
   });
 });
 
 describe("aws ecs wait services-stable / services-inactive acceptors on DescribeServices output", () => {
   test("retry while tasks start and while a rollout has two deployments; success once one deployment runs desiredCount; failure on DRAINING, INACTIVE, MISSING", async () => {
     const t = await setup();
-    await call(t, serviceActions, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 2 });
+    await call(t.app, "CreateService", { cluster: C, serviceName: "web", taskDefinition: "app", desiredCount: 2 });
     const stable = () => waiterVerdict(t, "services-stable", { cluster: C, services: ["web"] });
     expect(await stable()).toBe("RETRY");
     await fleet.round();
@@ -203,7 +214,7 @@ describe("aws ecs wait services-stable / services-inactive acceptors on Describe
     expect(await stable()).toBe("SUCCESS");
 
     await t.request("POST", "/v1/task-definitions", APP_V2);
-    await call(t, serviceActions, "UpdateService", { cluster: C, service: "web", taskDefinition: "app:2" });
+    await call(t.app, "UpdateService", { cluster: C, service: "web", taskDefinition: "app:2" });
     // runningCount == desiredCount (the old tasks run) but two deployments: not stable.
     expect((await describeOne("web")).runningCount).toBe(2);
     expect(await stable()).toBe("RETRY");
@@ -213,7 +224,7 @@ describe("aws ecs wait services-stable / services-inactive acceptors on Describe
     expect(await stable()).toBe("SUCCESS");
 
     expect(await waiterVerdict(t, "services-stable", { cluster: C, services: ["web", "ghost"] })).toBe("FAILURE");
-    await call(t, serviceActions, "DeleteService", { cluster: C, service: "web", force: true });
+    await call(t.app, "DeleteService", { cluster: C, service: "web", force: true });
     expect(await stable()).toBe("FAILURE");
     expect(await waiterVerdict(t, "services-inactive", { cluster: C, services: ["web"] })).toBe("RETRY");
     await converge(4);

@@ -1,12 +1,11 @@
 import { waitForServicesInactive, waitForServicesStable } from "@aws-sdk/client-ecs";
-import { serviceActions } from "../../../control/ecs-api/actions/services.ts";
 import type { TestOps } from "../../helpers/ops.ts";
 import { call } from "./call.ts";
 
 /**
  * One evaluation of an ECS waiter's acceptors (the AWS SDK's, generated from botocore's
  * waiters-2.json — the same JMESPath `aws ecs wait` evaluates) on DescribeServices output as the
- * action returns it now. SUCCESS or FAILURE is the waiter's verdict; RETRY means it would poll
+ * front door answers it now (POST / with X-Amz-Target, epoch-second times). SUCCESS or FAILURE is the waiter's verdict; RETRY means it would poll
  * again. The waiter is stopped after its first look by a signal that reads "aborted" once it has
  * asked, so nothing here sleeps.
  */
@@ -19,7 +18,7 @@ export async function waiterVerdict(
   const client = {
     send: async (command: { input: Record<string, unknown> }) => {
       asked++;
-      return call(t, serviceActions, "DescribeServices", command.input);
+      return call(t.app, "DescribeServices", command.input);
     },
   };
   const abortSignal = { get aborted() { return asked > 0; }, addEventListener() {}, removeEventListener() {}, onabort: null };
