@@ -1,5 +1,5 @@
-import type { Caller } from "../api/middleware/authorize/index.ts";
-import type { InstanceRevoked } from "../api/routes/instance-deregistration.ts";
+import type { Caller } from "../ops/tokens.ts";
+import type { InstanceRevoked } from "../ops/instances.ts";
 import type { OpsContext } from "../ops/context.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Caller } from "../api/middleware/authorize/index.ts";
-import type { InstanceRevoked } from "../api/routes/instance-deregistration.ts";
+import type { Caller } from "../ops/tokens.ts";
+import type { InstanceRevoked } from "../ops/instances.ts";
 import { recordAudit } from "../ops/audit.ts";
 import type { OpsContext } from "../ops/context.ts";
 import type { AwsJsonAction, AwsJsonActions } from "./action.ts";

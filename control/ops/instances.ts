@@ -319,3 +319,6 @@ export async function deregisterContainerInstance(
     return { row: row!, stoppedTasks };
   });
 }
+
+/** Called after DeregisterContainerInstance: the broker drops the agent's session and credential. */
+export type InstanceRevoked = (instanceId: string) => Promise<void> | void;

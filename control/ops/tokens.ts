@@ -88,3 +88,10 @@ export async function revokeToken(ctx: OpsContext, id: string, callerTokenId?: s
     return { ...row, revokedAt };
   });
 }
+
+/** Who made a request, as every front door (REST, the AWS JSON door, the console) authenticates it. */
+export interface Caller {
+  tokenId: string;
+  name: string;
+  role: TokenRole;
+}

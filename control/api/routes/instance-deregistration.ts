@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { OpsContext } from "../../ops/context.ts";
-import { deregisterContainerInstance, instanceTaskCounts } from "../../ops/instances.ts";
+import { deregisterContainerInstance, instanceTaskCounts, type InstanceRevoked } from "../../ops/instances.ts";
 import { containerInstanceView } from "../../views/ecs.ts";
 
-export type InstanceRevoked = (instanceId: string) => Promise<void> | void;
+export type { InstanceRevoked } from "../../ops/instances.ts";
 
 /** DeregisterContainerInstance; `revoked` drops the agent's live broker session at once. */
 export function instanceDeregistrationRoutes(ctx: OpsContext, revoked: InstanceRevoked) {

@@ -1,13 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { OpsContext } from "../../../ops/context.ts";
-import { findToken, type TokenRole } from "../../../ops/tokens.ts";
+import { findToken, type Caller, type TokenRole } from "../../../ops/tokens.ts";
 import { roleAllows } from "./roles.ts";
 
-export interface Caller {
-  tokenId: string;
-  name: string;
-  role: TokenRole;
-}
+export type { Caller } from "../../../ops/tokens.ts";
 
 // Keyed by the request's context (not c.req.raw, which body-limit replaces) so sub-apps without
 // typed variables can read it too.
