@@ -1,4 +1,3 @@
-import type { ContainerDefinition } from "./task-definition/index.ts";
 
 /**
  * The CloudWatch Logs group and stream ECS would give an awslogs container: with
@@ -7,7 +6,7 @@ import type { ContainerDefinition } from "./task-definition/index.ts";
  * and serves it under that name, so a name copied from ECS habits finds the container.
  */
 export function awslogsStream(
-  c: Pick<ContainerDefinition, "name" | "logConfiguration">,
+  c: { readonly name: string; readonly logConfiguration?: { readonly logDriver: string; readonly options?: Readonly<Record<string, string>> } },
   taskId: string,
   runtimeId?: string,
 ): { group?: string; stream?: string } | undefined {

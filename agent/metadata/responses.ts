@@ -1,4 +1,5 @@
 import { networkModeOf, type ContainerDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { awslogsStream } from "../../shared/log-stream.ts";
 import { runtimeName } from "../engine/container-spec.ts";
 import type { RuntimeContainer } from "../runtime/types.ts";
 import type { DeepReadonly, ReadonlyAgentTask } from "../store/state-file.ts";
@@ -87,7 +88,9 @@ export function containerResponse(
   if (v === "v4") {
     if (def?.logConfiguration) {
       out.LogDriver = def.logConfiguration.logDriver;
-      if (def.logConfiguration.options) out.LogOptions = def.logConfiguration.options;
+      // amazon-ecs-agent adds the stream it names (prefix/container/task-id) to awslogs' options.
+      const stream = def.logConfiguration.options?.["awslogs-stream-prefix"] ? awslogsStream(def, task.taskId)?.stream : undefined;
+      if (def.logConfiguration.options) out.LogOptions = { ...def.logConfiguration.options, ...(stream ? { "awslogs-stream": stream } : {}) };
     }
     // The container's ARN as DescribeTasks gives it (control/views/ecs.ts).
     out.ContainerARN = `${task.taskArn}/${c.name}`;

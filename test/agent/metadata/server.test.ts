@@ -25,7 +25,7 @@ const definition = {
       cpu: 256,
       memory: 256,
       portMappings: [{ containerPort: 80, hostPort: 0 }],
-      logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/shop", "awslogs-region": "eu-west-1" } },
+      logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/shop", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "shop" } },
       healthCheck: { command: ["CMD-SHELL", "true"] },
       restartPolicy: { enabled: true },
     },
@@ -123,7 +123,13 @@ describe("v4 container metadata", () => {
       Health: { status: "HEALTHY" },
       Volumes: [{ DockerName: "data", Source: "/var/lib/docker/volumes/data/_data", Destination: "/data" }],
       LogDriver: "awslogs",
-      LogOptions: { "awslogs-group": "/shop", "awslogs-region": "eu-west-1" },
+      // As amazon-ecs-agent's: the options plus the stream ECS names (prefix/container/task-id).
+      LogOptions: {
+        "awslogs-group": "/shop",
+        "awslogs-region": "eu-west-1",
+        "awslogs-stream-prefix": "shop",
+        "awslogs-stream": "shop/web/0123456789abcdef0123456789abcdef",
+      },
       ContainerARN: "arn:aws:ecs:eu-west-1:000000000000:task/edge/0123456789abcdef0123456789abcdef/web",
       RestartCount: 1,
     });
