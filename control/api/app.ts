@@ -21,6 +21,8 @@ import { taskRoutes } from "./routes/tasks.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { taskLogRoutes } from "./routes/task-logs.ts";
 import type { LogRequests } from "../link/log-requests.ts";
+import type { ExecSessions } from "../link/exec-sessions.ts";
+import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -34,10 +36,12 @@ export interface ApiOptions {
   brokerProvisioning?: BrokerProvisioning;
   /** Log streams from agents (the agent link's); without it the logs route answers 503. */
   logRequests?: () => LogRequests | undefined;
+  /** Exec sessions relayed to agents (the agent link's); without it the exec routes answer 503. */
+  execSessions?: () => ExecSessions | undefined;
 }
 
 /** The REST front door: thin routes over the operations in control/ops. */
-export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
+export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, execSessions = () => undefined, secrets, instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
   const app = new Hono();
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
@@ -60,6 +64,7 @@ export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequ
   v1.route("/clusters", taskRoutes(ctx));
   v1.route("/clusters", serviceRoutes(ctx));
   v1.route("/clusters", taskLogRoutes(ctx, logRequests));
+  v1.route("/clusters", taskExecRoutes(ctx, execSessions));
   v1.route("/clusters", attributeRoutes(ctx));
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
   v1.route("/clusters", activationRoutes(ctx));
@@ -70,6 +75,8 @@ export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequ
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
   app.route("/v1/agent", agentDownloadRoutes(ctx));
+  // Before /v1 too: an exec stream is authenticated by its session's single-use token.
+  app.route("/v1/exec-sessions", execStreamRoutes(execSessions));
   app.route("/v1", v1);
   return app;
 }

@@ -11,6 +11,7 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["DELETE", /^\/v1\/clusters\/[^/]+\/attributes$/, "DeleteAttributes"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks$/, "RunTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/stop$/, "StopTask"],
+  ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/exec$/, "ExecuteCommand"],
   ["POST", /^\/v1\/clusters\/[^/]+\/services$/, "CreateService"],
   ["PUT", /^\/v1\/clusters\/[^/]+\/services\/[^/]+$/, "UpdateService"],
   ["PATCH", /^\/v1\/clusters\/[^/]+\/services\/[^/]+$/, "UpdateService"],
