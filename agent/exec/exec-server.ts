@@ -22,6 +22,8 @@ interface Session {
   /** Input pieces that arrived ahead of their turn. */
   early: Map<number, ExecInputRequest>;
   nextInput: number;
+  /** Input is applied one piece after another: a resize reaches Docker before the next keystrokes. */
+  applying: Promise<void>;
   ended: boolean;
   end(reason: string): void;
 }
@@ -63,9 +65,13 @@ export class ExecServer {
     for (let next = s.early.get(s.nextInput); next && s.process; next = s.early.get(s.nextInput)) {
       s.early.delete(s.nextInput);
       s.nextInput++;
-      if (next.bytes) s.process.write(Buffer.from(next.bytes, "base64"));
-      if (next.resize) void s.process.resize(next.resize).catch(() => undefined);
-      if (next.eof) s.process.closeStdin();
+      const proc = s.process;
+      const piece = next;
+      s.applying = s.applying.then(async () => {
+        if (piece.resize) await proc.resize(piece.resize).catch(() => undefined);
+        if (piece.bytes) proc.write(Buffer.from(piece.bytes, "base64"));
+        if (piece.eof) proc.closeStdin();
+      });
     }
   }
 
@@ -85,6 +91,7 @@ export class ExecServer {
     const session: Session = {
       early: new Map(),
       nextInput: 0,
+      applying: Promise.resolve(),
       ended: false,
       end: (reason) => {
         if (session.ended) return;

@@ -15,7 +15,10 @@ type Duplex = NodeJS.ReadWriteStream & { destroy(): void; end(): void };
  * `kill -9` inside the container with the pid as the container sees it (from /proc/PID/status
  * NSpid on the host). Under a pty the command leads its own process group, so the group is killed.
  */
-export async function dockerExec(docker: Docker, id: string, opts: ExecOptions): Promise<ExecProcess> {
+/** Signals a host process (process.kill); tests pass one that is refused, as for a non-root agent. */
+export type HostKill = (pid: number, signal: "SIGKILL") => void;
+
+export async function dockerExec(docker: Docker, id: string, opts: ExecOptions, hostKill: HostKill = (pid, sig) => process.kill(pid, sig)): Promise<ExecProcess> {
   const container = docker.getContainer(id);
   let exec: Docker.Exec;
   let stream: Duplex;
@@ -65,7 +68,7 @@ export async function dockerExec(docker: Docker, id: string, opts: ExecOptions):
       killed = true;
       try {
         const info = await inspect();
-        if (info.Running && info.Pid > 0) await killProcess(docker, id, info.Pid, opts.tty);
+        if (info.Running && info.Pid > 0) await killProcess(docker, id, info.Pid, opts.tty, hostKill);
       } finally {
         stream.destroy();
       }
@@ -73,17 +76,18 @@ export async function dockerExec(docker: Docker, id: string, opts: ExecOptions):
   };
 }
 
-async function killProcess(docker: Docker, containerId: string, hostPid: number, group: boolean): Promise<void> {
+async function killProcess(docker: Docker, containerId: string, hostPid: number, group: boolean, hostKill: HostKill): Promise<void> {
   try {
     if (group) {
       try {
-        process.kill(-hostPid, "SIGKILL");
+        hostKill(-hostPid, "SIGKILL");
         return;
-      } catch {
-        // Not a group leader after all: the process alone.
+      } catch (e) {
+        // EPERM: try the container's way below. ESRCH: not a group leader after all, the process alone.
+        if ((e as NodeJS.ErrnoException).code === "EPERM") throw e;
       }
     }
-    process.kill(hostPid, "SIGKILL");
+    hostKill(hostPid, "SIGKILL");
     return;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ESRCH") return;
