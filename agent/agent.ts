@@ -173,7 +173,10 @@ export function createAgent(opts: AgentOptions): Agent {
             return logs.cancel(req.requestId);
           }
           if (req.kind === "keepalive") return logs.keepalive(req.requestIds);
-          if (req.kind === "credit") return logs.credit(req.requestId, req.pieces);
+          if (req.kind === "credit") {
+            exec.credit(req.requestId, req.pieces);
+            return logs.credit(req.requestId, req.pieces);
+          }
           void logs.serve(req);
         },
       });

@@ -181,7 +181,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     },
   });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
-  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
+  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
 
   return {

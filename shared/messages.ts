@@ -247,7 +247,7 @@ export const cancelRequestSchema = z.object({ kind: z.literal("cancel"), request
  */
 export const keepaliveRequestSchema = z.object({ kind: z.literal("keepalive"), requestIds: z.array(z.string().min(1).max(64)).max(1000) });
 
-/** More data pieces the agent may send on a stream opened with `credit` (the client read that many). */
+/** More data pieces the agent may send on a stream (logs or exec) opened with `credit` (the client read that many). */
 export const creditRequestSchema = z.object({ kind: z.literal("credit"), requestId: z.string().min(1).max(64), pieces: z.number().int().positive().max(10_000) });
 
 /** Terminal size of an exec session's pty, in character cells. */
@@ -271,6 +271,11 @@ export const execRequestSchema = z.object({
   size: terminalSizeSchema.optional(),
   /** The agent kills the command when the session lasts longer than this. */
   timeoutMs: z.number().int().positive().max(24 * 3600_000),
+  /**
+   * Output pieces the agent may send before `credit` requests grant more (the control grants as
+   * its client takes them); absent: no credit needed.
+   */
+  credit: z.number().int().positive().max(10_000).optional(),
 });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 

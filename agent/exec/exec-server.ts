@@ -25,6 +25,9 @@ interface Session {
   /** Input is applied one piece after another: a resize reaches Docker before the next keystrokes. */
   applying: Promise<void>;
   ended: boolean;
+  /** Output pieces that may still be sent (credit flow control); undefined: no limit. */
+  credit?: number;
+  wakeCredit?: () => void;
   end(reason: string): void;
 }
 
@@ -46,6 +49,24 @@ export class ExecServer {
 
   cancel(requestId: string): void {
     this.sessions.get(requestId)?.end("cancelled by the control service");
+  }
+
+  /** The control's client took `pieces` more output pieces: that many more may be sent. */
+  credit(requestId: string, pieces: number): void {
+    const s = this.sessions.get(requestId);
+    if (!s || s.credit === undefined) return;
+    s.credit += pieces;
+    s.wakeCredit?.();
+  }
+
+  /** Resolves once one more output piece may be sent (or the session ended). */
+  private async takeCredit(s: Session): Promise<void> {
+    if (s.credit === undefined) return;
+    while (s.credit <= 0 && !s.ended) {
+      await new Promise<void>((resolve) => (s.wakeCredit = resolve));
+      s.wakeCredit = undefined;
+    }
+    s.credit--;
   }
 
   cancelAll(): void {
@@ -93,10 +114,12 @@ export class ExecServer {
       nextInput: 0,
       applying: Promise.resolve(),
       ended: false,
+      credit: req.credit,
       end: (reason) => {
         if (session.ended) return;
         session.ended = true;
         endReason = reason;
+        session.wakeCredit?.();
         void session.process?.kill().catch((e: Error) => this.opts.log?.(`[agent] exec ${req.requestId}: cannot kill the command: ${e.message}`));
       },
     };
@@ -117,7 +140,8 @@ export class ExecServer {
       this.opts.log?.(`[agent] exec ${req.requestId} in task ${req.taskId} container ${req.container}: ${JSON.stringify(req.command)}`);
       await send({}); // accepted
       this.drainInput(session);
-      await this.pump(proc, send, () => session.ended || linkLost);
+      await this.pump(proc, session, send, () => session.ended || linkLost);
+      if (linkLost) return session.end("the link to the control service went down");
       if (session.ended) return await send({ end: true, error: endReason });
       const exitCode = await proc.exitCode();
       await send({ end: true, exitCode });
@@ -142,10 +166,10 @@ export class ExecServer {
 
   /**
    * Output gathered per stream into pieces of at most maxChunkBytes, sent at least every flushMs
-   * (a pty's echo must come back at once, a flood in few messages). A piece waiting for the link
-   * pauses reading the command's output.
+   * (a pty's echo must come back at once, a flood in few messages). A piece waiting for credit or
+   * for the link pauses reading the command's output, and so the command once its pipe is full.
    */
-  private async pump(proc: ExecProcess, send: (p: Omit<ResponseChunk, "requestId" | "seq">) => Promise<void>, stopped: () => boolean): Promise<void> {
+  private async pump(proc: ExecProcess, session: Session, send: (p: Omit<ResponseChunk, "requestId" | "seq">) => Promise<void>, stopped: () => boolean): Promise<void> {
     const max = this.opts.maxChunkBytes ?? 32 * 1024;
     const flushMs = this.opts.flushMs ?? 5;
     let buffered: Buffer[] = [];
@@ -161,7 +185,10 @@ export class ExecServer {
       const isErr = stderr;
       buffered = [];
       size = 0;
-      sending = sending.then(() => send(isErr ? { bytes, stderr: true } : { bytes }));
+      sending = sending.then(async () => {
+        await this.takeCredit(session);
+        if (!stopped()) await send(isErr ? { bytes, stderr: true } : { bytes });
+      });
     };
     for await (const chunk of proc.output) {
       if (stopped()) break;

@@ -20,6 +20,8 @@ export interface ExecSessionHandlers {
   exit(exitCode: number): void;
   /** The session ended without an exit code (killed, timed out, agent gone) (last call). */
   failed(message: string): void;
+  /** Bytes sent toward the client that it has not taken yet (a WebSocket's buffered amount). */
+  buffered(): number;
 }
 
 /** The control's handle on a running session. */
@@ -52,6 +54,10 @@ export interface ExecSessionsOptions {
   acceptTimeoutMs?: number;
   /** How long a created session waits for its client to attach before it is forgotten. */
   attachTimeoutMs?: number;
+  /** Output pieces (≤ 32 KiB each) an agent may send ahead of what the client has taken. */
+  creditPieces?: number;
+  /** A client with more than this many bytes not yet taken gets no more credit until it catches up. */
+  maxClientBacklogBytes?: number;
 }
 
 /**
@@ -61,6 +67,11 @@ export interface ExecSessionsOptions {
  * agent start the command (a session nobody attaches to runs nothing). Input goes to the agent as
  * numbered `exec-input` requests, output comes back as numbered pieces on `res`, both put back in
  * order whatever order MQTT delivers them in.
+ *
+ * Flow control is credit-based, as for log streams: the agent may send `creditPieces` output pieces
+ * ahead, and each piece is granted again once the client's WebSocket has taken what it was sent
+ * (its buffered amount is under `maxClientBacklogBytes`). A client that stops reading stops the
+ * grants; the agent stops reading the command's output, and the command blocks on its full pipe.
  */
 export class ExecSessions {
   private tickets = new Map<string, Ticket>();
@@ -114,6 +125,24 @@ export class ExecSessions {
         void publish({ kind: "cancel", requestId: sessionId });
       },
     };
+    const creditPieces = this.opts.creditPieces ?? 32;
+    const grantBatch = Math.max(1, Math.floor(creditPieces / 4));
+    let owed = 0;
+    let backlogTimer: ReturnType<typeof setTimeout> | undefined;
+    const grant = () => {
+      if (!this.open.has(sessionId) || owed < grantBatch) return;
+      if (handlers.buffered() > (this.opts.maxClientBacklogBytes ?? 1024 * 1024)) {
+        // Nothing tells us when a WebSocket drains: look again shortly.
+        backlogTimer ??= setTimeout(() => {
+          backlogTimer = undefined;
+          grant();
+        }, 50);
+        return;
+      }
+      const pieces = owed;
+      owed = 0;
+      void publish({ kind: "credit", requestId: sessionId, pieces });
+    };
     return new Promise((resolve, reject) => {
       let accepted = false;
       const timer = setTimeout(() => {
@@ -123,6 +152,7 @@ export class ExecSessions {
       }, this.acceptTimeoutMs);
       const fail = (message: string) => {
         clearTimeout(timer);
+        clearTimeout(backlogTimer);
         this.open.delete(sessionId);
         if (!accepted) {
           const status = /not known|no container|not running/.test(message) ? 409 : 502;
@@ -141,8 +171,13 @@ export class ExecSessions {
             clearTimeout(timer);
             resolve(session);
           }
-          if (chunk.bytes) handlers.output(Buffer.from(chunk.bytes, "base64"), chunk.stderr ?? false);
+          if (chunk.bytes) {
+            handlers.output(Buffer.from(chunk.bytes, "base64"), chunk.stderr ?? false);
+            owed++;
+            grant();
+          }
           if (chunk.end) {
+            clearTimeout(backlogTimer);
             this.open.delete(sessionId);
             if (chunk.exitCode !== undefined) handlers.exit(chunk.exitCode);
             else handlers.failed("the session ended without an exit code");
@@ -152,7 +187,7 @@ export class ExecSessions {
       });
       const { timeoutSeconds, ...rest } = params;
       this.opts
-        .publish(instanceId, { kind: "exec", requestId: sessionId, ...rest, ...(size ? { size } : {}), timeoutMs: timeoutSeconds * 1000 })
+        .publish(instanceId, { kind: "exec", requestId: sessionId, ...rest, ...(size ? { size } : {}), timeoutMs: timeoutSeconds * 1000, credit: creditPieces })
         .catch((e: Error) => this.open.get(sessionId)?.abandon(`cannot send the request: ${e.message}`));
     });
   }

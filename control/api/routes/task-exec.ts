@@ -101,6 +101,7 @@ export function execStreamRoutes(sessions: Sessions) {
               output: (bytes, stderr) => send(ws, stderr ? { stderr: Buffer.from(bytes).toString("base64") } : { stdout: Buffer.from(bytes).toString("base64") }),
               exit: (exitCode) => finish(ws, { exitCode }),
               failed: (error) => finish(ws, { error }),
+              buffered: () => (ws.raw as { getBufferedAmount?: () => number } | undefined)?.getBufferedAmount?.() ?? 0,
             },
             size.success ? size.data : undefined,
           ).then(

@@ -109,4 +109,38 @@ describe("ExecServer", () => {
     expect(killed()).toBe(2);
     expect(s.activeSessions).toBe(0);
   });
+
+  test("with credit, output stops at the granted pieces and so does reading the command's output", async () => {
+    let produced = 0;
+    const rt = {
+      async exec(): Promise<ExecProcess> {
+        return {
+          output: (async function* () {
+            for (let i = 0; i < 50; i++) {
+              produced++;
+              yield { stream: "stdout" as const, data: new Uint8Array(40 * 1024) }; // over a piece each
+            }
+          })(),
+          write: () => {},
+          closeStdin: () => {},
+          resize: async () => {},
+          exitCode: async () => 0,
+          kill: async () => {},
+        };
+      },
+    } as unknown as ContainerRuntime;
+    const { out, server: s } = server(rt);
+    const serving = s.serve({ ...REQ, requestId: "c1", credit: 3 });
+    const dataPieces = () => out.filter((c) => c.bytes).length;
+    await waitFor("three pieces", () => dataPieces() === 3);
+    // Held: not one more piece is sent, and the output is read no further than the piece waiting.
+    await waitFor("the reader to reach the piece waiting for credit", () => produced === 4);
+    await Promise.resolve();
+    expect(dataPieces()).toBe(3);
+    expect(produced).toBe(4);
+    s.credit("c1", 100);
+    await serving;
+    expect(dataPieces()).toBe(50);
+    expect(out.at(-1)).toMatchObject({ end: true, exitCode: 0 });
+  });
 });
