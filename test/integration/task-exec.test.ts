@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { cli } from "../cli/run-cli.ts";
 import { TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker } from "../helpers/docker.ts";
@@ -201,5 +202,18 @@ describe("exec into a task container over the agent link", () => {
     expect(r.stdout).toBe(`${hostname}\n`);
     expect(r.stderr).toBe("to-stderr\n");
     expect(r.code).toBe(5);
+  });
+
+  test("the CLI with -i sends its stdin and closes the command's at its end", async () => {
+    const proc = Bun.spawn(["bun", join(import.meta.dir, "../../control/cli/main.ts"), "tasks", "exec", "-c", CLUSTER, "-i", taskId, "--", "sh", "-c", "wc -l; exit 2"], {
+      stdin: new Blob(["one\ntwo\nthree\n"]),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, FLOTILLA_CONFIG: "/nonexistent/flotilla.json", FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN },
+    });
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(stderr).toBe("");
+    expect(stdout.trim()).toBe("3");
+    expect(code).toBe(2);
   });
 });
