@@ -163,7 +163,7 @@ export function createAgent(opts: AgentOptions): Agent {
         },
         onDisconnected: () => {
           logs.cancelAll();
-          exec.cancelAll();
+          void exec.cancelAll();
         },
         onRequest: (req) => {
           if (req.kind === "exec") return void exec.serve(req);
@@ -186,7 +186,8 @@ export function createAgent(opts: AgentOptions): Agent {
       clearInterval(leaseTimer);
       clearTimeout(resyncTimer);
       logs.cancelAll();
-      exec.cancelAll();
+      // Docker keeps running an exec nobody kills: end them before the agent goes.
+      await exec.cancelAll("the agent is stopping");
       await images.stop();
       await engine.stop();
       if (opts.link.connected) sendReport();

@@ -28,7 +28,8 @@ interface Session {
   /** Output pieces that may still be sent (credit flow control); undefined: no limit. */
   credit?: number;
   wakeCredit?: () => void;
-  end(reason: string): void;
+  /** Ends the session, killing its command; resolves once the kill is done. */
+  end(reason: string): Promise<void>;
 }
 
 /**
@@ -48,7 +49,7 @@ export class ExecServer {
   }
 
   cancel(requestId: string): void {
-    this.sessions.get(requestId)?.end("cancelled by the control service");
+    void this.sessions.get(requestId)?.end("cancelled by the control service");
   }
 
   /** The control's client took `pieces` more output pieces: that many more may be sent. */
@@ -69,8 +70,13 @@ export class ExecServer {
     s.credit--;
   }
 
-  cancelAll(): void {
-    for (const s of this.sessions.values()) s.end("the link to the control service went down");
+  /** Ends every session (link down, agent stopping); resolves once their commands are killed. */
+  async cancelAll(reason = "the link to the control service went down"): Promise<void> {
+    const kills = Promise.all([...this.sessions.values()].map((s) => s.end(reason)));
+    // Bounded: a stuck Docker must not keep a stopping agent from exiting.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([kills, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
   }
 
   /** Applies input pieces in their numbered order. */
@@ -109,6 +115,7 @@ export class ExecServer {
       while (inFlight.length >= (this.opts.window ?? 8)) await inFlight.shift();
     };
     let endReason: string | undefined;
+    let killing: Promise<void> = Promise.resolve();
     const session: Session = {
       early: new Map(),
       nextInput: 0,
@@ -116,15 +123,16 @@ export class ExecServer {
       ended: false,
       credit: req.credit,
       end: (reason) => {
-        if (session.ended) return;
+        if (session.ended) return killing;
         session.ended = true;
         endReason = reason;
         session.wakeCredit?.();
-        void session.process?.kill().catch((e: Error) => this.opts.log?.(`[agent] exec ${req.requestId}: cannot kill the command: ${e.message}`));
+        killing = session.process?.kill().catch((e: Error) => this.opts.log?.(`[agent] exec ${req.requestId}: cannot kill the command: ${e.message}`)) ?? killing;
+        return killing;
       },
     };
     this.sessions.set(req.requestId, session);
-    const timer = setTimeout(() => session.end(`the session lasted longer than its timeout (${req.timeoutMs} ms)`), req.timeoutMs);
+    const timer = setTimeout(() => void session.end(`the session lasted longer than its timeout (${req.timeoutMs} ms)`), req.timeoutMs);
     try {
       const target = this.resolve(req);
       if (typeof target !== "string") return await send({ end: true, error: target.error });
@@ -137,20 +145,21 @@ export class ExecServer {
       }
       session.process = proc;
       if (session.ended) await proc.kill().catch(() => undefined);
-      this.opts.log?.(`[agent] exec ${req.requestId} in task ${req.taskId} container ${req.container}: ${JSON.stringify(req.command)}`);
+      // The program only: arguments may carry secrets (a password on a command line).
+      this.opts.log?.(`[agent] exec ${req.requestId} in task ${req.taskId} container ${req.container}: ${req.command[0]} (${req.command.length - 1} arguments)`);
       await send({}); // accepted
       this.drainInput(session);
       await this.pump(proc, session, send, () => session.ended || linkLost);
-      if (linkLost) return session.end("the link to the control service went down");
+      if (linkLost) return void (await session.end("the link to the control service went down"));
       if (session.ended) return await send({ end: true, error: endReason });
       const exitCode = await proc.exitCode();
       await send({ end: true, exitCode });
     } catch (e) {
-      session.end((e as Error).message);
+      void session.end((e as Error).message);
       await send({ end: true, error: `exec failed: ${(e as Error).message}` }).catch(() => undefined);
     } finally {
       clearTimeout(timer);
-      if (linkLost) session.end("the link to the control service went down");
+      if (linkLost) void session.end("the link to the control service went down");
       this.sessions.delete(req.requestId);
     }
   }

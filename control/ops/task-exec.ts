@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { arn } from "../../shared/arn.ts";
 import { containerInstances } from "../db/schema.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
@@ -46,7 +47,7 @@ export async function resolveExecTarget(
   cluster: string,
   taskIdOrArn: string,
   body: unknown,
-): Promise<{ instanceId: string; taskArn: string; params: ExecParams }> {
+): Promise<{ instanceId: string; clusterArn: string; taskArn: string; params: ExecParams }> {
   const q = parseInput(execInput, body);
   const task = await describeTask(ctx, cluster, taskIdOrArn);
   if (!(await getClusterPolicy(ctx, task.clusterName)).allowExec) {
@@ -64,6 +65,7 @@ export async function resolveExecTarget(
   if (!inst?.connected) throw conflict("TargetNotConnectedException", `the agent of container instance ${task.instanceId} is not connected`);
   return {
     instanceId: task.instanceId,
+    clusterArn: arn.cluster(task.clusterName),
     taskArn: task.arn,
     params: { taskId: task.id, container: name, command: q.command, interactive: q.interactive, tty: q.tty, timeoutSeconds: q.timeoutSeconds },
   };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { cli } from "../cli/run-cli.ts";
+import type { AgentProcess } from "../helpers/agent-process.ts";
 import { TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker } from "../helpers/docker.ts";
 import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
@@ -11,11 +12,12 @@ import { waitFor } from "../helpers/wait.ts";
  * command relayed to the agent over its own outbound MQTT link into a real Docker container.
  */
 let tc: TestControl;
+let agent: AgentProcess;
 const CLUSTER = "exec";
 let taskId: string;
 let containerId: string;
 
-singleAgentCluster(CLUSTER, { ready: (c) => ({ tc } = c) });
+singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent } = c) });
 
 beforeAll(async () => {
   const reg = await tc.api("POST", "/v1/task-definitions", {
@@ -215,5 +217,16 @@ describe("exec into a task container over the agent link", () => {
     expect(stderr).toBe("");
     expect(stdout.trim()).toBe("3");
     expect(code).toBe(2);
+  });
+
+  // Last: it stops the file's agent.
+  test("an agent that stops cleanly kills its sessions' commands first (Docker would keep them)", async () => {
+    const s = await openSession({ command: ["sleep", "4747"] });
+    await waitFor("sleep 4747 to run", async () => (await processes()).includes("sleep 4747"));
+    await agent.stop();
+    expect(await processes()).not.toContain("sleep 4747");
+    const end = await s.ended;
+    expect(end.exitCode).toBeUndefined();
+    expect(end.error).toBeDefined();
   });
 });

@@ -19,11 +19,13 @@ export function taskExecRoutes(ctx: OpsContext, sessions: Sessions) {
   const app = new Hono();
   app.post("/:cluster/tasks/:taskId/exec", async (c) => {
     const body = await c.req.json().catch(() => undefined);
-    const { instanceId, taskArn, params } = await resolveExecTarget(ctx, c.req.param("cluster"), c.req.param("taskId"), body ?? {});
+    const { instanceId, clusterArn, taskArn, params } = await resolveExecTarget(ctx, c.req.param("cluster"), c.req.param("taskId"), body ?? {});
     const s = sessions();
     if (!s) return c.json(unavailable, 503);
     const { sessionId, tokenValue } = s.create(instanceId, params);
     return c.json({
+      clusterArn,
+      containerArn: `${taskArn}/${params.container}`,
       containerName: params.container,
       interactive: params.interactive,
       taskArn,
