@@ -68,7 +68,12 @@ export async function dockerExec(docker: Docker, id: string, opts: ExecOptions, 
       killed = true;
       try {
         const info = await inspect();
-        if (info.Running && info.Pid > 0) await killProcess(docker, id, info.Pid, opts.tty, hostKill);
+        if (info.Running && info.Pid > 0) {
+          await killProcess(docker, id, info.Pid, opts.tty, hostKill);
+          // Killed means gone: resolve once Docker sees the command exited (bounded).
+          const deadline = Date.now() + 3000;
+          while ((await inspect()).Running && Date.now() < deadline) await Bun.sleep(20);
+        }
       } finally {
         stream.destroy();
       }

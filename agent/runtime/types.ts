@@ -212,7 +212,7 @@ export interface ExecProcess {
   resize(size: { cols: number; rows: number }): Promise<void>;
   /** Resolves with the exit code once the command has finished (after its output ended). */
   exitCode(): Promise<number>;
-  /** Kills the command (under a pty its whole process group) and ends its output. */
+  /** Kills the command (under a pty its whole process group) and ends its output; resolves once it has exited. */
   kill(): Promise<void>;
 }
 
