@@ -3,6 +3,7 @@ import type { HostFacts, InstanceHealth, Report } from "../shared/messages.ts";
 import { ImageCleaner } from "./engine/image-cleanup.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
 import { LogServer } from "./logs/log-server.ts";
+import { ExecServer } from "./exec/exec-server.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
@@ -41,6 +42,7 @@ export interface AgentOptions {
 export interface Agent {
   engine: TaskEngine;
   logs: LogServer;
+  exec: ExecServer;
   images: ImageCleaner;
   /** Host facts changed: sent with the next report. */
   updateFacts(facts: HostFacts): void;
@@ -127,9 +129,12 @@ export function createAgent(opts: AgentOptions): Agent {
 
   const logs = new LogServer({ runtime: opts.runtime, state: () => engine.state, send: (c) => opts.link.publishResponse(c), log: opts.log });
 
+  const exec = new ExecServer({ runtime: opts.runtime, state: () => engine.state, send: (c) => opts.link.publishResponse(c), log: opts.log });
+
   return {
     engine,
     logs,
+    exec,
     images,
     updateFacts(next) {
       facts = next;
@@ -156,11 +161,22 @@ export function createAgent(opts: AgentOptions): Agent {
           eventsSince = 0;
           scheduleReport();
         },
-        onDisconnected: () => logs.cancelAll(),
+        onDisconnected: () => {
+          logs.cancelAll();
+          void exec.cancelAll();
+        },
         onRequest: (req) => {
-          if (req.kind === "cancel") return logs.cancel(req.requestId);
+          if (req.kind === "exec") return void exec.serve(req);
+          if (req.kind === "exec-input") return exec.input(req);
+          if (req.kind === "cancel") {
+            exec.cancel(req.requestId);
+            return logs.cancel(req.requestId);
+          }
           if (req.kind === "keepalive") return logs.keepalive(req.requestIds);
-          if (req.kind === "credit") return logs.credit(req.requestId, req.pieces);
+          if (req.kind === "credit") {
+            exec.credit(req.requestId, req.pieces);
+            return logs.credit(req.requestId, req.pieces);
+          }
           void logs.serve(req);
         },
       });
@@ -170,6 +186,8 @@ export function createAgent(opts: AgentOptions): Agent {
       clearInterval(leaseTimer);
       clearTimeout(resyncTimer);
       logs.cancelAll();
+      // Docker keeps running an exec nobody kills: end them before the agent goes.
+      await exec.cancelAll("the agent is stopping");
       await images.stop();
       await engine.stop();
       if (opts.link.connected) sendReport();

@@ -1,4 +1,5 @@
 import { ne } from "drizzle-orm";
+import { websocket } from "hono/bun";
 import { createApi } from "./api/app.ts";
 import { CONTROL_USERNAME, isActivationUsername, type Principal } from "./broker/acl.ts";
 import type { BrokerTls, EmbeddedBroker } from "./broker/embedded.ts";
@@ -166,6 +167,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
 
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
+    execSessions: () => link?.execSessions,
     secrets,
     log,
     // Deregistration: the credential is already wiped; drop the live session too.
@@ -179,7 +181,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     },
   });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
-  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
+  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
 
   return {

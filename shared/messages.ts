@@ -253,10 +253,53 @@ export const cancelRequestSchema = z.object({ kind: z.literal("cancel"), request
  */
 export const keepaliveRequestSchema = z.object({ kind: z.literal("keepalive"), requestIds: z.array(z.string().min(1).max(64)).max(1000) });
 
-/** More data pieces the agent may send on a stream opened with `credit` (the client read that many). */
+/** More data pieces the agent may send on a stream (logs or exec) opened with `credit` (the client read that many). */
 export const creditRequestSchema = z.object({ kind: z.literal("credit"), requestId: z.string().min(1).max(64), pieces: z.number().int().positive().max(10_000) });
 
-export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema, creditRequestSchema]);
+/** Terminal size of an exec session's pty, in character cells. */
+export const terminalSizeSchema = z.object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) });
+
+/**
+ * Starts a command in a task's container (ECS Exec). The agent runs it only in a container of a
+ * task it runs itself; output comes back as numbered pieces on `res` (base64 `bytes`), the last
+ * one with `exitCode`. `cancel` kills the command.
+ */
+export const execRequestSchema = z.object({
+  kind: z.literal("exec"),
+  requestId: z.string().min(1).max(64),
+  taskId: z.string().min(1),
+  container: z.string().min(1),
+  command: z.array(z.string().max(64 * 1024)).min(1).max(1000),
+  /** Keep stdin open for `exec-input` pieces. */
+  interactive: z.boolean().default(false),
+  /** Run under a pty (stdout and stderr merged, as a terminal shows them). */
+  tty: z.boolean().default(false),
+  size: terminalSizeSchema.optional(),
+  /** The agent kills the command when the session lasts longer than this. */
+  timeoutMs: z.number().int().positive().max(24 * 3600_000),
+  /**
+   * Output pieces the agent may send before `credit` requests grant more (the control grants as
+   * its client takes them); absent: no credit needed.
+   */
+  credit: z.number().int().positive().max(10_000).optional(),
+});
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+/**
+ * Input to an open exec session, numbered from 0 (the agent applies pieces in order, whatever
+ * order they arrive in): stdin bytes (base64), a pty resize, or the end of stdin.
+ */
+export const execInputRequestSchema = z.object({
+  kind: z.literal("exec-input"),
+  requestId: z.string().min(1).max(64),
+  seq: z.number().int().nonnegative(),
+  bytes: z.string().max(256 * 1024).optional(),
+  resize: terminalSizeSchema.optional(),
+  eof: z.boolean().optional(),
+});
+export type ExecInputRequest = z.infer<typeof execInputRequestSchema>;
+
+export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema, creditRequestSchema, execRequestSchema, execInputRequestSchema]);
 export type AgentRequest = z.input<typeof agentRequestSchema>;
 
 /**
@@ -270,5 +313,11 @@ export const responseChunkSchema = z.object({
   data: z.string().optional(),
   end: z.boolean().optional(),
   error: z.string().optional(),
+  /** Exec output, base64 (a pty's output is bytes, not always whole UTF-8 characters). */
+  bytes: z.string().optional(),
+  /** Exec output from stderr (without a pty; with one, everything is on stdout). */
+  stderr: z.boolean().optional(),
+  /** Exec: the command's exit code, on the last piece. */
+  exitCode: z.number().int().optional(),
 });
 export type ResponseChunk = z.infer<typeof responseChunkSchema>;

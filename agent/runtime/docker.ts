@@ -4,6 +4,8 @@ import { createBody, healthFromStatus } from "./docker-create.ts";
 import type { LogChunk, LogOptions, PullSummary, RegistryCredentials } from "./types.ts";
 import { PullProgress, type DockerPullEvent } from "./pull-progress.ts";
 import { DockerLogDemuxer } from "../logs/demux.ts";
+import { dockerExec } from "./docker-exec.ts";
+import type { ExecOptions, ExecProcess } from "./types.ts";
 import { registryHost, type RegistryAuthLookup } from "./registry-auth.ts";
 import { RuntimeError, type TaskCgroupResult, type TaskResourceLimits } from "./types.ts";
 import { TaskCgroups, dockerCgroupProblem } from "./task-cgroups.ts";
@@ -391,6 +393,10 @@ export class DockerRuntime implements ContainerRuntime {
       signal.removeEventListener("abort", abort);
       stream.destroy();
     }
+  }
+
+  exec(id: string, opts: ExecOptions): Promise<ExecProcess> {
+    return dockerExec(this.docker, id, opts);
   }
 
   watch(labels: Record<string, string>, onHint: () => void): () => void {

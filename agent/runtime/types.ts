@@ -194,6 +194,28 @@ export interface LogChunk {
   data: Uint8Array;
 }
 
+export interface ExecOptions {
+  command: string[];
+  /** Under a pty: stdout and stderr merged, resizable, the terminal's line discipline applies. */
+  tty: boolean;
+  /** Keep the command's stdin open for write() until closeStdin(). */
+  stdin: boolean;
+  size?: { cols: number; rows: number };
+}
+
+/** A command running in a container (Docker exec). */
+export interface ExecProcess {
+  /** The command's output as it comes; ends when the command closes its output. */
+  output: AsyncIterable<LogChunk>;
+  write(bytes: Uint8Array): void;
+  closeStdin(): void;
+  resize(size: { cols: number; rows: number }): Promise<void>;
+  /** Resolves with the exit code once the command has finished (after its output ended). */
+  exitCode(): Promise<number>;
+  /** Kills the command (under a pty its whole process group) and ends its output; resolves once it has exited. */
+  kill(): Promise<void>;
+}
+
 export interface ContainerRuntime {
   info(): Promise<RuntimeInfo>;
   /**
@@ -245,6 +267,8 @@ export interface ContainerRuntime {
    * container stops (follow) or at the end of what is stored; aborting the signal ends it early.
    */
   logs?(id: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogChunk>;
+  /** Runs a command in a running container (throws RuntimeError when it cannot start). */
+  exec?(id: string, opts: ExecOptions): Promise<ExecProcess>;
   /** Creates a user-defined bridge network unless it exists (idempotent, safe against races). */
   ensureNetwork?(name: string): Promise<void>;
   /** Makes a named volume exist; with create false, only checks that it does (RuntimeError if not). */

@@ -26,6 +26,8 @@ import { ecsActions } from "../ecs-api/actions/index.ts";
 import type { SigV4Verifier } from "../ecs-api/authenticate.ts";
 import { ECS_TARGET_PREFIX } from "../ecs-api/model.ts";
 import { createAwsJsonApi } from "../ecs-api/protocol.ts";
+import type { ExecSessions } from "../link/exec-sessions.ts";
+import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -43,6 +45,8 @@ export interface ApiOptions {
   awsJsonServices?: Record<string, AwsJsonActions>;
   /** SigV4 verification for the AWS JSON front door; without it signed requests are refused. */
   sigV4?: SigV4Verifier;
+  /** Exec sessions relayed to agents (the agent link's); without it the exec routes answer 503. */
+  execSessions?: () => ExecSessions | undefined;
 }
 
 /** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
@@ -51,6 +55,7 @@ export function createApi(
   {
     maxBodyBytes = 1024 * 1024,
     logRequests = () => undefined,
+    execSessions = () => undefined,
     secrets,
     instanceRevoked = () => {},
     log,
@@ -83,6 +88,7 @@ export function createApi(
   v1.route("/clusters", taskRoutes(ctx));
   v1.route("/clusters", serviceRoutes(ctx));
   v1.route("/clusters", taskLogRoutes(ctx, logRequests));
+  v1.route("/clusters", taskExecRoutes(ctx, execSessions));
   v1.route("/clusters", attributeRoutes(ctx));
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
   v1.route("/clusters", activationRoutes(ctx));
@@ -93,6 +99,8 @@ export function createApi(
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
   app.route("/v1/agent", agentDownloadRoutes(ctx));
+  // Before /v1 too: an exec stream is authenticated by its session's single-use token.
+  app.route("/v1/exec-sessions", execStreamRoutes(execSessions));
   app.route("/v1", v1);
   return app;
 }

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, type RegisterReply } from "../../shared/messages.ts";
 import { LogRequests } from "./log-requests.ts";
+import { ExecSessions } from "./exec-sessions.ts";
 import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../shared/topics.ts";
 import { arn } from "../../shared/arn.ts";
 import { z } from "zod";
@@ -95,6 +96,13 @@ export class AgentLink {
     },
   });
 
+  /** Exec sessions with agents over the same req/res topics. */
+  readonly execSessions = new ExecSessions({
+    publish: async (instanceId, request) => {
+      await this.client.publishAsync(topics.requests(instanceId), JSON.stringify(request), { qos: 1 });
+    },
+  });
+
   constructor(
     private ctx: OpsContext,
     private opts: AgentLinkOptions,
@@ -135,6 +143,7 @@ export class AgentLink {
 
   async stop(): Promise<void> {
     this.logRequests.closeAll();
+    this.execSessions.closeAll();
     // Bounded: a broker that is gone or stuck never acknowledges, and a stopping control must still
     // exit. A desired set cut off here is in the database with its generation; the next control to
     // start (or be elected) republishes every live instance's set.
@@ -269,7 +278,10 @@ export class AgentLink {
       if (!p) return this.dropped("malformed", topic, payload);
       if (await applyPresence(this.ctx, instanceId, p)) {
         // Only a current "offline" ends streams: a stale will is about a replaced connection.
-        if (!p.connected) this.logRequests.instanceGone(instanceId);
+        if (!p.connected) {
+          this.logRequests.instanceGone(instanceId);
+          this.execSessions.instanceGone(instanceId);
+        }
         this.ctx.servicesChanged?.();
         this.log(`[link] instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
       }
@@ -278,6 +290,7 @@ export class AgentLink {
     if (topic === topics.responses(instanceId)) {
       const chunk = decodeMessage(responseChunkSchema, payload);
       if (!chunk) return this.dropped("malformed", topic, payload);
+      this.execSessions.onResponse(instanceId, chunk);
       return this.logRequests.onResponse(instanceId, chunk);
     }
     if (topic === topics.report(instanceId)) {

@@ -27,6 +27,12 @@ export const clusterPolicySchema = z.strictObject({
    * label:); "apparmor:unconfined" or "seccomp:unconfined" lift it. no-new-privileges needs no grant.
    */
   allowSecurityOptions: z.boolean().default(false),
+  /**
+   * Whether operators may exec into the cluster's task containers (ECS Exec). Allowed unless
+   * refused: exec is an operator's tool, not a power a task gains (ECS asks for it per task with
+   * enableExecuteCommand; here the cluster owner turns it off for the whole cluster).
+   */
+  allowExec: z.boolean().default(true),
 });
 export type ClusterPolicy = z.output<typeof clusterPolicySchema>;
 
@@ -40,7 +46,7 @@ export async function getClusterPolicy(ctx: OpsContext, cluster: string): Promis
   return parsed.success ? parsed.data : DEFAULT_POLICY;
 }
 
-/** Replaces the cluster's policy as a whole (PUT semantics: absent fields fall back to "refused"). */
+/** Replaces the cluster's policy as a whole (PUT semantics: absent fields fall back to their defaults: "refused", except allowExec). */
 export async function putClusterPolicy(ctx: OpsContext, cluster: string, input: unknown): Promise<ClusterPolicy> {
   const policy = parseInput(clusterPolicySchema, input);
   const c = await requireCluster(ctx, cluster);

@@ -153,6 +153,19 @@ describe("agent build stubs", () => {
       for await (const c of rt.logs(id, { follow: true, tail: 1 }, ac.signal)) { followed.push(c.stream); ac.abort(); }
       // The last line is whichever stream Docker timestamped last.
       r.follow = followed.length === 1 && ["stdout", "stderr"].includes(followed[0]);
+      // Exec goes over a hijacked connection (the upgrade socket), not the stubbed http_duplex.
+      const dec = new TextDecoder();
+      const piped = await rt.exec(id, { command: ["sh", "-c", "read l; echo got-$l >&2; exit 4"], tty: false, stdin: true });
+      piped.write(new TextEncoder().encode("x\\n"));
+      piped.closeStdin();
+      let pipedOut = "";
+      for await (const c of piped.output) pipedOut += c.stream + ":" + dec.decode(c.data);
+      r.exec = [pipedOut.trim(), await piped.exitCode()];
+      const pty = await rt.exec(id, { command: ["sh"], tty: true, stdin: true, size: { cols: 91, rows: 31 } });
+      pty.write(new TextEncoder().encode("stty size; exit 0\\n"));
+      let ptyOut = "";
+      for await (const c of pty.output) ptyOut += dec.decode(c.data);
+      r.ptySize = ptyOut.includes("31 91");
       await rt.stop(id, 1);
       r.stopped = (await rt.inspect(id))?.state;
       await rt.remove(id);
@@ -181,6 +194,8 @@ describe("agent build stubs", () => {
       imagesInUse: true,
       logs: ["stderr:err-line", "stdout:out-line"],
       follow: true,
+      exec: ["stderr:got-x", 4],
+      ptySize: true,
       stopped: "exited",
       removed: null,
       ssh: unsupportedMessage("ssh:// Docker hosts (DOCKER_HOST=ssh://...)"),

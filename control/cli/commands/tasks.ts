@@ -3,6 +3,7 @@ import { emit, expectArgs, expectIds, intFlag, sinceFlag, type CommandContext, t
 import { ApiError, CommandFailed, UsageError } from "../errors.ts";
 import { readJsonFile } from "../input-file.ts";
 import { details, lastSegment, table } from "../output.ts";
+import { execCommand } from "./task-exec.ts";
 
 const base = (ctx: CommandContext) => `/v1/clusters/${seg(ctx.settings.cluster)}/tasks`;
 
@@ -28,7 +29,7 @@ const taskColumns: [string, (t: any) => unknown][] = [
 
 export const tasks: Resource = {
   name: "tasks",
-  summary: "Run, list, describe and stop tasks; read their logs.",
+  summary: "Run, list, describe and stop tasks; read their logs; exec into their containers.",
   commands: {
     run: {
       summary: "Run tasks from a task definition.",
@@ -182,6 +183,7 @@ export const tasks: Resource = {
         }
       },
     },
+    exec: execCommand,
   },
 };
 

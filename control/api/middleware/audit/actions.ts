@@ -12,6 +12,7 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks$/, "RunTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/start$/, "StartTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/stop$/, "StopTask"],
+  ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/exec$/, "ExecuteCommand"],
   ["POST", /^\/v1\/clusters\/[^/]+\/services$/, "CreateService"],
   ["PUT", /^\/v1\/clusters\/[^/]+\/services\/[^/]+$/, "UpdateService"],
   ["PATCH", /^\/v1\/clusters\/[^/]+\/services\/[^/]+$/, "UpdateService"],
