@@ -1,0 +1,246 @@
+import { Hono, type Context } from "hono";
+import { roleAllows } from "../../api/middleware/authorize/roles.ts";
+import { activationView, createActivation, listActivations } from "../../ops/activations.ts";
+import { clusterCounts, listClusters } from "../../ops/clusters.ts";
+import type { OpsContext } from "../../ops/context.ts";
+import { OpError } from "../../ops/errors.ts";
+import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
+import { requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { listServices, requireService, serviceDetails, updateService } from "../../ops/services.ts";
+import { listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
+import { resolveLogTarget } from "../../ops/task-logs.ts";
+import { describeTask, listTasks } from "../../ops/tasks.ts";
+import { LogRequestError } from "../../link/log-requests.ts";
+import { taskDefinitionView, taskView } from "../../views/ecs.ts";
+import { serviceView } from "../../views/services.ts";
+import { consoleRequest, type AuditConsole, type ConsoleOptions } from "../app.tsx";
+import { base, clusterPath, Page } from "../layout.tsx";
+import { ActivationsPage, installLine } from "./activations.tsx";
+import { ConfirmStatusPage, HostPage, HostsPage } from "./hosts.tsx";
+import { OverviewPage } from "./overview.tsx";
+import { ServicePage, ServicesPage } from "./services.tsx";
+import { FamiliesPage, FamilyPage, RegisterPage, RevisionPage } from "./task-definitions.tsx";
+import { TaskPage, TasksPage } from "./tasks.tsx";
+
+const ERROR_STATUS = { invalid: 400, unauthorized: 401, forbidden: 403, "not-found": 404, conflict: 409 } as const;
+
+/** Messages a redirect may ask for by key (never text from the query string). */
+const NOTICES: Record<string, string> = {
+  DRAINING: "The host is draining.",
+  ACTIVE: "The host is active.",
+  scaled: "Desired count changed.",
+  redeployed: "A new deployment started.",
+};
+
+const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === "string" ? (form[name] as string) : undefined);
+/** A whole number as a number; anything else as given, so the operation's own check names the field. */
+const integer = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : v);
+
+/** The console's pages: each GET reads through the operations, each POST calls one operation. */
+export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: AuditConsole }) {
+  const app = new Hono();
+
+  /**
+   * A state-changing page action stands for one REST call: the caller's role is checked by the
+   * API's own rule on that call's path, and the outcome is audited as that call.
+   */
+  async function act(c: Context, method: string, apiPath: string, run: () => Promise<Response>): Promise<Response> {
+    const { token, viewer } = consoleRequest(c);
+    if (!roleAllows(token.role, method, apiPath)) {
+      await opts.audit(c, method, apiPath, 403);
+      return c.html(
+        <Page title="Not allowed" viewer={viewer}>
+          <p class="errors" role="alert">{`Role "${token.role}" may not do this.`}</p>
+        </Page>,
+        403,
+      );
+    }
+    try {
+      const res = await run();
+      await opts.audit(c, method, apiPath, res.status);
+      return res;
+    } catch (e) {
+      await opts.audit(c, method, apiPath, e instanceof OpError ? ERROR_STATUS[e.kind] : 500);
+      throw e;
+    }
+  }
+
+  app.get("/", async (c) => {
+    const { viewer } = consoleRequest(c);
+    const clusters = await Promise.all(
+      (await listClusters(ctx)).map(async (r) => {
+        const n = await clusterCounts(ctx, r.name);
+        return { name: r.name, status: r.status, hosts: n.registeredContainerInstancesCount, running: n.runningTasksCount, pending: n.pendingTasksCount };
+      }),
+    );
+    const cl = viewer.cluster;
+    const fleet = cl ? await fleetCounts(ctx, cl) : undefined;
+    const rollouts = [];
+    if (cl) {
+      for (const s of await listServices(ctx, cl)) {
+        const view = serviceView(await serviceDetails(ctx, s, 0));
+        for (const d of view.deployments) {
+          if (d.rolloutState === "IN_PROGRESS") rollouts.push({ service: s.serviceName, deploymentId: d.id, taskDefinition: d.taskDefinition, desired: d.desiredCount, running: d.runningCount, rolloutState: d.rolloutState });
+        }
+      }
+    }
+    return c.html(<OverviewPage viewer={viewer} data={{ clusters, fleet, rollouts }} />);
+  });
+
+  // Hosts
+  app.get("/clusters/:cluster/hosts", async (c) => {
+    const cluster = c.req.param("cluster");
+    const { done, ...query } = c.req.query();
+    const page = await pageContainerInstances(ctx, cluster, query);
+    return c.html(<HostsPage viewer={consoleRequest(c).viewer} cluster={cluster} page={page} notice={done ? NOTICES[done] : undefined} />);
+  });
+  app.get("/clusters/:cluster/hosts/:id", async (c) => {
+    const cluster = c.req.param("cluster");
+    const row = await requireInstance(ctx, cluster, c.req.param("id"));
+    const tasks = await listTasks(ctx, cluster, { containerInstance: row.id });
+    return c.html(<HostPage viewer={consoleRequest(c).viewer} cluster={cluster} row={row} tasks={tasks} />);
+  });
+  app.post("/clusters/:cluster/hosts/:id/status", async (c) => {
+    const cluster = c.req.param("cluster");
+    const id = c.req.param("id");
+    return act(c, "PATCH", `/v1/clusters/${cluster}/container-instances/${id}`, async () => {
+      const form = await c.req.parseBody();
+      const status = field(form, "status");
+      if (field(form, "confirm") !== "yes") {
+        const row = await requireInstance(ctx, cluster, id);
+        return c.html(<ConfirmStatusPage viewer={consoleRequest(c).viewer} cluster={cluster} row={row} status={status === "ACTIVE" ? "ACTIVE" : "DRAINING"} />);
+      }
+      const row = await updateInstanceStatus(ctx, cluster, id, { status });
+      return c.redirect(`${clusterPath(cluster, "/hosts")}?done=${row.status}`, 303);
+    });
+  });
+
+  // Services
+  app.get("/clusters/:cluster/services", async (c) => {
+    const cluster = c.req.param("cluster");
+    const services = await Promise.all((await listServices(ctx, cluster)).map(async (r) => serviceView(await serviceDetails(ctx, r, 0))));
+    return c.html(<ServicesPage viewer={consoleRequest(c).viewer} cluster={cluster} services={services} />);
+  });
+  const servicePage = async (c: Context, status: 200 | 400 = 200, error?: OpError) => {
+    const cluster = c.req.param("cluster")!;
+    const row = await requireService(ctx, cluster, c.req.param("name")!);
+    const done = c.req.query("done");
+    const view = serviceView(await serviceDetails(ctx, row));
+    return c.html(
+      <ServicePage viewer={consoleRequest(c).viewer} cluster={cluster} service={view} notice={done ? NOTICES[done] : undefined} error={error && { message: error.message, fields: error.fields }} />,
+      status,
+    );
+  };
+  app.get("/clusters/:cluster/services/:name", (c) => servicePage(c));
+  const serviceAction = (what: "scale" | "redeploy") =>
+    app.post(`/clusters/:cluster/services/:name/${what}`, async (c) => {
+      const cluster = c.req.param("cluster");
+      const name = c.req.param("name");
+      return act(c, "PATCH", `/v1/clusters/${cluster}/services/${name}`, async () => {
+        const form = await c.req.parseBody();
+        const input = what === "scale" ? { desiredCount: integer(field(form, "desiredCount")) } : { forceNewDeployment: true };
+        try {
+          await updateService(ctx, cluster, name, input);
+        } catch (e) {
+          if (e instanceof OpError && e.kind === "invalid") return servicePage(c, 400, e);
+          throw e;
+        }
+        return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(name)}`)}?done=${what === "scale" ? "scaled" : "redeployed"}`, 303);
+      });
+    });
+  serviceAction("scale");
+  serviceAction("redeploy");
+
+  // Tasks
+  app.get("/clusters/:cluster/tasks", async (c) => {
+    const cluster = c.req.param("cluster");
+    const desiredStatus = c.req.query("desiredStatus") === "STOPPED" ? "STOPPED" : "RUNNING";
+    const family = c.req.query("family")?.trim() || undefined;
+    const rows = await listTasks(ctx, cluster, { desiredStatus, ...(family ? { family } : {}) });
+    return c.html(<TasksPage viewer={consoleRequest(c).viewer} cluster={cluster} tasks={rows.map(taskView)} filter={{ desiredStatus, family }} />);
+  });
+  app.get("/clusters/:cluster/tasks/:id", async (c) => {
+    const cluster = c.req.param("cluster");
+    const row = await describeTask(ctx, cluster, c.req.param("id"));
+    return c.html(<TaskPage viewer={consoleRequest(c).viewer} cluster={cluster} task={taskView(row)} />);
+  });
+  // The log tail: the same operation as GET /v1/.../logs, read once (no follow), as plain text.
+  app.get("/clusters/:cluster/tasks/:id/logs", async (c) => {
+    try {
+      const { container, tail } = c.req.query();
+      const { instanceId, params } = await resolveLogTarget(ctx, c.req.param("cluster"), c.req.param("id"), { ...(container ? { container } : {}), tail: tail ?? "200" });
+      const requests = opts.logRequests?.();
+      if (!requests) return c.text("the agent link is not running", 503);
+      const body = await requests.open(instanceId, { ...params, follow: false });
+      return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" } });
+    } catch (e) {
+      if (e instanceof OpError) return c.text(e.message, ERROR_STATUS[e.kind]);
+      if (e instanceof LogRequestError) return c.text(e.message, e.status);
+      throw e;
+    }
+  });
+
+  // Task definitions
+  app.get("/task-definitions", async (c) => {
+    return c.html(<FamiliesPage viewer={consoleRequest(c).viewer} rows={await listTaskDefinitions(ctx, { status: "ACTIVE" })} />);
+  });
+  app.get("/task-definitions/new", (c) => c.html(<RegisterPage viewer={consoleRequest(c).viewer} />));
+  app.post("/task-definitions", (c) =>
+    act(c, "POST", "/v1/task-definitions", async () => {
+      const { viewer } = consoleRequest(c);
+      const text = field(await c.req.parseBody(), "json") ?? "";
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return c.html(<RegisterPage viewer={viewer} text={text} error={{ message: "The text is not valid JSON.", fields: [{ path: "(body)", message: "must be valid JSON" }] }} />, 400);
+      }
+      try {
+        const row = await registerTaskDefinition(ctx, body);
+        return c.redirect(`${base}/task-definitions/${encodeURIComponent(row.family)}/${row.revision}`, 303);
+      } catch (e) {
+        if (e instanceof OpError && e.kind === "invalid") return c.html(<RegisterPage viewer={viewer} text={text} error={{ message: "The task definition was not registered.", fields: e.fields.length ? e.fields : [{ path: "(body)", message: e.message }] }} />, 400);
+        throw e;
+      }
+    }),
+  );
+  app.get("/task-definitions/:family", async (c) => {
+    const family = c.req.param("family");
+    const rows = [...(await listTaskDefinitions(ctx, { status: "ACTIVE" })), ...(await listTaskDefinitions(ctx, { status: "INACTIVE" }))].filter((r) => r.family === family).sort((a, b) => b.revision - a.revision);
+    return c.html(<FamilyPage viewer={consoleRequest(c).viewer} family={family} rows={rows} />);
+  });
+  app.get("/task-definitions/:family/:revision", async (c) => {
+    const row = await resolveTaskDefinition(ctx, `${c.req.param("family")}:${c.req.param("revision")}`);
+    return c.html(<RevisionPage viewer={consoleRequest(c).viewer} view={taskDefinitionView(row)} />);
+  });
+
+  // Activations
+  const activationsPage = async (c: Context, created?: Parameters<typeof ActivationsPage>[0]["created"]) => {
+    const cluster = c.req.param("cluster")!;
+    const now = ctx.clock.now();
+    const list = (await listActivations(ctx, cluster)).map((r) => activationView(r, now)).reverse();
+    return c.html(<ActivationsPage viewer={consoleRequest(c).viewer} cluster={cluster} activations={list} created={created} />, created ? 201 : 200);
+  };
+  app.get("/clusters/:cluster/activations", (c) => activationsPage(c));
+  app.post("/clusters/:cluster/activations", async (c) => {
+    const cluster = c.req.param("cluster");
+    return act(c, "POST", `/v1/clusters/${cluster}/activations`, async () => {
+      const form = await c.req.parseBody();
+      const hours = integer(field(form, "expiresInHours"));
+      const a = await createActivation(ctx, cluster, {
+        registrationLimit: integer(field(form, "registrationLimit")),
+        ...(typeof hours === "number" ? { expiresInSeconds: hours * 3600 } : hours !== undefined ? { expiresInSeconds: hours } : {}),
+      });
+      await opts.activationCreated?.(a.activationId, a.activationCode);
+      const origin = new URL(c.req.url).origin;
+      return activationsPage(c, {
+        activationId: a.activationId,
+        activationCode: a.activationCode,
+        expiresAt: new Date(a.expiresAt).toISOString(),
+        line: installLine(origin, a.activationId, a.activationCode, cluster),
+      });
+    });
+  });
+
+  return app;
+}
