@@ -4,29 +4,20 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { roleAllows } from "../api/middleware/authorize/roles.ts";
 import { actionName } from "../api/middleware/audit/actions.ts";
-import type { ChangeBus } from "../change-bus.ts";
-import type { LogRequests } from "../link/log-requests.ts";
 import { recordAudit } from "../ops/audit.ts";
 import { listClusters } from "../ops/clusters.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { OpError } from "../ops/errors.ts";
-import { findToken, findTokenById, type TokenRow } from "../ops/tokens.ts";
+import { findToken, findTokenById } from "../ops/tokens.ts";
 import { base, Page, type Viewer } from "./layout.tsx";
 import { liveEvents } from "./live.ts";
 import { LoginPage } from "./pages/login.tsx";
 import { pageRoutes } from "./pages/routes.tsx";
-import { csrfMatches, SESSION_COOKIE, SessionStore, type Session } from "./sessions.ts";
+import { consoleRequest, requests, type ConsoleOptions } from "./request.ts";
+import { csrfMatches, SESSION_COOKIE, SessionStore } from "./sessions.ts";
 
-export interface ConsoleOptions {
-  sessions?: SessionStore;
-  /** Change notifications pushed to open pages; without a bus pages do not update themselves. */
-  changes?: ChangeBus;
-  /** Log streams from agents (the agent link's), for the task page's log tail. */
-  logRequests?: () => LogRequests | undefined;
-  /** Called after an activation is created (an external broker provisions its credential). */
-  activationCreated?: (id: string, code: string) => Promise<void>;
-  log?: (line: string) => void;
-}
+export type { ConsoleOptions } from "./request.ts";
+
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const ASSETS_DIR = join(import.meta.dir, "assets");
@@ -34,19 +25,6 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "console.css": { body: readFileSync(join(ASSETS_DIR, "console.css"), "utf8"), type: "text/css; charset=utf-8" },
   "console.js": { body: readFileSync(join(ASSETS_DIR, "console.js"), "utf8"), type: "text/javascript; charset=utf-8" },
 };
-
-/** What the console middleware found out about a request; read by the page routes. */
-export interface ConsoleRequest {
-  session: Session;
-  token: TokenRow;
-  viewer: Viewer;
-}
-const requests = new WeakMap<Context, ConsoleRequest>();
-export function consoleRequest(c: Context): ConsoleRequest {
-  const r = requests.get(c);
-  if (!r) throw new Error("console request without a session (middleware not mounted)");
-  return r;
-}
 
 /** Same-origin check: a state-changing request from another site is refused before anything else. */
 function crossSite(c: Context): boolean {
@@ -157,8 +135,6 @@ async function formField(c: Context, name: string): Promise<string | undefined> 
   const v = (await c.req.parseBody())[name];
   return typeof v === "string" ? v : undefined;
 }
-
-export type AuditConsole = (c: Context, method: string, apiPath: string, status: number) => Promise<void>;
 
 /** Console changes are audited as the REST call they stand for, under the session's token. */
 async function auditConsole(ctx: OpsContext, c: Context, method: string, apiPath: string, status: number, log?: (line: string) => void) {

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # agent binary, ssh for fleet registration, and llvm (llvm-mc, llvm-objcopy) to check that the pause
 # program the agent carries is what its assembly source assembles to, and awscli, the real aws CLI
 # the ECS API tests drive.
-extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl debootstrap qemu-user-static libc6-arm64-cross openssh-client llvm awscli "$@")
+extra_debs=(docker-registry apache2-utils mosquitto mosquitto-clients openssl debootstrap qemu-user-static libc6-arm64-cross openssh-client llvm awscli chromium "$@")
 
 say() { echo "[setup] $*" >&2; }
 

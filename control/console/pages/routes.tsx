@@ -13,7 +13,7 @@ import { describeTask, listTasks } from "../../ops/tasks.ts";
 import { LogRequestError } from "../../link/log-requests.ts";
 import { taskDefinitionView, taskView } from "../../views/ecs.ts";
 import { serviceView } from "../../views/services.ts";
-import { consoleRequest, type AuditConsole, type ConsoleOptions } from "../app.tsx";
+import { consoleRequest, type AuditConsole, type ConsoleOptions } from "../request.ts";
 import { base, clusterPath, Page } from "../layout.tsx";
 import { ActivationsPage, installLine } from "./activations.tsx";
 import { ConfirmStatusPage, HostPage, HostsPage } from "./hosts.tsx";
