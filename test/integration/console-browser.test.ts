@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { TEST_TOKEN } from "../helpers/control.ts";
+import { singleAgentCluster } from "../helpers/fleet.ts";
+
+/**
+ * The web console in a real browser (Debian's chromium, driven by playwright-core) against a real
+ * control service and a real agent process: log in, see the host, register a task definition from
+ * pasted JSON (a broken one shows its field error), and watch the host turn disconnected on an
+ * open page, without a reload, when its agent stops. The browser missing is a failure, not a skip.
+ */
+const CLUSTER = "console-browser";
+const CHROMIUM = "/usr/bin/chromium";
+const env = singleAgentCluster(CLUSTER);
+/** Screenshots for a person to look at (not committed): FLOTILLA_CONSOLE_SHOTS=/some/dir. */
+const SHOTS = process.env.FLOTILLA_CONSOLE_SHOTS;
+
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/lib/ensure-tools.sh installs Debian's chromium`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+const shot = async (name: string) => {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+};
+
+describe("console in a real browser", () => {
+  test("log in with a token and see the host, connected", async () => {
+    const url = env.tc.control.httpUrl;
+    await page.goto(`${url}/console`);
+    expect(new URL(page.url()).pathname).toBe("/console/login");
+    await page.fill('input[name="token"]', TEST_TOKEN);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${url}/console`);
+    expect(await page.textContent("h1")).toBe("Overview");
+    await shot("overview");
+    await page.click(`a[href="/console/clusters/${CLUSTER}/hosts"]`);
+    const row = page.locator(`tr[data-instance-id="${env.instanceId}"]`);
+    await row.waitFor();
+    // "● connected", not "✖ disconnected" (the word, not only the colour, says which).
+    expect((await row.locator(".agent-state").innerText()).trim()).toBe("● connected");
+    await shot("hosts");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot("hosts-phone");
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("register a task definition from pasted JSON: a broken one shows its error at the field", async () => {
+    await page.goto(`${env.tc.control.httpUrl}/console/task-definitions/new`);
+    await page.fill('textarea[name="json"]', JSON.stringify({ family: "console-web", containerDefinitions: [{ name: "web", memory: 32 }] }, null, 2));
+    await page.click('form.card button[type="submit"]');
+    const error = page.locator('[data-field-path="containerDefinitions[0].image"]');
+    await error.waitFor();
+    expect(await error.innerText()).toContain("image");
+    await shot("register-error");
+    // Fixed in place (the pasted text was kept), it registers.
+    const text = await page.inputValue('textarea[name="json"]');
+    const fixed = JSON.parse(text);
+    fixed.containerDefinitions[0].image = "flotilla/busybox:test";
+    await page.fill('textarea[name="json"]', JSON.stringify(fixed));
+    await page.click('form.card button[type="submit"]');
+    await page.waitForURL(/\/console\/task-definitions\/console-web\/1$/);
+    expect(await page.textContent("pre.json")).toContain('"family": "console-web"');
+  });
+
+  test("a host whose agent stops turns disconnected on the open page, without a reload", async () => {
+    await page.goto(`${env.tc.control.httpUrl}/console/clusters/${CLUSTER}/hosts`);
+    // Live updates on: the page's event stream is open.
+    await page.waitForFunction(() => document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await env.agent.stop();
+    const state = page.locator(`tr[data-instance-id="${env.instanceId}"] .agent-state`);
+    await page.waitForFunction((id) => document.querySelector(`tr[data-instance-id="${id}"] .agent-state`)?.textContent?.includes("disconnected"), env.instanceId, { timeout: 20_000 });
+    expect((await state.innerText()).trim()).toBe("✖ disconnected");
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await shot("hosts-disconnected");
+  }, 40_000);
+});
