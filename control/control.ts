@@ -199,6 +199,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       changes,
       logRequests: () => link?.logRequests,
       log,
+      brokerUrl: broker.url,
       activationCreated: running.external && ((id, code) => running.external!.activationCreated(id, code)),
     }),
   );

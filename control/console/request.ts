@@ -14,6 +14,8 @@ export interface ConsoleOptions {
   /** Called after an activation is created (an external broker provisions its credential). */
   activationCreated?: (id: string, code: string) => Promise<void>;
   log?: (line: string) => void;
+  /** The broker agents connect to (its scheme and port go into the install line). */
+  brokerUrl?: string;
 }
 
 /** What the console middleware found out about a request; read by the page routes. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { startAgentProcess } from "../helpers/agent-process.ts";
 import { TEST_TOKEN } from "../helpers/control.ts";
 import { singleAgentCluster } from "../helpers/fleet.ts";
 
@@ -13,6 +14,12 @@ import { singleAgentCluster } from "../helpers/fleet.ts";
 const CLUSTER = "console-browser";
 const CHROMIUM = "/usr/bin/chromium";
 const env = singleAgentCluster(CLUSTER);
+/** What the page functions below see (this file is typed without the DOM library). */
+interface PageGlobals {
+  document: { getElementById(id: string): { textContent: string | null } | null; querySelector(sel: string): { textContent: string | null } | null };
+  notReloaded?: boolean;
+}
+
 /** Screenshots for a person to look at (not committed): FLOTILLA_CONSOLE_SHOTS=/some/dir. */
 const SHOTS = process.env.FLOTILLA_CONSOLE_SHOTS;
 
@@ -74,16 +81,38 @@ describe("console in a real browser", () => {
     expect(await page.textContent("pre.json")).toContain('"family": "console-web"');
   });
 
+  test("an activation made on the page registers a real agent, and the new host appears on the open hosts page", async () => {
+    const url = env.tc.control.httpUrl;
+    await page.goto(`${url}/console/clusters/${CLUSTER}/activations`);
+    await page.click('form.card button[type="submit"]');
+    const line = await page.locator("#install-line").innerText();
+    expect(line).toStartWith(`curl -fsSL ${url}/install-agent.sh | sudo bash -s -- --control ${url} --mqtt `);
+    const arg = (name: string) => new RegExp(`--${name} (\\S+)`).exec(line)![1]!;
+    await page.goto(`${url}/console/clusters/${CLUSTER}/hosts`);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+    await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
+    expect(await page.locator("tr[data-instance-id]").count()).toBe(1);
+    // What the install script would start, with the values the page gave (the installer itself
+    // needs root and systemd; test/scripts/install-agent.test.ts covers it).
+    const agent = startAgentProcess({ control: arg("mqtt"), activation: { activationId: arg("activation-id"), activationCode: arg("activation-code") } });
+    try {
+      await page.locator("tr[data-instance-id]").nth(1).waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
+    } finally {
+      await agent.stop();
+    }
+  }, 60_000);
+
   test("a host whose agent stops turns disconnected on the open page, without a reload", async () => {
     await page.goto(`${env.tc.control.httpUrl}/console/clusters/${CLUSTER}/hosts`);
     // Live updates on: the page's event stream is open.
-    await page.waitForFunction(() => document.getElementById("live-status")?.textContent?.includes("Live updates on"));
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+    await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
     await env.agent.stop();
     const state = page.locator(`tr[data-instance-id="${env.instanceId}"] .agent-state`);
-    await page.waitForFunction((id) => document.querySelector(`tr[data-instance-id="${id}"] .agent-state`)?.textContent?.includes("disconnected"), env.instanceId, { timeout: 20_000 });
+    await page.waitForFunction((id) => (globalThis as unknown as PageGlobals).document.querySelector(`tr[data-instance-id="${id}"] .agent-state`)?.textContent?.includes("disconnected"), env.instanceId, { timeout: 20_000 });
     expect((await state.innerText()).trim()).toBe("✖ disconnected");
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
     await shot("hosts-disconnected");
   }, 40_000);
 });

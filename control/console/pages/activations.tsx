@@ -3,9 +3,20 @@ import { clusterPath, Csrf, Page, Status, type Viewer } from "../layout.tsx";
 
 type ActivationView = ReturnType<typeof activationView>;
 
-/** The line a person pastes on a fresh host: the control serves the install script itself. */
-export function installLine(controlUrl: string, activationId: string, activationCode: string, cluster: string): string {
-  return `curl -fsSL ${controlUrl}/install-agent.sh | sudo bash -s -- --control ${controlUrl} --cluster ${cluster} --activation-id ${activationId} --activation-code ${activationCode}`;
+/**
+ * The line a person pastes on a fresh host: the control serves the install script itself. Over
+ * TLS the control's CA is pinned for both the download and the agent (`ca.pem` copied first);
+ * `--mqtt` only when the broker is not where the script looks by default (the control's host, 1883 or 8883).
+ */
+export function installLine(controlUrl: string, activationId: string, activationCode: string, cluster: string, broker?: { protocol: string; port: number }): string {
+  const tls = controlUrl.startsWith("https:");
+  const host = new URL(controlUrl).hostname;
+  // What install-agent.sh assumes without --mqtt: mqtts://host:8883 for an https control, else mqtt://host:1883.
+  const defaultBroker = !broker || (tls ? broker.protocol === "mqtts:" && broker.port === 8883 : broker.protocol === "mqtt:" && broker.port === 1883);
+  const mqtt = defaultBroker ? "" : ` --mqtt ${broker!.protocol}//${host.includes(":") ? `[${host}]` : host}:${broker!.port}`;
+  const pin = tls ? " --cacert ca.pem" : "";
+  const caFile = tls ? " --ca-file ca.pem" : "";
+  return `curl -fsSL${pin} ${controlUrl}/install-agent.sh | sudo bash -s -- --control ${controlUrl}${mqtt}${caFile} --cluster ${cluster} --activation-id ${activationId} --activation-code ${activationCode}`;
 }
 
 export function ActivationsPage(props: {
@@ -20,7 +31,7 @@ export function ActivationsPage(props: {
       {created && (
         <section class="card created" aria-labelledby="created-h">
           <h2 id="created-h">Activation created</h2>
-          <p>Run this on the new host (the code is shown only now):</p>
+          <p>Run this on the new host (the code is shown only now){created.line.includes("--cacert") ? "; first copy the control's CA certificate to ca.pem there" : ""}:</p>
           <pre class="install-line" tabindex={0}>
             <code id="install-line">{created.line}</code>
           </pre>

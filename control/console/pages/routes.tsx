@@ -36,6 +36,12 @@ const field = (form: Record<string, unknown>, name: string) => (typeof form[name
 /** A whole number as a number; anything else as given, so the operation's own check names the field. */
 const integer = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : v);
 
+function brokerOf(url: string | undefined) {
+  if (!url) return undefined;
+  const u = new URL(url);
+  return { protocol: u.protocol, port: Number(u.port || (u.protocol === "mqtts:" ? 8883 : 1883)) };
+}
+
 /** The console's pages: each GET reads through the operations, each POST calls one operation. */
 export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: AuditConsole }) {
   const app = new Hono();
@@ -237,7 +243,7 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
         activationId: a.activationId,
         activationCode: a.activationCode,
         expiresAt: new Date(a.expiresAt).toISOString(),
-        line: installLine(origin, a.activationId, a.activationCode, cluster),
+        line: installLine(origin, a.activationId, a.activationCode, cluster, brokerOf(opts.brokerUrl)),
       });
     });
   });

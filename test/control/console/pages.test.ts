@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { installLine } from "../../../control/console/pages/activations.tsx";
 import { addInstance } from "../../helpers/ops.ts";
 import { consoleHarness, type ConsoleHarness } from "./console-harness.ts";
 
@@ -108,6 +109,16 @@ describe("activations and the install script", () => {
     const { checkActivation } = await import("../../../control/ops/activations.ts");
     expect((await checkActivation(h.t.ctx, id!, code!)).ok).toBe(true);
     expect((await h.get("/console/clusters/shop/activations", session.cookie)).html).toContain(id!);
+  });
+
+  test("the line pins the CA over TLS and names the broker only when it is not where the script looks", () => {
+    expect(installLine("http://c:8080", "A", "B", "x", { protocol: "mqtt:", port: 1883 })).toBe(
+      "curl -fsSL http://c:8080/install-agent.sh | sudo bash -s -- --control http://c:8080 --cluster x --activation-id A --activation-code B",
+    );
+    expect(installLine("http://c:8080", "A", "B", "x", { protocol: "mqtt:", port: 18830 })).toContain("--control http://c:8080 --mqtt mqtt://c:18830 --cluster");
+    const tls = installLine("https://c:8443", "A", "B", "x", { protocol: "mqtts:", port: 8883 });
+    expect(tls).toStartWith("curl -fsSL --cacert ca.pem https://c:8443/install-agent.sh | sudo bash -s -- --control https://c:8443 --ca-file ca.pem --cluster x");
+    expect(tls).not.toContain("--mqtt");
   });
 
   test("a bad limit is refused naming the field", async () => {
