@@ -1,4 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -70,6 +71,9 @@ export function createConsole(ctx: OpsContext, opts: ConsoleOptions = {}) {
     return c.html(<Page title="Error">internal error</Page>, 500);
   });
 
+  // The largest thing posted is a pasted task definition: the API's own 1 MiB limit.
+  app.use("*", bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text("request body larger than 1 MiB", 413) }));
+
   app.get("/assets/:name", (c) => {
     const a = ASSETS[c.req.param("name")];
     if (!a) return c.notFound();
@@ -110,6 +114,7 @@ export function createConsole(ctx: OpsContext, opts: ConsoleOptions = {}) {
       role: token.role,
       csrf: s.csrf,
       canWrite: roleAllows(token.role, "POST", "/v1/clusters"),
+      isAdmin: roleAllows(token.role, "GET", "/v1/tokens"),
       clusters,
       cluster: wanted && clusters.includes(wanted) ? wanted : clusters[0],
     };

@@ -8,6 +8,8 @@ export interface Viewer {
   csrf: string;
   /** False for read-only tokens: no forms are rendered (the server refuses their posts anyway). */
   canWrite: boolean;
+  /** Tokens and audit pages (the API's admin-only paths). */
+  isAdmin: boolean;
   clusters: string[];
   cluster?: string;
 }
@@ -47,6 +49,8 @@ export function Page(props: { title: string; viewer?: Viewer; live?: string; chi
               {cl && <a href={clusterPath(cl, "/tasks")}>Tasks</a>}
               <a href={`${base}/task-definitions`}>Task definitions</a>
               {cl && <a href={clusterPath(cl, "/activations")}>Activations</a>}
+              {v.isAdmin && <a href={`${base}/tokens`}>Tokens</a>}
+              {v.isAdmin && <a href={`${base}/audit`}>Audit</a>}
             </nav>
           )}
           {v && (

@@ -10,6 +10,9 @@ import { listServices, requireService, serviceDetails, updateService } from "../
 import { listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
 import { resolveLogTarget } from "../../ops/task-logs.ts";
 import { describeTask, listTasks } from "../../ops/tasks.ts";
+import { auditView, listAudit } from "../../ops/audit.ts";
+import { createToken, listTokens, revokeToken, tokenView } from "../../ops/tokens.ts";
+import { AuditPage, ConfirmRevokePage, TokensPage } from "./admin.tsx";
 import { LogRequestError } from "../../link/log-requests.ts";
 import { taskDefinitionView, taskView } from "../../views/ecs.ts";
 import { serviceView } from "../../views/services.ts";
@@ -69,6 +72,18 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
       await opts.audit(c, method, apiPath, e instanceof OpError ? ERROR_STATUS[e.kind] : 500);
       throw e;
     }
+  }
+
+  /** Reads only some roles may make (tokens, audit): the API's rule on the equivalent GET. */
+  async function mayRead(c: Context, apiPath: string): Promise<Response | undefined> {
+    const { token, viewer } = consoleRequest(c);
+    if (roleAllows(token.role, "GET", apiPath)) return undefined;
+    return c.html(
+      <Page title="Not allowed" viewer={viewer}>
+        <p class="errors" role="alert">{`Role "${token.role}" may not see this.`}</p>
+      </Page>,
+      403,
+    );
   }
 
   app.get("/", async (c) => {
@@ -246,6 +261,41 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
         line: installLine(origin, a.activationId, a.activationCode, cluster, brokerOf(opts.brokerUrl)),
       });
     });
+  });
+
+  // Tokens and audit (admin only, as in the API)
+  const tokensPage = async (c: Context, extra: Omit<Parameters<typeof TokensPage>[0], "viewer" | "tokens"> = {}, status: 200 | 201 | 400 = 200) =>
+    c.html(<TokensPage viewer={consoleRequest(c).viewer} tokens={(await listTokens(ctx)).map(tokenView)} {...extra} />, status);
+  app.get("/tokens", async (c) => (await mayRead(c, "/v1/tokens")) ?? tokensPage(c));
+  app.post("/tokens", (c) =>
+    act(c, "POST", "/v1/tokens", async () => {
+      const form = await c.req.parseBody();
+      try {
+        const t = await createToken(ctx, { name: field(form, "name"), role: field(form, "role") });
+        return tokensPage(c, { created: { name: t.name, token: t.token } }, 201);
+      } catch (e) {
+        if (e instanceof OpError && e.kind === "invalid") return tokensPage(c, { error: { message: e.message, fields: e.fields } }, 400);
+        throw e;
+      }
+    }),
+  );
+  app.post("/tokens/:id/revoke", (c) => {
+    const id = c.req.param("id");
+    return act(c, "DELETE", `/v1/tokens/${id}`, async () => {
+      const form = await c.req.parseBody();
+      const current = (await listTokens(ctx)).find((t) => t.id === id);
+      if (!current) return c.html(<Page title="Not found" viewer={consoleRequest(c).viewer}>{`token "${id}" not found`}</Page>, 404);
+      if (field(form, "confirm") !== "yes") return c.html(<ConfirmRevokePage viewer={consoleRequest(c).viewer} token={tokenView(current)} />);
+      await revokeToken(ctx, id, consoleRequest(c).token.id);
+      return c.redirect(`${base}/tokens`, 303);
+    });
+  });
+  app.get("/audit", async (c) => {
+    const refused = await mayRead(c, "/v1/audit");
+    if (refused) return refused;
+    const before = c.req.query("before");
+    const rows = await listAudit(ctx, { limit: 100, before: before && /^\d+$/.test(before) ? Number(before) : undefined });
+    return c.html(<AuditPage viewer={consoleRequest(c).viewer} entries={rows.map(auditView)} next={rows.length === 100 ? rows[rows.length - 1]!.id : undefined} />);
   });
 
   return app;

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { ChangeBus } from "../../../control/change-bus.ts";
+import type { Clock } from "../../../control/clock.ts";
 import { createConsole } from "../../../control/console/app.tsx";
 import { createToken } from "../../../control/ops/tokens.ts";
 import { TEST_TOKEN } from "../../helpers/control.ts";
@@ -18,8 +19,8 @@ export interface ConsoleHarness {
   close(): void;
 }
 
-export async function consoleHarness(): Promise<ConsoleHarness> {
-  const t = await createTestOps();
+export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
+  const t = await createTestOps(clock);
   const changes = new ChangeBus();
   t.ctx.changes = changes;
   const app = new Hono();
