@@ -178,15 +178,16 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   // Ahead of need: the first RunTask after a restart finds its images' platforms looked up.
   void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log(`[control] image platform look-ups at start failed: ${e.message}`));
 
+  // Deregistration: the credential is already wiped; drop the live session too.
+  const instanceRevoked = async (id: string) => {
+    await running.instanceRevoked(id);
+    await link?.clearDesired(id);
+  };
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
     secrets,
     log,
-    // Deregistration: the credential is already wiped; drop the live session too.
-    instanceRevoked: async (id) => {
-      await running.instanceRevoked(id);
-      await link?.clearDesired(id);
-    },
+    instanceRevoked,
     brokerProvisioning: running.external && {
       activationCreated: (id, code) => running.external!.activationCreated(id, code),
       activationGone: (id) => running.external!.activationGone(id),
@@ -200,6 +201,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       logRequests: () => link?.logRequests,
       log,
       brokerUrl: broker.url,
+      instanceRevoked,
       activationCreated: running.external && ((id, code) => running.external!.activationCreated(id, code)),
     }),
   );

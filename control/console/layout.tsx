@@ -188,3 +188,20 @@ export function Notice(props: { text?: string }) {
     </p>
   ) : null;
 }
+
+/** A confirmation step before a change: the same form again with confirm=yes. */
+export function ConfirmPage(props: { viewer: Viewer; title: string; text: string; action: string; fields?: Record<string, string>; yes: string; cancel: string }) {
+  return (
+    <Page title={props.title} viewer={props.viewer}>
+      <p>{props.text}</p>
+      <form method="post" action={props.action}>
+        <Csrf viewer={props.viewer} />
+        {Object.entries(props.fields ?? {}).map(([name, value]) => (
+          <input type="hidden" name={name} value={value} />
+        ))}
+        <input type="hidden" name="confirm" value="yes" />
+        <button type="submit">{props.yes}</button> <a href={props.cancel}>Cancel</a>
+      </form>
+    </Page>
+  );
+}

@@ -14,6 +14,8 @@ export interface ConsoleOptions {
   /** Called after an activation is created (an external broker provisions its credential). */
   activationCreated?: (id: string, code: string) => Promise<void>;
   log?: (line: string) => void;
+  /** After a host is deregistered: drop the agent's broker session and its retained desired set. */
+  instanceRevoked?: (instanceId: string) => Promise<void>;
   /** The broker agents connect to (its scheme and port go into the install line). */
   brokerUrl?: string;
 }

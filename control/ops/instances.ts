@@ -289,6 +289,7 @@ export async function deregisterContainerInstance(ctx: OpsContext, cluster: stri
       stoppedTasks = res.rowsAffected;
     });
     const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, found.id)).get();
+    ctx.changes?.emit({ kind: "instance", instanceId: found.id });
     return { row: row!, stoppedTasks };
   });
 }

@@ -240,7 +240,15 @@ export function HostPage(props: { viewer: Viewer; cluster: string; row: Instance
           ))}
         </ul>
       </div>
-      {v.canWrite && row.status !== "INACTIVE" && <StatusForm viewer={v} cluster={cluster} row={row} />}
+      {v.canWrite && row.status !== "INACTIVE" && (
+        <section class="forms" aria-label="Change the host">
+          <StatusForm viewer={v} cluster={cluster} row={row} />
+          <form method="post" action={clusterPath(cluster, `/hosts/${row.id}/deregister`)}>
+            <Csrf viewer={v} />
+            <button type="submit">Deregister…</button>
+          </form>
+        </section>
+      )}
     </Page>
   );
 }

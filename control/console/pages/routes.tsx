@@ -5,9 +5,9 @@ import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
 import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
-import { requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { deregisterContainerInstance, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
 import { listServices, requireService, serviceDetails, updateService } from "../../ops/services.ts";
-import { listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
+import { deregisterTaskDefinition, listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
 import { resolveLogTarget } from "../../ops/task-logs.ts";
 import { describeTask, listTasks } from "../../ops/tasks.ts";
 import { auditView, listAudit } from "../../ops/audit.ts";
@@ -17,7 +17,7 @@ import { LogRequestError } from "../../link/log-requests.ts";
 import { taskDefinitionView, taskView } from "../../views/ecs.ts";
 import { serviceView } from "../../views/services.ts";
 import { consoleRequest, type AuditConsole, type ConsoleOptions } from "../request.ts";
-import { base, clusterPath, Page } from "../layout.tsx";
+import { base, clusterPath, ConfirmPage, Page } from "../layout.tsx";
 import { ActivationsPage, installLine } from "./activations.tsx";
 import { ConfirmStatusPage, HostPage, HostsPage } from "./hosts.tsx";
 import { OverviewPage } from "./overview.tsx";
@@ -33,6 +33,8 @@ const NOTICES: Record<string, string> = {
   ACTIVE: "The host is active.",
   scaled: "Desired count changed.",
   redeployed: "A new deployment started.",
+  updated: "The service was updated: a new deployment started.",
+  deregistered: "The host was deregistered.",
 };
 
 const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === "string" ? (form[name] as string) : undefined);
@@ -136,41 +138,78 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     });
   });
 
+  app.post("/clusters/:cluster/hosts/:id/deregister", async (c) => {
+    const cluster = c.req.param("cluster");
+    const id = c.req.param("id");
+    return act(c, "DELETE", `/v1/clusters/${cluster}/container-instances/${id}`, async () => {
+      const form = await c.req.parseBody();
+      const row = await requireInstance(ctx, cluster, id);
+      if (field(form, "confirm") !== "yes") {
+        return c.html(
+          <ConfirmPage
+            viewer={consoleRequest(c).viewer}
+            title="Deregister host?"
+            text={`Deregister ${row.hostname} (${row.id})? Its credential is wiped and its agent disconnected; its unfinished tasks are recorded STOPPED. The host must register again with a new activation.`}
+            action={clusterPath(cluster, `/hosts/${row.id}/deregister`)}
+            yes="Yes, deregister"
+            cancel={clusterPath(cluster, `/hosts/${row.id}`)}
+          />,
+        );
+      }
+      const { row: gone } = await deregisterContainerInstance(ctx, cluster, id);
+      await opts.instanceRevoked?.(gone.id);
+      return c.redirect(`${clusterPath(cluster, "/hosts")}?done=deregistered`, 303);
+    });
+  });
+
   // Services
   app.get("/clusters/:cluster/services", async (c) => {
     const cluster = c.req.param("cluster");
     const services = await Promise.all((await listServices(ctx, cluster)).map(async (r) => serviceView(await serviceDetails(ctx, r, 0))));
     return c.html(<ServicesPage viewer={consoleRequest(c).viewer} cluster={cluster} services={services} />);
   });
-  const servicePage = async (c: Context, status: 200 | 400 = 200, error?: OpError) => {
+  const servicePage = async (c: Context, status: 200 | 400 | 404 = 200, error?: OpError) => {
     const cluster = c.req.param("cluster")!;
     const row = await requireService(ctx, cluster, c.req.param("name")!);
     const done = c.req.query("done");
     const view = serviceView(await serviceDetails(ctx, row));
+    const family = view.taskDefinition.split("/").pop()!.split(":")[0]!;
+    const revisions = (await listTaskDefinitions(ctx, { status: "ACTIVE" })).filter((r) => r.family === family).map((r) => r.arn).reverse();
     return c.html(
-      <ServicePage viewer={consoleRequest(c).viewer} cluster={cluster} service={view} notice={done ? NOTICES[done] : undefined} error={error && { message: error.message, fields: error.fields }} />,
+      <ServicePage
+        viewer={consoleRequest(c).viewer}
+        cluster={cluster}
+        service={view}
+        revisions={revisions}
+        notice={done ? NOTICES[done] : undefined}
+        error={error && { message: error.message, fields: error.fields }}
+      />,
       status,
     );
   };
   app.get("/clusters/:cluster/services/:name", (c) => servicePage(c));
-  const serviceAction = (what: "scale" | "redeploy") =>
+  const serviceAction = (what: "scale" | "redeploy" | "update") =>
     app.post(`/clusters/:cluster/services/:name/${what}`, async (c) => {
       const cluster = c.req.param("cluster");
       const name = c.req.param("name");
       return act(c, "PATCH", `/v1/clusters/${cluster}/services/${name}`, async () => {
         const form = await c.req.parseBody();
-        const input = what === "scale" ? { desiredCount: integer(field(form, "desiredCount")) } : { forceNewDeployment: true };
+        const input =
+          what === "scale" ? { desiredCount: integer(field(form, "desiredCount")) } : what === "update" ? { taskDefinition: field(form, "taskDefinition") } : { forceNewDeployment: true };
         try {
           await updateService(ctx, cluster, name, input);
         } catch (e) {
-          if (e instanceof OpError && e.kind === "invalid") return servicePage(c, 400, e);
+          // A bad value or a revision that does not exist: shown on the service page, with its status.
+          if (e instanceof OpError && (e.kind === "invalid" || e.kind === "not-found")) return servicePage(c, e.kind === "invalid" ? 400 : 404, e);
           throw e;
         }
-        return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(name)}`)}?done=${what === "scale" ? "scaled" : "redeployed"}`, 303);
+        const done = { scale: "scaled", redeploy: "redeployed", update: "updated" }[what];
+        return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(name)}`)}?done=${done}`, 303);
       });
     });
   serviceAction("scale");
   serviceAction("redeploy");
+  serviceAction("update");
 
   // Tasks
   app.get("/clusters/:cluster/tasks", async (c) => {
@@ -233,6 +272,29 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
   app.get("/task-definitions/:family/:revision", async (c) => {
     const row = await resolveTaskDefinition(ctx, `${c.req.param("family")}:${c.req.param("revision")}`);
     return c.html(<RevisionPage viewer={consoleRequest(c).viewer} view={taskDefinitionView(row)} />);
+  });
+
+  app.post("/task-definitions/:family/:revision/deregister", (c) => {
+    const ref = `${c.req.param("family")}:${c.req.param("revision")}`;
+    return act(c, "DELETE", `/v1/task-definitions/${ref}`, async () => {
+      const form = await c.req.parseBody();
+      const row = await resolveTaskDefinition(ctx, ref);
+      const page = `${base}/task-definitions/${encodeURIComponent(row.family)}/${row.revision}`;
+      if (field(form, "confirm") !== "yes") {
+        return c.html(
+          <ConfirmPage
+            viewer={consoleRequest(c).viewer}
+            title="Deregister revision?"
+            text={`Deregister ${row.family}:${row.revision}? Running tasks and services keep it; no new task or service can use it.`}
+            action={`${page}/deregister`}
+            yes="Yes, deregister"
+            cancel={page}
+          />,
+        );
+      }
+      await deregisterTaskDefinition(ctx, ref);
+      return c.redirect(page, 303);
+    });
   });
 
   // Activations

@@ -50,7 +50,15 @@ export function ServicesPage(props: { viewer: Viewer; cluster: string; services:
   );
 }
 
-export function ServicePage(props: { viewer: Viewer; cluster: string; service: ServiceView; notice?: string; error?: { message: string; fields: { path: string; message: string }[] } }) {
+export function ServicePage(props: {
+  viewer: Viewer;
+  cluster: string;
+  service: ServiceView;
+  /** ARNs of the family's active revisions, for the update form. */
+  revisions: string[];
+  notice?: string;
+  error?: { message: string; fields: { path: string; message: string }[] };
+}) {
   const { viewer: v, cluster, service: s } = props;
   const action = (what: string) => clusterPath(cluster, `/services/${encodeURIComponent(s.serviceName)}/${what}`);
   return (
@@ -132,6 +140,20 @@ export function ServicePage(props: { viewer: Viewer; cluster: string; service: S
               <button type="submit">Scale</button>
             </form>
           )}
+          <form method="post" action={action("update")} class="card">
+            <Csrf viewer={v} />
+            <label>
+              Task definition
+              <select name="taskDefinition">
+                {props.revisions.map((arn) => (
+                  <option value={arn} selected={arn === s.taskDefinition}>
+                    {arn.split("/").pop()}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="submit">Update service</button>
+          </form>
           <form method="post" action={action("redeploy")} class="card">
             <Csrf viewer={v} />
             <p>Start a new deployment with the same task definition (tasks are replaced by the rollout rules).</p>

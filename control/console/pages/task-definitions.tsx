@@ -65,6 +65,12 @@ export function RevisionPage(props: { viewer: Viewer; view: Record<string, unkno
       <p>
         <Status value={view.status} />
       </p>
+      {props.viewer.canWrite && view.status === "ACTIVE" && (
+        <form method="post" action={td(`/${encodeURIComponent(view.family)}/${view.revision}/deregister`)}>
+          <Csrf viewer={props.viewer} />
+          <button type="submit">Deregister…</button>
+        </form>
+      )}
       <pre class="json" tabindex={0}>
         {JSON.stringify(view, null, 2)}
       </pre>

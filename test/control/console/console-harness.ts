@@ -10,6 +10,8 @@ import { createTestOps, type TestOps } from "../../helpers/ops.ts";
 export interface ConsoleHarness {
   t: TestOps;
   changes: ChangeBus;
+  /** Instances the console asked to revoke (the broker session drop), in order. */
+  revoked: string[];
   app: Hono;
   /** Logs in with a token; returns the session cookie and the page's CSRF token. */
   login(token?: string, origin?: string): Promise<{ cookie: string; csrf: string; setCookie: string }>;
@@ -24,7 +26,8 @@ export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
   const changes = new ChangeBus();
   t.ctx.changes = changes;
   const app = new Hono();
-  app.route("/console", createConsole(t.ctx, { changes }));
+  const revoked: string[] = [];
+  app.route("/console", createConsole(t.ctx, { changes, instanceRevoked: async (id) => void revoked.push(id) }));
   const get = async (path: string, cookie: string) => {
     const res = await app.request(path, { headers: { cookie } });
     return { status: res.status, html: await res.text(), location: res.headers.get("location") };
@@ -36,6 +39,7 @@ export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
   return {
     t,
     changes,
+    revoked,
     app,
     async login(token = TEST_TOKEN, origin = "http://localhost") {
       const res = await app.request(`${origin}/console/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }) });

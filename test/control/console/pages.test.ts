@@ -66,6 +66,22 @@ describe("services and tasks", () => {
     expect((await h.t.request("GET", "/v1/clusters/shop/services/api")).body.service.desiredCount).toBe(2);
   });
 
+  test("update to another revision goes through UpdateService and starts a deployment of it", async () => {
+    await h.t.request("POST", "/v1/task-definitions", { family: "web", containerDefinitions: [{ name: "app", image: "busybox:1", memory: 64 }] });
+    const page = await h.get("/console/clusters/shop/services/api", session.cookie);
+    expect(page.html).toMatch(/<option value="[^"]+task-definition\/web:2">web:2<\/option>/);
+    const arn2 = /<option value="([^"]+task-definition\/web:2)">/.exec(page.html)![1]!;
+    const res = await h.post("/console/clusters/shop/services/api/update", session.cookie, { _csrf: session.csrf, taskDefinition: arn2 });
+    expect(res.status).toBe(303);
+    const svc = (await h.t.request("GET", "/v1/clusters/shop/services/api")).body.service;
+    expect(svc.taskDefinition).toBe(arn2);
+    expect(svc.deployments.find((d: { status: string }) => d.status === "PRIMARY").taskDefinition).toBe(arn2);
+    const bad = await h.post("/console/clusters/shop/services/api/update", session.cookie, { _csrf: session.csrf, taskDefinition: "nope:9" });
+    expect(bad.status).toBe(404);
+    expect(bad.html).toContain('class="errors" role="alert"');
+    expect(bad.html).toContain("nope:9");
+  });
+
   test("force new deployment starts a new deployment", async () => {
     const before = (await h.t.request("GET", "/v1/clusters/shop/services/api")).body.service.deployments.length;
     const res = await h.post("/console/clusters/shop/services/api/redeploy", session.cookie, { _csrf: session.csrf });
@@ -95,6 +111,32 @@ describe("services and tasks", () => {
     const page = await h.get("/console?cluster=shop", session.cookie);
     expect(page.html).toContain('<strong data-count="connected">1</strong>');
     expect(page.html).toContain('<strong data-count="disconnected">0</strong>');
+  });
+});
+
+describe("deregistering, after a confirmation", () => {
+  test("a task definition revision", async () => {
+    await h.t.request("POST", "/v1/task-definitions", { family: "old", containerDefinitions: [{ name: "a", image: "busybox", memory: 64 }] });
+    const page = await h.get("/console/task-definitions/old/1", session.cookie);
+    expect(page.html).toContain('action="/console/task-definitions/old/1/deregister"');
+    const ask = await h.post("/console/task-definitions/old/1/deregister", session.cookie, { _csrf: session.csrf });
+    expect(ask.html).toContain("Yes, deregister");
+    expect((await h.t.request("GET", "/v1/task-definitions/old:1")).body.taskDefinition.status).toBe("ACTIVE");
+    const done = await h.post("/console/task-definitions/old/1/deregister", session.cookie, { _csrf: session.csrf, confirm: "yes" });
+    expect(done.status).toBe(303);
+    expect((await h.t.request("GET", "/v1/task-definitions/old:1")).body.taskDefinition.status).toBe("INACTIVE");
+  });
+
+  test("a host: INACTIVE through the same operation, and its broker session dropped", async () => {
+    const id = await addInstance(h.t, "shop");
+    const ask = await h.post(`/console/clusters/shop/hosts/${id}/deregister`, session.cookie, { _csrf: session.csrf });
+    expect(ask.html).toContain("Yes, deregister");
+    expect(h.revoked).not.toContain(id);
+    const done = await h.post(`/console/clusters/shop/hosts/${id}/deregister`, session.cookie, { _csrf: session.csrf, confirm: "yes" });
+    expect(done.status).toBe(303);
+    expect((await h.t.request("GET", `/v1/clusters/shop/container-instances/${id}`)).body.containerInstance.status).toBe("INACTIVE");
+    expect(h.revoked).toEqual([id]);
+    expect((await h.get("/console/clusters/shop/hosts", session.cookie)).html).not.toContain(`data-instance-id="${id}"`);
   });
 });
 
