@@ -81,6 +81,35 @@ describe("console in a real browser", () => {
     expect(await page.textContent("pre.json")).toContain('"family": "console-web"');
   });
 
+  test("a task run through the API reaches RUNNING on its open page, and its log tail follows new lines", async () => {
+    const url = env.tc.control.httpUrl;
+    const script = "echo hello-console; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done";
+    const reg = await env.tc.api("POST", "/v1/task-definitions", {
+      family: "console-logs",
+      containerDefinitions: [{ name: "app", image: "flotilla/busybox:test", memory: 32, stopTimeout: 2, command: ["sh", "-c", script] }],
+    });
+    expect(reg.status).toBe(201);
+    const task = await env.tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "console-logs" });
+    expect(task.status).toBe(201);
+    const taskId = task.body.tasks[0].taskId as string;
+    await page.goto(`${url}/console/clusters/${CLUSTER}/tasks/${taskId}`);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+    await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task")?.textContent?.includes("RUNNING"), undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
+    await shot("task");
+    await page.check('input[name="follow"]');
+    await page.click('form[data-log-tail] button[type="submit"]:not([data-log-download])');
+    const log = page.locator("#log-output");
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("log-output")?.textContent?.includes("hello-console"));
+    // Lines written after the tail was opened arrive too: the tail follows.
+    const first = await log.innerText();
+    const lastTick = Number(/tick (\d+)\s*$/.exec(first)?.[1] ?? -1);
+    await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.getElementById("log-output")?.textContent?.includes(`tick ${n + 2}`), lastTick, { timeout: 15_000 });
+    await page.click("[data-log-pause]");
+    await env.tc.api("POST", `/v1/clusters/${CLUSTER}/tasks/${taskId}/stop`, {});
+  }, 60_000);
+
   test("an activation made on the page registers a real agent, and the new host appears on the open hosts page", async () => {
     const url = env.tc.control.httpUrl;
     await page.goto(`${url}/console/clusters/${CLUSTER}/activations`);

@@ -42,19 +42,17 @@ async function refresh() {
 
 if (live.length && "EventSource" in window) {
   const events = new EventSource("/console/events");
-  let lost = false;
   events.addEventListener("hello", () => {
     say("Live updates on.");
-    // Whatever changed while the stream was down: read the page once.
-    if (lost) void refresh();
-    lost = false;
+    // Whatever changed between rendering this page and the stream opening (or while it was down)
+    // was announced to nobody: read the page once now.
+    void refresh();
   });
   events.addEventListener("change", (e) => {
     const { kinds } = JSON.parse(e.data);
     if (kinds.some((k) => live.includes(k))) void refresh();
   });
   events.addEventListener("error", () => {
-    lost = true;
     say("Live updates paused: reconnecting…");
   });
 }
@@ -64,14 +62,41 @@ for (const select of document.querySelectorAll("select[data-autosubmit]")) {
 }
 
 for (const form of document.querySelectorAll("form[data-log-tail]")) {
+  const out = document.getElementById("log-output");
+  const pause = form.querySelector("[data-log-pause]");
+  let reading;
+  const stop = () => {
+    if (reading) reading.abort();
+    reading = undefined;
+    pause.disabled = true;
+  };
+  pause.addEventListener("click", stop);
   form.addEventListener("submit", async (e) => {
+    // Download is a plain form submit (the server sends it as a file); the rest is read here.
+    if (e.submitter && e.submitter.hasAttribute("data-log-download")) return;
     e.preventDefault();
-    const out = document.getElementById("log-output");
+    stop();
     const url = new URL(form.action, location.href);
     for (const [k, v] of new FormData(form)) url.searchParams.set(k, String(v));
-    out.textContent = "Loading…";
-    const res = await fetch(url, { credentials: "same-origin" });
-    // textContent: a log line is shown as text, never as markup.
-    out.textContent = (await res.text()) || "(no output)";
+    out.textContent = "";
+    reading = new AbortController();
+    pause.disabled = false;
+    try {
+      const res = await fetch(url, { credentials: "same-origin", signal: reading.signal });
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        // textContent: a log line is shown as text, never as markup.
+        out.textContent += decoder.decode(value, { stream: true });
+        out.scrollTop = out.scrollHeight;
+      }
+      if (!out.textContent) out.textContent = "(no output)";
+    } catch (err) {
+      if (err.name !== "AbortError") out.textContent += "\n(" + err.message + ")";
+    } finally {
+      pause.disabled = true;
+    }
   });
 }

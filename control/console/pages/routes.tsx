@@ -224,15 +224,24 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const row = await describeTask(ctx, cluster, c.req.param("id"));
     return c.html(<TaskPage viewer={consoleRequest(c).viewer} cluster={cluster} task={taskView(row)} />);
   });
-  // The log tail: the same operation as GET /v1/.../logs, read once (no follow), as plain text.
+  // The log tail: the same operation as GET /v1/.../logs (follow streams until the container
+  // stops or the page stops reading), as plain text; download=1 saves it as a file.
   app.get("/clusters/:cluster/tasks/:id/logs", async (c) => {
     try {
-      const { container, tail } = c.req.query();
-      const { instanceId, params } = await resolveLogTarget(ctx, c.req.param("cluster"), c.req.param("id"), { ...(container ? { container } : {}), tail: tail ?? "200" });
+      const { container, tail, follow, download } = c.req.query();
+      const { instanceId, params } = await resolveLogTarget(ctx, c.req.param("cluster"), c.req.param("id"), {
+        ...(container ? { container } : {}),
+        tail: tail || "200",
+        ...(follow ? { follow } : {}),
+      });
       const requests = opts.logRequests?.();
       if (!requests) return c.text("the agent link is not running", 503);
-      const body = await requests.open(instanceId, { ...params, follow: false });
-      return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" } });
+      // A quiet follow may send nothing for minutes: lift Bun's idle timeout for this request only.
+      if (params.follow) (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
+      const body = await requests.open(instanceId, params);
+      const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" };
+      if (download) headers["content-disposition"] = `attachment; filename="${params.taskId}-${params.container.replace(/[^\w.-]/g, "_")}.log"`;
+      return new Response(body, { headers });
     } catch (e) {
       if (e instanceof OpError) return c.text(e.message, ERROR_STATUS[e.kind]);
       if (e instanceof LogRequestError) return c.text(e.message, e.status);

@@ -159,9 +159,18 @@ export function TaskPage(props: { viewer: Viewer; cluster: string; task: TaskVie
             Lines
             <input type="number" name="tail" value="200" min="1" max="10000" />
           </label>
+          <label class="check">
+            <input type="checkbox" name="follow" value="true" /> Follow
+          </label>
           <button type="submit">Show log tail</button>
+          <button type="button" data-log-pause="" disabled>
+            Pause
+          </button>
+          <button type="submit" name="download" value="1" formtarget="_blank" data-log-download="">
+            Download
+          </button>
         </form>
-        <pre class="log" id="log-output" aria-live="polite"></pre>
+        <pre class="log" id="log-output" aria-live="off" tabindex={0}></pre>
       </section>
     </Page>
   );
