@@ -81,7 +81,7 @@ describe("console in a real browser", () => {
     expect(await page.textContent("pre.json")).toContain('"family": "console-web"');
   });
 
-  test("a task run through the API reaches RUNNING on its open page, and its log tail follows new lines", async () => {
+  test("a task's open page follows it to RUNNING and, when stopped, to STOPPED without a reload; its log tail follows new lines", async () => {
     const url = env.tc.control.httpUrl;
     const script = "echo hello-console; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done";
     const reg = await env.tc.api("POST", "/v1/task-definitions", {
@@ -95,7 +95,7 @@ describe("console in a real browser", () => {
     await page.goto(`${url}/console/clusters/${CLUSTER}/tasks/${taskId}`);
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
     await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
-    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task")?.textContent?.includes("RUNNING"), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task-last-status")?.textContent?.includes("RUNNING"), undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
     await shot("task");
     await page.check('input[name="follow"]');
@@ -107,7 +107,10 @@ describe("console in a real browser", () => {
     const lastTick = Number(/tick (\d+)\s*$/.exec(first)?.[1] ?? -1);
     await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.getElementById("log-output")?.textContent?.includes(`tick ${n + 2}`), lastTick, { timeout: 15_000 });
     await page.click("[data-log-pause]");
+    // Stopped through the API while the page is open: it turns STOPPED by itself.
     await env.tc.api("POST", `/v1/clusters/${CLUSTER}/tasks/${taskId}/stop`, {});
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task-last-status")?.textContent?.includes("STOPPED"), undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
   }, 60_000);
 
   test("an activation made on the page registers a real agent, and the new host appears on the open hosts page", async () => {

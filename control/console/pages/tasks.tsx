@@ -82,10 +82,12 @@ export function TaskPage(props: { viewer: Viewer; cluster: string; task: TaskVie
         <dl class="facts">
           <dt>Definition</dt>
           <dd>{t.taskDefinitionArn}</dd>
-          <dt>Desired / last status</dt>
-          <dd>
-            {t.desiredStatus} / <Status value={t.lastStatus} />
+          <dt>Last status</dt>
+          <dd id="task-last-status">
+            <Status value={t.lastStatus} />
           </dd>
+          <dt>Desired status</dt>
+          <dd>{t.desiredStatus}</dd>
           <dt>Health</dt>
           <dd>
             <Status value={t.healthStatus} />
