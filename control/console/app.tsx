@@ -30,8 +30,9 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 /** Same-origin check: a state-changing request from another site is refused before anything else. */
 function crossSite(c: Context): boolean {
   if (c.req.header("sec-fetch-site") === "cross-site") return true;
+  // "null" is an opaque origin (a sandboxed frame, a cross-site redirect): never our own pages.
   const origin = c.req.header("origin");
-  return origin !== undefined && origin !== "null" && origin !== new URL(c.req.url).origin;
+  return origin !== undefined && origin !== new URL(c.req.url).origin;
 }
 
 function cookieOptions(c: Context, maxAgeSeconds: number) {

@@ -34,6 +34,12 @@ describe("console login and session", () => {
     expect(setCookie).not.toContain("Secure");
   });
 
+  test("a login posted from another site is refused (login CSRF)", async () => {
+    const res = await h.app.request("/console/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" }, body: new URLSearchParams({ token: "test-admin-token" }) });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
   test("over TLS the cookie is also Secure", async () => {
     const { setCookie } = await h.login(undefined, "https://control.example");
     expect(setCookie).toContain("Secure");
@@ -82,10 +88,12 @@ describe("CSRF", () => {
     expect(res.status).toBe(201);
   });
 
-  test("a request from another origin is refused even with the right token", async () => {
+  test("a request from another origin (or an opaque one) is refused even with the right token", async () => {
     const { cookie, csrf } = await h.login();
     const res = await h.post("/console/clusters/shop/activations", cookie, { _csrf: csrf, registrationLimit: "1", expiresInHours: "1" }, { origin: "http://evil.example" });
     expect(res.status).toBe(403);
+    const opaque = await h.post("/console/clusters/shop/activations", cookie, { _csrf: csrf, registrationLimit: "1", expiresInHours: "1" }, { origin: "null" });
+    expect(opaque.status).toBe(403);
     const fetchSite = await h.post("/console/clusters/shop/activations", cookie, { _csrf: csrf, registrationLimit: "1", expiresInHours: "1" }, { "sec-fetch-site": "cross-site" });
     expect(fetchSite.status).toBe(403);
   });
