@@ -6,6 +6,8 @@ import type { Change, ChangeBus } from "../change-bus.ts";
 const KEEPALIVE_MS = 20_000;
 /** Changes of one burst go out as one message: 500 reports in a second are one page refresh. */
 const COALESCE_MS = 250;
+/** At most one message a second per page, however busy the fleet: each message costs a page render. */
+const MIN_INTERVAL_MS = 1000;
 
 /**
  * Server-sent events: each open page hears which kinds of thing changed (instances, tasks,
@@ -20,15 +22,17 @@ export function liveEvents(c: Context, changes: ChangeBus | undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let wake: (() => void) | undefined;
     let keepalive: ReturnType<typeof setTimeout> | undefined;
+    let lastFlush = 0;
     const flush = () => {
       timer = undefined;
+      lastFlush = Date.now();
       const kinds = [...pending];
       pending = new Set();
       void stream.writeSSE({ event: "change", data: JSON.stringify({ kinds }) }).catch(() => {});
     };
     const unsubscribe = changes?.subscribe((ch) => {
       pending.add(ch.kind);
-      timer ??= setTimeout(flush, COALESCE_MS);
+      timer ??= setTimeout(flush, Math.max(COALESCE_MS, lastFlush + MIN_INTERVAL_MS - Date.now()));
     });
     stream.onAbort(() => {
       unsubscribe?.();

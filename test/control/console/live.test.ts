@@ -15,7 +15,7 @@ afterAll(() => h.close());
 
 /** Reads server-sent events from a response body into a list, until aborted. */
 function collect(res: Response) {
-  const events: { event: string; data: string }[] & { close?: () => Promise<void> } = [];
+  const events: { event: string; data: string; at: number }[] & { close?: () => Promise<void> } = [];
   const reader = res.body!.getReader();
   // Cancelling the body is the page going away: the server's stream sees the abort.
   events.close = () => reader.cancel();
@@ -32,7 +32,7 @@ function collect(res: Response) {
         buf = buf.slice(at + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data !== undefined) events.push({ event, data });
+        if (event && data !== undefined) events.push({ event, data, at: performance.now() });
       }
     }
   })();
@@ -80,6 +80,9 @@ describe("live updates over server-sent events", () => {
     const changes = events.filter((e) => e.event === "change");
     expect(changes).toHaveLength(2);
     expect(JSON.parse(changes[1]!.data).kinds).toEqual(["instance"]);
+    // A busy fleet costs each page at most one refresh a second: the second message came a
+    // second after the first (a lower bound; a slow machine only makes it later).
+    expect(changes[1]!.at - changes[0]!.at).toBeGreaterThanOrEqual(900);
     await events.close!();
     await waitFor("listener removed", async () => h.changes.size === 0 || undefined);
   });
