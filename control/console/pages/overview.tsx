@@ -4,6 +4,8 @@ export interface OverviewData {
   clusters: { name: string; status: string; hosts: number; running: number; pending: number }[];
   fleet?: { hosts: { total: number; connected: number; disconnected: number; impaired: number; draining: number }; tasksByStatus: Record<string, number> };
   rollouts: { service: string; deploymentId: string; taskDefinition: string; desired: number; running: number; rolloutState: string }[];
+  /** The newest service events of the cluster, newest first. */
+  events: { service: string; at: string; message: string }[];
 }
 
 export function OverviewPage(props: { viewer: Viewer; data: OverviewData }) {
@@ -101,6 +103,19 @@ export function OverviewPage(props: { viewer: Viewer; data: OverviewData }) {
                 ))}
               </tbody>
             </table>
+          )}
+          <h3>Recent service events</h3>
+          {d.events.length === 0 ? (
+            <p>None.</p>
+          ) : (
+            <ol class="events">
+              {d.events.map((e) => (
+                <li>
+                  <time datetime={e.at}>{e.at.replace("T", " ").slice(0, 19)}Z</time>{" "}
+                  <a href={clusterPath(cl, `/services/${encodeURIComponent(e.service)}`)}>{e.service}</a>: {e.message}
+                </li>
+              ))}
+            </ol>
           )}
         </section>
       )}

@@ -99,15 +99,18 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const cl = viewer.cluster;
     const fleet = cl ? await fleetCounts(ctx, cl) : undefined;
     const rollouts = [];
+    const events: { service: string; at: string; message: string }[] = [];
     if (cl) {
       for (const s of await listServices(ctx, cl)) {
-        const view = serviceView(await serviceDetails(ctx, s, 0));
+        const view = serviceView(await serviceDetails(ctx, s, 10));
+        for (const e of view.events) if (e.createdAt) events.push({ service: s.serviceName, at: e.createdAt, message: e.message });
         for (const d of view.deployments) {
           if (d.rolloutState === "IN_PROGRESS") rollouts.push({ service: s.serviceName, deploymentId: d.id, taskDefinition: d.taskDefinition, desired: d.desiredCount, running: d.runningCount, rolloutState: d.rolloutState });
         }
       }
     }
-    return c.html(<OverviewPage viewer={viewer} data={{ clusters, fleet, rollouts }} />);
+    events.sort((a, b) => b.at.localeCompare(a.at));
+    return c.html(<OverviewPage viewer={viewer} data={{ clusters, fleet, rollouts, events: events.slice(0, 15) }} />);
   });
 
   // Hosts

@@ -107,8 +107,13 @@ describe("services and tasks", () => {
     expect(await missing.text()).toContain("nope");
   });
 
-  test("the overview counts hosts and tasks", async () => {
+  test("the overview counts hosts and tasks, and shows the newest service events", async () => {
+    // What the service scheduler records (no scheduler runs in this harness), through its own writer.
+    const { addServiceEvent } = await import("../../../control/services/events.ts");
+    await addServiceEvent(h.t.ctx, "shop", "api", "(service api) has reached a steady state.");
     const page = await h.get("/console?cluster=shop", session.cookie);
+    expect(page.html).toContain("Recent service events");
+    expect(page.html).toContain(`<a href="/console/clusters/shop/services/api">api</a>: (service api) has reached a steady state.`);
     expect(page.html).toContain('<strong data-count="connected">1</strong>');
     expect(page.html).toContain('<strong data-count="disconnected">0</strong>');
   });
