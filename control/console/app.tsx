@@ -21,6 +21,8 @@ export type { ConsoleOptions } from "./request.ts";
 
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Inline styles only for the bars' widths; no inline script at all. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 const ASSETS_DIR = join(import.meta.dir, "assets");
 const ASSETS: Record<string, { body: string; type: string }> = {
   "console.css": { body: readFileSync(join(ASSETS_DIR, "console.css"), "utf8"), type: "text/css; charset=utf-8" },
@@ -70,6 +72,18 @@ export function createConsole(ctx: OpsContext, opts: ConsoleOptions = {}) {
     }
     (opts.log ?? console.error)(`[console] internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
     return c.html(<Page title="Error">internal error</Page>, 500);
+  });
+
+  // Pages hold secrets now and then (a new token, an activation code) and buttons that change
+  // things: never cached, never framed by another site, scripts only from the control itself.
+  app.use("*", async (c, next) => {
+    await next();
+    if (c.req.path.startsWith(`${base}/assets/`)) return;
+    c.header("cache-control", "no-store");
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "same-origin");
+    c.header("x-frame-options", "DENY");
+    c.header("content-security-policy", CSP);
   });
 
   // The largest thing posted is a pasted task definition: the API's own 1 MiB limit.

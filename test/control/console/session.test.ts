@@ -66,6 +66,21 @@ describe("console login and session", () => {
   });
 });
 
+describe("page headers", () => {
+  test("pages are not cached, not framed, and run scripts only from the control", async () => {
+    const { cookie } = await h.login();
+    const res = await h.app.request("/console", { headers: { cookie } });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    // The login page too (it is where a token is typed).
+    expect((await h.app.request("/console/login")).headers.get("content-security-policy")).toBe(csp);
+  });
+});
+
 describe("CSRF", () => {
   test("a state-changing request without the CSRF token, or with a wrong one, is refused with 403 and changes nothing", async () => {
     const { cookie, csrf } = await h.login();
