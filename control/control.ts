@@ -183,15 +183,16 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     await running.instanceRevoked(id);
     await link?.clearDesired(id);
   };
+  const brokerProvisioning = running.external && {
+    activationCreated: (id: string, code: string) => running.external!.activationCreated(id, code),
+    activationGone: (id: string) => running.external!.activationGone(id),
+  };
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
     secrets,
     log,
     instanceRevoked,
-    brokerProvisioning: running.external && {
-      activationCreated: (id, code) => running.external!.activationCreated(id, code),
-      activationGone: (id) => running.external!.activationGone(id),
-    },
+    brokerProvisioning,
   });
   // The web console: pages over the same operations, behind sessions opened with an API token.
   api.route(
@@ -202,7 +203,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       log,
       brokerUrl: broker.url,
       instanceRevoked,
-      activationCreated: running.external && ((id, code) => running.external!.activationCreated(id, code)),
+      brokerProvisioning,
     }),
   );
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };

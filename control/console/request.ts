@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { BrokerProvisioning } from "../api/middleware/broker-provisioning/index.ts";
 import type { ChangeBus } from "../change-bus.ts";
 import type { LogRequests } from "../link/log-requests.ts";
 import type { TokenRow } from "../ops/tokens.ts";
@@ -11,8 +12,8 @@ export interface ConsoleOptions {
   changes?: ChangeBus;
   /** Log streams from agents (the agent link's), for the task page's log tail. */
   logRequests?: () => LogRequests | undefined;
-  /** Called after an activation is created (an external broker provisions its credential). */
-  activationCreated?: (id: string, code: string) => Promise<void>;
+  /** External broker: activation credentials are created and removed there too (as the API does). */
+  brokerProvisioning?: BrokerProvisioning;
   log?: (line: string) => void;
   /** After a host is deregistered: drop the agent's broker session and its retained desired set. */
   instanceRevoked?: (instanceId: string) => Promise<void>;

@@ -60,6 +60,7 @@ export function ActivationsPage(props: {
               <th scope="col">State</th>
               <th scope="col">Registrations</th>
               <th scope="col">Expires</th>
+              {v.canWrite && <th scope="col">Action</th>}
             </tr>
           </thead>
           <tbody>
@@ -73,6 +74,16 @@ export function ActivationsPage(props: {
                   {a.registrationsCount}/{a.registrationLimit}
                 </td>
                 <td data-label="Expires">{a.expiresAt}</td>
+                {v.canWrite && (
+                  <td data-label="Action">
+                    {a.status === "ACTIVE" && (
+                      <form method="post" action={clusterPath(cluster, `/activations/${encodeURIComponent(a.activationId)}/revoke`)}>
+                        <Csrf viewer={v} />
+                        <button type="submit">Revoke…</button>
+                      </form>
+                    )}
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

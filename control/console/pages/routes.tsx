@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { roleAllows } from "../../api/middleware/authorize/roles.ts";
-import { activationView, createActivation, listActivations } from "../../ops/activations.ts";
+import { activationView, createActivation, listActivations, revokeActivation } from "../../ops/activations.ts";
 import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
@@ -326,7 +326,7 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
         registrationLimit: integer(field(form, "registrationLimit")),
         ...(typeof hours === "number" ? { expiresInSeconds: hours * 3600 } : hours !== undefined ? { expiresInSeconds: hours } : {}),
       });
-      await opts.activationCreated?.(a.activationId, a.activationCode);
+      await opts.brokerProvisioning?.activationCreated(a.activationId, a.activationCode);
       const origin = new URL(c.req.url).origin;
       return activationsPage(c, {
         activationId: a.activationId,
@@ -370,6 +370,29 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const before = c.req.query("before");
     const rows = await listAudit(ctx, { limit: 100, before: before && /^\d+$/.test(before) ? Number(before) : undefined });
     return c.html(<AuditPage viewer={consoleRequest(c).viewer} entries={rows.map(auditView)} next={rows.length === 100 ? rows[rows.length - 1]!.id : undefined} />);
+  });
+
+  app.post("/clusters/:cluster/activations/:id/revoke", async (c) => {
+    const cluster = c.req.param("cluster");
+    const id = c.req.param("id");
+    return act(c, "DELETE", `/v1/clusters/${cluster}/activations/${id}`, async () => {
+      const form = await c.req.parseBody();
+      if (field(form, "confirm") !== "yes") {
+        return c.html(
+          <ConfirmPage
+            viewer={consoleRequest(c).viewer}
+            title="Revoke activation?"
+            text={`Revoke activation ${id}? No host can register with it any more; hosts it registered stay.`}
+            action={clusterPath(cluster, `/activations/${encodeURIComponent(id)}/revoke`)}
+            yes="Yes, revoke"
+            cancel={clusterPath(cluster, "/activations")}
+          />,
+        );
+      }
+      await revokeActivation(ctx, cluster, id);
+      await opts.brokerProvisioning?.activationGone(id);
+      return c.redirect(clusterPath(cluster, "/activations"), 303);
+    });
   });
 
   return app;

@@ -12,6 +12,8 @@ export interface ConsoleHarness {
   changes: ChangeBus;
   /** Instances the console asked to revoke (the broker session drop), in order. */
   revoked: string[];
+  /** What the console asked an external broker to provision: "created ID" / "gone ID". */
+  provisioned: string[];
   app: Hono;
   /** Logs in with a token; returns the session cookie and the page's CSRF token. */
   login(token?: string, origin?: string): Promise<{ cookie: string; csrf: string; setCookie: string }>;
@@ -27,7 +29,15 @@ export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
   t.ctx.changes = changes;
   const app = new Hono();
   const revoked: string[] = [];
-  app.route("/console", createConsole(t.ctx, { changes, instanceRevoked: async (id) => void revoked.push(id) }));
+  const provisioned: string[] = [];
+  app.route(
+    "/console",
+    createConsole(t.ctx, {
+      changes,
+      instanceRevoked: async (id) => void revoked.push(id),
+      brokerProvisioning: { activationCreated: async (id) => void provisioned.push(`created ${id}`), activationGone: async (id) => void provisioned.push(`gone ${id}`) },
+    }),
+  );
   const get = async (path: string, cookie: string) => {
     const res = await app.request(path, { headers: { cookie } });
     return { status: res.status, html: await res.text(), location: res.headers.get("location") };
@@ -40,6 +50,7 @@ export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
     t,
     changes,
     revoked,
+    provisioned,
     app,
     async login(token = TEST_TOKEN, origin = "http://localhost") {
       const res = await app.request(`${origin}/console/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token }) });

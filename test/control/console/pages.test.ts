@@ -168,6 +168,21 @@ describe("activations and the install script", () => {
     expect(tls).not.toContain("--mqtt");
   });
 
+  test("an activation is revoked after a confirmation: the registration path refuses it then", async () => {
+    const res = await h.post("/console/clusters/shop/activations", session.cookie, { _csrf: session.csrf, registrationLimit: "1", expiresInHours: "1" });
+    const line = /<code id="install-line">([^<]+)<\/code>/.exec(res.html)![1]!;
+    const [, id, code] = /--activation-id (\S+) --activation-code (\S+)/.exec(line)!;
+    const { checkActivation } = await import("../../../control/ops/activations.ts");
+    const ask = await h.post(`/console/clusters/shop/activations/${id}/revoke`, session.cookie, { _csrf: session.csrf });
+    expect(ask.html).toContain("Yes, revoke");
+    expect((await checkActivation(h.t.ctx, id!, code!)).ok).toBe(true);
+    const done = await h.post(`/console/clusters/shop/activations/${id}/revoke`, session.cookie, { _csrf: session.csrf, confirm: "yes" });
+    expect(done.status).toBe(303);
+    expect(await checkActivation(h.t.ctx, id!, code!)).toEqual({ ok: false, reason: "activation was revoked" });
+    // An external broker is told both times, as the API's provisioning middleware does.
+    expect(h.provisioned.filter((p) => p.endsWith(id!))).toEqual([`created ${id}`, `gone ${id}`]);
+  });
+
   test("a bad limit is refused naming the field", async () => {
     const res = await h.post("/console/clusters/shop/activations", session.cookie, { _csrf: session.csrf, registrationLimit: "0", expiresInHours: "2" });
     expect(res.status).toBe(400);
