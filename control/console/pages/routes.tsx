@@ -220,7 +220,7 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const desiredStatus = c.req.query("desiredStatus") === "STOPPED" ? "STOPPED" : "RUNNING";
     const family = c.req.query("family")?.trim() || undefined;
     const rows = await listTasks(ctx, cluster, { desiredStatus, ...(family ? { family } : {}) });
-    return c.html(<TasksPage viewer={consoleRequest(c).viewer} cluster={cluster} tasks={rows.map(taskView)} filter={{ desiredStatus, family }} />);
+    return c.html(<TasksPage viewer={consoleRequest(c).viewer} cluster={cluster} tasks={rows.map((r) => taskView(r))} filter={{ desiredStatus, family }} />);
   });
   app.get("/clusters/:cluster/tasks/:id", async (c) => {
     const cluster = c.req.param("cluster");
