@@ -1,6 +1,8 @@
 import { ne } from "drizzle-orm";
 import { websocket } from "hono/bun";
 import { createApi } from "./api/app.ts";
+import { ChangeBus } from "./change-bus.ts";
+import { createConsole } from "./console/app.tsx";
 import { CONTROL_USERNAME, isActivationUsername, type Principal } from "./broker/acl.ts";
 import type { BrokerTls, EmbeddedBroker } from "./broker/embedded.ts";
 import { CONTROL_SHARE_GROUP, type ExternalBrokerOptions } from "./broker/external.ts";
@@ -47,6 +49,8 @@ export interface ControlOptions {
    * writes are fenced by it. Needs `externalBroker` (MQTT shared subscriptions).
    */
   ha?: { holderId?: string; leaseTtlMs?: number };
+  /** Change notifications (what the web console's live pages hear); one is made when not given. */
+  changes?: ChangeBus;
 }
 
 export interface Control {
@@ -58,6 +62,8 @@ export interface Control {
   createdAdminToken?: string;
   link: AgentLink;
   broker: EmbeddedBroker;
+  /** This control's change notifications (instances, tasks, services). */
+  changes: ChangeBus;
   /** The service scheduler's reconcile loop (control/services); under HA, the current term's. */
   scheduler: ServiceScheduler;
   /** Leader-only work; `elector` is set under HA (without HA this process always leads). */
@@ -73,16 +79,24 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
   let link: AgentLink | undefined;
   const placement = PlacementStore.open(opts.db);
+  const changes = opts.changes ?? new ChangeBus();
   const ctx: OpsContext = {
     db: opts.db.db,
     clock,
     serialize: createSerializer(),
-    desiredChanged: (id) => link?.desiredChanged(id),
+    desiredChanged: (id) => {
+      link?.desiredChanged(id);
+      changes.emit({ kind: "tasks", instanceId: id });
+    },
     indexes: new PlacementIndexCache(placement, clock),
     placement,
-    servicesChanged: () => scheduler?.poke(),
+    servicesChanged: () => {
+      scheduler?.poke();
+      changes.emit({ kind: "services" });
+    },
     // One cache for every context of this control (the leader's fenced one is a copy of this).
     imagePlatforms: new ImagePlatforms(),
+    changes,
   };
   let scheduler: ServiceScheduler | undefined;
   const { created } = await ensureAdminToken(ctx, opts.adminToken);
@@ -165,21 +179,35 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   // Ahead of need: the first RunTask after a restart finds its images' platforms looked up.
   void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log(`[control] image platform look-ups at start failed: ${e.message}`));
 
+  // Deregistration: the credential is already wiped; drop the live session too.
+  const instanceRevoked = async (id: string) => {
+    await running.instanceRevoked(id);
+    await link?.clearDesired(id);
+  };
+  const brokerProvisioning = running.external && {
+    activationCreated: (id: string, code: string) => running.external!.activationCreated(id, code),
+    activationGone: (id: string) => running.external!.activationGone(id),
+  };
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
     execSessions: () => link?.execSessions,
     secrets,
     log,
-    // Deregistration: the credential is already wiped; drop the live session too.
-    instanceRevoked: async (id) => {
-      await running.instanceRevoked(id);
-      await link?.clearDesired(id);
-    },
-    brokerProvisioning: running.external && {
-      activationCreated: (id, code) => running.external!.activationCreated(id, code),
-      activationGone: (id) => running.external!.activationGone(id),
-    },
+    instanceRevoked,
+    brokerProvisioning,
   });
+  // The web console: pages over the same operations, behind sessions opened with an API token.
+  api.route(
+    "/console",
+    createConsole(ctx, {
+      changes,
+      logRequests: () => link?.logRequests,
+      log,
+      brokerUrl: broker.url,
+      instanceRevoked,
+      brokerProvisioning,
+    }),
+  );
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
   const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
@@ -192,6 +220,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     createdAdminToken: created,
     link,
     broker,
+    changes,
     get scheduler() {
       return scheduler!;
     },

@@ -54,7 +54,7 @@ async function main() {
   if (control.createdAdminToken) {
     console.log(`admin API token (shown once, store it now): ${control.createdAdminToken}`);
   }
-  console.log(`flotilla control listening: api ${control.httpUrl} mqtt ${control.mqttUrl}`);
+  console.log(`flotilla control listening: api ${control.httpUrl} mqtt ${control.mqttUrl} console ${control.httpUrl}/console`);
   const shutdown = async () => {
     await control.stop();
     db.close();

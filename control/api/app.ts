@@ -12,6 +12,7 @@ import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
 import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/instance-deregistration.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { installScriptRoutes } from "./routes/install-script.ts";
 import { onApiError } from "./errors.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
@@ -97,6 +98,7 @@ export function createApi(
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/audit", auditRoutes(ctx));
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
+  app.route("/", installScriptRoutes());
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
   app.route("/v1/agent", agentDownloadRoutes(ctx));
   // Before /v1 too: an exec stream is authenticated by its session's single-use token.

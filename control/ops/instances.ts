@@ -77,6 +77,7 @@ export async function registerContainerInstance(
     });
     if (!admitted) return { ok: false, reason: "activation registration limit reached" };
     ctx.indexes.instanceChanged(id);
+    ctx.changes?.emit({ kind: "instance", instanceId: id });
     return { ok: true, instance: row, password };
   });
 }
@@ -158,7 +159,10 @@ export async function applyPresence(ctx: OpsContext, instanceId: string, p: Pres
           p.connected ? sql`${containerInstances.connectionEpoch} < ${p.epoch}` : gte(sql`${p.epoch}`, containerInstances.connectionEpoch),
         ),
       );
-    if (res.rowsAffected > 0) ctx.indexes.instanceChanged(instanceId);
+    if (res.rowsAffected > 0) {
+      ctx.indexes.instanceChanged(instanceId);
+      ctx.changes?.emit({ kind: "instance", instanceId });
+    }
     return res.rowsAffected > 0;
   });
 }
@@ -193,7 +197,10 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
       .where(eq(containerInstances.id, instanceId));
     return true;
   });
-  if (changed) ctx.indexes.instanceChanged(instanceId);
+  if (changed) {
+    ctx.indexes.instanceChanged(instanceId);
+    ctx.changes?.emit({ kind: "instance", instanceId });
+  }
 }
 
 /**
@@ -221,7 +228,10 @@ export async function applyHealth(ctx: OpsContext, instanceId: string, health: I
       .where(eq(containerInstances.id, instanceId));
     return true;
   });
-  if (changed) ctx.indexes.instanceChanged(instanceId);
+  if (changed) {
+    ctx.indexes.instanceChanged(instanceId);
+    ctx.changes?.emit({ kind: "instance", instanceId });
+  }
 }
 
 /** Each of `next`'s fields equals the row's (JSON values by content; key order does not matter). */
@@ -237,7 +247,10 @@ export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
       .set({ agentConnected: false })
       .where(eq(containerInstances.agentConnected, true))
       .returning({ id: containerInstances.id });
-    for (const r of rows) ctx.indexes.instanceChanged(r.id);
+    for (const r of rows) {
+      ctx.indexes.instanceChanged(r.id);
+      ctx.changes?.emit({ kind: "instance", instanceId: r.id });
+    }
   });
 }
 
@@ -258,6 +271,7 @@ export async function updateInstanceStatus(ctx: OpsContext, cluster: string, idO
       .set({ status, version: sql`${containerInstances.version} + 1` })
       .where(eq(containerInstances.id, row.id));
     ctx.indexes.instanceChanged(row.id);
+    ctx.changes?.emit({ kind: "instance", instanceId: row.id });
     // Draining moves service tasks: let the scheduler act now rather than on its next round.
     ctx.servicesChanged?.();
     return (await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, row.id)).get())!;
@@ -316,6 +330,7 @@ export async function deregisterContainerInstance(
       stoppedTasks = res.rowsAffected;
     });
     const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, found.id)).get();
+    ctx.changes?.emit({ kind: "instance", instanceId: found.id });
     return { row: row!, stoppedTasks };
   });
 }

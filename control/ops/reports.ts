@@ -85,7 +85,10 @@ export async function applyReports(ctx: OpsContext, batch: { instanceId: string;
   let anyApplied = false;
   result.forEach((o, i) => {
     if (o.desiredChanged) changedInstances.add(batch[i]!.instanceId);
-    if (o.applied) anyApplied = true;
+    if (o.applied) {
+      anyApplied = true;
+      ctx.changes?.emit({ kind: "tasks", instanceId: batch[i]!.instanceId });
+    }
   });
   for (const id of changedInstances) ctx.desiredChanged(id);
   if (anyApplied) ctx.servicesChanged?.();

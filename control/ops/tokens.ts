@@ -40,6 +40,15 @@ export async function findToken(ctx: OpsContext, token: string): Promise<TokenRo
     .get();
 }
 
+/** A token by its id, unless revoked: the console's sessions re-check their token with it. */
+export async function findTokenById(ctx: OpsContext, id: string): Promise<TokenRow | undefined> {
+  return ctx.db
+    .select()
+    .from(apiTokens)
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+    .get();
+}
+
 const createTokenInput = z.strictObject({
   name: z.string().trim().min(1).max(128).regex(/^[\w.@ -]+$/, "letters, digits, spaces and _ . @ - only"),
   role: z.enum(TOKEN_ROLES),

@@ -1,3 +1,4 @@
+import type { ChangeBus } from "../change-bus.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
@@ -34,4 +35,6 @@ export interface OpsContext {
   servicesChanged?(): void;
   /** Registry look-ups of image platforms; without one, each database gets a default (image-platforms.ts). */
   imagePlatforms?: ImagePlatforms;
+  /** Change notifications for live views (the web console); absent in tests that need none. */
+  changes?: ChangeBus;
 }

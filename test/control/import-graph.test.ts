@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
- * The control service's import graph runs one way: front doors (api, broker; the AWS JSON door
- * ecs-api, which api mounts; link, views) →
+ * The control service's import graph runs one way: front doors (console; api, broker; the AWS JSON
+ * door ecs-api, which api mounts; link, views) →
  * ops → services → scheduling → placement → db. A cycle between those layers (ops ⇄
  * scheduling once, through a row type) makes every layer depend on every other; these tests name
  * the imports that bring one back. Type-only imports count: they are what put a row type in the
@@ -14,9 +14,10 @@ const ROOT = resolve(import.meta.dir, "../..");
 const CONTROL = join(ROOT, "control");
 
 /** Top to bottom; a folder may import only folders in rows below its own. */
-const LAYERS: string[][] = [["api", "broker"], ["ecs-api"], ["link", "views"], ["ops"], ["services"], ["scheduling"], ["placement"], ["db"]];
+const LAYERS: string[][] = [["console"], ["api", "broker"], ["ecs-api"], ["link", "views"], ["ops"], ["services"], ["scheduling"], ["placement"], ["db"]];
 
 const transpiler = new Bun.Transpiler({ loader: "ts" });
+const tsxTranspiler = new Bun.Transpiler({ loader: "tsx" });
 
 /**
  * Relative imports of a file, type-only ones included: scanImports drops `import type` (it reads
@@ -27,7 +28,7 @@ function importsOf(file: string): string[] {
     .replace(/\bimport\s+type\s+/g, "import ")
     .replace(/\bexport\s+type\s+(?=[{*])/g, "export ")
     .replace(/([{,]\s*)type\s+(?=[A-Za-z_$])/g, "$1");
-  return transpiler
+  return (file.endsWith(".tsx") ? tsxTranspiler : transpiler)
     .scanImports(source)
     .map((i) => i.path)
     .filter((p) => p.startsWith("."))
@@ -37,7 +38,7 @@ function importsOf(file: string): string[] {
 /** Every control/ source file and what it imports inside control/, as paths relative to control/. */
 function controlGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const rel of new Bun.Glob("**/*.ts").scanSync(CONTROL)) {
+  for (const rel of new Bun.Glob("**/*.{ts,tsx}").scanSync(CONTROL)) {
     const deps = importsOf(join(CONTROL, rel))
       .filter((abs) => abs.startsWith(CONTROL + "/"))
       .map((abs) => relative(CONTROL, abs));
