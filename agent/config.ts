@@ -11,6 +11,8 @@ Options (environment variable in brackets):
   --control URL              MQTT URL of the control service, e.g. mqtt://10.0.0.5:1883   [FLOTILLA_CONTROL]
   --activation-id ID         activation id (first start only)                           [FLOTILLA_ACTIVATION_ID]
   --activation-code CODE     activation code (first start only)                         [FLOTILLA_ACTIVATION_CODE]
+  --cluster NAME             cluster to register into (first start only; as ECS_CLUSTER): an activation for any cluster
+                             joins it (default "default"), one bound to a cluster must match it [FLOTILLA_CLUSTER]
   --data-dir DIR             identity and state files                                   [FLOTILLA_DATA_DIR] default /var/lib/flotilla
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
@@ -37,6 +39,8 @@ export interface AgentConfig {
   control: string;
   activationId?: string;
   activationCode?: string;
+  /** The cluster to register into; undefined: the activation's (or "default" for one with none). */
+  cluster?: string;
   dataDir: string;
   imagePullBehavior: ImagePullBehavior;
   attributes: Record<string, string>;
@@ -85,6 +89,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         control: { type: "string" },
         "activation-id": { type: "string" },
         "activation-code": { type: "string" },
+        cluster: { type: "string" },
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
@@ -116,6 +121,10 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (!help) {
     if (!control) throw new ConfigError("--control is required (e.g. mqtt://127.0.0.1:1883)");
     if (!/^mqtts?:\/\/[^/]+/.test(control)) throw new ConfigError(`--control must be an mqtt:// or mqtts:// URL, got "${control}"`);
+  }
+  const cluster = values.cluster ?? (env.FLOTILLA_CLUSTER || undefined);
+  if (cluster !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(cluster)) {
+    throw new ConfigError(`--cluster must be 1-255 letters, digits, hyphens or underscores, got "${cluster}"`);
   }
   const pull = values["image-pull-behavior"] ?? env.FLOTILLA_IMAGE_PULL_BEHAVIOR ?? "default";
   if (!(PULL_BEHAVIORS as readonly string[]).includes(pull)) {
@@ -179,6 +188,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     pauseImage: values["pause-image"] || env.FLOTILLA_PAUSE_IMAGE || undefined,
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
     activationCode: values["activation-code"] ?? env.FLOTILLA_ACTIVATION_CODE,
+    cluster,
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
     attributes,

@@ -7,6 +7,7 @@ import { startBroker } from "./broker/start.ts";
 import { startActivationCleanup } from "./broker/activation-cleanup.ts";
 import type { AuthRateLimitOptions } from "./broker/auth-rate-limit.ts";
 import { createSecretStore } from "./ops/secrets.ts";
+import { createAccessKeyStore } from "./ops/access-keys.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Database } from "./db/open.ts";
 import { containerInstances } from "./db/schema.ts";
@@ -34,7 +35,7 @@ export interface ControlOptions {
   http?: { host: string; port: number; tls?: { cert: string; key: string } };
   /** Mosquitto 2 with dynamic security instead of the embedded broker (`broker` is then unused). */
   externalBroker?: ExternalBrokerOptions;
-  /** 32-byte key that encrypts secrets at rest; without it the secrets API is off. */
+  /** 32-byte key that encrypts secrets and access keys at rest; without it neither API works. */
   masterKey?: Buffer;
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
@@ -107,6 +108,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const broker = running.handle;
   const cleanup = running.external ? startActivationCleanup(ctx, running.external, log) : undefined;
   const secrets = opts.masterKey ? createSecretStore(ctx, opts.masterKey) : undefined;
+  const accessKeys = opts.masterKey ? createAccessKeyStore(ctx, opts.masterKey) : undefined;
   // The embedded broker starts empty: connection flags are rebuilt from agents' presence. Under HA
   // the broker outlives any one control process, so a joining process must not clear them.
   if (!opts.ha) await markAllDisconnected(ctx);
@@ -167,6 +169,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const api = createApi(ctx, {
     logRequests: () => link?.logRequests,
     secrets,
+    accessKeys,
     log,
     // Deregistration: the credential is already wiped; drop the live session too.
     instanceRevoked: async (id) => {

@@ -12,6 +12,8 @@ import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
 import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/instance-deregistration.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { accessKeyRoutes } from "./routes/access-keys.ts";
+import { unavailableAccessKeyStore, type AccessKeyStore } from "../ops/access-keys.ts";
 import { onApiError } from "./errors.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
@@ -32,12 +34,17 @@ export interface ApiOptions {
   log?: (line: string) => void;
   /** External broker: activation credentials are created and removed there too. */
   brokerProvisioning?: BrokerProvisioning;
+  /**
+   * Access keys for SigV4 callers (sealed under the master key); without one, the /v1/access-keys
+   * routes refuse with a message naming the missing master key.
+   */
+  accessKeys?: AccessKeyStore;
   /** Log streams from agents (the agent link's); without it the logs route answers 503. */
   logRequests?: () => LogRequests | undefined;
 }
 
 /** The REST front door: thin routes over the operations in control/ops. */
-export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
+export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, accessKeys = unavailableAccessKeyStore(), instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
   const app = new Hono();
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
@@ -66,6 +73,7 @@ export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequ
   v1.route("/clusters", clusterPolicyRoutes(ctx));
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
+  v1.route("/access-keys", accessKeyRoutes(accessKeys));
   v1.route("/audit", auditRoutes(ctx));
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
