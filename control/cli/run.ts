@@ -44,15 +44,16 @@ export async function runCli(argv: string[], io: RunIo, resources = RESOURCES): 
     }
     const resource = resources.find((r) => r.name === resName);
     if (!resource) throw new UsageError(`unknown resource "${resName}" (one of: ${resources.map((r) => r.name).join(", ")})`);
-    if (!verb || verb === "-h" || verb === "--help") {
+    const single = resource.default && (!verb || verb.startsWith("-") || !resource.commands[verb]);
+    if (!single && (!verb || verb === "-h" || verb === "--help")) {
       io.out(resourceHelp(resource) + "\n");
       return verb ? 0 : 2;
     }
-    const cmd = resource.commands[verb];
+    const cmd = single ? resource.default! : resource.commands[verb!];
     if (!cmd) throw new UsageError(`unknown command "${resName} ${verb}" (one of: ${Object.keys(resource.commands).join(", ")})`);
-    const { values, positionals } = parseCommandArgs(cmd, rest);
+    const { values, positionals } = parseCommandArgs(cmd, single ? argv.slice(1) : rest);
     if (values.help) {
-      io.out(commandHelp(resName, verb, cmd) + "\n");
+      io.out(commandHelp(resName, single ? "" : verb!, cmd) + "\n");
       return 0;
     }
     const settings = resolveSettings(values, io.env);
