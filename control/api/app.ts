@@ -23,6 +23,13 @@ import { taskRoutes } from "./routes/tasks.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { taskLogRoutes } from "./routes/task-logs.ts";
 import type { LogRequests } from "../link/log-requests.ts";
+import type { AwsJsonActions } from "../ecs-api/action.ts";
+import { ecsActions } from "../ecs-api/actions/index.ts";
+import type { SigV4Verifier } from "../ecs-api/authenticate.ts";
+import { ECS_TARGET_PREFIX, SSM_TARGET_PREFIX } from "../ecs-api/model.ts";
+import { createSsmActions } from "../ecs-api/actions/ssm.ts";
+import { sigV4Authenticator } from "../ecs-api/sigv4/authenticator.ts";
+import { createAwsJsonApi } from "../ecs-api/protocol.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -41,14 +48,36 @@ export interface ApiOptions {
   accessKeys?: AccessKeyStore;
   /** Log streams from agents (the agent link's); without it the logs route answers 503. */
   logRequests?: () => LogRequests | undefined;
+  /** AWS JSON front door (`POST /`): actions by target prefix; ECS's and SSM's by default. */
+  awsJsonServices?: Record<string, AwsJsonActions>;
+  /** SigV4 verification for the AWS JSON front door; by default, against `accessKeys`. */
+  sigV4?: SigV4Verifier;
 }
 
-/** The REST front door: thin routes over the operations in control/ops. */
-export function createApi(ctx: OpsContext, { maxBodyBytes = 1024 * 1024, logRequests = () => undefined, secrets, accessKeys = unavailableAccessKeyStore(), instanceRevoked = () => {}, log, brokerProvisioning: provisioning }: ApiOptions = {}) {
+/** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
+export function createApi(
+  ctx: OpsContext,
+  {
+    maxBodyBytes = 1024 * 1024,
+    logRequests = () => undefined,
+    secrets,
+    accessKeys = unavailableAccessKeyStore(),
+    instanceRevoked = () => {},
+    log,
+    brokerProvisioning: provisioning,
+    awsJsonServices = {
+      [ECS_TARGET_PREFIX]: ecsActions,
+      [SSM_TARGET_PREFIX]: createSsmActions({ brokerProvisioning: provisioning }),
+    },
+    sigV4 = sigV4Authenticator(ctx, accessKeys),
+  }: ApiOptions = {},
+) {
   const app = new Hono();
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.
+  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes }));
 
   const v1 = new Hono();
   // Audit wraps authorization so refused calls (401/403) are recorded too.

@@ -86,7 +86,8 @@ export const taskDefinitions = sqliteTable(
     family: text("family").notNull(),
     revision: integer("revision").notNull(),
     arn: text("arn").notNull(),
-    status: text("status", { enum: ["ACTIVE", "INACTIVE"] }).notNull(),
+    /** DELETE_IN_PROGRESS: DeleteTaskDefinitions was called; kept (text column, no migration) so the revision is never reused. */
+    status: text("status", { enum: ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"] }).notNull(),
     /** The normalised ECS task definition (TaskDefinitionSpec). */
     spec: text("spec", { mode: "json" }).notNull(),
     registeredAt: integer("registered_at").notNull(),

@@ -2,7 +2,7 @@ import { and, eq, ne, count } from "drizzle-orm";
 import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
 import type { ClusterRow } from "../db/rows.ts";
-import { clusters, containerInstances, tasks } from "../db/schema.ts";
+import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, notFound } from "./errors.ts";
 import { resourceName } from "./references.ts";
@@ -36,6 +36,9 @@ export async function requireCluster(ctx: OpsContext, nameOrArn: string): Promis
   return row;
 }
 
+export type ClusterCounts = Awaited<ReturnType<typeof clusterCounts>>;
+
+/** ECS's cluster counts (DescribeClusters); draining services are counted apart, as ECS does not show them. */
 export async function clusterCounts(ctx: OpsContext, name: string) {
   const [inst] = await ctx.db
     .select({ n: count() })
@@ -49,10 +52,21 @@ export async function clusterCounts(ctx: OpsContext, name: string) {
     .select({ n: count() })
     .from(tasks)
     .where(and(eq(tasks.clusterName, name), ne(tasks.lastStatus, "RUNNING"), ne(tasks.lastStatus, "STOPPED")));
+  const [active] = await ctx.db
+    .select({ n: count() })
+    .from(services)
+    .where(and(eq(services.clusterName, name), eq(services.status, "ACTIVE")));
+  // A DRAINING service (being deleted) still holds the cluster, as in ECS.
+  const [draining] = await ctx.db
+    .select({ n: count() })
+    .from(services)
+    .where(and(eq(services.clusterName, name), eq(services.status, "DRAINING")));
   return {
     registeredContainerInstancesCount: inst?.n ?? 0,
     runningTasksCount: running?.n ?? 0,
     pendingTasksCount: pending?.n ?? 0,
+    activeServicesCount: active?.n ?? 0,
+    drainingServicesCount: draining?.n ?? 0,
   };
 }
 
@@ -60,10 +74,14 @@ export async function deleteCluster(ctx: OpsContext, nameOrArn: string): Promise
   return ctx.serialize(async () => {
     const row = await requireCluster(ctx, nameOrArn);
     const counts = await clusterCounts(ctx, row.name);
-    if (counts.registeredContainerInstancesCount > 0)
-      throw conflict("ClusterContainsContainerInstancesException", `cluster "${row.name}" still has registered container instances`);
+    // Services, then tasks, then instances: the first refusal names what to remove first (a
+    // service replaces its tasks, and stopping the tasks frees the instances).
+    if (counts.activeServicesCount + counts.drainingServicesCount > 0)
+      throw conflict("ClusterContainsServicesException", `cluster "${row.name}" still has services; scale them to 0 and delete them first`);
     if (counts.runningTasksCount + counts.pendingTasksCount > 0)
       throw conflict("ClusterContainsTasksException", `cluster "${row.name}" still has tasks that are not stopped`);
+    if (counts.registeredContainerInstancesCount > 0)
+      throw conflict("ClusterContainsContainerInstancesException", `cluster "${row.name}" still has registered container instances`);
     await ctx.db.update(clusters).set({ status: "INACTIVE" }).where(eq(clusters.name, row.name));
     return { ...row, status: "INACTIVE" as const };
   });

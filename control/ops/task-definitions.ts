@@ -79,8 +79,9 @@ export async function resolveTaskDefinition(ctx: OpsContext, ref: string, field 
  */
 export async function launchableTaskDefinition(ctx: OpsContext, ref: string, field = "taskDefinition"): Promise<ResolvedTaskDefinition> {
   const td = await resolveTaskDefinition(ctx, ref, field);
-  if (td.status === "INACTIVE") {
-    throw clientError("TaskDefinition is inactive", [{ path: field, message: `${td.family}:${td.revision} is INACTIVE` }]);
+  if (td.status !== "ACTIVE") {
+    const what = td.status === "INACTIVE" ? "inactive" : "being deleted";
+    throw clientError(`TaskDefinition is ${what}`, [{ path: field, message: `${td.family}:${td.revision} is ${td.status}` }]);
   }
   return td;
 }
@@ -94,9 +95,12 @@ export async function prefetchActiveTaskPlatforms(ctx: OpsContext): Promise<void
   }
 }
 
+export type TaskDefinitionStatus = TaskDefinitionRow["status"];
+
+/** ListTaskDefinitions: by family then revision (ASC, ECS's default) or the reverse (DESC). */
 export async function listTaskDefinitions(
   ctx: OpsContext,
-  filter: { familyPrefix?: string; status?: "ACTIVE" | "INACTIVE" },
+  filter: { familyPrefix?: string; status?: TaskDefinitionStatus; sort?: "ASC" | "DESC" },
 ): Promise<TaskDefinitionRow[]> {
   const rows = await ctx.db
     .select()
@@ -104,7 +108,61 @@ export async function listTaskDefinitions(
     .where(eq(taskDefinitions.status, filter.status ?? "ACTIVE"))
     .orderBy(taskDefinitions.family, taskDefinitions.revision)
     .all();
-  return filter.familyPrefix ? rows.filter((r) => r.family.startsWith(filter.familyPrefix!)) : rows;
+  const matching = filter.familyPrefix ? rows.filter((r) => r.family.startsWith(filter.familyPrefix!)) : rows;
+  return filter.sort === "DESC" ? matching.reverse() : matching;
+}
+
+/**
+ * ListTaskDefinitionFamilies, as ECS reads its status filter: ACTIVE = families with an ACTIVE
+ * revision; INACTIVE = families without one (every revision deregistered or being deleted); ALL = both.
+ */
+export async function listTaskDefinitionFamilies(
+  ctx: OpsContext,
+  filter: { familyPrefix?: string; status?: "ACTIVE" | "INACTIVE" | "ALL" },
+): Promise<string[]> {
+  const rows = await ctx.db
+    .select({ family: taskDefinitions.family, status: taskDefinitions.status })
+    .from(taskDefinitions)
+    .orderBy(taskDefinitions.family)
+    .all();
+  const active = new Set(rows.filter((r) => r.status === "ACTIVE").map((r) => r.family));
+  const all = [...new Set(rows.map((r) => r.family))].filter((f) => !filter.familyPrefix || f.startsWith(filter.familyPrefix));
+  const status = filter.status ?? "ACTIVE";
+  if (status === "ALL") return all;
+  return all.filter((f) => active.has(f) === (status === "ACTIVE"));
+}
+
+export interface DeleteTaskDefinitionsResult {
+  taskDefinitions: TaskDefinitionRow[];
+  failures: { arn: string; reason: string; detail?: string }[];
+}
+
+/**
+ * DeleteTaskDefinitions: each named revision must be INACTIVE (deregistered); it becomes
+ * DELETE_IN_PROGRESS, which no launch accepts. Rows stay, so the family's revision numbers are
+ * never reused and tasks still running on it keep their definition. Revisions that cannot be
+ * deleted are failures, as in ECS; the others are deleted all the same.
+ */
+export async function deleteTaskDefinitions(ctx: OpsContext, refs: string[]): Promise<DeleteTaskDefinitionsResult> {
+  const out: DeleteTaskDefinitionsResult = { taskDefinitions: [], failures: [] };
+  for (const [i, ref] of refs.entries()) {
+    const { family, revision } = taskDefinitionRef(`taskDefinitions[${i}]`, ref);
+    if (revision === undefined) {
+      throw invalid(`taskDefinitions[${i}]: a revision is required to delete`, [{ path: `taskDefinitions[${i}]`, message: "must be family:revision or an ARN" }]);
+    }
+    const row = await ctx.serialize(async () => {
+      const where = and(eq(taskDefinitions.family, family), eq(taskDefinitions.revision, revision));
+      const current = await ctx.db.select().from(taskDefinitions).where(where).get();
+      if (!current || current.status !== "INACTIVE") return current ?? null;
+      await ctx.db.update(taskDefinitions).set({ status: "DELETE_IN_PROGRESS" }).where(where);
+      return { ...current, status: "DELETE_IN_PROGRESS" as const };
+    });
+    const arnOf = arn.taskDefinition(family, revision);
+    if (!row) out.failures.push({ arn: arnOf, reason: "TASK_DEFINITION_NOT_FOUND", detail: `task definition ${family}:${revision} does not exist` });
+    else if (row.status === "ACTIVE") out.failures.push({ arn: arnOf, reason: "TASK_DEFINITION_ACTIVE", detail: "The specified task definition is ACTIVE; deregister it before deleting it" });
+    else out.taskDefinitions.push(row);
+  }
+  return out;
 }
 
 export async function deregisterTaskDefinition(ctx: OpsContext, ref: string): Promise<TaskDefinitionRow> {
@@ -116,7 +174,7 @@ export async function deregisterTaskDefinition(ctx: OpsContext, ref: string): Pr
   }
   return ctx.serialize(async () => {
     const row = await resolveTaskDefinition(ctx, ref);
-    if (row.status === "INACTIVE") return row;
+    if (row.status !== "ACTIVE") return row;
     const now = ctx.clock.now();
     await ctx.db
       .update(taskDefinitions)

@@ -8,11 +8,21 @@ import type { ClusterRow, InstanceRow, TaskContainer, TaskDefinitionRow, TaskRow
 
 const iso = (ms: number | null | undefined) => (ms == null ? undefined : new Date(ms).toISOString());
 
-export function clusterView(
-  row: ClusterRow,
-  counts?: { registeredContainerInstancesCount: number; runningTasksCount: number; pendingTasksCount: number },
-) {
-  return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(counts ?? {}), createdAt: iso(row.createdAt) };
+export interface ClusterCountsView {
+  registeredContainerInstancesCount: number;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+  activeServicesCount?: number;
+}
+
+export function clusterView(row: ClusterRow, counts?: ClusterCountsView) {
+  const c = counts && {
+    registeredContainerInstancesCount: counts.registeredContainerInstancesCount,
+    runningTasksCount: counts.runningTasksCount,
+    pendingTasksCount: counts.pendingTasksCount,
+    activeServicesCount: counts.activeServicesCount,
+  };
+  return { clusterName: row.name, clusterArn: row.arn, status: row.status, ...(c ?? {}), createdAt: iso(row.createdAt) };
 }
 
 export function containerInstanceView(row: InstanceRow, counts: { runningTasksCount: number; pendingTasksCount: number }) {

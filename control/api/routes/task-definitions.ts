@@ -17,7 +17,8 @@ export function taskDefinitionRoutes(ctx: OpsContext) {
     return c.json({ taskDefinition: taskDefinitionView(row), warnings }, 201);
   });
   app.get("/", async (c) => {
-    const status = c.req.query("status") === "INACTIVE" ? "INACTIVE" : "ACTIVE";
+    const q = c.req.query("status");
+    const status = q === "INACTIVE" || q === "DELETE_IN_PROGRESS" ? q : "ACTIVE";
     const rows = await listTaskDefinitions(ctx, { familyPrefix: c.req.query("familyPrefix"), status });
     const families = [...new Set(rows.map((r) => r.family))];
     return c.json({ families, taskDefinitionArns: rows.map((r) => r.arn) });

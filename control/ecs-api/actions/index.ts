@@ -1,0 +1,11 @@
+import type { AwsJsonActions } from "../action.ts";
+import { clusterActions } from "./clusters.ts";
+import { taskDefinitionActions } from "./task-definitions.ts";
+import { taskActions } from "./tasks.ts";
+
+/** Every ECS action of the AWS JSON front door, by name: one record per resource file. */
+export const ecsActions: AwsJsonActions = {
+  ...clusterActions,
+  ...taskDefinitionActions,
+  ...taskActions,
+};

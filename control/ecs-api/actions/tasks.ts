@@ -1,0 +1,3 @@
+import type { AwsJsonActions } from "../action.ts";
+
+export const taskActions: AwsJsonActions = {};
