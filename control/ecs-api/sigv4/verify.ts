@@ -67,6 +67,9 @@ export async function verifySigV4(req: SignedRequest, auth: SigV4Authorization, 
     region: auth.region,
     service: auth.service,
     sha256: Sha256,
+    // Sign exactly what the client signed: smithy would otherwise add (and sign) a payload-hash
+    // header botocore (the aws CLI) never sends.
+    applyChecksum: false,
   });
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of req.url.searchParams) {
