@@ -266,3 +266,17 @@ export const leases = sqliteTable("leases", {
   acquiredAt: integer("acquired_at").notNull(),
   renewedAt: integer("renewed_at").notNull(),
 });
+
+/**
+ * ECS resource tags (control/ops/tags.ts), keyed by the resource's canonical ARN as Flotilla
+ * builds it (shared/arn.ts), so an ARN pasted in ECS's own form finds the same tags.
+ */
+export const tags = sqliteTable(
+  "tags",
+  {
+    resourceArn: text("resource_arn").notNull(),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.resourceArn, t.key] })],
+);

@@ -17,6 +17,7 @@ import { enforceClusterPolicy } from "./policy.ts";
 import { requireSecretsExist } from "./secrets.ts";
 import { launchableTaskDefinition, type ResolvedTaskDefinition } from "./task-definitions.ts";
 import { resourceName } from "./references.ts";
+import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
 
 /** Default seconds a disconnected instance keeps its service tasks before they are replaced. */
@@ -44,6 +45,7 @@ const createServiceInput = z.strictObject({
   placementStrategy: placementStrategiesSchema.optional(),
   healthCheckGracePeriodSeconds: graceSeconds.optional(),
   disconnectGracePeriodSeconds: disconnectGrace.optional(),
+  tags: tagsSchema.optional(),
 });
 
 const updateServiceInput = z.strictObject({
@@ -72,7 +74,10 @@ async function usableTaskDefinition(ctx: OpsContext, cluster: string, ref: strin
   return td;
 }
 
-/** CreateService: stores the service and its first PRIMARY deployment; the scheduler does the rest. */
+/**
+ * CreateService: stores the service, its first PRIMARY deployment and its tags in one transaction;
+ * the scheduler does the rest.
+ */
 export async function createService(ctx: OpsContext, cluster: string, input: unknown): Promise<ServiceRow> {
   const req = parseInput(createServiceInput, input);
   if (req.schedulingStrategy === "REPLICA" && req.desiredCount === undefined) {
@@ -113,8 +118,10 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
         await tx.delete(services).where(and(eq(services.clusterName, c.name), eq(services.serviceName, req.serviceName)));
         await tx.delete(deployments).where(and(eq(deployments.clusterName, c.name), eq(deployments.serviceName, req.serviceName)));
         await tx.delete(serviceEvents).where(and(eq(serviceEvents.clusterName, c.name), eq(serviceEvents.serviceName, req.serviceName)));
+        await clearTags(tx, row.arn);
       }
       await tx.insert(services).values(row);
+      await writeTags(tx, row.arn, req.tags ?? []);
       await tx.insert(deployments).values({
         id: newDeploymentId(),
         clusterName: c.name,
@@ -231,7 +238,7 @@ export async function deleteService(ctx: OpsContext, cluster: string, nameOrArn:
     const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
     if (cur.status !== "ACTIVE") return cur;
     if (cur.schedulingStrategy === "REPLICA" && cur.desiredCount > 0 && !force) {
-      throw invalid("The service cannot be stopped while it is scaled above 0 (scale it to 0 first or delete with ?force=true)", [
+      throw invalid("The service cannot be stopped while it is scaled above 0. Scale it to 0 first, or delete it with force.", [
         { path: "force", message: "required while desiredCount is above 0" },
       ]);
     }
