@@ -101,6 +101,27 @@ describe("the aws CLI against Flotilla", () => {
     expect(activations.ActivationList[0].ExpirationDate).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   }, 60_000);
 
+  test("an activation for any cluster registers an agent without --cluster into default; a saved identity in another cluster refuses to start", async () => {
+    const act = await awsOk(["ssm", "create-activation", "--iam-role", "ecsAnywhereRole"]);
+    const agent = startAgentProcess({
+      control: tc.control.mqttUrl,
+      activation: { activationId: act.ActivationId, activationCode: act.ActivationCode },
+      args: ["--image-pull-behavior", "prefer-cached"],
+    });
+    const id = await waitFor("the agent to register into default", async () => {
+      const list = (await tc.api("GET", "/v1/clusters/default/container-instances")).body.containerInstances as any[] | undefined;
+      return list?.find((i) => i.agentConnected)?.containerInstanceId as string | undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}; agent output:\n${agent.output().slice(-2000)}`);
+    });
+    trackInstance(id);
+    await agent.stop();
+    // As amazon-ecs-agent when ECS_CLUSTER changes under saved state.
+    const moved = startAgentProcess({ control: tc.control.mqttUrl, dataDir: agent.dataDir, args: ["--cluster", CLUSTER] });
+    expect(await moved.exited).toBe(2);
+    expect(moved.output()).toContain(`this host is registered in cluster "default", not "${CLUSTER}" (--cluster)`);
+  }, 60_000);
+
   test("register-task-definition --cli-input-json file://, describe, and a list paginated by the CLI (--page-size)", async () => {
     const path = join(home, "td.json");
     writeFileSync(path, JSON.stringify({ family: "aws-cli-web", containerDefinitions: [{ name: "web", image: "flotilla/busybox:test", memory: 32, essential: true }] }));
