@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CONTAINER_STATUSES, DESIRED_STATUSES, TASK_STATUSES } from "./status.ts";
+import { taskOverrideSchema } from "./task-definition/overrides.ts";
 
 /**
  * Agent ↔ control messages. Both sides parse every message with these schemas; a message that does
@@ -63,6 +64,11 @@ export const desiredTaskSchema = z.object({
   stopCode: z.string().optional(),
   /** The normalised task definition; parsed again by the agent per task. */
   definition: z.unknown(),
+  /**
+   * RunTask/StartTask overrides (ECS TaskOverride: container command, environment, cpu, memory):
+   * the agent runs the definition with them applied (shared/task-definition/overrides.ts).
+   */
+  overrides: taskOverrideSchema.optional(),
   /**
    * Secret values (task definition `secrets`) by container and variable name, for tasks that should
    * run. Only in this instance's own desired topic; the agent keeps them in memory only.

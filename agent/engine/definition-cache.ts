@@ -1,4 +1,5 @@
 import { parseTaskDefinition, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { applyTaskOverrides, overridesDefinition, type TaskOverride } from "../../shared/task-definition/overrides.ts";
 
 /** A parsed task definition, or the reason it cannot run (the parse issues in one line). */
 export type ParsedDefinition = { ok: true; spec: TaskDefinitionSpec } | { ok: false; why: string };
@@ -32,4 +33,15 @@ export class DefinitionCache {
     if (this.byArn.size > this.maxEntries) this.byArn.delete(this.byArn.keys().next().value!);
     return parsed;
   }
+}
+
+/**
+ * A task's own definition: the revision's, with the task's RunTask overrides applied (command,
+ * environment, cpu, memory). Tasks without overrides share the revision's parse; those with them
+ * get their own, never cached under the revision's ARN.
+ */
+export function withOverrides(parsed: ParsedDefinition, overrides: TaskOverride | undefined): ParsedDefinition {
+  if (!parsed.ok || !overridesDefinition(overrides)) return parsed;
+  const applied = applyTaskOverrides(parsed.spec, overrides);
+  return applied.ok ? { ok: true, spec: applied.spec } : { ok: false, why: applied.issues.map((i) => `${i.path}: ${i.message}`).join("; ") };
 }

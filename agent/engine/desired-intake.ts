@@ -50,6 +50,7 @@ export function initialTask(dt: DesiredTask, parsed: ParsedDefinition, now: numb
     revision: dt.revision,
     taskDefinitionArn: dt.taskDefinitionArn,
     definition: dt.definition,
+    ...(dt.overrides ? { overrides: dt.overrides } : {}),
     desiredStatus: dt.desiredStatus,
     knownStatus: "PROVISIONING",
     containers: parsed.ok

@@ -4,7 +4,7 @@ import type { ContainerRuntime, ImagePullBehavior, RuntimeContainer } from "../r
 import type { AgentState, AgentTask, ReadonlyAgentState, StateStore } from "../store/state-file.ts";
 import { STATE_VERSION } from "../store/state-file.ts";
 import { StateSaver } from "../store/state-saver.ts";
-import { DefinitionCache } from "./definition-cache.ts";
+import { DefinitionCache, withOverrides } from "./definition-cache.ts";
 import { initialTask, secretsOf, takeDesired } from "./desired-intake.ts";
 import { Observer } from "./observer.ts";
 import { builtInPauseImageSource, pulledPauseImageSource } from "../runtime/pause-image/pause-image.ts";
@@ -169,7 +169,7 @@ export class TaskEngine {
   }
 
   private createTask(dt: DesiredTask): void {
-    const parsed = this.definitions.get(dt.taskDefinitionArn, dt.definition);
+    const parsed = withOverrides(this.definitions.get(dt.taskDefinitionArn, dt.definition), dt.overrides);
     this.changed(true);
     // Before its first runtime call the task is in the state file, and no orphan removal of the same id is under way.
     const after = Promise.all([this.saver.written(), this.orphanRemovals.get(dt.taskId)]).then(() => undefined);
@@ -177,7 +177,7 @@ export class TaskEngine {
   }
 
   private addRunner(task: AgentTask, secrets: TaskSecrets, after?: Promise<void>): void {
-    const parsed = this.definitions.get(task.taskDefinitionArn, task.definition);
+    const parsed = withOverrides(this.definitions.get(task.taskDefinitionArn, task.definition), task.overrides);
     const runner = new TaskRunner(this.ctx, this.opts.watchTask?.(task) ?? task, parsed, secrets, after);
     this.runners.set(task.taskId, runner);
     if (this.started) runner.start();

@@ -2,6 +2,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { CONTAINER_STATUSES, DESIRED_STATUSES, TASK_STATUSES } from "../../shared/status.ts";
+import { taskOverrideSchema } from "../../shared/task-definition/overrides.ts";
 import { readFileIfExists, writeFileAtomic } from "./atomic-file.ts";
 
 /**
@@ -44,6 +45,8 @@ const agentTaskSchema = z.object({
   taskDefinitionArn: z.string(),
   /** The normalised task definition, kept so the task can be run and restarted offline. */
   definition: z.unknown(),
+  /** RunTask/StartTask overrides, applied to the definition when the task runs (kept for restarts). */
+  overrides: taskOverrideSchema.optional(),
   desiredStatus: z.enum(DESIRED_STATUSES),
   knownStatus: z.enum(TASK_STATUSES),
   startedAt: z.number().optional(),

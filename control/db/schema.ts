@@ -132,8 +132,15 @@ export const tasks = sqliteTable(
     /** The agent's last few task events [{at, message}] (pull progress, transitions), oldest first. */
     events: text("events", { mode: "json" }).$type<{ at: number; message: string }[]>(),
     updatedAt: integer("updated_at").notNull(),
+    /** RunTask/StartTask `overrides` (ECS TaskOverride), applied by the agent to the definition; null: none. */
+    overrides: text("overrides", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** RunTask's `clientToken`: a repeat of the same request with it returns these tasks instead of launching. */
+    clientToken: text("client_token"),
+    /** Digest of the RunTask request the token came with (a different request under the same token is refused). */
+    clientRequest: text("client_request"),
   },
   (t) => [
+    index("tasks_client_token").on(t.clusterName, t.clientToken),
     index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
     index("tasks_instance").on(t.instanceId),
     index("tasks_service").on(t.clusterName, t.serviceName),

@@ -68,6 +68,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       stopCode: t.desiredStatus === "STOPPED" ? (t.stopCode ?? undefined) : undefined,
       // The revision's spec as parsed once for this database, shared by every task of it.
       definition: (await taskDefinitionRevision(ctx.db, t.taskDefinitionArn))?.spec,
+      ...(t.overrides ? { overrides: t.overrides as DesiredTask["overrides"] } : {}),
     });
     byInstance.set(t.instanceId, list);
   }

@@ -21,7 +21,8 @@ import type { FailureReason, InstanceView, PlaceOptions, PlacementFailure, Place
  * failure.
  */
 export function placeTasks(source: ClusterIndex | readonly InstanceView[], request: PlacementRequest, opts: PlaceOptions = {}): PlacementResult {
-  const index = source instanceof ClusterIndex ? source : ClusterIndex.from(source);
+  const whole = source instanceof ClusterIndex ? source : ClusterIndex.from(source);
+  const index = request.onInstance === undefined ? whole : onlyInstance(whole, request.onInstance);
   const rng = opts.rng ?? Math.random;
   const prepared = prepareRequest(request);
   const scratch = new ScratchOverlay();
@@ -69,6 +70,12 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
     placements.push({ instanceId: placed.id });
   }
   return { placements, failures, rejections: search.rejections() };
+}
+
+/** A one-instance index (a copy: placing on it books nothing on the cluster's). */
+function onlyInstance(index: ClusterIndex, id: string): ClusterIndex {
+  const instance = index.get(id);
+  return ClusterIndex.from(instance ? [instance] : []);
 }
 
 /**

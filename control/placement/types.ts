@@ -54,6 +54,12 @@ export interface PlacementRequest {
   strategies: PlacementStrategy[];
   requiredAttributes: RequiredAttribute[];
   cpuArchitecture?: CpuArchitecture;
+  /**
+   * StartTask: the one container instance the task must go to. Only it is considered, and a
+   * refusal is its own reason (RESOURCE:MEMORY, AGENT), never the rest of the cluster's; an id the
+   * index does not have fails with MISSING.
+   */
+  onInstance?: string;
 }
 
 /**

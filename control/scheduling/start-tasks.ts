@@ -19,6 +19,12 @@ export interface StartTasksRequest {
   deploymentId?: string;
   constraints?: PlacementConstraint[];
   strategies?: PlacementStrategy[];
+  /** RunTask/StartTask overrides and the definition with them applied (what the reservation is taken from). */
+  overrides?: { request: Record<string, unknown>; spec: TaskDefinitionSpec };
+  /** RunTask's clientToken and the digest of its request (idempotency, ops/tasks.ts). */
+  clientToken?: { token: string; request: string };
+  /** StartTask: place on this container instance only (see PlacementRequest.onInstance). */
+  onInstance?: string;
 }
 
 export interface StartTasksResult {
@@ -52,7 +58,7 @@ function definitionConstraints(spec: TaskDefinitionSpec): PlacementConstraint[] 
  */
 export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promise<StartTasksResult> {
   const td = req.taskDefinition;
-  const spec = td.spec as TaskDefinitionSpec;
+  const spec = req.overrides?.spec ?? (td.spec as TaskDefinitionSpec);
   const reservation = taskReservation(spec);
   // Without runtimePlatform, the images' manifest platforms (when a registry tells) restrict
   // placement; looked up ahead of need and waited for only briefly (image-platforms.ts).
@@ -65,6 +71,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
     strategies: req.strategies ?? [],
     requiredAttributes: enforcedAttributes(spec),
     cpuArchitecture: platform.cpuArchitecture,
+    onInstance: req.onInstance,
   };
 
   for (let attempt = 1; ; attempt++) {
@@ -145,6 +152,9 @@ function sharedTaskColumns(req: StartTasksRequest, reservation: Reservation, now
     stopCode: null,
     events: null,
     updatedAt: now,
+    overrides: req.overrides?.request ?? null,
+    clientToken: req.clientToken?.token ?? null,
+    clientRequest: req.clientToken?.request ?? null,
   };
 }
 

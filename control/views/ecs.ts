@@ -95,6 +95,17 @@ function awsvpcAttachments(containers: ViewedContainer[]) {
   ];
 }
 
+/** ECS's Task.overrides: one containerOverrides entry per container (just its name when not overridden). */
+function taskOverridesView(row: TaskRow, containers: ViewedContainer[]) {
+  const given = (row.overrides ?? {}) as { containerOverrides?: { name: string }[] } & Record<string, unknown>;
+  const byName = new Map((given.containerOverrides ?? []).map((c) => [c.name, c]));
+  return {
+    ...given,
+    containerOverrides: containers.map((c) => byName.get(c.name) ?? { name: c.name }),
+    inferenceAcceleratorOverrides: [],
+  };
+}
+
 type ViewedContainer = TaskContainer & Pick<ReportedContainer, "essential" | "healthStatus" | "networkInterfaces">;
 
 export function taskView(row: TaskRow) {
@@ -119,6 +130,7 @@ export function taskView(row: TaskRow) {
       ...c,
     })),
     healthStatus: row.healthStatus,
+    overrides: taskOverridesView(row, containers),
     attachments: awsvpcAttachments(containers),
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),

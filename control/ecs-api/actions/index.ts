@@ -1,5 +1,7 @@
 import type { AwsJsonActions } from "../action.ts";
 import { clusterActions } from "./clusters.ts";
+import { serviceActions } from "./services.ts";
+import { tagActions } from "./tags.ts";
 import { taskDefinitionActions } from "./task-definitions.ts";
 import { taskActions } from "./tasks.ts";
 
@@ -8,4 +10,6 @@ export const ecsActions: AwsJsonActions = {
   ...clusterActions,
   ...taskDefinitionActions,
   ...taskActions,
+  ...serviceActions,
+  ...tagActions,
 };

@@ -43,6 +43,9 @@ export async function rawInsertRowsPerSecond(dir: string, opts: { rows?: number;
       stopCode: null,
       events: null,
       updatedAt: Date.now(),
+      overrides: null,
+      clientToken: null,
+      clientRequest: null,
     };
     const started = performance.now();
     for (let done = 0; done < rowsWanted; done += 10) {

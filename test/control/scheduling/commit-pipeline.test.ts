@@ -60,6 +60,9 @@ function shared(group: string): SharedTaskColumns {
     stopCode: null,
     events: null,
     updatedAt: 1,
+    overrides: null,
+    clientToken: null,
+    clientRequest: null,
   };
 }
 
