@@ -7,6 +7,7 @@ import { startAgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { currentTestFile, leftBehindBy, releaseFileResources, trackInstance } from "../helpers/leftovers.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { docker } from "../helpers/docker.ts";
 
 /**
  * "Point your aws CLI at us": Debian's aws CLI (/usr/bin/aws, v2.9 — not a pyenv one on PATH)
@@ -22,6 +23,17 @@ let home: string;
 let operator: { accessKeyId: string; secretAccessKey: string };
 let readOnly: { accessKeyId: string; secretAccessKey: string };
 let instanceId = "";
+/** A second local tag of the test image: the CI deploy step's "new image", with no registry. */
+const NEW_IMAGE = `flotilla/busybox:aws-cli-${process.pid}`;
+/** Stops at once on SIGTERM, so stop-task and rollouts do not wait out a stop timeout. */
+const SERVER = {
+  name: "web",
+  image: "flotilla/busybox:test",
+  memory: 32,
+  essential: true,
+  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+  stopTimeout: 2,
+};
 
 interface AwsResult {
   code: number;
@@ -64,10 +76,12 @@ beforeAll(async () => {
   tc = await startTestControl({ extra: { masterKey: randomBytes(32) } });
   operator = (await tc.api("POST", "/v1/access-keys", { name: "cli", role: "operator" })).body;
   readOnly = (await tc.api("POST", "/v1/access-keys", { name: "viewer", role: "read-only" })).body;
+  await docker("tag", "flotilla/busybox:test", NEW_IMAGE);
 }, 30_000);
 
 afterAll(async () => {
   await releaseFileResources(file);
+  await docker("rmi", NEW_IMAGE).catch(() => undefined);
   const left = await leftBehindBy(file);
   if (left.length) throw new Error(`teardown left behind: ${left.join("; ")}`);
 }, 60_000);
@@ -154,5 +168,61 @@ describe("the aws CLI against Flotilla", () => {
     const denied = await aws(["ecs", "create-cluster", "--cluster-name", "nope"], readOnly);
     expect(denied.stderr).toContain("(AccessDeniedException)");
     expect((await tc.api("GET", "/v1/clusters/nope")).status).toBe(404);
+    const runDenied = await aws(["ecs", "run-task", "--cluster", CLUSTER, "--task-definition", "aws-cli-web"], readOnly);
+    expect(runDenied.stderr).toContain("(AccessDeniedException)");
+    expect((await tc.api("GET", `/v1/clusters/${CLUSTER}/tasks`)).body.tasks.filter((t: any) => t.group === "family:aws-cli-web")).toHaveLength(0);
   }, 60_000);
+
+  test("run-task → wait tasks-running → describe-tasks → stop-task → wait tasks-stopped", async () => {
+    const path = join(home, "server.json");
+    writeFileSync(path, JSON.stringify({ family: "aws-cli-server", containerDefinitions: [SERVER] }));
+    await awsOk(["ecs", "register-task-definition", "--cli-input-json", `file://${path}`]);
+    const run = await awsOk(["ecs", "run-task", "--cluster", CLUSTER, "--task-definition", "aws-cli-server", "--launch-type", "EXTERNAL"]);
+    expect(run.failures).toEqual([]);
+    const taskArn = run.tasks[0].taskArn as string;
+    const taskId = taskArn.split("/").at(-1)!;
+    // The waiter polls every 6 s; once the task runs (seen over REST) its first poll succeeds.
+    await waitFor("the task to run", async () => (await tc.api("GET", `/v1/clusters/${CLUSTER}/tasks/${taskId}`)).body.task?.lastStatus === "RUNNING", { timeoutMs: 30_000 });
+    expect((await aws(["ecs", "wait", "tasks-running", "--cluster", CLUSTER, "--tasks", taskArn])).code).toBe(0);
+    const described = await awsOk(["ecs", "describe-tasks", "--cluster", CLUSTER, "--tasks", taskArn]);
+    expect(described.tasks[0]).toMatchObject({ lastStatus: "RUNNING", desiredStatus: "RUNNING", launchType: "EXTERNAL" });
+    expect(described.tasks[0].containerInstanceArn).toContain(instanceId);
+
+    const stopped = await awsOk(["ecs", "stop-task", "--cluster", CLUSTER, "--task", taskArn, "--reason", "done"]);
+    expect(stopped.task.desiredStatus).toBe("STOPPED");
+    await waitFor("the task to stop", async () => (await tc.api("GET", `/v1/clusters/${CLUSTER}/tasks/${taskId}`)).body.task?.lastStatus === "STOPPED", { timeoutMs: 30_000 });
+    expect((await aws(["ecs", "wait", "tasks-stopped", "--cluster", CLUSTER, "--tasks", taskArn])).code).toBe(0);
+    expect((await awsOk(["ecs", "describe-tasks", "--cluster", CLUSTER, "--tasks", taskArn])).tasks[0].stoppedReason).toBe("done");
+  }, 90_000);
+
+  test("create-service → services-stable, then the CI deploy step: a copy with a new image, update-service, services-stable", async () => {
+    const stable = async (service: string, image: string) => {
+      await waitFor(`service ${service} to be stable on ${image}`, async () => {
+        // Polled over REST (an aws CLI start costs a second); the waiter then checks once.
+        const s = (await tc.api("GET", `/v1/clusters/${CLUSTER}/services/${service}`)).body.service;
+        if (s?.deployments?.length !== 1 || s.runningCount !== s.desiredCount) return false;
+        const tasks = (await tc.api("GET", `/v1/clusters/${CLUSTER}/tasks`)).body.tasks as any[];
+        return tasks.some((t) => t.group === `service:${service}` && t.lastStatus === "RUNNING" && t.containers[0].image === image);
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+      expect((await aws(["ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", service])).code).toBe(0);
+    };
+    const created = await awsOk(["ecs", "create-service", "--cluster", CLUSTER, "--service-name", "cli-web", "--task-definition", "aws-cli-server", "--desired-count", "1", "--launch-type", "EXTERNAL"]);
+    expect(created.service.serviceName).toBe("cli-web");
+    await stable("cli-web", SERVER.image);
+
+    // What a CI job does: take the running definition, swap the image, register, roll out.
+    const current = (await awsOk(["ecs", "describe-task-definition", "--task-definition", "aws-cli-server"])).taskDefinition;
+    const { taskDefinitionArn: _a, revision: _r, status: _s, requiresAttributes: _ra, compatibilities: _c, registeredAt: _at, registeredBy: _by, deregisteredAt: _d, ...copy } = current;
+    copy.containerDefinitions[0].image = NEW_IMAGE;
+    const path = join(home, "deploy.json");
+    writeFileSync(path, JSON.stringify(copy));
+    const next = (await awsOk(["ecs", "register-task-definition", "--cli-input-json", `file://${path}`])).taskDefinition;
+    expect(next.revision).toBe(current.revision + 1);
+    const updated = await awsOk(["ecs", "update-service", "--cluster", CLUSTER, "--service", "cli-web", "--task-definition", next.taskDefinitionArn]);
+    expect(updated.service.taskDefinition).toBe(next.taskDefinitionArn);
+    await stable("cli-web", NEW_IMAGE);
+
+    await awsOk(["ecs", "update-service", "--cluster", CLUSTER, "--service", "cli-web", "--desired-count", "0"]);
+    await awsOk(["ecs", "delete-service", "--cluster", CLUSTER, "--service", "cli-web"]);
+  }, 150_000);
 });
