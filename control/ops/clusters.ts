@@ -6,20 +6,27 @@ import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, notFound } from "./errors.ts";
 import { resourceName } from "./references.ts";
+import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
 
 const createClusterInput = z.strictObject({
   clusterName: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores"),
+  tags: tagsSchema.optional(),
 });
 
 export async function createCluster(ctx: OpsContext, input: unknown): Promise<{ row: ClusterRow; created: boolean }> {
-  const { clusterName } = parseInput(createClusterInput, input);
+  const { clusterName, tags } = parseInput(createClusterInput, input);
   return ctx.serialize(async () => {
     const existing = await ctx.db.select().from(clusters).where(eq(clusters.name, clusterName)).get();
     // As in ECS, creating an existing ACTIVE cluster returns it unchanged.
     if (existing?.status === "ACTIVE") return { row: existing, created: false };
     const row: ClusterRow = { name: clusterName, arn: arn.cluster(clusterName), status: "ACTIVE", createdAt: ctx.clock.now() };
-    await ctx.db.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
+      // A deleted cluster created again is a new resource: its old tags go.
+      if (existing) await clearTags(tx, row.arn);
+      await writeTags(tx, row.arn, tags ?? []);
+    });
     return { row, created: true };
   });
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, max } from "drizzle-orm";
+import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
 import { parseTaskDefinition, type FieldIssue } from "../../shared/task-definition/index.ts";
 import type { TaskDefinitionRow } from "../db/rows.ts";
@@ -8,6 +9,8 @@ import { prefetchTaskPlatform } from "../scheduling/task-platform.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound } from "./errors.ts";
 import { taskDefinitionRef } from "./references.ts";
+import { tagsSchema, writeTags } from "./tag-store.ts";
+import { parseInput } from "./validate.ts";
 
 /** A registered revision and what of the body was accepted but ignored (describe-task-definition output fields). */
 export type RegisteredTaskDefinition = TaskDefinitionRow & { warnings: FieldIssue[] };
@@ -19,6 +22,7 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
   }
   const spec = parsed.value;
   const warnings = parsed.warnings ?? [];
+  const tags = parseInput(z.object({ tags: tagsSchema.optional() }), { tags: spec.tags }).tags ?? [];
   const registered = await ctx.serialize(async () => {
     const [last] = await ctx.db
       .select({ rev: max(taskDefinitions.revision) })
@@ -34,7 +38,11 @@ export async function registerTaskDefinition(ctx: OpsContext, body: unknown): Pr
       registeredAt: ctx.clock.now(),
       deregisteredAt: null,
     };
-    await ctx.db.insert(taskDefinitions).values(row);
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(taskDefinitions).values(row);
+      // The definition's tags are the revision's resource tags (ListTagsForResource, include TAGS).
+      await writeTags(tx, row.arn, tags);
+    });
     rememberRevision(ctx.db, revisionOf(row));
     return { ...row, warnings };
   });

@@ -2,19 +2,20 @@ import { z } from "zod";
 import { arn, parseArn } from "../../../shared/arn.ts";
 import { clusterCounts, createCluster, deleteCluster, listClusters, requireCluster, type ClusterCounts } from "../../ops/clusters.ts";
 import { OpError } from "../../ops/errors.ts";
+import { tagsOf } from "../../ops/tags.ts";
 import { parseInput } from "../../ops/validate.ts";
 import type { ClusterRow } from "../../db/rows.ts";
 import { clusterView } from "../../views/ecs.ts";
 import type { AwsJsonActions } from "../action.ts";
 import { paginate } from "../pagination.ts";
-import { includeOf, paging } from "./input.ts";
+import { includeMember, pagingMembers } from "./fields.ts";
 
-const createInput = z.strictObject({ clusterName: z.string().optional() });
+const createInput = z.strictObject({ clusterName: z.string().optional(), tags: z.array(z.unknown()).optional() });
 const describeInput = z.strictObject({
   clusters: z.array(z.string().min(1)).max(100).optional(),
-  include: includeOf(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]),
+  include: includeMember(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]),
 });
-const listInput = z.strictObject({ ...paging });
+const listInput = z.strictObject({ ...pagingMembers });
 const deleteInput = z.strictObject({ cluster: z.string().min(1) });
 
 /** ECS's `statistics` (STATISTICS): the task counts by launch type; every Flotilla task is EXTERNAL. */
@@ -34,6 +35,7 @@ async function described(ctx: Parameters<typeof clusterCounts>[0], row: ClusterR
     ...(include.includes("STATISTICS") ? { statistics: statistics(counts) } : {}),
     // ECS's cluster settings: container insights is not something Flotilla collects.
     ...(include.includes("SETTINGS") ? { settings: [{ name: "containerInsights", value: "disabled" }] } : {}),
+    ...(include.includes("TAGS") ? { tags: (await tagsOf(ctx, [row.arn])).get(row.arn) ?? [] } : {}),
     capacityProviders: [],
     defaultCapacityProviderStrategy: [],
   };
@@ -44,8 +46,8 @@ export const clusterActions: AwsJsonActions = {
     access: "write",
     async handle({ ctx, input }) {
       const req = parseInput(createInput, input);
-      const { row } = await createCluster(ctx, { clusterName: req.clusterName ?? "default" });
-      return { cluster: await described(ctx, row) };
+      const { row } = await createCluster(ctx, { clusterName: req.clusterName ?? "default", ...(req.tags ? { tags: req.tags } : {}) });
+      return { cluster: await described(ctx, row, req.tags?.length ? ["TAGS"] : []) };
     },
   },
   DescribeClusters: {

@@ -51,3 +51,9 @@ export function withoutUnsupported(input: Record<string, unknown>, unsupported: 
 export function pick(input: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => input[k] !== undefined).map((k) => [k, input[k]]));
 }
+
+/** ListX's paging members, for an action's own schema (pagination.ts checks their values). */
+export const pagingMembers = { nextToken: z.string().optional(), maxResults: z.number().int().optional() };
+
+/** An `include` member for an action's own schema. */
+export const includeMember = <T extends readonly [string, ...string[]]>(values: T) => z.array(z.enum(values)).optional();

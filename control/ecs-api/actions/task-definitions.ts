@@ -7,26 +7,38 @@ import {
   registerTaskDefinition,
   resolveTaskDefinition,
 } from "../../ops/task-definitions.ts";
+import type { OpsContext } from "../../ops/context.ts";
+import { tagsOf } from "../../ops/tags.ts";
 import { parseInput } from "../../ops/validate.ts";
 import { taskDefinitionView } from "../../views/ecs.ts";
 import type { AwsJsonActions } from "../action.ts";
 import { paginate } from "../pagination.ts";
-import { includeOf, paging } from "./input.ts";
+import { includeMember, pagingMembers } from "./fields.ts";
 
-const describeInput = z.strictObject({ taskDefinition: z.string().min(1), include: includeOf(["TAGS"]) });
+const describeInput = z.strictObject({ taskDefinition: z.string().min(1), include: includeMember(["TAGS"]) });
 const deregisterInput = z.strictObject({ taskDefinition: z.string().min(1) });
 const deleteInput = z.strictObject({ taskDefinitions: z.array(z.string().min(1)).min(1).max(10) });
 const listInput = z.strictObject({
   familyPrefix: z.string().optional(),
   status: z.enum(["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"]).optional(),
   sort: z.enum(["ASC", "DESC"]).optional(),
-  ...paging,
+  ...pagingMembers,
 });
 const familiesInput = z.strictObject({
   familyPrefix: z.string().optional(),
   status: z.enum(["ACTIVE", "INACTIVE", "ALL"]).optional(),
-  ...paging,
+  ...pagingMembers,
 });
+
+/** ECS's TaskDefinition has no tags member: they are the response's own `tags`, from the tags store. */
+function ecsTaskDefinition(row: Parameters<typeof taskDefinitionView>[0]) {
+  const { tags: _tags, ...view } = taskDefinitionView(row) as ReturnType<typeof taskDefinitionView> & { tags?: unknown };
+  return view;
+}
+
+async function tagsOfOne(ctx: OpsContext, resourceArn: string) {
+  return (await tagsOf(ctx, [resourceArn])).get(resourceArn) ?? [];
+}
 
 export const taskDefinitionActions: AwsJsonActions = {
   RegisterTaskDefinition: {
@@ -34,21 +46,22 @@ export const taskDefinitionActions: AwsJsonActions = {
     async handle({ ctx, input }) {
       // The request body is the task definition, as `aws ecs register-task-definition --cli-input-json` sends it.
       const { warnings: _warnings, ...row } = await registerTaskDefinition(ctx, input);
-      return { taskDefinition: taskDefinitionView(row) };
+      return { taskDefinition: ecsTaskDefinition(row), tags: await tagsOfOne(ctx, row.arn) };
     },
   },
   DescribeTaskDefinition: {
     access: "read",
     async handle({ ctx, input }) {
       const req = parseInput(describeInput, input);
-      return { taskDefinition: taskDefinitionView(await resolveTaskDefinition(ctx, req.taskDefinition)) };
+      const row = await resolveTaskDefinition(ctx, req.taskDefinition);
+      return { taskDefinition: ecsTaskDefinition(row), ...(req.include?.includes("TAGS") ? { tags: await tagsOfOne(ctx, row.arn) } : {}) };
     },
   },
   DeregisterTaskDefinition: {
     access: "write",
     async handle({ ctx, input }) {
       const req = parseInput(deregisterInput, input);
-      return { taskDefinition: taskDefinitionView(await deregisterTaskDefinition(ctx, req.taskDefinition)) };
+      return { taskDefinition: ecsTaskDefinition(await deregisterTaskDefinition(ctx, req.taskDefinition)) };
     },
   },
   DeleteTaskDefinitions: {
@@ -56,7 +69,7 @@ export const taskDefinitionActions: AwsJsonActions = {
     async handle({ ctx, input }) {
       const req = parseInput(deleteInput, input);
       const r = await deleteTaskDefinitions(ctx, req.taskDefinitions);
-      return { taskDefinitions: r.taskDefinitions.map(taskDefinitionView), failures: r.failures };
+      return { taskDefinitions: r.taskDefinitions.map(ecsTaskDefinition), failures: r.failures };
     },
   },
   ListTaskDefinitions: {
