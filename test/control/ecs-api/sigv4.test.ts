@@ -78,6 +78,14 @@ describe("access keys", () => {
     expect(revoked.body.accessKey.status).toBe("Inactive");
     expect(JSON.stringify(revoked.body)).not.toContain(k.secretAccessKey);
     expect((await tc.api("DELETE", "/v1/access-keys/AKIANOSUCHKEY0000000")).status).toBe(404);
+    const audit = (await tc.api("GET", "/v1/audit?limit=1000")).body.entries as any[];
+    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(["CreateAccessKey", "DeleteAccessKey"]));
+  });
+
+  test("signed calls are audited under the access key", async () => {
+    await ssm(admin).send(new CreateActivationCommand({ IamRole: "audited" }));
+    const audit = (await tc.api("GET", "/v1/audit?limit=1000")).body.entries as any[];
+    expect(audit.find((e) => e.action === "CreateActivation")).toMatchObject({ who: { tokenId: admin.accessKeyId, name: "k-admin" }, status: 200 });
   });
 
   test("the secret is stored sealed, not in the clear", async () => {
