@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { OpsContext } from "../../ops/context.ts";
-import { describeTask, listTasks, runTask, stopTask } from "../../ops/tasks.ts";
+import { describeTask, listTasks, runTask, startTask, stopTask } from "../../ops/tasks.ts";
 import { taskView } from "../../views/ecs.ts";
 import { jsonBody } from "../errors.ts";
 
@@ -8,6 +8,11 @@ export function taskRoutes(ctx: OpsContext) {
   const app = new Hono();
   app.post("/:cluster/tasks", async (c) => {
     const result = await runTask(ctx, c.req.param("cluster"), await jsonBody(c));
+    return c.json({ tasks: result.tasks.map(taskView), failures: result.failures }, result.tasks.length ? 201 : 200);
+  });
+  // StartTask: one task on each of `containerInstances`, placed there or nowhere.
+  app.post("/:cluster/tasks/start", async (c) => {
+    const result = await startTask(ctx, c.req.param("cluster"), await jsonBody(c));
     return c.json({ tasks: result.tasks.map(taskView), failures: result.failures }, result.tasks.length ? 201 : 200);
   });
   app.get("/:cluster/tasks", async (c) => {

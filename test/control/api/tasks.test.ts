@@ -216,3 +216,21 @@ describe("task lifecycle from agent reports", () => {
     expect((await t.request("POST", `/v1/clusters/edge/tasks/nope/stop`, {})).status).toBe(404);
   });
 });
+
+describe("RunTask and StartTask options over REST (the same operations as the AWS JSON door)", () => {
+  test("overrides, clientToken and StartTask's exact placement", async () => {
+    const a = await addInstance(t, "edge", { cpu: 2048, memory: 2048 });
+    const b = await addInstance(t, "edge", { cpu: 2048, memory: 2048 });
+    const body = { taskDefinition: "webserver", clientToken: "rest-1", overrides: { containerOverrides: [{ name: "web", command: ["nginx", "-g", "daemon off;"] }] } };
+    const first = await t.request("POST", "/v1/clusters/edge/tasks", body);
+    expect(first.status).toBe(201);
+    expect(first.body.tasks[0].overrides.containerOverrides[0].command).toEqual(["nginx", "-g", "daemon off;"]);
+    const again = await t.request("POST", "/v1/clusters/edge/tasks", body);
+    expect(again.body.tasks.map((x: any) => x.taskArn)).toEqual([first.body.tasks[0].taskArn]);
+    const started = await t.request("POST", "/v1/clusters/edge/tasks/start", { taskDefinition: "webserver", containerInstances: [b, a] });
+    expect(started.status).toBe(201);
+    expect(started.body.tasks.map((x: any) => x.containerInstanceId)).toEqual([b, a]);
+    const audit = (await t.request("GET", "/v1/audit")).body.entries.map((e: any) => e.action);
+    expect(audit).toContain("StartTask");
+  });
+});

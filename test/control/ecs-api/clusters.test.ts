@@ -14,6 +14,10 @@ describe("ECS clusters over AWS JSON", () => {
     expect(a.cluster).toMatchObject({ clusterName: "default", status: "ACTIVE", activeServicesCount: 0, registeredContainerInstancesCount: 0 });
     const b = await ecsOk(t.app, "CreateCluster", { clusterName: "default" });
     expect(b.cluster.clusterArn).toBe(a.cluster.clusterArn);
+    const refused = await awsJson(t.app, "CreateCluster", { clusterName: "x", capacityProviders: ["FARGATE"] });
+    expect([refused.body.__type, refused.body.message]).toEqual(["InvalidParameterException", expect.stringContaining("capacityProviders")]);
+    const settings = await ecsOk(t.app, "DescribeClusters", { include: ["SETTINGS"] });
+    expect(settings.clusters[0].settings).toEqual([{ name: "containerInsights", value: "disabled" }]);
   });
 
   test("DescribeClusters gives ECS's counts, statistics on request, and MISSING failures", async () => {

@@ -129,6 +129,10 @@ describe("CreateCluster and RegisterTaskDefinition tags", () => {
     const d = await ecsOk(t.app, "DescribeTaskDefinition", { taskDefinition: "job", include: ["TAGS"] });
     expect(d.tags).toEqual([{ key: "team", value: "a" }]);
     expect((await ecsOk(t.app, "ListTagsForResource", { resourceArn: reg.taskDefinition.taskDefinitionArn })).tags).toEqual([{ key: "team", value: "a" }]);
+    // Deleted and created again, the cluster is a new resource: its old tags are gone.
+    await ecsOk(t.app, "DeleteCluster", { cluster: "tagged" });
+    const again = await ecsOk(t.app, "CreateCluster", { clusterName: "tagged" });
+    expect((await ecsOk(t.app, "DescribeClusters", { clusters: [again.cluster.clusterArn], include: ["TAGS"] })).clusters[0].tags).toEqual([]);
     const bad = await awsJson(t.app, "CreateCluster", { clusterName: "x", tags: [{ key: "aws:mine", value: "v" }] });
     expect([bad.body.__type, bad.body.message]).toEqual(["InvalidParameterException", expect.stringContaining("tags[0].key")]);
   });

@@ -10,6 +10,7 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["PUT", /^\/v1\/clusters\/[^/]+\/attributes$/, "PutAttributes"],
   ["DELETE", /^\/v1\/clusters\/[^/]+\/attributes$/, "DeleteAttributes"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks$/, "RunTask"],
+  ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/start$/, "StartTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/stop$/, "StopTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/services$/, "CreateService"],
   ["PUT", /^\/v1\/clusters\/[^/]+\/services\/[^/]+$/, "UpdateService"],
