@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Caller } from "../api/middleware/authorize/index.ts";
 import { recordAudit } from "../ops/audit.ts";
 import type { OpsContext } from "../ops/context.ts";
@@ -36,6 +37,15 @@ interface Target {
  */
 export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () => {}, maxBodyBytes = 1024 * 1024 }: AwsJsonApiOptions) {
   const app = new Hono();
+  // Read no further than the limit (as REST's bodyLimit): a huge body is refused while streaming.
+  app.use(
+    "/",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () =>
+        respond(400, crypto.randomUUID(), { __type: "RequestEntityTooLargeException", message: `request body larger than ${maxBodyBytes} bytes` }, "RequestEntityTooLargeException"),
+    }),
+  );
   app.post("/", async (c) => {
     const requestId = crypto.randomUUID();
     const target = resolveTarget(c.req.header("x-amz-target"), services);
@@ -44,7 +54,6 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () =>
     let response: Response;
     try {
       const raw = await c.req.text();
-      if (raw.length > maxBodyBytes) throw new ProtocolError("RequestEntityTooLargeException", `request body larger than ${maxBodyBytes} bytes`);
       if (!target.action) {
         throw new ProtocolError("UnknownOperationException", `unknown operation ${target.prefix ? `${target.prefix}.` : ""}${target.name || "(no X-Amz-Target)"}`);
       }

@@ -155,6 +155,14 @@ describe("AWS JSON 1.1 protocol", () => {
     expect((await awsJson(app, "GetParameter", {}, { prefix: ECS_PREFIX })).body.__type).toBe("UnknownOperationException");
   });
 
+  test("a body over the limit is refused before it is read whole", async () => {
+    const app = createApi(t.ctx, { maxBodyBytes: 1024 });
+    const r = await awsJson(app, "RegisterTaskDefinition", { family: "big", pad: "x".repeat(4096) });
+    expect([r.status, r.body.__type]).toEqual([400, "RequestEntityTooLargeException"]);
+    expect(r.headers.get("x-amzn-requestid")).toMatch(UUID);
+    expect((await awsJson(app, "ListClusters", {})).status).toBe(200);
+  });
+
   test("the REST API is unchanged beside it", async () => {
     expect((await t.request("GET", "/v1/clusters")).status).toBe(200);
     expect((await t.request("GET", "/nowhere")).status).toBe(404);
