@@ -171,7 +171,8 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const ssm = new SSMClient({ endpoint: tc.control.httpUrl, region: "us-east-1", credentials: key, maxAttempts: 1 });
     const act = await ssm.send(new CreateActivationCommand({ IamRole: "ecsAnywhereRole", RegistrationLimit: 1 }));
     const r = await exec(["--region", "us-east-1", "--cluster", "anywhere", "--activation-id", act.ActivationId!, "--activation-code", act.ActivationCode!,
-      "--ecs-endpoint", tc.control.httpUrl, "--mqtt", tc.control.mqttUrl, "--docker-install-source", "none"]);
+      // ECS Anywhere's installer spells these too: a runbook keeps them unchanged.
+      "--ecs-endpoint", tc.control.httpUrl, "--mqtt", tc.control.mqttUrl, "--docker-install-source", "all", "--ecs-version", "latest"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("in cluster anywhere");
