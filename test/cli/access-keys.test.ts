@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
@@ -37,6 +37,7 @@ async function sdkWithAwsEnv(awsEnvArgs: string[]) {
     env: { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: join(dir, "none"), AWS_SHARED_CREDENTIALS_FILE: join(dir, "none"), FLOTILLA_CONFIG: "/nonexistent", ...env },
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  rmSync(dir, { recursive: true, force: true });
   return { stdout, stderr, code };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAgentProcess } from "../helpers/agent-process.ts";
@@ -82,6 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await releaseFileResources(file);
   await docker("rmi", NEW_IMAGE).catch(() => undefined);
+  if (home) rmSync(home, { recursive: true, force: true });
   const left = await leftBehindBy(file);
   if (left.length) throw new Error(`teardown left behind: ${left.join("; ")}`);
 }, 60_000);
