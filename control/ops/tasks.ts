@@ -10,7 +10,7 @@ import { onceForToken, requestDigest } from "./client-tokens.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
-import { readTags, tagsSchema, writeTags } from "./tag-store.ts";
+import { MAX_TAGS, readTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { resourceName } from "./references.ts";
 import { launchableTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
@@ -63,6 +63,10 @@ async function prepareLaunch(ctx: OpsContext, clusterName: string, req: z.infer<
     overrides = { request: req.overrides, spec: applied.spec };
   }
   const tags = [...(req.propagateTags === "TASK_DEFINITION" ? await readTags(ctx.db, td.arn) : []), ...(req.tags ?? [])];
+  // Checked before anything starts: the tags are written once the tasks exist.
+  if (new Set(tags.map((t) => t.key)).size > MAX_TAGS) {
+    throw invalid(`tags: with the task definition's, more than ${MAX_TAGS} tags`, [{ path: "tags", message: `at most ${MAX_TAGS} tags per resource` }]);
+  }
   return { td, overrides, tags };
 }
 
