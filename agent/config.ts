@@ -13,6 +13,8 @@ Options (environment variable in brackets):
   --activation-id ID         activation id (first start only)                           [FLOTILLA_ACTIVATION_ID]
   --activation-code CODE     activation code (first start only; on the command line it shows in ps: prefer the variable or the file) [FLOTILLA_ACTIVATION_CODE]
   --activation-code-file F   read the activation code from file F                       [FLOTILLA_ACTIVATION_CODE_FILE]
+  --cluster NAME             cluster to register into (first start only; as ECS_CLUSTER): an activation for any cluster
+                             joins it (default "default"), one bound to a cluster must match it [FLOTILLA_CLUSTER]
   --data-dir DIR             identity and state files                                   [FLOTILLA_DATA_DIR] default /var/lib/flotilla
   --image-pull-behavior B    default | always | once | prefer-cached                    [FLOTILLA_IMAGE_PULL_BEHAVIOR] default default
   --task-cleanup-wait S      seconds a stopped task's containers are kept before removal  [FLOTILLA_TASK_CLEANUP_WAIT] default 10800
@@ -42,6 +44,8 @@ export interface AgentConfig {
   control: string;
   activationId?: string;
   activationCode?: string;
+  /** The cluster to register into; undefined: the activation's (or "default" for one with none). */
+  cluster?: string;
   dataDir: string;
   imagePullBehavior: ImagePullBehavior;
   attributes: Record<string, string>;
@@ -97,6 +101,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "activation-id": { type: "string" },
         "activation-code": { type: "string" },
         "activation-code-file": { type: "string" },
+        cluster: { type: "string" },
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
         attribute: { type: "string", multiple: true },
@@ -131,6 +136,10 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (!help) {
     if (!control) throw new ConfigError("--control is required (e.g. mqtt://127.0.0.1:1883)");
     if (!/^mqtts?:\/\/[^/]+/.test(control)) throw new ConfigError(`--control must be an mqtt:// or mqtts:// URL, got "${control}"`);
+  }
+  const cluster = values.cluster ?? (env.FLOTILLA_CLUSTER || undefined);
+  if (cluster !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(cluster)) {
+    throw new ConfigError(`--cluster must be 1-255 letters, digits, hyphens or underscores, got "${cluster}"`);
   }
   const pull = values["image-pull-behavior"] ?? env.FLOTILLA_IMAGE_PULL_BEHAVIOR ?? "default";
   if (!(PULL_BEHAVIORS as readonly string[]).includes(pull)) {
@@ -206,6 +215,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     pauseImage: values["pause-image"] || env.FLOTILLA_PAUSE_IMAGE || undefined,
     activationId: values["activation-id"] ?? env.FLOTILLA_ACTIVATION_ID,
     activationCode: values["activation-code"] ?? activationCodeFromFile(values["activation-code-file"] ?? env.FLOTILLA_ACTIVATION_CODE_FILE) ?? (env.FLOTILLA_ACTIVATION_CODE || undefined),
+    cluster,
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
     attributes,

@@ -29,10 +29,11 @@ async function registerWithRetry(
   activation: { id: string; code: string },
   facts: Parameters<typeof registerInstance>[2],
   connectOptions: Parameters<typeof registerInstance>[3] = {},
+  cluster?: string,
 ): Promise<Identity> {
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
-      return await registerInstance(url, activation, facts, connectOptions);
+      return await registerInstance(url, activation, facts, connectOptions, cluster);
     } catch (e) {
       if (e instanceof RegistrationRefused) fail(`registration refused: ${e.message}`);
       log(`[agent] cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
@@ -109,13 +110,17 @@ async function main() {
   }
 
   let identity = loadIdentity(config.dataDir);
+  if (identity && config.cluster !== undefined && config.cluster !== identity.clusterName) {
+    // As amazon-ecs-agent with a changed ECS_CLUSTER: the saved registration is for another cluster.
+    fail(`this host is registered in cluster "${identity.clusterName}", not "${config.cluster}" (--cluster); deregister it and remove ${config.dataDir} to move it`, 2);
+  }
   if (identity) {
     log(`[agent] using saved identity ${identity.instanceId} (cluster ${identity.clusterName})`);
   } else {
     if (!config.activationId || !config.activationCode) {
       fail("not registered yet: --activation-id and --activation-code are required on first start", 2);
     }
-    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts, tlsOptions);
+    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts, tlsOptions, config.cluster);
     saveIdentity(config.dataDir, identity);
     log(`[agent] registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
   }

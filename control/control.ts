@@ -10,6 +10,7 @@ import { startBroker } from "./broker/start.ts";
 import { startActivationCleanup } from "./broker/activation-cleanup.ts";
 import type { AuthRateLimitOptions } from "./broker/auth-rate-limit.ts";
 import { createSecretStore } from "./ops/secrets.ts";
+import { createAccessKeyStore } from "./ops/access-keys.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Database } from "./db/open.ts";
 import { containerInstances } from "./db/schema.ts";
@@ -37,7 +38,7 @@ export interface ControlOptions {
   http?: { host: string; port: number; tls?: { cert: string; key: string } };
   /** Mosquitto 2 with dynamic security instead of the embedded broker (`broker` is then unused). */
   externalBroker?: ExternalBrokerOptions;
-  /** 32-byte key that encrypts secrets at rest; without it the secrets API is off. */
+  /** 32-byte key that encrypts secrets and access keys at rest; without it neither API works. */
   masterKey?: Buffer;
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
@@ -122,6 +123,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const broker = running.handle;
   const cleanup = running.external ? startActivationCleanup(ctx, running.external, log) : undefined;
   const secrets = opts.masterKey ? createSecretStore(ctx, opts.masterKey) : undefined;
+  const accessKeys = opts.masterKey ? createAccessKeyStore(ctx, opts.masterKey) : undefined;
   // The embedded broker starts empty: connection flags are rebuilt from agents' presence. Under HA
   // the broker outlives any one control process, so a joining process must not clear them.
   if (!opts.ha) await markAllDisconnected(ctx);
@@ -192,6 +194,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     logRequests: () => link?.logRequests,
     execSessions: () => link?.execSessions,
     secrets,
+    accessKeys,
     log,
     instanceRevoked,
     brokerProvisioning,

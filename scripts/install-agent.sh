@@ -5,16 +5,22 @@
 #
 # Usage:
 #   install-agent.sh --control http://CONTROL:8080 --activation-id ID --activation-code CODE [options]
+#   install-agent.sh --region R --cluster C --activation-id ID --activation-code CODE --ecs-endpoint http://CONTROL:8080
+#                                 (ECS Anywhere's ecs-anywhere-install.sh flags, e.g. from `aws ssm create-activation`)
 #   install-agent.sh --uninstall [--deregister --control URL --token TOKEN]
 #
 # Options:
 #   --control URL                 control service HTTP API (the agent binary is downloaded from it)
+#   --ecs-endpoint URL            the same as --control (ECS Anywhere's name for the endpoint)
 #   --mqtt URL                    control service MQTT URL (default mqtt://<control host>:1883)
 #   --activation-id ID            activation id (from `flotilla activations create`)
 #   --activation-code CODE        activation code (on the command line it shows in ps: prefer
 #                                 --activation-code-file or FLOTILLA_ACTIVATION_CODE in the environment)
 #   --activation-code-file FILE   read the activation code from FILE ('-' = stdin)
-#   --cluster NAME                expected cluster; the install fails if the activation is for another
+#   --cluster NAME                cluster to register into (ECS_CLUSTER): an activation for any cluster
+#                                 (aws ssm create-activation) joins it, default "default"; one made for
+#                                 another cluster is refused
+#   --region REGION               accepted for ECS Anywhere runbooks and recorded; Flotilla has no regions
 #   --ca-file FILE                CA certificate for https/mqtts control URLs
 #   --attribute KEY=VALUE         custom attribute (repeatable)
 #   --advertise-address A         IP or DNS name other hosts reach this one at (service endpoints;
@@ -23,6 +29,8 @@
 #   --keepalive-seconds S         agent MQTT keepalive, 1-65535 (default 10): a host that vanishes is
 #                                 marked disconnected after 1.5 × S (see docs/operations.md)
 #   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
+#                                 (ECS Anywhere's all and docker mean distro here)
+#   --ecs-version V               accepted for ECS Anywhere runbooks; the control serves its own agent
 #   --registration-timeout S      seconds to wait for registration (default 60)
 #   --no-start                    install and configure, but do not start the agent
 #   --uninstall                   stop the agent and remove its binary, unit and files
@@ -44,13 +52,17 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
+control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --control) need_value "$@"; control=${2%/}; shift ;;
+    --control|--ecs-endpoint) need_value "$@"; control=${2%/}; shift ;;
+    --region) need_value "$@"; region=$2; shift ;;
+    --ecs-version) need_value "$@"; shift ;;
+    --enable-gpu) usage_error "--enable-gpu is not supported: Flotilla agents do not schedule GPUs" ;;
+    --skip-registration) usage_error "--skip-registration is not supported: the agent registers with the activation" ;;
     --mqtt) need_value "$@"; mqtt=$2; shift ;;
     --activation-id) need_value "$@"; act_id=$2; shift ;;
     --activation-code) need_value "$@"; act_code=$2; shift ;;
@@ -76,7 +88,9 @@ done
 # ---- checks that need no network -------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "must run as root (try: sudo $0 ...)"
 
-case "$docker_src" in distro|none) ;; *) usage_error "--docker-install-source must be distro or none, got \"$docker_src\"" ;; esac
+case "$docker_src" in distro|none) ;; all|docker) docker_src=distro ;; *) usage_error "--docker-install-source must be distro or none (or ECS Anywhere's all or docker), got \"$docker_src\"" ;; esac
+if [ -n "$region" ] && ! [[ "$region" =~ ^[a-z0-9-]{1,64}$ ]]; then usage_error "--region must be a region name such as us-east-1, got \"$region\""; fi
+if [ -n "$cluster" ] && ! [[ "$cluster" =~ ^[A-Za-z0-9_-]{1,255}$ ]]; then usage_error "--cluster must be 1-255 letters, digits, hyphens or underscores, got \"$cluster\""; fi
 case "$pull" in ""|default|always|once|prefer-cached) ;; *) usage_error "--image-pull-behavior must be default, always, once or prefer-cached, got \"$pull\"" ;; esac
 # The agent checks this too, but only once started: refuse here, before anything is installed.
 if [ -n "$keepalive" ] && { ! [[ "$keepalive" =~ ^[0-9]+$ ]] || [ "${#keepalive}" -gt 5 ] || [ "$keepalive" -lt 1 ] || [ "$keepalive" -gt 65535 ]; }; then
@@ -158,7 +172,7 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 # ---- install ---------------------------------------------------------------------------------
-[ -n "$control" ] || usage_error "--control is required (the control service's HTTP API URL)"
+[ -n "$control" ] || usage_error "--control (or --ecs-endpoint) is required (the control service's HTTP API URL)"
 [[ "$control" =~ ^https?://[^/]+ ]] || usage_error "--control must be an http:// or https:// URL, got \"$control\""
 [ -n "$act_id" ] || usage_error "--activation-id is required"
 [ -n "$act_code" ] || usage_error "--activation-code, --activation-code-file or FLOTILLA_ACTIVATION_CODE is required"
@@ -249,7 +263,9 @@ FLOTILLA_CONTROL=$mqtt
 FLOTILLA_ACTIVATION_ID=$act_id
 FLOTILLA_ACTIVATION_CODE=$act_code
 FLOTILLA_DATA_DIR=$DATA_DIR
-${attrs:+FLOTILLA_ATTRIBUTES=$attrs
+${cluster:+FLOTILLA_CLUSTER=$cluster
+}${region:+FLOTILLA_REGION=$region
+}${attrs:+FLOTILLA_ATTRIBUTES=$attrs
 }${pull:+FLOTILLA_IMAGE_PULL_BEHAVIOR=$pull
 }${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
 }${advertise:+FLOTILLA_ADVERTISE_ADDRESS=$advertise
@@ -322,6 +338,8 @@ if has_systemd; then
   systemctl restart flotilla-agent.service
 else
   stop_agent
+  # Only this start's lines count below: the log outlives uninstalls and holds earlier refusals.
+  log_start=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
   setsid nohup "$SUPERVISOR" >/dev/null 2>&1 </dev/null &
   echo $! >"$SUPERVISOR_PID"
 fi
@@ -336,14 +354,15 @@ while :; do
     if has_systemd; then journalctl -u flotilla-agent -n 10 --no-pager >&2 || true; else tail -n 10 "$LOG" >&2 || true; fi
     exit 1
   fi
-  if grep -q "registration refused" "$LOG" 2>/dev/null; then
-    die "registration refused: $(grep "registration refused" "$LOG" | tail -1 | sed 's/.*registration refused: //')"
+  refusal=$(tail -c +$(( ${log_start:-0} + 1 )) "$LOG" 2>/dev/null | grep "registration refused" | tail -1) || true
+  if [ -n "$refusal" ]; then
+    die "registration refused: ${refusal#*registration refused: }"
   fi
   sleep 1
 done
 icluster=$(identity_field clusterName)
 if [ -n "$cluster" ] && [ "$icluster" != "$cluster" ]; then
-  die "registered into cluster \"$icluster\", not the expected \"$cluster\" (the activation belongs to \"$icluster\")"
+  die "registered into cluster \"$icluster\", not the expected \"$cluster\" (this host was registered there before; uninstall it first to move it)"
 fi
 say "registered: instance $instance in cluster $icluster"
 echo "$instance"

@@ -20,6 +20,8 @@ export async function registerInstance(
   activation: { id: string; code: string },
   facts: HostFacts,
   connectOptions: mqtt.IClientOptions = {},
+  /** The cluster to join (--cluster): needed by an activation for any cluster, checked by others. */
+  cluster?: string,
 ): Promise<Identity> {
   // One client id per activation (see control/broker/acl.ts); the nonce tells our reply from the
   // reply to another agent registering with the same activation at the same moment.
@@ -60,7 +62,7 @@ export async function registerInstance(
     await client.subscribeAsync(topics.registerReply(clientId), { qos: 1 });
     await client.publishAsync(
       topics.registerRequest(clientId),
-      JSON.stringify({ ...facts, activationId: activation.id, activationCode: activation.code, nonce }),
+      JSON.stringify({ ...facts, activationId: activation.id, activationCode: activation.code, nonce, ...(cluster ? { cluster } : {}) }),
       { qos: 1 },
     );
     const r = (await reply) as ReturnType<typeof decodeMessage<typeof registerReplySchema>>;

@@ -13,6 +13,8 @@ import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/ins
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { installScriptRoutes } from "./routes/install-script.ts";
+import { accessKeyRoutes } from "./routes/access-keys.ts";
+import { unavailableAccessKeyStore, type AccessKeyStore } from "../ops/access-keys.ts";
 import { onApiError } from "./errors.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
@@ -25,7 +27,9 @@ import type { LogRequests } from "../link/log-requests.ts";
 import type { AwsJsonActions } from "../ecs-api/action.ts";
 import { ecsActions } from "../ecs-api/actions/index.ts";
 import type { SigV4Verifier } from "../ecs-api/authenticate.ts";
-import { ECS_TARGET_PREFIX } from "../ecs-api/model.ts";
+import { ECS_TARGET_PREFIX, SSM_TARGET_PREFIX } from "../ecs-api/model.ts";
+import { createSsmActions } from "../ecs-api/actions/ssm.ts";
+import { sigV4Authenticator } from "../ecs-api/sigv4/authenticator.ts";
 import { createAwsJsonApi } from "../ecs-api/protocol.ts";
 import type { ExecSessions } from "../link/exec-sessions.ts";
 import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
@@ -40,11 +44,16 @@ export interface ApiOptions {
   log?: (line: string) => void;
   /** External broker: activation credentials are created and removed there too. */
   brokerProvisioning?: BrokerProvisioning;
+  /**
+   * Access keys for SigV4 callers (sealed under the master key); without one, the /v1/access-keys
+   * routes refuse with a message naming the missing master key.
+   */
+  accessKeys?: AccessKeyStore;
   /** Log streams from agents (the agent link's); without it the logs route answers 503. */
   logRequests?: () => LogRequests | undefined;
-  /** AWS JSON front door (`POST /`): actions by target prefix; ECS's by default. */
+  /** AWS JSON front door (`POST /`): actions by target prefix; ECS's and SSM's by default. */
   awsJsonServices?: Record<string, AwsJsonActions>;
-  /** SigV4 verification for the AWS JSON front door; without it signed requests are refused. */
+  /** SigV4 verification for the AWS JSON front door; by default, against `accessKeys`. */
   sigV4?: SigV4Verifier;
   /** Exec sessions relayed to agents (the agent link's); without it the exec routes answer 503. */
   execSessions?: () => ExecSessions | undefined;
@@ -58,11 +67,15 @@ export function createApi(
     logRequests = () => undefined,
     execSessions = () => undefined,
     secrets,
+    accessKeys = unavailableAccessKeyStore(),
     instanceRevoked = () => {},
     log,
     brokerProvisioning: provisioning,
-    awsJsonServices = { [ECS_TARGET_PREFIX]: ecsActions },
-    sigV4,
+    awsJsonServices = {
+      [ECS_TARGET_PREFIX]: ecsActions,
+      [SSM_TARGET_PREFIX]: createSsmActions({ brokerProvisioning: provisioning }),
+    },
+    sigV4 = sigV4Authenticator(ctx, accessKeys),
   }: ApiOptions = {},
 ) {
   const app = new Hono();
@@ -96,6 +109,7 @@ export function createApi(
   v1.route("/clusters", clusterPolicyRoutes(ctx));
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
+  v1.route("/access-keys", accessKeyRoutes(accessKeys));
   v1.route("/audit", auditRoutes(ctx));
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   app.route("/", installScriptRoutes());

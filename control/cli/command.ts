@@ -36,6 +36,8 @@ export interface Resource {
   name: string;
   summary: string;
   commands: Record<string, Command>;
+  /** A resource that is one command (`flotilla aws-env [options]`): run with no verb. */
+  default?: Command;
 }
 
 /** Options every command accepts. */
@@ -58,7 +60,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 }
 
 export function commandHelp(resource: string, verb: string, cmd: Command): string {
-  const lines = [`Usage: flotilla ${resource} ${verb}${cmd.args ? ` ${cmd.args}` : ""} [options]`, "", cmd.summary];
+  const lines = [`Usage: flotilla ${resource}${verb ? ` ${verb}` : ""}${cmd.args ? ` ${cmd.args}` : ""} [options]`, "", cmd.summary];
   if (cmd.options && Object.keys(cmd.options).length) lines.push("", "Options:", ...optionLines(cmd.options));
   lines.push("", "Global options:", ...optionLines(GLOBAL_OPTIONS));
   if (cmd.examples?.length) lines.push("", "Examples:", ...cmd.examples.map((e) => `  ${e}`));

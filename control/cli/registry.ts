@@ -1,5 +1,7 @@
 import type { Resource } from "./command.ts";
+import { accessKeys } from "./commands/access-keys.ts";
 import { activations } from "./commands/activations.ts";
+import { awsEnv } from "./commands/aws-env.ts";
 import { attributes } from "./commands/attributes.ts";
 import { audit } from "./commands/audit.ts";
 import { clusters } from "./commands/clusters.ts";
@@ -15,4 +17,4 @@ import { tokens } from "./commands/tokens.ts";
  * Every API resource the CLI drives; a new resource is one file under commands/ plus one line here.
  * (`config` and `completion` need no API and are added by runCli.)
  */
-export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit];
+export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv];

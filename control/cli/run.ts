@@ -64,15 +64,17 @@ export async function runCli(argv: string[], io: RunIo, resources = RESOURCES): 
     }
     const resource = all.find((r) => r.name === resName);
     if (!resource) throw unknownName("resource", resName, all.map((r) => r.name));
-    if (!verb) {
+    // A resource with a default command (`aws-env`) runs it when no known verb follows.
+    const single = resource.default !== undefined && (!verb || !resource.commands[verb]);
+    if (!single && !verb) {
       io.out(resourceHelp(resource) + "\n");
       return rest.includes("-h") || rest.includes("--help") ? 0 : 2;
     }
-    const cmd = resource.commands[verb];
-    if (!cmd) throw unknownCommand(resName, verb, Object.keys(resource.commands));
-    const { values, positionals } = parseCommandArgs(cmd, rest);
+    const cmd = single ? resource.default! : resource.commands[verb!];
+    if (!cmd) throw unknownCommand(resName, verb!, Object.keys(resource.commands));
+    const { values, positionals } = parseCommandArgs(cmd, single && verb ? [verb, ...rest] : rest);
     if (values.help) {
-      io.out(commandHelp(resName, verb, cmd) + "\n");
+      io.out(commandHelp(resName, single ? "" : verb!, cmd) + "\n");
       return 0;
     }
     const settings = cmd.offline ? offlineSettings(values, io.env) : resolveSettings(values, io.env);

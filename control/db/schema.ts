@@ -11,13 +11,22 @@ export const clusters = sqliteTable("clusters", {
 
 export const activations = sqliteTable("activations", {
   id: text("id").primaryKey(),
-  clusterName: text("cluster_name").notNull(),
+  /**
+   * Null: an activation for any cluster (SSM CreateActivation names none); the agent then
+   * registers into the cluster it names (--cluster, as ECS_CLUSTER for amazon-ecs-agent).
+   */
+  clusterName: text("cluster_name"),
   codeHash: text("code_hash").notNull(),
   registrationLimit: integer("registration_limit").notNull(),
   registrationsCount: integer("registrations_count").notNull().default(0),
   expiresAt: integer("expires_at").notNull(),
   createdAt: integer("created_at").notNull(),
   revokedAt: integer("revoked_at"),
+  /** SSM's fields, kept to be shown back (DescribeActivations); the IAM role means nothing here. */
+  description: text("description"),
+  defaultInstanceName: text("default_instance_name"),
+  iamRole: text("iam_role"),
+  tags: text("tags", { mode: "json" }).$type<{ Key: string; Value: string }[]>(),
 });
 
 export const containerInstances = sqliteTable(
@@ -149,6 +158,21 @@ export const apiTokens = sqliteTable("api_tokens", {
   name: text("name").notNull(),
   role: text("role", { enum: ["admin", "operator", "read-only"] }).notNull(),
   tokenHash: text("token_hash").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+  revokedAt: integer("revoked_at"),
+});
+
+/**
+ * AWS-style access keys for SigV4-signed calls (control/ops/access-keys.ts). SigV4 needs the secret
+ * itself to recompute a signature, so it is sealed with the master key (AES-256-GCM, bound to the
+ * key id), not hashed.
+ */
+export const accessKeys = sqliteTable("access_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: text("role", { enum: ["admin", "operator", "read-only"] }).notNull(),
+  /** base64 of iv(12) | tag(16) | ciphertext. */
+  secretCiphertext: text("secret_ciphertext").notNull(),
   createdAt: integer("created_at").notNull(),
   revokedAt: integer("revoked_at"),
 });

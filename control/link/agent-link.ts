@@ -70,6 +70,8 @@ const registerPayload = registerRequestSchema.extend({
   activationId: z.string().min(1).max(64),
   activationCode: z.string().min(1).max(256),
   nonce: z.string().max(64).optional(),
+  /** The agent's --cluster: where an activation for any cluster registers it (checked otherwise). */
+  cluster: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/).optional(),
 });
 
 /**
@@ -324,8 +326,8 @@ export class AgentLink {
       this.dropped("malformed", topic, payload);
       reply = { ok: false, error: "malformed registration request" };
     } else {
-      const { activationId, activationCode, nonce, ...facts } = req;
-      const reg = await registerContainerInstance(this.ctx, activationId, activationCode, facts);
+      const { activationId, activationCode, nonce, cluster, ...facts } = req;
+      const reg = await registerContainerInstance(this.ctx, activationId, activationCode, facts, cluster);
       if (reg.ok) {
         await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId);
         this.stats.registrations++;

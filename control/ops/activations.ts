@@ -24,25 +24,62 @@ export interface CreatedActivation {
   expiresAt: number;
 }
 
+/** What an activation records besides its code; `clusterName` null: any cluster the agent names. */
+export interface ActivationFields {
+  clusterName: string | null;
+  registrationLimit: number;
+  expiresAt: number;
+  description?: string;
+  defaultInstanceName?: string;
+  iamRole?: string;
+  tags?: { Key: string; Value: string }[];
+}
+
+/** The REST front door's CreateActivation: an activation bound to one cluster. */
 export async function createActivation(ctx: OpsContext, cluster: string, input: unknown): Promise<CreatedActivation> {
   const parsed = parseInput(createActivationInput, input);
   const c = await requireCluster(ctx, cluster);
+  return insertActivation(ctx, {
+    clusterName: c.name,
+    registrationLimit: parsed.registrationLimit,
+    expiresAt: ctx.clock.now() + parsed.expiresInSeconds * 1000,
+    description: parsed.description,
+  });
+}
+
+/** Stores a new activation (callers have validated the fields) and returns its code, once. */
+export async function insertActivation(ctx: OpsContext, fields: ActivationFields): Promise<CreatedActivation> {
   const activationId = crypto.randomUUID();
   // Hex, not base64url: a code starting with "-" would read as a flag on the agent's command line.
   const activationCode = randomBytes(16).toString("hex");
-  const now = ctx.clock.now();
   const row: ActivationRow = {
     id: activationId,
-    clusterName: c.name,
+    clusterName: fields.clusterName,
     codeHash: hashSecret(activationCode),
-    registrationLimit: parsed.registrationLimit,
+    registrationLimit: fields.registrationLimit,
     registrationsCount: 0,
-    expiresAt: now + parsed.expiresInSeconds * 1000,
-    createdAt: now,
+    expiresAt: fields.expiresAt,
+    createdAt: ctx.clock.now(),
     revokedAt: null,
+    description: fields.description ?? null,
+    defaultInstanceName: fields.defaultInstanceName ?? null,
+    iamRole: fields.iamRole ?? null,
+    tags: fields.tags ?? null,
   };
   await ctx.db.insert(activations).values(row);
   return { activationId, activationCode, registrationLimit: row.registrationLimit, expiresAt: row.expiresAt };
+}
+
+/**
+ * The cluster a registration joins: the activation's, or (an activation for any cluster) the one
+ * the agent names, else ECS's "default". A named cluster that is not the activation's is refused.
+ */
+export function registrationCluster(row: ActivationRow, requested: string | undefined): { ok: true; cluster: string } | { ok: false; reason: string } {
+  if (row.clusterName === null) return { ok: true, cluster: requested ?? "default" };
+  if (requested !== undefined && requested !== row.clusterName) {
+    return { ok: false, reason: `activation ${row.id} is for cluster "${row.clusterName}", not "${requested}" (the agent's --cluster)` };
+  }
+  return { ok: true, cluster: row.clusterName };
 }
 
 export type ActivationCheck = { ok: true; row: ActivationRow } | { ok: false; reason: string };
@@ -63,7 +100,7 @@ export function activationView(r: ActivationRow, now: number) {
     r.revokedAt !== null ? "REVOKED" : r.expiresAt <= now ? "EXPIRED" : r.registrationsCount >= r.registrationLimit ? "EXHAUSTED" : "ACTIVE";
   return {
     activationId: r.id,
-    clusterName: r.clusterName,
+    ...(r.clusterName !== null ? { clusterName: r.clusterName } : {}),
     status: state,
     registrationLimit: r.registrationLimit,
     registrationsCount: r.registrationsCount,
@@ -85,6 +122,25 @@ export async function revokeActivation(ctx: OpsContext, cluster: string, id: str
     const row = await ctx.db.select().from(activations).where(and(eq(activations.id, id), eq(activations.clusterName, c.name))).get();
     if (!row) throw notFound("InvalidParameterException", `activation "${id}" not found in cluster "${c.name}"`);
     if (row.revokedAt !== null) return row;
+    const revokedAt = ctx.clock.now();
+    await ctx.db.update(activations).set({ revokedAt }).where(eq(activations.id, id));
+    return { ...row, revokedAt };
+  });
+}
+
+/** Every activation, oldest first (SSM DescribeActivations names no cluster). */
+export async function listAllActivations(ctx: OpsContext): Promise<ActivationRow[]> {
+  return ctx.db.select().from(activations).orderBy(activations.createdAt, activations.id).all();
+}
+
+/**
+ * SSM DeleteActivation: the activation can register no more instances (those it registered stay).
+ * The row is kept, revoked, so a later registration attempt says why it fails.
+ */
+export async function deleteActivation(ctx: OpsContext, id: string): Promise<ActivationRow> {
+  return ctx.serialize(async () => {
+    const row = await ctx.db.select().from(activations).where(eq(activations.id, id)).get();
+    if (!row || row.revokedAt !== null) throw notFound("InvalidActivationId", `Activation ID ${id} is not valid.`);
     const revokedAt = ctx.clock.now();
     await ctx.db.update(activations).set({ revokedAt }).where(eq(activations.id, id));
     return { ...row, revokedAt };

@@ -2,9 +2,9 @@ import { and, eq, gte, ne, sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
 import type { InstanceRow } from "../db/rows.ts";
-import { activations, containerInstances, tasks } from "../db/schema.ts";
+import { activations, clusters, containerInstances, tasks } from "../db/schema.ts";
 import { hashSecret, newId, newSecret, secretMatches } from "../ids.ts";
-import { checkActivation } from "./activations.ts";
+import { checkActivation, registrationCluster } from "./activations.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
@@ -26,17 +26,24 @@ export async function registerContainerInstance(
   activationId: string,
   activationCode: string,
   facts: HostFacts,
+  /** The cluster the agent names (--cluster); an activation bound to another one refuses it. */
+  requestedCluster?: string,
 ): Promise<Registration> {
   return ctx.serialize(async () => {
     const check = await checkActivation(ctx, activationId, activationCode);
     if (!check.ok) return check;
+    const target = registrationCluster(check.row, requestedCluster);
+    if (!target.ok) return target;
+    const cluster = await ensureRegistrationCluster(ctx, target.cluster);
+    if (!cluster.ok) return cluster;
+    const clusterName = target.cluster;
     const id = newId();
     const password = newSecret();
     const now = ctx.clock.now();
     const row: InstanceRow = {
       id,
-      clusterName: check.row.clusterName,
-      arn: arn.containerInstance(check.row.clusterName, id),
+      clusterName,
+      arn: arn.containerInstance(clusterName, id),
       status: "ACTIVE",
       activationId,
       credentialHash: hashSecret(password),
@@ -80,6 +87,21 @@ export async function registerContainerInstance(
     ctx.changes?.emit({ kind: "instance", instanceId: id });
     return { ok: true, instance: row, password };
   });
+}
+
+/**
+ * The cluster must be ACTIVE; like amazon-ecs-agent, registering into "default" creates it when
+ * missing (any other name must exist: ECS answers ClusterNotFoundException).
+ */
+async function ensureRegistrationCluster(ctx: OpsContext, name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const row = await ctx.db.select().from(clusters).where(eq(clusters.name, name)).get();
+  if (row?.status === "ACTIVE") return { ok: true };
+  if (name !== "default") return { ok: false, reason: `cluster "${name}" not found (ClusterNotFoundException)` };
+  await ctx.db
+    .insert(clusters)
+    .values({ name, arn: arn.cluster(name), status: "ACTIVE", createdAt: ctx.clock.now() })
+    .onConflictDoUpdate({ target: clusters.name, set: { status: "ACTIVE", createdAt: ctx.clock.now() } });
+  return { ok: true };
 }
 
 /** Checks an instance's MQTT credential; only ACTIVE or DRAINING instances may connect. */

@@ -48,6 +48,14 @@ describe("agent operational flags", () => {
     expect(() => parse(["--health-min-disk-free", "lots"])).toThrow(/--health-min-disk-free must be a size/);
   });
 
+  test("cluster (as ECS_CLUSTER): a flag or FLOTILLA_CLUSTER, ECS's cluster-name characters; absent by default", () => {
+    expect(parse([]).cluster).toBeUndefined();
+    expect(parse(["--cluster", "edge"]).cluster).toBe("edge");
+    expect(parse([], { FLOTILLA_CLUSTER: "edge_2" }).cluster).toBe("edge_2");
+    expect(parse(["--cluster", "a"], { FLOTILLA_CLUSTER: "b" }).cluster).toBe("a");
+    expect(() => parse(["--cluster", "no/slash"])).toThrow(/--cluster must be 1-255 letters, digits, hyphens or underscores/);
+  });
+
   test("advertise address: a flag or FLOTILLA_ADVERTISE_ADDRESS, an IP or a DNS name; absent by default", () => {
     expect(parse([]).advertiseAddress).toBeUndefined();
     expect(parse(["--advertise-address", "10.0.0.5"]).advertiseAddress).toBe("10.0.0.5");

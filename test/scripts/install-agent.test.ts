@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { attributeMap } from "../../shared/instance-resources.ts";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { CreateActivationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
 import { activation, waitTaskStatus } from "../helpers/fleet.ts";
@@ -44,7 +46,7 @@ const installArgs = (code: "flag" | "file" | "env" = "flag") => [
 beforeAll(async () => {
   await ensureDebianImage();
   process.env.FLOTILLA_DIST_DIR = await buildAgentInto("x64");
-  tc = await startTestControl();
+  tc = await startTestControl({ extra: { masterKey: randomBytes(32) } });
   act = await activation(tc, "installed", 2);
   await docker("run", "-d", "--rm", "--name", host, "--network", "host",
     "-v", "/var/run/docker.sock:/var/run/docker.sock",
@@ -83,6 +85,14 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const badKeepalive = await exec([...installArgs(), "--keepalive-seconds", "0"]);
     expect(badKeepalive.code).toBe(2);
     expect(badKeepalive.stderr).toContain('--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "0"');
+
+    const gpu = await exec([...installArgs(), "--enable-gpu"]);
+    expect(gpu.code).toBe(2);
+    expect(gpu.stderr).toContain("--enable-gpu is not supported");
+
+    const badRegion = await exec([...installArgs(), "--region", "US East"]);
+    expect(badRegion.code).toBe(2);
+    expect(badRegion.stderr).toContain('--region must be a region name such as us-east-1, got "US East"');
 
     const badAddress = await exec([...installArgs(), "--advertise-address", "http://x"]);
     expect(badAddress.code).toBe(2);
@@ -151,4 +161,35 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const list = (await tc.api("GET", "/v1/clusters/installed/container-instances")).body.containerInstances as any[];
     expect(list.filter((i) => i.status !== "INACTIVE")).toHaveLength(0);
   }, 60_000);
+
+  test("an activation made for another cluster is refused by name: the agent's --cluster is checked", async () => {
+    const other = await activation(tc, "installed", 1);
+    const r = await exec(["--control", tc.control.httpUrl, "--mqtt", tc.control.mqttUrl, "--activation-id", other.activationId,
+      "--activation-code", other.activationCode, "--cluster", "elsewhere", "--docker-install-source", "none"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`registration refused: activation ${other.activationId} is for cluster "installed", not "elsewhere"`);
+    // Leave a clean host for the next test (the supervisor keeps retrying the refused agent).
+    expect((await exec(["--uninstall"])).code).toBe(0);
+  }, 90_000);
+
+  test("ECS Anywhere's runbook flags with an `aws ssm create-activation` activation register into --cluster", async () => {
+    await tc.api("POST", "/v1/clusters", { clusterName: "anywhere" });
+    const key = (await tc.api("POST", "/v1/access-keys", { name: "runbook", role: "operator" })).body;
+    const ssm = new SSMClient({ endpoint: tc.control.httpUrl, region: "us-east-1", credentials: key, maxAttempts: 1 });
+    const act = await ssm.send(new CreateActivationCommand({ IamRole: "ecsAnywhereRole", RegistrationLimit: 1 }));
+    const r = await exec(["--region", "us-east-1", "--cluster", "anywhere", "--activation-id", act.ActivationId!, "--activation-code", act.ActivationCode!,
+      // ECS Anywhere's installer spells these too: a runbook keeps them unchanged.
+      "--ecs-endpoint", tc.control.httpUrl, "--mqtt", tc.control.mqttUrl, "--docker-install-source", "all", "--ecs-version", "latest"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("in cluster anywhere");
+    instanceId = r.stdout.trim().split("\n").at(-1)!;
+    const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
+    expect(env.stdout).toContain("FLOTILLA_CLUSTER=anywhere");
+    await waitFor("the ECS Anywhere-style instance to connect", async () => {
+      const i = (await tc.api("GET", `/v1/clusters/anywhere/container-instances/${instanceId}`)).body.containerInstance;
+      return i?.agentConnected;
+    });
+    expect((await exec(["--uninstall", "--deregister", "--control", tc.control.httpUrl, "--token", TEST_TOKEN])).code).toBe(0);
+  }, 90_000);
 });

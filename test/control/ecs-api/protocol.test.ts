@@ -87,8 +87,9 @@ describe("AWS JSON 1.1 protocol", () => {
     expect([wrong.status, wrong.body.__type]).toEqual([400, "UnrecognizedClientException"]);
   });
 
-  test("a SigV4 request without a verifier is UnrecognizedClientException; with one, the verifier decides", async () => {
-    const sig = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/local/ecs/aws4_request, SignedHeaders=host, Signature=00";
+  test("a SigV4 request from a key the control does not know is UnrecognizedClientException; a given verifier decides", async () => {
+    // Well formed, so the default verifier (control/ecs-api/sigv4, access keys) looks the key up.
+    const sig = `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/local/ecs/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`;
     const refused = await awsJson(t.app, "ListClusters", {}, { authorization: sig });
     expect(refused.body.__type).toBe("UnrecognizedClientException");
 

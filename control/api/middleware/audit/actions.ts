@@ -21,6 +21,8 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["DELETE", /^\/v1\/task-definitions\/[^/]+$/, "DeregisterTaskDefinition"],
   ["POST", /^\/v1\/tokens\/?$/, "CreateToken"],
   ["DELETE", /^\/v1\/tokens\/[^/]+$/, "DeleteToken"],
+  ["POST", /^\/v1\/access-keys\/?$/, "CreateAccessKey"],
+  ["DELETE", /^\/v1\/access-keys\/[^/]+$/, "DeleteAccessKey"],
   ["POST", /^\/v1\/secrets\/?$/, "CreateSecret"],
   ["DELETE", /^\/v1\/secrets\/.+$/, "DeleteSecret"],
 ];

@@ -2,14 +2,14 @@ import type { TokenRole } from "../../../ops/tokens.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Paths only admins reach: managing tokens and reading the audit log. */
+/** Paths only admins reach: managing tokens and access keys, and reading the audit log. */
 function adminOnly(path: string): boolean {
-  return /^\/v1\/(tokens|audit)(\/|$)/.test(path);
+  return /^\/v1\/(tokens|access-keys|audit)(\/|$)/.test(path);
 }
 
 /**
  * What each role may do. read-only: reads, except the admin-only paths; operator: everything but
- * tokens and the audit log; admin: everything.
+ * tokens, access keys and the audit log; admin: everything.
  */
 export function roleAllows(role: TokenRole, method: string, path: string): boolean {
   if (role === "admin") return true;
