@@ -72,7 +72,10 @@ export async function runCli(argv: string[], io: RunIo, resources = RESOURCES): 
     }
     const cmd = single ? resource.default! : resource.commands[verb!];
     if (!cmd) throw unknownCommand(resName, verb!, Object.keys(resource.commands));
-    const { values, positionals } = parseCommandArgs(cmd, single && verb ? [verb, ...rest] : rest);
+    // A default command takes the whole line but its resource word: a flag's value after the
+    // resource (`aws-env --region eu-west-1`) was read as a verb by splitCommandLine.
+    const at = argv.indexOf(resName);
+    const { values, positionals } = parseCommandArgs(cmd, single ? [...argv.slice(0, at), ...argv.slice(at + 1)] : rest);
     if (values.help) {
       io.out(commandHelp(resName, single ? "" : verb!, cmd) + "\n");
       return 0;

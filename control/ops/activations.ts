@@ -162,3 +162,14 @@ export async function activationsExpiredBetween(ctx: OpsContext, from: number, t
     .all();
   return rows.map((r) => r.id);
 }
+
+/**
+ * An external broker's side of activations (every front door that creates or revokes one calls it):
+ * their credentials are made valid there, and invalid again.
+ */
+export interface BrokerProvisioning {
+  /** An activation was created: make its credentials valid on the broker. */
+  activationCreated(activationId: string, code: string): Promise<void>;
+  /** An activation was revoked: its credentials stop working on the broker. */
+  activationGone(activationId: string): Promise<void>;
+}

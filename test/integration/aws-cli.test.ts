@@ -110,6 +110,12 @@ describe("the aws CLI against Flotilla", () => {
 
     const described = await awsOk(["ecs", "describe-clusters", "--clusters", CLUSTER]);
     expect(described.clusters[0].registeredContainerInstancesCount).toBe(1);
+    // The issue's flow: the new host is listed by ECS's own call, an ARN the describe call takes.
+    const listed = await awsOk(["ecs", "list-container-instances", "--cluster", CLUSTER]);
+    expect(listed.containerInstanceArns).toHaveLength(1);
+    expect(listed.containerInstanceArns[0]).toEndWith(`/${CLUSTER}/${instanceId}`);
+    const instances = await awsOk(["ecs", "describe-container-instances", "--cluster", CLUSTER, "--container-instances", listed.containerInstanceArns[0]]);
+    expect(instances.containerInstances[0]).toMatchObject({ containerInstanceArn: listed.containerInstanceArns[0], agentConnected: true, status: "ACTIVE" });
     const activations = await awsOk(["ssm", "describe-activations", "--filters", `FilterKey=ActivationIds,FilterValues=${act.ActivationId}`]);
     expect(activations.ActivationList[0]).toMatchObject({ RegistrationsCount: 1, RegistrationLimit: 1, IamRole: "ecsAnywhereRole", Expired: false });
     // The CLI parsed the epoch-second timestamps and printed them as ISO dates.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { BrokerProvisioning } from "../../api/middleware/broker-provisioning/index.ts";
+import type { BrokerProvisioning } from "../../ops/activations.ts";
 import { deleteActivation, insertActivation, listAllActivations, type ActivationRow } from "../../ops/activations.ts";
 import { OpError } from "../../ops/errors.ts";
 import type { AwsJsonActions } from "../action.ts";

@@ -1,4 +1,4 @@
-import type { Caller } from "../../api/middleware/authorize/index.ts";
+import type { Caller } from "../../ops/tokens.ts";
 import type { AccessKeyStore } from "../../ops/access-keys.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";

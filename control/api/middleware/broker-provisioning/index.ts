@@ -1,11 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 
-export interface BrokerProvisioning {
-  /** An activation was created: make its credentials valid on the broker. */
-  activationCreated(activationId: string, code: string): Promise<void>;
-  /** An activation was revoked: its credentials stop working on the broker. */
-  activationGone(activationId: string): Promise<void>;
-}
+export type { BrokerProvisioning } from "../../../ops/activations.ts";
+import type { BrokerProvisioning } from "../../../ops/activations.ts";
 
 const CREATE = /^\/v1\/clusters\/[^/]+\/activations\/?$/;
 const REVOKE = /^\/v1\/clusters\/[^/]+\/activations\/([^/]+)$/;
