@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { cli } from "../cli/run-cli.ts";
 import { TEST_TOKEN } from "../helpers/control.ts";
 import { docker } from "../helpers/docker.ts";
 import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
@@ -52,6 +53,15 @@ describe("ECS log drivers and links on a real agent", () => {
       return r.status === 200 && text.includes("linked to database") ? text : undefined;
     });
     expect(log).toContain("linked to database");
+    // And through the CLI an operator uses, by stream and group as by container name.
+    const cliEnv = { FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN, FLOTILLA_CLUSTER: C };
+    const byStream = await cli(["tasks", "logs", taskId, "--stream", app.logStreamName, "--group", "/ecs/linked"], cliEnv);
+    expect(byStream.stderr).toBe("");
+    expect(byStream.code).toBe(0);
+    expect(byStream.stdout).toContain("linked to database");
+    const byName = await cli(["tasks", "logs", taskId, "--container", "app", "--tail", "5"], cliEnv);
+    expect(byName.code).toBe(0);
+    expect(byName.stdout).toContain("linked to database");
     await tc.api("POST", `/v1/clusters/${C}/tasks/${taskId}/stop`, { reason: "done" });
     await waitTaskStatus(tc, C, taskId, "STOPPED", 30_000);
   }, 90_000);
