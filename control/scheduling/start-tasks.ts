@@ -5,7 +5,7 @@ import { newId } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
 import type { CommitOutcome } from "./commit-job.ts";
 import { taskPlatform } from "./task-platform.ts";
-import { encodeTaskRows, type SharedTaskColumns } from "./task-insert.ts";
+import { encodeTaskRows, newTaskColumns, type SharedTaskColumns } from "./task-insert.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export interface StartTasksRequest {
@@ -165,32 +165,27 @@ function withGpus(spec: TaskDefinitionSpec, reservation: Reservation, gpuIds: st
 /** The columns all tasks of one call share (everything but id, arn and instance). */
 function sharedTaskColumns(req: StartTasksRequest, reservation: Reservation, now: number): SharedTaskColumns & { containers: TaskContainer[] } {
   const td = req.taskDefinition;
+  const containers = pendingContainers(req.taskDefinition.spec as TaskDefinitionSpec);
   return {
-    clusterName: req.clusterName,
-    family: td.family,
-    revision: td.revision,
-    taskDefinitionArn: td.arn,
-    group: req.group,
-    startedBy: req.startedBy ?? null,
-    serviceName: req.serviceName ?? null,
-    deploymentId: req.deploymentId ?? null,
-    healthStatus: "UNKNOWN",
-    desiredStatus: "RUNNING",
-    lastStatus: "PROVISIONING",
-    containers: pendingContainers(req.taskDefinition.spec as TaskDefinitionSpec),
-    reservation,
-    reserved: true,
-    createdAt: now,
-    startedAt: null,
-    stoppingAt: null,
-    stoppedAt: null,
-    stoppedReason: null,
-    stopCode: null,
-    events: null,
-    updatedAt: now,
-    overrides: req.overrides?.request ?? null,
-    clientToken: req.clientToken?.token ?? null,
-    clientRequest: req.clientToken?.request ?? null,
+    ...newTaskColumns(
+      {
+        clusterName: req.clusterName,
+        family: td.family,
+        revision: td.revision,
+        taskDefinitionArn: td.arn,
+        group: req.group,
+        startedBy: req.startedBy ?? null,
+        serviceName: req.serviceName ?? null,
+        deploymentId: req.deploymentId ?? null,
+        containers,
+        reservation,
+        overrides: req.overrides?.request ?? null,
+        clientToken: req.clientToken?.token ?? null,
+        clientRequest: req.clientToken?.request ?? null,
+      },
+      now,
+    ),
+    containers,
   };
 }
 

@@ -27,6 +27,35 @@ export function taskRowArgs(row: TaskRow, args: InValue[] = []): InValue[] {
 export type TaskIdentity = Pick<TaskRow, "id" | "arn" | "instanceId">;
 export type SharedTaskColumns = Omit<TaskRow, keyof TaskIdentity>;
 
+/** What names a new task's definition and placement; every other column starts as a fresh task's. */
+export type NewTaskColumns = Pick<SharedTaskColumns, "clusterName" | "family" | "revision" | "taskDefinitionArn" | "group" | "containers" | "reservation"> &
+  Partial<SharedTaskColumns>;
+
+/** The shared columns of tasks just placed: PROVISIONING, desired RUNNING, reserved, nothing else yet. */
+export function newTaskColumns(given: NewTaskColumns, now: number): SharedTaskColumns {
+  return {
+    startedBy: null,
+    serviceName: null,
+    deploymentId: null,
+    healthStatus: "UNKNOWN",
+    desiredStatus: "RUNNING",
+    lastStatus: "PROVISIONING",
+    reserved: true,
+    createdAt: now,
+    startedAt: null,
+    stoppingAt: null,
+    stoppedAt: null,
+    stoppedReason: null,
+    stopCode: null,
+    events: null,
+    updatedAt: now,
+    overrides: null,
+    clientToken: null,
+    clientRequest: null,
+    ...given,
+  };
+}
+
 /** One RunTask's rows, compact to send to the commit worker: the shared columns encoded once. */
 export interface EncodedTaskRows {
   /** All columns in order, the identity ones left null. */

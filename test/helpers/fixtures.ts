@@ -7,3 +7,16 @@ export const WEBSERVER = {
   memory: "512",
   cpu: "256",
 };
+
+/**
+ * A long-running container of the test image that exits at once on SIGTERM, so StopTask and
+ * rollouts do not wait out a stop timeout.
+ */
+export const QUICK_STOP_SERVER = {
+  name: "web",
+  image: "flotilla/busybox:test",
+  memory: 32,
+  essential: true,
+  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+  stopTimeout: 2,
+};

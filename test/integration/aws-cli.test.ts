@@ -8,6 +8,7 @@ import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { currentTestFile, leftBehindBy, releaseFileResources, trackInstance } from "../helpers/leftovers.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { docker } from "../helpers/docker.ts";
+import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 
 /**
  * "Point your aws CLI at us": Debian's aws CLI (/usr/bin/aws, v2.9 — not a pyenv one on PATH)
@@ -25,15 +26,7 @@ let readOnly: { accessKeyId: string; secretAccessKey: string };
 let instanceId = "";
 /** A second local tag of the test image: the CI deploy step's "new image", with no registry. */
 const NEW_IMAGE = `flotilla/busybox:aws-cli-${process.pid}`;
-/** Stops at once on SIGTERM, so stop-task and rollouts do not wait out a stop timeout. */
-const SERVER = {
-  name: "web",
-  image: "flotilla/busybox:test",
-  memory: 32,
-  essential: true,
-  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
-  stopTimeout: 2,
-};
+const SERVER = QUICK_STOP_SERVER;
 
 interface AwsResult {
   code: number;

@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto";
 import { startAgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { docker } from "../helpers/docker.ts";
+import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 import { currentTestFile, leftBehindBy, releaseFileResources, trackInstance } from "../helpers/leftovers.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -41,15 +42,7 @@ let ecs: ECSClient;
 let ssm: SSMClient;
 let instanceArn = "";
 const NEW_IMAGE = `flotilla/busybox:aws-sdk-${process.pid}`;
-/** Stops at once on SIGTERM, so StopTask and rollouts do not wait out a stop timeout. */
-const SERVER = {
-  name: "web",
-  image: "flotilla/busybox:test",
-  memory: 32,
-  essential: true,
-  command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
-  stopTimeout: 2,
-};
+const SERVER = QUICK_STOP_SERVER;
 /** The SDK waiters poll every 6 s by default; 1–2 s keeps the file short and changes nothing else. */
 const waiter = () => ({ client: ecs, maxWaitTime: 60, minDelay: 1, maxDelay: 2 });
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { openDatabase } from "../../../control/db/open.ts";
 import { newId } from "../../../control/ids.ts";
 import { openNative } from "../../../control/scheduling/native-connection.ts";
-import { encodeTaskRows, encodedRowArgs, insertTaskRowSql, type SharedTaskColumns } from "../../../control/scheduling/task-insert.ts";
+import { encodeTaskRows, encodedRowArgs, insertTaskRowSql, newTaskColumns } from "../../../control/scheduling/task-insert.ts";
 import { arn } from "../../../shared/arn.ts";
 
 /**
@@ -20,33 +20,19 @@ export async function rawInsertRowsPerSecond(dir: string, opts: { rows?: number;
     const begin = conn.prepare("BEGIN IMMEDIATE");
     const commit = conn.prepare("COMMIT");
     const insert = conn.prepare(insertTaskRowSql);
-    const shared: SharedTaskColumns = {
-      clusterName: "bench",
-      family: "app-1",
-      revision: 1,
-      taskDefinitionArn: arn.taskDefinition("app-1", 1),
-      group: "service:raw",
-      startedBy: "bench",
-      serviceName: null,
-      deploymentId: null,
-      healthStatus: "UNKNOWN",
-      desiredStatus: "RUNNING",
-      lastStatus: "PROVISIONING",
-      containers: [{ name: "main", image: "flotilla/busybox:test", lastStatus: "PENDING" }],
-      reservation: { cpu: 128, memory: 256, tcpPorts: [], udpPorts: [] },
-      reserved: true,
-      createdAt: Date.now(),
-      startedAt: null,
-      stoppingAt: null,
-      stoppedAt: null,
-      stoppedReason: null,
-      stopCode: null,
-      events: null,
-      updatedAt: Date.now(),
-      overrides: null,
-      clientToken: null,
-      clientRequest: null,
-    };
+    const shared = newTaskColumns(
+      {
+        clusterName: "bench",
+        family: "app-1",
+        revision: 1,
+        taskDefinitionArn: arn.taskDefinition("app-1", 1),
+        group: "service:raw",
+        startedBy: "bench",
+        containers: [{ name: "main", image: "flotilla/busybox:test", lastStatus: "PENDING" }],
+        reservation: { cpu: 128, memory: 256, tcpPorts: [], udpPorts: [] },
+      },
+      Date.now(),
+    );
     const started = performance.now();
     for (let done = 0; done < rowsWanted; done += 10) {
       const rows = Array.from({ length: 10 }, () => {

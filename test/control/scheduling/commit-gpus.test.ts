@@ -3,8 +3,9 @@ import { eq } from "drizzle-orm";
 import { containerInstances } from "../../../control/db/schema.ts";
 import { newId } from "../../../control/ids.ts";
 import { CommitPipeline } from "../../../control/scheduling/commit-pipeline.ts";
-import { encodeTaskRows, type SharedTaskColumns } from "../../../control/scheduling/task-insert.ts";
+import { encodeTaskRows } from "../../../control/scheduling/task-insert.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
+import { sharedTaskColumns } from "./task-columns.ts";
 
 // The commit's own guard for GPUs, beneath the version check: a claim naming a GPU id the
 // instance's row already holds is a conflict even at the version the row has, so a mistake
@@ -27,42 +28,12 @@ afterEach(() => {
 
 const row = async () => (await t.ctx.db.select().from(containerInstances).where(eq(containerInstances.id, inst)).get())!;
 
-function shared(): SharedTaskColumns {
-  return {
-    clusterName: "edge",
-    family: "single",
-    revision: 1,
-    taskDefinitionArn: "arn:aws:ecs:local:000000000000:task-definition/single:1",
-    group: "family:single",
-    startedBy: null,
-    serviceName: null,
-    deploymentId: null,
-    healthStatus: "UNKNOWN",
-    desiredStatus: "RUNNING",
-    lastStatus: "PROVISIONING",
-    containers: [],
-    reservation,
-    reserved: true,
-    createdAt: 1,
-    startedAt: null,
-    stoppingAt: null,
-    stoppedAt: null,
-    stoppedReason: null,
-    stopCode: null,
-    events: null,
-    updatedAt: 1,
-    overrides: null,
-    clientToken: null,
-    clientRequest: null,
-  };
-}
-
 /** One task on the instance taking `gpu`, claimed at `version`, as the placement path submits it. */
 function submit(gpu: string, version: number) {
   const id = newId();
   const rows = [{ id, arn: `arn:aws:ecs:local:000000000000:task/edge/${id}`, instanceId: inst }];
   const own = [{ reservation: { ...reservation, gpuIds: [gpu] }, containers: [{ name: "infer", image: "busybox", lastStatus: "PENDING", gpuIds: [gpu] }] }];
-  return pipeline.submit(reservation, new Map([[inst, 1]]), () => version, encodeTaskRows(shared(), rows, own), undefined, new Map([[inst, [gpu]]]));
+  return pipeline.submit(reservation, new Map([[inst, 1]]), () => version, encodeTaskRows(sharedTaskColumns("single", "family:single", reservation), rows, own), undefined, new Map([[inst, [gpu]]]));
 }
 
 test("a claim on a GPU the row already holds conflicts even at the row's current version", async () => {

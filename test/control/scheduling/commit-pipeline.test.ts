@@ -3,8 +3,9 @@ import { eq, sql } from "drizzle-orm";
 import { containerInstances, tasks } from "../../../control/db/schema.ts";
 import { newId } from "../../../control/ids.ts";
 import { CommitPipeline } from "../../../control/scheduling/commit-pipeline.ts";
-import { encodeTaskRows, type SharedTaskColumns } from "../../../control/scheduling/task-insert.ts";
+import { encodeTaskRows } from "../../../control/scheduling/task-insert.ts";
 import { addInstance, createTestOps, type TestOps } from "../../helpers/ops.ts";
+import { sharedTaskColumns } from "./task-columns.ts";
 
 // The commit pipeline on its own: jobs submitted as the placement path submits them, against real
 // instance rows. Versions are what the placement index would have said.
@@ -36,36 +37,6 @@ async function taskIds(): Promise<string[]> {
   return (await t.ctx.db.select({ id: tasks.id }).from(tasks).orderBy(sql`rowid`).all()).map((r) => r.id);
 }
 
-function shared(group: string): SharedTaskColumns {
-  return {
-    clusterName: "edge",
-    family: "web",
-    revision: 1,
-    taskDefinitionArn: "arn:aws:ecs:local:000000000000:task-definition/web:1",
-    group,
-    startedBy: null,
-    serviceName: null,
-    deploymentId: null,
-    healthStatus: "UNKNOWN",
-    desiredStatus: "RUNNING",
-    lastStatus: "PROVISIONING",
-    containers: [],
-    reservation,
-    reserved: true,
-    createdAt: 1,
-    startedAt: null,
-    stoppingAt: null,
-    stoppedAt: null,
-    stoppedReason: null,
-    stopCode: null,
-    events: null,
-    updatedAt: 1,
-    overrides: null,
-    clientToken: null,
-    clientRequest: null,
-  };
-}
-
 /** Submits one job placing a task on each instance of `versions`, at the version given for it. */
 function submit(versions: Record<string, number>) {
   const ids: string[] = [];
@@ -75,7 +46,7 @@ function submit(versions: Record<string, number>) {
     return { id, arn: `arn:aws:ecs:local:000000000000:task/edge/${id}`, instanceId };
   });
   const perInstance = new Map(Object.keys(versions).map((id) => [id, 1]));
-  const outcome = pipeline.submit(reservation, perInstance, (id) => versions[id]!, encodeTaskRows(shared("g"), rows));
+  const outcome = pipeline.submit(reservation, perInstance, (id) => versions[id]!, encodeTaskRows(sharedTaskColumns("web", "g", reservation), rows));
   return { ids, outcome };
 }
 
