@@ -38,6 +38,11 @@ export class StatsSampler {
 
   constructor(private opts: StatsSamplerOptions) {}
 
+  /** Sampling on a timer (started, with an interval above 0). */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
   start(): void {
     if (this.opts.intervalMs <= 0 || !this.stopped) return;
     this.stopped = false;

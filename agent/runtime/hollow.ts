@@ -223,8 +223,9 @@ export class HollowRuntime implements ContainerRuntime {
     const cpus = 2;
     // Nanoseconds, as the engine counts them: the host's cpu time runs at `cpus` seconds a second.
     const systemAt = (ms: number) => ms * 1e6 * cpus;
-    // The container's own cpu time since it started, at a steady `cpuUnits`.
-    const since = c.startedAt ?? now - 1000;
+    // The container's own cpu time at a steady `cpuUnits`, counted from a second before it started
+    // (so a reading right after the start still spans a full second of use).
+    const since = (c.startedAt ?? now) - 1000;
     const totalAt = (ms: number) => Math.round((Math.max(0, ms - since) * 1e6 * use.cpuUnits) / 1024);
     const pre = { system: systemAt(now - 1000), total: totalAt(now - 1000) };
     const cur = { system: systemAt(now), total: totalAt(now) };
