@@ -4,6 +4,7 @@ import { ImageCleaner } from "./engine/image-cleanup.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
 import { LogServer } from "./logs/log-server.ts";
 import { ExecServer } from "./exec/exec-server.ts";
+import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
@@ -36,6 +37,8 @@ export interface AgentOptions {
    * started together does not resync together.
    */
   resyncIntervalMs?: number;
+  /** Between container stats samples (cpu, memory of each running container); 0: off. */
+  statsIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -44,6 +47,7 @@ export interface Agent {
   logs: LogServer;
   exec: ExecServer;
   images: ImageCleaner;
+  stats: StatsSampler;
   /** Host facts changed: sent with the next report. */
   updateFacts(facts: HostFacts): void;
   /** A health reading worth sending: sent with the next report (and again after reconnecting). */
@@ -131,11 +135,20 @@ export function createAgent(opts: AgentOptions): Agent {
 
   const exec = new ExecServer({ runtime: opts.runtime, state: () => engine.state, send: (c) => opts.link.publishResponse(c), log: opts.log });
 
+  const stats = new StatsSampler({
+    runtime: opts.runtime,
+    tasks: () => Object.values(engine.state.tasks),
+    send: (m) => opts.link.publishStats?.(m) ?? false,
+    intervalMs: opts.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+    log: opts.log,
+  });
+
   return {
     engine,
     logs,
     exec,
     images,
+    stats,
     updateFacts(next) {
       facts = next;
       factsSent = false;
@@ -149,6 +162,7 @@ export function createAgent(opts: AgentOptions): Agent {
     async start() {
       engine.start();
       images.start();
+      stats.start();
       leaseTimer = setInterval(() => logs.expireLeases(), 30_000);
       if (resyncEvery > 0) resyncTimer = setTimeout(resync, Math.random() * resyncEvery);
       await opts.link.start({
@@ -189,6 +203,7 @@ export function createAgent(opts: AgentOptions): Agent {
       // Docker keeps running an exec nobody kills: end them before the agent goes.
       await exec.cancelAll("the agent is stopping");
       await images.stop();
+      await stats.stop();
       await engine.stop();
       if (opts.link.connected) sendReport();
       await opts.link.stop();

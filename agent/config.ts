@@ -33,6 +33,7 @@ Options (environment variable in brackets):
   --enable-gpu-support       detect NVIDIA GPUs (nvidia-smi, else /proc/driver/nvidia) and register them as the GPU resource (ECS_ENABLE_GPU_SUPPORT) [FLOTILLA_ENABLE_GPU_SUPPORT=1]
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
+  --stats-interval S         seconds between samples of each running container's cpu and memory use (0: off) [FLOTILLA_STATS_INTERVAL] default 30
   --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
@@ -67,6 +68,8 @@ export interface AgentConfig {
   healthMinDiskFreeBytes: number;
   /** Full state reports even without a change, so one the control lost is repaired (0: off). */
   resyncIntervalSeconds: number;
+  /** Container stats sampling (cpu, memory per running container, sent to the control); 0: off. */
+  statsIntervalSeconds: number;
   /** MQTT keepalive: a host that vanishes without closing its connection is noticed after 1.5 × this. */
   keepaliveSeconds: number;
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
@@ -119,6 +122,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "health-min-disk-free": { type: "string" },
         "keepalive-seconds": { type: "string" },
         "resync-interval": { type: "string" },
+        "stats-interval": { type: "string" },
         "ca-file": { type: "string" },
         "stop-containers-on-deregister": { type: "boolean" },
         "enable-gpu-support": { type: "boolean" },
@@ -185,6 +189,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
   const resync = values["resync-interval"] ?? env.FLOTILLA_RESYNC_INTERVAL ?? "300";
   if (!/^\d+$/.test(resync)) throw new ConfigError(`--resync-interval must be a whole number of seconds (0: off), got "${resync}"`);
+  const statsInterval = values["stats-interval"] ?? env.FLOTILLA_STATS_INTERVAL ?? "30";
+  if (!/^\d+$/.test(statsInterval)) throw new ConfigError(`--stats-interval must be a whole number of seconds (0: off), got "${statsInterval}"`);
   // MQTT's keepalive is a 16-bit field, and 0 would turn the broker's dead-client detection off.
   const keepalive = values["keepalive-seconds"] ?? env.FLOTILLA_KEEPALIVE_SECONDS ?? "10";
   if (!/^\d+$/.test(keepalive) || Number(keepalive) < 1 || Number(keepalive) > 65535) {
@@ -209,6 +215,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     healthIntervalSeconds: Number(health),
     keepaliveSeconds: Number(keepalive),
     resyncIntervalSeconds: Number(resync),
+    statsIntervalSeconds: Number(statsInterval),
     healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
     imageCleanup,

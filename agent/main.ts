@@ -175,6 +175,7 @@ async function main() {
     pauseImage: config.pauseImage,
     taskMetadataUrl: metadata?.url,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
+    statsIntervalMs: config.statsIntervalSeconds * 1000,
     log,
   });
   await agent.start();

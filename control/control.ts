@@ -2,6 +2,7 @@ import { ne } from "drizzle-orm";
 import { websocket } from "hono/bun";
 import { createApi } from "./api/app.ts";
 import { ChangeBus } from "./change-bus.ts";
+import { ContainerStatsStore, type ContainerStatsOptions } from "./container-stats.ts";
 import { createConsole } from "./console/app.tsx";
 import { CONTROL_USERNAME, isActivationUsername, type Principal } from "./broker/acl.ts";
 import type { BrokerTls, EmbeddedBroker } from "./broker/embedded.ts";
@@ -52,6 +53,8 @@ export interface ControlOptions {
   ha?: { holderId?: string; leaseTtlMs?: number };
   /** Change notifications (what the web console's live pages hear); one is made when not given. */
   changes?: ChangeBus;
+  /** How many container stats readings to keep and for how long (control/container-stats.ts). */
+  containerStats?: ContainerStatsOptions;
 }
 
 export interface Control {
@@ -98,6 +101,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     // One cache for every context of this control (the leader's fenced one is a copy of this).
     imagePlatforms: new ImagePlatforms(),
     changes,
+    containerStats: new ContainerStatsStore(opts.containerStats),
   };
   let scheduler: ServiceScheduler | undefined;
   const { created } = await ensureAdminToken(ctx, opts.adminToken);

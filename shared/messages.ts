@@ -206,6 +206,35 @@ export const reportSchema = z.object({
 });
 export type Report = z.infer<typeof reportSchema>;
 
+// ---- container stats (agent → control, own topic, QoS 0) ----
+/** Most tasks one stats message may carry (a host runs far fewer; a larger message is dropped). */
+export const MAX_STATS_TASKS = 1000;
+/** Most containers per task in a stats message (ECS allows 10 container definitions per task). */
+export const MAX_STATS_CONTAINERS = 10;
+
+/**
+ * One container's use in a sample: `[cpu, memory]`. cpu is CPU units in use (1024 = one CPU, ECS's
+ * CpuUtilized), rounded to 0.1, averaged over the reading, or null when it could not be computed;
+ * memory is bytes in use (Docker's usage less the inactive page cache, as `docker stats` shows it).
+ * A tuple rather than an object: the names would be most of each sample's bytes.
+ */
+export const containerUsageSchema = z.tuple([z.number().nonnegative().max(1e7).nullable(), z.number().int().nonnegative().max(2 ** 53)]);
+export type ContainerUsage = z.infer<typeof containerUsageSchema>;
+
+/**
+ * The running containers' sampled use, by task id then container name, taken at `at` (agent
+ * clock, ms). Sent every stats interval (30 s by default) apart from the full-state reports, so
+ * they stay as small as they were. The topic names the instance (the broker binds it to the
+ * sender); a task missing from a message no longer runs there.
+ */
+export const statsMessageSchema = z.object({
+  at: z.number(),
+  tasks: z
+    .record(z.string().min(1).max(64), z.record(z.string().min(1).max(255), containerUsageSchema).refine((c) => Object.keys(c).length <= MAX_STATS_CONTAINERS, `at most ${MAX_STATS_CONTAINERS} containers per task`))
+    .refine((t) => Object.keys(t).length <= MAX_STATS_TASKS, `at most ${MAX_STATS_TASKS} tasks`),
+});
+export type StatsMessage = z.infer<typeof statsMessageSchema>;
+
 // ---- presence (agent → control, retained and MQTT last will) ----
 export const presenceSchema = z.object({
   connected: z.boolean(),

@@ -11,6 +11,12 @@ export const topics = {
   report: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/report`,
   /** agent → control, retained, also the MQTT last will: connected or not. */
   presence: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/presence`,
+  /**
+   * agent → control, QoS 0, not retained: sampled cpu and memory use of the running containers
+   * (lossy by design: the next sample replaces a lost one). Not in the report, so full-state
+   * reports stay the size they were and a sample costs only its own few bytes.
+   */
+  stats: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/stats`,
   /** control → agent: request/response channel for on-demand work (logs, ...). */
   requests: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/req`,
   responses: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/res`,
@@ -22,6 +28,7 @@ export const topics = {
   allReports: `${TOPIC_ROOT}/i/+/report`,
   allPresence: `${TOPIC_ROOT}/i/+/presence`,
   allResponses: `${TOPIC_ROOT}/i/+/res`,
+  allStats: `${TOPIC_ROOT}/i/+/stats`,
   allRegisterRequests: `${TOPIC_ROOT}/register/+/request`,
 } as const;
 

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report, type ResponseChunk } from "../../shared/messages.ts";
+import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report, type ResponseChunk, type StatsMessage } from "../../shared/messages.ts";
 import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
@@ -26,6 +26,8 @@ export interface AgentLink {
   publishReport(report: Report): boolean;
   /** Sends one piece of a response stream: false when offline, else resolves once the broker has it. */
   publishResponse(chunk: ResponseChunk): boolean | Promise<boolean>;
+  /** Sends a container stats sample if connected (QoS 0: a lost one is replaced by the next). */
+  publishStats?(message: StatsMessage): boolean;
   readonly connected: boolean;
   stop(): Promise<void>;
 }
@@ -139,6 +141,12 @@ export class MqttAgentLink implements AgentLink {
   publishReport(report: Report): boolean {
     if (!this.client?.connected) return false;
     this.client.publish(topics.report(this.opts.identity.instanceId), JSON.stringify(report), { qos: 1 });
+    return true;
+  }
+
+  publishStats(message: StatsMessage): boolean {
+    if (!this.client?.connected) return false;
+    this.client.publish(topics.stats(this.opts.identity.instanceId), JSON.stringify(message), { qos: 0 });
     return true;
   }
 

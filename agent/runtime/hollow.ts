@@ -38,6 +38,11 @@ export interface HollowRuntimeOptions {
   now?: () => number;
   /** Why task cgroups are unavailable on this simulated host (default: they are available). */
   taskCgroupsUnavailable?: string;
+  /**
+   * What a running container uses, as its stats readings say: CPU units (1024 = one CPU) and
+   * memory bytes (default: nothing).
+   */
+  usage?: (spec: ContainerSpec) => { cpuUnits: number; memoryBytes: number };
 }
 
 export const DEFAULT_HOLLOW_TIMINGS: HollowTimings = {
@@ -204,24 +209,44 @@ export class HollowRuntime implements ContainerRuntime {
     return c ? this.view(c) : null;
   }
 
-  /** A reading in Docker's stats shape: no use measured, the container's memory limit as the limit. */
+  /**
+   * A reading in Docker's stats shape, as `stream=false` gives it: two samples a second apart
+   * (`precpu_stats`, `cpu_stats`) on a 2-CPU host, using what `usage` says (default nothing), and the
+   * container's memory limit as the limit.
+   */
   async stats(id: string): Promise<ContainerStats | null> {
     const c = this.containers.get(id);
     if (!c) return null;
     const running = c.state === "running";
-    const cpu = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, system_cpu_usage: 0, online_cpus: 2, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };
+    const use = running ? (this.opts.usage?.(c.spec) ?? { cpuUnits: 0, memoryBytes: 0 }) : { cpuUnits: 0, memoryBytes: 0 };
+    const now = this.now();
+    const cpus = 2;
+    // Nanoseconds, as the engine counts them: the host's cpu time runs at `cpus` seconds a second.
+    const systemAt = (ms: number) => ms * 1e6 * cpus;
+    // The container's own cpu time at a steady `cpuUnits`, counted from a second before it started
+    // (so a reading right after the start still spans a full second of use).
+    const since = (c.startedAt ?? now) - 1000;
+    const totalAt = (ms: number) => Math.round((Math.max(0, ms - since) * 1e6 * use.cpuUnits) / 1024);
+    const pre = { system: systemAt(now - 1000), total: totalAt(now - 1000) };
+    const cur = { system: systemAt(now), total: totalAt(now) };
+    const cpu = (s: { system: number; total: number }) => ({
+      cpu_usage: { total_usage: s.total, usage_in_kernelmode: 0, usage_in_usermode: s.total },
+      system_cpu_usage: s.system,
+      online_cpus: cpus,
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    });
     return {
-      read: new Date(this.now()).toISOString(),
-      preread: new Date(this.now() - 1000).toISOString(),
+      read: new Date(now).toISOString(),
+      preread: new Date(now - 1000).toISOString(),
       name: `/${c.spec.name}`,
       id: c.id,
       pids_stats: { current: running ? 1 : 0 },
       blkio_stats: { io_service_bytes_recursive: [] },
       num_procs: 0,
       storage_stats: {},
-      cpu_stats: cpu,
-      precpu_stats: cpu,
-      memory_stats: running ? { usage: 0, limit: (c.spec.memoryMiB ?? 4096) * 1024 * 1024, stats: {} } : {},
+      cpu_stats: cpu(cur),
+      precpu_stats: cpu(pre),
+      memory_stats: running ? { usage: use.memoryBytes, limit: (c.spec.memoryMiB ?? 4096) * 1024 * 1024, stats: { inactive_file: 0 } } : {},
       networks: running && c.spec.networkMode === "bridge" ? { eth0: { rx_bytes: 0, rx_packets: 0, rx_errors: 0, rx_dropped: 0, tx_bytes: 0, tx_packets: 0, tx_errors: 0, tx_dropped: 0 } } : undefined,
     };
   }

@@ -36,7 +36,7 @@ export function mayPublish(p: Principal, clientId: string, topic: string): boole
     case "activation":
       return topic === topics.registerRequest(clientId);
     case "instance":
-      return topic === topics.report(p.instanceId) || topic === topics.presence(p.instanceId) || topic === topics.responses(p.instanceId);
+      return topic === topics.report(p.instanceId) || topic === topics.presence(p.instanceId) || topic === topics.responses(p.instanceId) || topic === topics.stats(p.instanceId);
   }
 }
 

@@ -26,7 +26,7 @@ export function controlAcls(): Acl[] {
 export const CONTROL_SHARE_GROUP = "flotilla-control";
 
 export function instanceAcls(id: string): Acl[] {
-  const publish = [topics.report(id), topics.presence(id), topics.responses(id)];
+  const publish = [topics.report(id), topics.presence(id), topics.responses(id), topics.stats(id)];
   const receive = [topics.desired(id), topics.requests(id)];
   return [
     ...publish.map((topic) => ({ acltype: "publishClientSend" as const, topic })),

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, type RegisterReply } from "../../shared/messages.ts";
+import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, statsMessageSchema, type RegisterReply } from "../../shared/messages.ts";
 import { LogRequests } from "./log-requests.ts";
 import { ExecSessions } from "./exec-sessions.ts";
 import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../shared/topics.ts";
@@ -59,6 +59,8 @@ export interface LinkStats {
   foreignTasks: number;
   registrations: number;
   desiredPublished: number;
+  /** Container stats samples applied. */
+  statsSamples: number;
 }
 
 /** Instances whose desired sets are built in one read and published together. */
@@ -80,7 +82,7 @@ const registerPayload = registerRequestSchema.extend({
  * reports, and publishes each instance's desired set (retained) after changes, coalesced.
  */
 export class AgentLink {
-  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, oversized: 0, failedHandling: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0 };
+  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, oversized: 0, failedHandling: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0, statsSamples: 0 };
   private client!: MqttClient;
   private pending = new Set<string>();
   /** Benchmark trace only: when each pending instance was first marked changed. */
@@ -138,6 +140,8 @@ export class AgentLink {
       [topics.allPresence]: { qos: 1 },
       [shared(topics.allReports)]: { qos: 1 },
       [topics.allResponses]: { qos: 1 },
+      // Not shared under HA: every control process keeps every instance's recent stats itself.
+      [topics.allStats]: { qos: 0 },
     });
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length) throw new Error(`the broker refused the control's subscriptions: ${refused.join(", ")}`);
@@ -281,6 +285,7 @@ export class AgentLink {
       if (await applyPresence(this.ctx, instanceId, p)) {
         // Only a current "offline" ends streams: a stale will is about a replaced connection.
         if (!p.connected) {
+          this.ctx.containerStats?.forgetInstance(instanceId);
           this.logRequests.instanceGone(instanceId);
           this.execSessions.instanceGone(instanceId);
         }
@@ -295,6 +300,7 @@ export class AgentLink {
       this.execSessions.onResponse(instanceId, chunk);
       return this.logRequests.onResponse(instanceId, chunk);
     }
+    if (topic === topics.stats(instanceId)) return this.onStats(instanceId, topic, payload);
     if (topic === topics.report(instanceId)) {
       const r = decodeMessage(reportSchema, payload);
       // The topic is the authority on who sent it (the broker ACL binds topics to credentials).
@@ -317,6 +323,14 @@ export class AgentLink {
         }
       }
     }
+  }
+
+  /** A container stats sample: kept in memory only, nothing awaited, no database touched. */
+  private onStats(instanceId: string, topic: string, payload: Buffer): void {
+    const message = decodeMessage(statsMessageSchema, payload);
+    if (!message) return this.dropped("malformed", topic, payload);
+    this.ctx.containerStats?.apply(instanceId, message);
+    this.stats.statsSamples++;
   }
 
   private async onRegister(clientId: string, payload: Buffer, topic: string): Promise<void> {

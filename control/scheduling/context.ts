@@ -1,4 +1,5 @@
 import type { ChangeBus } from "../change-bus.ts";
+import type { ContainerStatsStore } from "../container-stats.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
@@ -37,4 +38,6 @@ export interface OpsContext {
   imagePlatforms?: ImagePlatforms;
   /** Change notifications for live views (the web console); absent in tests that need none. */
   changes?: ChangeBus;
+  /** Recent container stats the agents sampled (in memory, per control process); absent: none shown. */
+  containerStats?: ContainerStatsStore;
 }

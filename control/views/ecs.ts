@@ -1,4 +1,6 @@
 import { arn } from "../../shared/arn.ts";
+import type { ContainerStatsStore } from "../container-stats.ts";
+import { taskStatsView } from "./stats.ts";
 import { awslogsStream } from "../../shared/log-stream.ts";
 import { ecsResources } from "../../shared/instance-resources.ts";
 import type { ReportedContainer } from "../../shared/messages.ts";
@@ -119,8 +121,10 @@ type ViewedContainer = TaskContainer & Pick<ReportedContainer, "essential" | "he
  * addition: ECS's console derives it the same way, `prefix/container/task-id`), the name the task
  * logs API accepts as `stream`.
  */
-export function taskView(row: TaskRow, spec?: TaskDefinitionSpec) {
+export function taskView(row: TaskRow, spec?: TaskDefinitionSpec, containerStats?: ContainerStatsStore) {
   const containers = row.containers as ViewedContainer[];
+  // Sampled use (Flotilla's REST door only; ECS shows it in CloudWatch, not DescribeTasks).
+  const stats = taskStatsView(containerStats, row);
   const defs = new Map((spec?.containerDefinitions ?? []).map((d) => [d.name, d]));
   const streamOf = (c: ViewedContainer) => {
     const d = defs.get(c.name);
@@ -145,7 +149,9 @@ export function taskView(row: TaskRow, spec?: TaskDefinitionSpec) {
       taskArn: row.arn,
       ...c,
       logStreamName: streamOf(c),
+      stats: stats?.containers.get(c.name),
     })),
+    stats: stats?.task,
     healthStatus: row.healthStatus,
     overrides: taskOverridesView(row, containers),
     attachments: awsvpcAttachments(containers),

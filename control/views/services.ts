@@ -1,3 +1,5 @@
+import type { ContainerStatsStore } from "../container-stats.ts";
+import { serviceStatsView } from "./stats.ts";
 import { arn } from "../../shared/arn.ts";
 import type { ServiceDetails } from "../ops/services.ts";
 import type { ServiceEventRow, TaskRow } from "../db/rows.ts";
@@ -15,7 +17,8 @@ export function serviceEventView(e: ServiceEventRow) {
   return { id: e.id, createdAt: iso(e.createdAt), message: e.message };
 }
 
-export function serviceView(d: ServiceDetails) {
+/** `containerStats` adds the service's sampled use (`stats`: Flotilla's REST door only). */
+export function serviceView(d: ServiceDetails, containerStats?: ContainerStatsStore) {
   const { row } = d;
   return {
     serviceName: row.serviceName,
@@ -47,5 +50,6 @@ export function serviceView(d: ServiceDetails) {
     healthCheckGracePeriodSeconds: row.healthCheckGracePeriodSeconds,
     disconnectGracePeriodSeconds: row.disconnectGracePeriodSeconds,
     createdAt: iso(row.createdAt),
+    stats: serviceStatsView(containerStats, d.tasks),
   };
 }

@@ -93,3 +93,15 @@ describe("agent report resync", () => {
     }
   });
 });
+
+describe("agent container stats interval", () => {
+  test("every 30 s by default, set by flag or environment, 0 turns it off; anything else is refused", () => {
+    expect(parse([]).statsIntervalSeconds).toBe(30);
+    expect(parse(["--stats-interval", "5"]).statsIntervalSeconds).toBe(5);
+    expect(parse(["--stats-interval", "0"]).statsIntervalSeconds).toBe(0);
+    expect(parse([], { FLOTILLA_STATS_INTERVAL: "60" }).statsIntervalSeconds).toBe(60);
+    for (const bad of ["-1", "0.5", "often"]) {
+      expect(() => parse([`--stats-interval=${bad}`])).toThrow(`--stats-interval must be a whole number of seconds (0: off), got "${bad}"`);
+    }
+  });
+});

@@ -68,6 +68,8 @@ describe("embedded broker: an agent can affect only itself", () => {
     await publishOnce(intruderCreds(), topics.presence(victim.instanceId), JSON.stringify({ connected: false, epoch: 9e15 }), true);
     await publishOnce(intruderCreds(), topics.report(victim.instanceId), JSON.stringify({ instanceId: victim.instanceId, bootId: "x", seq: 1, generation: 0, sentAt: 0, tasks: [] }));
     await publishOnce(intruderCreds(), "flotilla/register/reg-x/reply", "{}");
+    // Nor may it send container stats in the victim's name.
+    await publishOnce(intruderCreds(), topics.stats(victim.instanceId), JSON.stringify({ at: 1, tasks: {} }));
     const c = await mqtt.connectAsync(tc.control.mqttUrl, { ...intruderCreds(), reconnectPeriod: 0 });
     expect(await grantedQos(c, topics.desired(victim.instanceId))).toBe(128);
     expect(await grantedQos(c, "flotilla/#")).toBe(128);
@@ -75,7 +77,8 @@ describe("embedded broker: an agent can affect only itself", () => {
     await c.publishAsync(topics.presence(intruder.instanceId), JSON.stringify({ connected: true, epoch: 1 }), { qos: 1 });
     await waitFor("the intruder's own presence", async () => (await instance(intruder.instanceId)).agentConnected === true);
     expect((await instance(victim.instanceId)).agentConnected).toBe(true);
-    expect(tc.control.broker.stats.refusedPublishes - refusedBefore).toBeGreaterThanOrEqual(3);
+    expect(tc.control.broker.stats.refusedPublishes - refusedBefore).toBeGreaterThanOrEqual(4);
+    expect(tc.control.link.stats.statsSamples).toBe(0);
     await c.endAsync();
   }, 20_000);
 

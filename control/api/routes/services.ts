@@ -17,24 +17,24 @@ export function serviceRoutes(ctx: OpsContext) {
   const app = new Hono();
   app.post("/:cluster/services", async (c) => {
     const row = await createService(ctx, c.req.param("cluster"), await jsonBody(c));
-    return c.json({ service: serviceView(await serviceDetails(ctx, row)) }, 201);
+    return c.json({ service: serviceView(await serviceDetails(ctx, row), ctx.containerStats) }, 201);
   });
   app.get("/:cluster/services", async (c) => {
     const rows = await listServices(ctx, c.req.param("cluster"));
-    return c.json({ serviceArns: rows.map((r) => r.arn), services: await Promise.all(rows.map(async (r) => serviceView(await serviceDetails(ctx, r, 10)))) });
+    return c.json({ serviceArns: rows.map((r) => r.arn), services: await Promise.all(rows.map(async (r) => serviceView(await serviceDetails(ctx, r, 10), ctx.containerStats))) });
   });
   app.get("/:cluster/services/:name", async (c) => {
     const row = await requireService(ctx, c.req.param("cluster"), c.req.param("name"));
-    return c.json({ service: serviceView(await serviceDetails(ctx, row)) });
+    return c.json({ service: serviceView(await serviceDetails(ctx, row), ctx.containerStats) });
   });
   app.patch("/:cluster/services/:name", async (c) => {
     const row = await updateService(ctx, c.req.param("cluster"), c.req.param("name"), await jsonBody(c));
-    return c.json({ service: serviceView(await serviceDetails(ctx, row)) });
+    return c.json({ service: serviceView(await serviceDetails(ctx, row), ctx.containerStats) });
   });
   app.delete("/:cluster/services/:name", async (c) => {
     const force = c.req.query("force") === "true";
     const row = await deleteService(ctx, c.req.param("cluster"), c.req.param("name"), force);
-    return c.json({ service: serviceView(await serviceDetails(ctx, row)) });
+    return c.json({ service: serviceView(await serviceDetails(ctx, row), ctx.containerStats) });
   });
   app.get("/:cluster/services/:name/events", async (c) => {
     const rows = await serviceEventsOf(ctx, c.req.param("cluster"), c.req.param("name"));

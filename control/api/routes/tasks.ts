@@ -10,7 +10,7 @@ export function taskRoutes(ctx: OpsContext) {
   /** Task views with what their definitions say (awslogs stream names). */
   const views = async (rows: TaskRow[]) => {
     const specs = await taskDefinitionSpecs(ctx, rows);
-    return rows.map((r) => taskView(r, specs.get(r.taskDefinitionArn)));
+    return rows.map((r) => taskView(r, specs.get(r.taskDefinitionArn), ctx.containerStats));
   };
   app.post("/:cluster/tasks", async (c) => {
     const result = await runTask(ctx, c.req.param("cluster"), await jsonBody(c));

@@ -6,7 +6,7 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs)
+ *                                   agent-binaries, agent-logs, container-stats)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
@@ -115,6 +115,12 @@ const benches: Bench[] = [
     title: "Log streaming",
     args: ["--mib", env.BENCH_LOGS_MIB ?? "20"],
     what: "A task container writes N MiB of log lines; time for the logs API to deliver all of it from a real agent over the embedded broker, and for a tail of 10.",
+  },
+  {
+    name: "container-stats",
+    title: "Container stats",
+    args: ["--hosts", env.BENCH_STATS_HOSTS ?? "10000", "--containers", "20"],
+    what: "The agent's stats sampler over 20 hollow containers (cpu per sample, bytes per sample on the wire); the control's parse and apply of one stats message per host for N hosts × 5 tasks (cpu per 30 s round, heap, snapshot).",
   },
 ];
 
