@@ -6,7 +6,7 @@ import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
 import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
-import { deregisterContainerInstance, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { deregisterContainerInstance, instancesByIds, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
 import { createService, listServices, requireService, serviceDetails, serviceEndpoints, updateService } from "../../ops/services.ts";
 import { deregisterTaskDefinition, listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
 import { resolveLogTarget } from "../../ops/task-logs.ts";
@@ -26,6 +26,9 @@ import { ServicePage, ServicesPage, type CoverageRow, type CreateServiceForm } f
 import { DiffPage, FamiliesPage, FamilyPage, RegisterPage, RevisionPage } from "./task-definitions.tsx";
 import { lineDiff, prettyJson } from "../revision-diff.ts";
 import { TaskPage, TasksPage } from "./tasks.tsx";
+
+/** A service page lists this many of its tasks (the tasks page has the rest). */
+const SERVICE_TASKS_SHOWN = 100;
 
 const ERROR_STATUS = { invalid: 400, unauthorized: 401, forbidden: 403, "not-found": 404, conflict: 409 } as const;
 
@@ -211,12 +214,20 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const family = view.taskDefinition.split("/").pop()!.split(":")[0]!;
     const revisions = (await listTaskDefinitions(ctx, { status: "ACTIVE" })).filter((r) => r.family === family).map((r) => r.arn).reverse();
     const endpoints = await serviceEndpoints(ctx, cluster, row.serviceName);
+    const serviceTasks = await listTasks(ctx, cluster, { serviceName: row.serviceName });
     let coverage: CoverageRow[] | undefined;
+    const shown = serviceTasks.slice(0, SERVICE_TASKS_SHOWN);
+    let hostnames: Map<string, string>;
     if (view.schedulingStrategy === "DAEMON") {
       const here = new Map<string, TaskRow[]>();
-      for (const t of await listTasks(ctx, cluster, { serviceName: row.serviceName })) here.set(t.instanceId, [...(here.get(t.instanceId) ?? []), t]);
-      coverage = (await listContainerInstances(ctx, cluster)).filter((i) => i.status !== "INACTIVE").map((host) => ({ host, tasks: here.get(host.id) ?? [] }));
+      for (const t of serviceTasks) here.set(t.instanceId, [...(here.get(t.instanceId) ?? []), t]);
+      const hosts = await listContainerInstances(ctx, cluster);
+      coverage = hosts.map((host) => ({ host, tasks: here.get(host.id) ?? [] }));
+      hostnames = new Map(hosts.map((i) => [i.id, i.hostname]));
+    } else {
+      hostnames = new Map((await instancesByIds(ctx, cluster, [...new Set(shown.map((t) => t.instanceId))])).map((i) => [i.id, i.hostname]));
     }
+    const taskRows = shown.map((t) => ({ id: t.id, lastStatus: t.lastStatus, revision: t.taskDefinitionArn.split("/").pop()!, instanceId: t.instanceId, hostname: hostnames.get(t.instanceId) ?? t.instanceId }));
     return c.html(
       <ServicePage
         viewer={consoleRequest(c).viewer}
@@ -225,6 +236,7 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
         revisions={revisions}
         endpoints={endpoints}
         coverage={coverage}
+        tasks={{ rows: taskRows, total: serviceTasks.length }}
         notice={done ? NOTICES[done] : undefined}
         error={error && { message: error.message, fields: error.fields }}
       />,

@@ -192,6 +192,57 @@ function Coverage(props: { cluster: string; rows: CoverageRow[] }) {
   );
 }
 
+export interface ServiceTaskRow {
+  id: string;
+  lastStatus: string;
+  revision: string;
+  instanceId: string;
+  hostname: string;
+}
+
+/** What runs where: each task of the service with its host (a drain shows them moving). */
+function ServiceTasks(props: { cluster: string; family: string; tasks: { rows: ServiceTaskRow[]; total: number } }) {
+  const { rows, total } = props.tasks;
+  if (total === 0) return <p id="service-tasks">No tasks.</p>;
+  return (
+    <>
+      <div class="table-wrap">
+        <table id="service-tasks">
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Status</th>
+              <th scope="col">Revision</th>
+              <th scope="col">Host</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr data-task-id={t.id} data-host-id={t.instanceId}>
+                <td data-label="Task">
+                  <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.id}</a>
+                </td>
+                <td data-label="Status">
+                  <Status value={t.lastStatus} />
+                </td>
+                <td data-label="Revision">{t.revision}</td>
+                <td data-label="Host">
+                  <a href={clusterPath(props.cluster, `/hosts/${t.instanceId}`)}>{t.hostname}</a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {total > rows.length && (
+        <p>
+          {rows.length} of {total} shown; <a href={`${clusterPath(props.cluster, "/tasks")}?family=${encodeURIComponent(props.family)}`}>all tasks of {props.family}</a>.
+        </p>
+      )}
+    </>
+  );
+}
+
 export function ServicePage(props: {
   viewer: Viewer;
   cluster: string;
@@ -201,6 +252,8 @@ export function ServicePage(props: {
   endpoints: ServiceEndpoint[];
   /** DAEMON services: every host of the cluster with the service's tasks there. */
   coverage?: CoverageRow[];
+  /** The service's tasks desired RUNNING (the first ones) and how many there are. */
+  tasks: { rows: ServiceTaskRow[]; total: number };
   notice?: string;
   error?: { message: string; fields: { path: string; message: string }[] };
 }) {
@@ -270,6 +323,8 @@ export function ServicePage(props: {
             <Coverage cluster={cluster} rows={props.coverage} />
           </>
         )}
+        <h2>Tasks</h2>
+        <ServiceTasks cluster={cluster} family={s.taskDefinition.split("/").pop()!.split(":")[0]!} tasks={props.tasks} />
         <h2>Endpoints</h2>
         <Endpoints endpoints={props.endpoints} />
         <h2>Events</h2>

@@ -91,7 +91,7 @@ describe("run a task from a revision", () => {
   });
 });
 
-describe("create a service; endpoints; a DAEMON service's hosts", () => {
+describe("create a service; its tasks and endpoints; a DAEMON service's hosts", () => {
   test("the services page creates a REPLICA service through CreateService", async () => {
     expect((await h.get(`/console/clusters/${C}/services`, session.cookie)).html).toContain('id="create-service"');
     const res = await h.post(`/console/clusters/${C}/services`, session.cookie, { _csrf: session.csrf, serviceName: "web", taskDefinition: "app:1", desiredCount: "2", schedulingStrategy: "REPLICA" });
@@ -112,13 +112,17 @@ describe("create a service; endpoints; a DAEMON service's hosts", () => {
     expect((await fleet.t.request("GET", `/v1/clusters/${C}/services`)).body.serviceArns).toHaveLength(1);
   });
 
-  test("a service page lists its endpoints: each bound port of a running task, at its host's address", async () => {
+  test("a service page lists its tasks with their hosts, and its endpoints: each bound port of a running task, at its host's address", async () => {
     await fleet.round();
     await fleet.settle(undefined, { bindings: (d) => [{ bindIP: "0.0.0.0", containerPort: 80, hostPort: 30000 + (Number.parseInt(d.taskId.slice(0, 3), 16) % 1000), protocol: "tcp" }] });
     const api = (await fleet.t.request("GET", `/v1/clusters/${C}/services/web/endpoints`)).body.endpoints as { address: string; hostPort: number }[];
     expect(api).toHaveLength(2);
     const page = await h.get(`/console/clusters/${C}/services/web`, session.cookie);
     for (const e of api) expect(page.html).toContain(`data-endpoint="${e.address}:${e.hostPort}"`);
+    // And its tasks, each with the host it runs on.
+    const listed = (await fleet.t.request("GET", `/v1/clusters/${C}/tasks?serviceName=web`)).body.tasks as { taskArn: string; containerInstanceArn: string }[];
+    expect(listed).toHaveLength(2);
+    for (const t of listed) expect(page.html).toContain(`data-task-id="${t.taskArn.split("/").pop()}" data-host-id="${t.containerInstanceArn.split("/").pop()}"`);
   });
 
   test("a DAEMON service created on the page shows which hosts run its task", async () => {
