@@ -4,6 +4,7 @@ import type { OpsContext } from "../ops/context.ts";
 import type { SecretStore } from "../ops/secrets.ts";
 import { audit } from "./middleware/audit/index.ts";
 import { authorize } from "./middleware/authorize/index.ts";
+import { jsonContentType } from "./middleware/json-content-type/index.ts";
 import { brokerProvisioning, type BrokerProvisioning } from "./middleware/broker-provisioning/index.ts";
 import { activationRoutes } from "./routes/activations.ts";
 import { agentDownloadRoutes } from "./routes/agent-download.ts";
@@ -97,6 +98,8 @@ export function createApi(
       onError: (c) => c.json({ error: { code: "ClientException", message: `request body larger than ${maxBodyBytes} bytes` } }, 413),
     }),
   );
+  // After the limit (the check may read the body), before any route reads it as JSON.
+  v1.use("*", jsonContentType());
   v1.route("/clusters", clusterRoutes(ctx));
   v1.route("/clusters", containerInstanceRoutes(ctx));
   v1.route("/clusters", taskRoutes(ctx));

@@ -1,4 +1,4 @@
-import { and, eq, gte, ne, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, ne, sql } from "drizzle-orm";
 import { arn } from "../../shared/arn.ts";
 import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
 import type { InstanceRow } from "../db/rows.ts";
@@ -142,6 +142,16 @@ export async function listContainerInstances(ctx: OpsContext, cluster: string, q
   if (!compiled.ok) return [];
   const holds = new Set(ctx.placement.cluster(c.name).filter((v) => compiled.predicate(v)).map((v) => v.id));
   return byStatus.filter((r) => holds.has(r.id));
+}
+
+/** The cluster's instances with these ids (any status): one query, for pages that name many hosts. */
+export async function instancesByIds(ctx: OpsContext, cluster: string, ids: readonly string[]): Promise<InstanceRow[]> {
+  if (ids.length === 0) return [];
+  return ctx.db
+    .select()
+    .from(containerInstances)
+    .where(and(eq(containerInstances.clusterName, cluster), inArray(containerInstances.id, [...ids])))
+    .all();
 }
 
 export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {

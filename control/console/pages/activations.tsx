@@ -7,6 +7,8 @@ type ActivationView = ReturnType<typeof activationView>;
  * The line a person pastes on a fresh host: the control serves the install script itself. Over
  * TLS the control's CA is pinned for both the download and the agent (`ca.pem` copied first);
  * `--mqtt` only when the broker is not where the script looks by default (the control's host, 1883 or 8883).
+ * The code goes in the environment (FLOTILLA_ACTIVATION_CODE, an assignment the shell makes, passed
+ * through sudo by --preserve-env), never on a command line, where `ps` would show it to every user.
  */
 export function installLine(controlUrl: string, activationId: string, activationCode: string, cluster: string, broker?: { protocol: string; port: number }): string {
   const tls = controlUrl.startsWith("https:");
@@ -16,7 +18,7 @@ export function installLine(controlUrl: string, activationId: string, activation
   const mqtt = defaultBroker ? "" : ` --mqtt ${broker!.protocol}//${host.includes(":") ? `[${host}]` : host}:${broker!.port}`;
   const pin = tls ? " --cacert ca.pem" : "";
   const caFile = tls ? " --ca-file ca.pem" : "";
-  return `curl -fsSL${pin} ${controlUrl}/install-agent.sh | sudo bash -s -- --control ${controlUrl}${mqtt}${caFile} --cluster ${cluster} --activation-id ${activationId} --activation-code ${activationCode}`;
+  return `curl -fsSL${pin} ${controlUrl}/install-agent.sh | FLOTILLA_ACTIVATION_CODE=${activationCode} sudo --preserve-env=FLOTILLA_ACTIVATION_CODE bash -s -- --control ${controlUrl}${mqtt}${caFile} --cluster ${cluster} --activation-id ${activationId}`;
 }
 
 export function ActivationsPage(props: {

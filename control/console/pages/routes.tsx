@@ -1,15 +1,16 @@
 import { Hono, type Context } from "hono";
+import type { TaskRow } from "../../db/rows.ts";
 import { roleAllows } from "../../api/middleware/authorize/roles.ts";
 import { activationView, createActivation, listActivations, revokeActivation } from "../../ops/activations.ts";
 import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
 import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
-import { deregisterContainerInstance, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
-import { listServices, requireService, serviceDetails, updateService } from "../../ops/services.ts";
+import { deregisterContainerInstance, instancesByIds, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { createService, listServices, requireService, serviceDetails, serviceEndpoints, updateService } from "../../ops/services.ts";
 import { deregisterTaskDefinition, listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
 import { resolveLogTarget } from "../../ops/task-logs.ts";
-import { describeTask, listTasks } from "../../ops/tasks.ts";
+import { describeTask, listTasks, runTask } from "../../ops/tasks.ts";
 import { auditView, listAudit } from "../../ops/audit.ts";
 import { createToken, listTokens, revokeToken, tokenView } from "../../ops/tokens.ts";
 import { AuditPage, ConfirmRevokePage, TokensPage } from "./admin.tsx";
@@ -21,9 +22,13 @@ import { base, clusterPath, ConfirmPage, Page } from "../layout.tsx";
 import { ActivationsPage, installLine } from "./activations.tsx";
 import { ConfirmStatusPage, HostPage, HostsPage } from "./hosts.tsx";
 import { OverviewPage } from "./overview.tsx";
-import { ServicePage, ServicesPage } from "./services.tsx";
-import { FamiliesPage, FamilyPage, RegisterPage, RevisionPage } from "./task-definitions.tsx";
+import { ServicePage, ServicesPage, type CoverageRow, type CreateServiceForm } from "./services.tsx";
+import { DiffPage, FamiliesPage, FamilyPage, RegisterPage, RevisionPage } from "./task-definitions.tsx";
+import { lineDiff, prettyJson } from "../revision-diff.ts";
 import { TaskPage, TasksPage } from "./tasks.tsx";
+
+/** A service page lists this many of its tasks (the tasks page has the rest). */
+const SERVICE_TASKS_SHOWN = 100;
 
 const ERROR_STATUS = { invalid: 400, unauthorized: 401, forbidden: 403, "not-found": 404, conflict: 409 } as const;
 
@@ -34,6 +39,7 @@ const NOTICES: Record<string, string> = {
   scaled: "Desired count changed.",
   redeployed: "A new deployment started.",
   updated: "The service was updated: a new deployment started.",
+  created: "The service was created.",
   deregistered: "The host was deregistered.",
 };
 
@@ -166,10 +172,39 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
   });
 
   // Services
-  app.get("/clusters/:cluster/services", async (c) => {
-    const cluster = c.req.param("cluster");
+  const servicesPage = async (c: Context, extra: { form?: CreateServiceForm; error?: OpError } = {}, status: 200 | 400 | 404 = 200) => {
+    const cluster = c.req.param("cluster")!;
     const services = await Promise.all((await listServices(ctx, cluster)).map(async (r) => serviceView(await serviceDetails(ctx, r, 0))));
-    return c.html(<ServicesPage viewer={consoleRequest(c).viewer} cluster={cluster} services={services} />);
+    const revisions = (await listTaskDefinitions(ctx, { status: "ACTIVE" })).map((r) => `${r.family}:${r.revision}`).reverse();
+    const error = extra.error && { message: extra.error.message, fields: extra.error.fields };
+    return c.html(<ServicesPage viewer={consoleRequest(c).viewer} cluster={cluster} services={services} revisions={revisions} form={extra.form} error={error} />, status);
+  };
+  app.get("/clusters/:cluster/services", (c) => servicesPage(c));
+  app.post("/clusters/:cluster/services", async (c) => {
+    const cluster = c.req.param("cluster");
+    return act(c, "POST", `/v1/clusters/${cluster}/services`, async () => {
+      const form = await c.req.parseBody();
+      const fields: CreateServiceForm = {
+        serviceName: field(form, "serviceName")?.trim(),
+        taskDefinition: field(form, "taskDefinition")?.trim(),
+        desiredCount: field(form, "desiredCount"),
+        schedulingStrategy: field(form, "schedulingStrategy"),
+      };
+      const daemon = fields.schedulingStrategy === "DAEMON";
+      try {
+        // A DAEMON service has no desired count of its own (ECS refuses one): the form's is left out.
+        const row = await createService(ctx, cluster, {
+          serviceName: fields.serviceName,
+          taskDefinition: fields.taskDefinition,
+          ...(fields.schedulingStrategy ? { schedulingStrategy: fields.schedulingStrategy } : {}),
+          ...(daemon ? {} : { desiredCount: integer(fields.desiredCount) }),
+        });
+        return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(row.serviceName)}`)}?done=created`, 303);
+      } catch (e) {
+        if (e instanceof OpError && e.kind !== "forbidden") return servicesPage(c, { form: fields, error: e }, e.kind === "not-found" ? 404 : 400);
+        throw e;
+      }
+    });
   });
   const servicePage = async (c: Context, status: 200 | 400 | 404 = 200, error?: OpError) => {
     const cluster = c.req.param("cluster")!;
@@ -178,12 +213,30 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const view = serviceView(await serviceDetails(ctx, row));
     const family = view.taskDefinition.split("/").pop()!.split(":")[0]!;
     const revisions = (await listTaskDefinitions(ctx, { status: "ACTIVE" })).filter((r) => r.family === family).map((r) => r.arn).reverse();
+    const endpoints = await serviceEndpoints(ctx, cluster, row.serviceName);
+    const serviceTasks = await listTasks(ctx, cluster, { serviceName: row.serviceName });
+    let coverage: CoverageRow[] | undefined;
+    const shown = serviceTasks.slice(0, SERVICE_TASKS_SHOWN);
+    let hostnames: Map<string, string>;
+    if (view.schedulingStrategy === "DAEMON") {
+      const here = new Map<string, TaskRow[]>();
+      for (const t of serviceTasks) here.set(t.instanceId, [...(here.get(t.instanceId) ?? []), t]);
+      const hosts = await listContainerInstances(ctx, cluster);
+      coverage = hosts.map((host) => ({ host, tasks: here.get(host.id) ?? [] }));
+      hostnames = new Map(hosts.map((i) => [i.id, i.hostname]));
+    } else {
+      hostnames = new Map((await instancesByIds(ctx, cluster, [...new Set(shown.map((t) => t.instanceId))])).map((i) => [i.id, i.hostname]));
+    }
+    const taskRows = shown.map((t) => ({ id: t.id, lastStatus: t.lastStatus, revision: t.taskDefinitionArn.split("/").pop()!, instanceId: t.instanceId, hostname: hostnames.get(t.instanceId) ?? t.instanceId }));
     return c.html(
       <ServicePage
         viewer={consoleRequest(c).viewer}
         cluster={cluster}
         service={view}
         revisions={revisions}
+        endpoints={endpoints}
+        coverage={coverage}
+        tasks={{ rows: taskRows, total: serviceTasks.length }}
         notice={done ? NOTICES[done] : undefined}
         error={error && { message: error.message, fields: error.fields }}
       />,
@@ -281,9 +334,46 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const rows = [...(await listTaskDefinitions(ctx, { status: "ACTIVE" })), ...(await listTaskDefinitions(ctx, { status: "INACTIVE" }))].filter((r) => r.family === family).sort((a, b) => b.revision - a.revision);
     return c.html(<FamilyPage viewer={consoleRequest(c).viewer} family={family} rows={rows} />);
   });
+  // Before /:family/:revision, which would take "diff" for a revision.
+  app.get("/task-definitions/:family/diff", async (c) => {
+    const family = c.req.param("family");
+    const from = c.req.query("from") ?? "";
+    const to = c.req.query("to") ?? "";
+    const bad = [from, to].some((n) => !/^\d+$/.test(n));
+    if (bad) throw new OpError("invalid", "InvalidParameterException", "from and to must be revision numbers", [
+      ...(!/^\d+$/.test(from) ? [{ path: "from", message: "must be a revision number" }] : []),
+      ...(!/^\d+$/.test(to) ? [{ path: "to", message: "must be a revision number" }] : []),
+    ]);
+    const [a, b] = await Promise.all([resolveTaskDefinition(ctx, `${family}:${from}`), resolveTaskDefinition(ctx, `${family}:${to}`)]);
+    const diff = lineDiff(prettyJson(taskDefinitionView(a)), prettyJson(taskDefinitionView(b)));
+    return c.html(<DiffPage viewer={consoleRequest(c).viewer} family={a.family} from={a.revision} to={b.revision} diff={diff} />);
+  });
   app.get("/task-definitions/:family/:revision", async (c) => {
     const row = await resolveTaskDefinition(ctx, `${c.req.param("family")}:${c.req.param("revision")}`);
     return c.html(<RevisionPage viewer={consoleRequest(c).viewer} view={taskDefinitionView(row)} />);
+  });
+  app.post("/task-definitions/:family/:revision/run", async (c) => {
+    const ref = `${c.req.param("family")}:${c.req.param("revision")}`;
+    const form = await c.req.parseBody();
+    const cluster = field(form, "cluster") ?? "";
+    return act(c, "POST", `/v1/clusters/${cluster}/tasks`, async () => {
+      const row = await resolveTaskDefinition(ctx, ref);
+      const again = (status: 200 | 400 | 404, error: { message: string; fields: { path: string; message: string }[] }) =>
+        c.html(<RevisionPage viewer={consoleRequest(c).viewer} view={taskDefinitionView(row)} error={error} />, status);
+      let result;
+      try {
+        result = await runTask(ctx, cluster, { taskDefinition: row.arn, count: integer(field(form, "count")), startedBy: "console" });
+      } catch (e) {
+        if (e instanceof OpError && (e.kind === "invalid" || e.kind === "not-found")) return again(e.kind === "invalid" ? 400 : 404, { message: e.message, fields: e.fields });
+        throw e;
+      }
+      // As in ECS, a task that could not be placed is a failure in a 200 answer: each reason shown.
+      if (result.tasks.length === 0) {
+        return again(200, { message: "No task was started.", fields: result.failures.map((f) => ({ path: f.arn ?? "placement", message: `${f.reason}${f.detail ? ` (${f.detail})` : ""}` })) });
+      }
+      if (result.tasks.length === 1) return c.redirect(clusterPath(cluster, `/tasks/${result.tasks[0]!.id}`), 303);
+      return c.redirect(`${clusterPath(cluster, "/tasks")}?family=${encodeURIComponent(row.family)}`, 303);
+    });
   });
 
   app.post("/task-definitions/:family/:revision/deregister", (c) => {

@@ -1,12 +1,32 @@
+import type { InstanceRow, TaskRow } from "../../db/rows.ts";
+import type { ServiceEndpoint } from "../../ops/services.ts";
 import type { serviceView } from "../../views/services.ts";
 import { clusterPath, Csrf, FieldErrors, Notice, Page, Status, Time, type Viewer } from "../layout.tsx";
 
 type ServiceView = ReturnType<typeof serviceView>;
 
-export function ServicesPage(props: { viewer: Viewer; cluster: string; services: ServiceView[] }) {
+/** What the create form sends back when the operation refused it: shown again with the errors. */
+export interface CreateServiceForm {
+  serviceName?: string;
+  taskDefinition?: string;
+  desiredCount?: string;
+  schedulingStrategy?: string;
+}
+
+export function ServicesPage(props: {
+  viewer: Viewer;
+  cluster: string;
+  services: ServiceView[];
+  /** family:revision of every active revision, offered in the create form. */
+  revisions: string[];
+  form?: CreateServiceForm;
+  error?: { message: string; fields: { path: string; message: string }[] };
+}) {
   const { viewer: v, cluster } = props;
+  const f = props.form ?? {};
   return (
     <Page title={`Services in ${cluster}`} viewer={v} live="tasks services">
+      {props.error && <FieldErrors message={props.error.message} fields={props.error.fields} />}
       <div data-live-region="services" id="services" class="table-wrap">
         {props.services.length === 0 ? (
           <p>No services.</p>
@@ -46,7 +66,180 @@ export function ServicesPage(props: { viewer: Viewer; cluster: string; services:
           </table>
         )}
       </div>
+      {v.canWrite && (
+        <form method="post" action={clusterPath(cluster, "/services")} class="card" id="create-service">
+          <h2>Create a service</h2>
+          <Csrf viewer={v} />
+          <label>
+            Name
+            <input name="serviceName" required maxlength={255} pattern="[A-Za-z0-9_-]+" value={f.serviceName ?? ""} />
+          </label>
+          <label>
+            Task definition
+            <input name="taskDefinition" required list="revisions" placeholder="family or family:revision" value={f.taskDefinition ?? ""} />
+            <datalist id="revisions">
+              {props.revisions.map((r) => (
+                <option value={r}></option>
+              ))}
+            </datalist>
+          </label>
+          <label>
+            Scheduling
+            <select name="schedulingStrategy">
+              <option value="REPLICA" selected={f.schedulingStrategy !== "DAEMON"}>
+                REPLICA (a desired count)
+              </option>
+              <option value="DAEMON" selected={f.schedulingStrategy === "DAEMON"}>
+                DAEMON (one on every host)
+              </option>
+            </select>
+          </label>
+          <label>
+            Desired count (REPLICA)
+            <input type="number" name="desiredCount" min="0" max="10000" value={f.desiredCount ?? "1"} />
+          </label>
+          <button type="submit">Create service</button>
+        </form>
+      )}
     </Page>
+  );
+}
+
+/** Where a service answers: one row per bound port of each running, healthy task (GET …/endpoints). */
+function Endpoints(props: { endpoints: ServiceEndpoint[] }) {
+  if (props.endpoints.length === 0) return <p id="endpoints">No endpoints: no running, healthy task with a bound port on a connected host.</p>;
+  return (
+    <div class="table-wrap">
+      <table id="endpoints">
+        <thead>
+          <tr>
+            <th scope="col">Address</th>
+            <th scope="col">Container</th>
+            <th scope="col">Task</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.endpoints.map((e) => {
+            const addr = `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.hostPort}`;
+            return (
+              <tr data-endpoint={addr}>
+                <td data-label="Address">
+                  <code>{addr}</code> {e.protocol}
+                </td>
+                <td data-label="Container">
+                  {e.containerName}:{e.containerPort}
+                </td>
+                <td data-label="Task">{e.taskArn.split("/").pop()}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export interface CoverageRow {
+  host: Pick<InstanceRow, "id" | "hostname" | "status" | "agentConnected">;
+  /** The service's tasks on this host that are still desired RUNNING. */
+  tasks: Pick<TaskRow, "id" | "lastStatus" | "taskDefinitionArn">[];
+}
+
+/** A DAEMON service host by host: which hosts run its task, and why one does not when it says. */
+function Coverage(props: { cluster: string; rows: CoverageRow[] }) {
+  const eligible = props.rows.filter((r) => r.host.status === "ACTIVE" && r.host.agentConnected);
+  const covered = eligible.filter((r) => r.tasks.some((t) => t.lastStatus === "RUNNING"));
+  return (
+    <>
+      <p id="coverage-summary">
+        Running on {covered.length} of {eligible.length} active, connected host{eligible.length === 1 ? "" : "s"} ({props.rows.length} in the cluster).
+      </p>
+      <div class="table-wrap">
+        <table id="coverage">
+          <thead>
+            <tr>
+              <th scope="col">Host</th>
+              <th scope="col">Host state</th>
+              <th scope="col">Daemon task</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map(({ host, tasks }) => (
+              <tr data-coverage-host={host.id}>
+                <td data-label="Host">
+                  <a href={clusterPath(props.cluster, `/hosts/${host.id}`)}>{host.hostname}</a>
+                </td>
+                <td data-label="Host state">
+                  <Status value={host.status} /> <Status value={host.agentConnected ? "connected" : "disconnected"} />
+                </td>
+                <td data-label="Daemon task" class="coverage-task">
+                  {tasks.length === 0 ? (
+                    <Status value="none" tone={host.status === "ACTIVE" && host.agentConnected ? "warn" : "idle"} />
+                  ) : (
+                    tasks.map((t) => (
+                      <span>
+                        <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.taskDefinitionArn.split("/").pop()}</a> <Status value={t.lastStatus} />{" "}
+                      </span>
+                    ))
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+export interface ServiceTaskRow {
+  id: string;
+  lastStatus: string;
+  revision: string;
+  instanceId: string;
+  hostname: string;
+}
+
+/** What runs where: each task of the service with its host (a drain shows them moving). */
+function ServiceTasks(props: { cluster: string; family: string; tasks: { rows: ServiceTaskRow[]; total: number } }) {
+  const { rows, total } = props.tasks;
+  if (total === 0) return <p id="service-tasks">No tasks.</p>;
+  return (
+    <>
+      <div class="table-wrap">
+        <table id="service-tasks">
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Status</th>
+              <th scope="col">Revision</th>
+              <th scope="col">Host</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr data-task-id={t.id} data-host-id={t.instanceId}>
+                <td data-label="Task">
+                  <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.id}</a>
+                </td>
+                <td data-label="Status">
+                  <Status value={t.lastStatus} />
+                </td>
+                <td data-label="Revision">{t.revision}</td>
+                <td data-label="Host">
+                  <a href={clusterPath(props.cluster, `/hosts/${t.instanceId}`)}>{t.hostname}</a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {total > rows.length && (
+        <p>
+          {rows.length} of {total} shown; <a href={`${clusterPath(props.cluster, "/tasks")}?family=${encodeURIComponent(props.family)}`}>all tasks of {props.family}</a>.
+        </p>
+      )}
+    </>
   );
 }
 
@@ -56,13 +249,18 @@ export function ServicePage(props: {
   service: ServiceView;
   /** ARNs of the family's active revisions, for the update form. */
   revisions: string[];
+  endpoints: ServiceEndpoint[];
+  /** DAEMON services: every host of the cluster with the service's tasks there. */
+  coverage?: CoverageRow[];
+  /** The service's tasks desired RUNNING (the first ones) and how many there are. */
+  tasks: { rows: ServiceTaskRow[]; total: number };
   notice?: string;
   error?: { message: string; fields: { path: string; message: string }[] };
 }) {
   const { viewer: v, cluster, service: s } = props;
   const action = (what: string) => clusterPath(cluster, `/services/${encodeURIComponent(s.serviceName)}/${what}`);
   return (
-    <Page title={`Service ${s.serviceName}`} viewer={v} live="tasks services">
+    <Page title={`Service ${s.serviceName}`} viewer={v} live="tasks services instance">
       <Notice text={props.notice} />
       {props.error && <FieldErrors message={props.error.message} fields={props.error.fields} />}
       <div data-live-region="service" id="service">
@@ -119,6 +317,16 @@ export function ServicePage(props: {
             </tbody>
           </table>
         </div>
+        {props.coverage && (
+          <>
+            <h2>Hosts</h2>
+            <Coverage cluster={cluster} rows={props.coverage} />
+          </>
+        )}
+        <h2>Tasks</h2>
+        <ServiceTasks cluster={cluster} family={s.taskDefinition.split("/").pop()!.split(":")[0]!} tasks={props.tasks} />
+        <h2>Endpoints</h2>
+        <Endpoints endpoints={props.endpoints} />
         <h2>Events</h2>
         <ol class="events">
           {s.events.slice(0, 50).map((e) => (

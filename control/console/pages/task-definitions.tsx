@@ -1,5 +1,6 @@
 import type { TaskDefinitionRow } from "../../db/rows.ts";
 import { base, Csrf, FieldErrors, Page, Status, type Viewer } from "../layout.tsx";
+import { prettyJson, type lineDiff } from "../revision-diff.ts";
 
 const td = (rest = "") => `${base}/task-definitions${rest}`;
 
@@ -42,6 +43,7 @@ export function FamiliesPage(props: { viewer: Viewer; rows: TaskDefinitionRow[] 
 }
 
 export function FamilyPage(props: { viewer: Viewer; family: string; rows: TaskDefinitionRow[] }) {
+  const revs = props.rows.map((r) => r.revision);
   return (
     <Page title={`Family ${props.family}`} viewer={props.viewer}>
       <ul>
@@ -54,29 +56,130 @@ export function FamilyPage(props: { viewer: Viewer; family: string; rows: TaskDe
           </li>
         ))}
       </ul>
+      {revs.length > 1 && (
+        <form method="get" action={td(`/${encodeURIComponent(props.family)}/diff`)} class="card" id="compare">
+          <label>
+            Compare revision
+            <select name="from">
+              {revs.map((n, i) => (
+                <option value={String(n)} selected={i === 1}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            with revision
+            <select name="to">
+              {revs.map((n, i) => (
+                <option value={String(n)} selected={i === 0}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit">Show differences</button>
+        </form>
+      )}
     </Page>
   );
 }
 
-export function RevisionPage(props: { viewer: Viewer; view: Record<string, unknown> & { family: string; revision: number; status: string } }) {
-  const { view } = props;
+type DiffRows = ReturnType<typeof lineDiff>;
+
+/** Two revisions' JSON, line by line: removed lines marked −, added +, never by colour alone. */
+export function DiffPage(props: { viewer: Viewer; family: string; from: number; to: number; diff: DiffRows }) {
+  const { family, from, to, diff } = props;
+  const link = (n: number) => <a href={td(`/${encodeURIComponent(family)}/${n}`)}>{`${family}:${n}`}</a>;
   return (
-    <Page title={`${view.family}:${view.revision}`} viewer={props.viewer}>
+    <Page title={`${family}: revision ${from} → ${to}`} viewer={props.viewer}>
+      <p id="diff-summary">
+        {link(from)} → {link(to)}: {diff.added === 0 && diff.removed === 0 ? "no differences" : `${diff.removed} line${diff.removed === 1 ? "" : "s"} removed, ${diff.added} added`}
+      </p>
+      <div class="table-wrap">
+        <table class="diff" aria-label={`Differences between revision ${from} and ${to}`}>
+          <thead>
+            <tr>
+              <th scope="col">{from}</th>
+              <th scope="col">{to}</th>
+              <th scope="col">
+                <span class="visually-hidden">change</span>
+              </th>
+              <th scope="col">line</th>
+            </tr>
+          </thead>
+          <tbody>
+            {diff.lines.map((l) =>
+              l.kind === "skip" ? (
+                <tr class="diff-skip">
+                  <td colspan={4}>… {l.count} unchanged lines …</td>
+                </tr>
+              ) : (
+                <tr class={`diff-${l.kind}`} data-diff={l.kind}>
+                  <td class="ln">{l.from ?? ""}</td>
+                  <td class="ln">{l.to ?? ""}</td>
+                  <td class="mark" aria-label={l.kind === "same" ? "unchanged" : l.kind}>
+                    {l.kind === "added" ? "+" : l.kind === "removed" ? "−" : " "}
+                  </td>
+                  <td>
+                    <code>{l.text}</code>
+                  </td>
+                </tr>
+              ),
+            )}
+          </tbody>
+        </table>
+      </div>
+    </Page>
+  );
+}
+
+export function RevisionPage(props: {
+  viewer: Viewer;
+  view: Record<string, unknown> & { family: string; revision: number; status: string };
+  error?: { message: string; fields: { path: string; message: string }[] };
+}) {
+  const { view, viewer: v } = props;
+  const page = td(`/${encodeURIComponent(view.family)}/${view.revision}`);
+  return (
+    <Page title={`${view.family}:${view.revision}`} viewer={v}>
       <p>
         <Status value={view.status} />
       </p>
-      {props.viewer.canWrite && view.status === "ACTIVE" && (
-        <form method="post" action={td(`/${encodeURIComponent(view.family)}/${view.revision}/deregister`)}>
-          <Csrf viewer={props.viewer} />
+      {props.error && <FieldErrors message={props.error.message} fields={props.error.fields} />}
+      {v.canWrite && view.status === "ACTIVE" && v.clusters.length > 0 && (
+        <form method="post" action={`${page}/run`} class="card" id="run-task">
+          <Csrf viewer={v} />
+          <label>
+            Cluster
+            <select name="cluster">
+              {v.clusters.map((name) => (
+                <option value={name} selected={name === v.cluster}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Tasks
+            <input type="number" name="count" min="1" max="10" value="1" required />
+          </label>
+          <button type="submit">Run task</button>
+        </form>
+      )}
+      {v.canWrite && view.status === "ACTIVE" && (
+        <form method="post" action={`${page}/deregister`}>
+          <Csrf viewer={v} />
           <button type="submit">Deregister…</button>
         </form>
       )}
       <pre class="json" tabindex={0}>
-        {JSON.stringify(view, null, 2)}
+        {prettyJson(view)}
       </pre>
     </Page>
   );
 }
+
 
 export function RegisterPage(props: { viewer: Viewer; text?: string; error?: { message: string; fields: { path: string; message: string }[] } }) {
   return (

@@ -6,10 +6,11 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs, container-stats)
+ *                                   agent-binaries, agent-logs, container-stats, console)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
+ *   BENCH_CONSOLE_HOSTS=1000 BENCH_CONSOLE_TASKS=10000 BENCH_CONSOLE_PAGES=50
  *   BENCH_AGENT_BINARY=PATH         compiled agent to measure (default: the one in dist/)
  *   BENCH_REUSE_DIR=DIR             take DIR/NAME.json (an earlier run's output) instead of running NAME
  */
@@ -121,6 +122,12 @@ const benches: Bench[] = [
     title: "Container stats",
     args: ["--hosts", env.BENCH_STATS_HOSTS ?? "10000", "--containers", "20"],
     what: "The agent's stats sampler over 20 hollow containers (cpu per sample, bytes per sample on the wire); the control's parse and apply of one stats message per host for N hosts × 5 tasks (cpu per 30 s round, heap, snapshot).",
+  },
+  {
+    name: "console",
+    title: "Web console",
+    args: ["--hosts", env.BENCH_CONSOLE_HOSTS ?? "1000", "--tasks", env.BENCH_CONSOLE_TASKS ?? "10000", "--pages", env.BENCH_CONSOLE_PAGES ?? "50"],
+    what: "Hollow agents filled with a service and standalone tasks; the hosts page and a service page read through a console session (request to last byte), then one change (a host drained or activated) reaching N open pages (SSE streams that re-read their page, as console.js does).",
   },
 ];
 

@@ -23,8 +23,9 @@ export interface ConsoleHarness {
   close(): void;
 }
 
-export async function consoleHarness(clock?: Clock): Promise<ConsoleHarness> {
-  const t = await createTestOps(clock);
+/** `ops`: the operations of an existing in-process fleet (test/control/services/fake-fleet.ts). */
+export async function consoleHarness(clock?: Clock, ops?: TestOps): Promise<ConsoleHarness> {
+  const t = ops ?? (await createTestOps(clock));
   const changes = new ChangeBus();
   t.ctx.changes = changes;
   const app = new Hono();

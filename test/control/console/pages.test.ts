@@ -150,9 +150,13 @@ describe("activations and the install script", () => {
     const res = await h.post("/console/clusters/shop/activations", session.cookie, { _csrf: session.csrf, registrationLimit: "3", expiresInHours: "2" });
     expect(res.status).toBe(201);
     const line = /<code id="install-line">([^<]+)<\/code>/.exec(res.html)?.[1];
-    expect(line).toMatch(/^curl -fsSL http:\/\/localhost\/install-agent\.sh \| sudo bash -s -- --control http:\/\/localhost --cluster shop --activation-id [0-9a-f-]{36} --activation-code [0-9a-f]{32}$/);
+    expect(line).toMatch(
+      /^curl -fsSL http:\/\/localhost\/install-agent\.sh \| FLOTILLA_ACTIVATION_CODE=[0-9a-f]{32} sudo --preserve-env=FLOTILLA_ACTIVATION_CODE bash -s -- --control http:\/\/localhost --cluster shop --activation-id [0-9a-f-]{36}$/,
+    );
     // The id and code on the page are a real activation: the registration path accepts them.
-    const [, id, code] = /--activation-id (\S+) --activation-code (\S+)/.exec(line!)!;
+    const [, code, id] = /FLOTILLA_ACTIVATION_CODE=(\S+) .* --activation-id (\S+)/.exec(line!)!;
+    // The code is never an argument of a command (which `ps` would show), only the shell's assignment.
+    expect(line!.split(" | ")[1]!.split(" ").slice(1).join(" ")).not.toContain(code!);
     const { checkActivation } = await import("../../../control/ops/activations.ts");
     expect((await checkActivation(h.t.ctx, id!, code!)).ok).toBe(true);
     expect((await h.get("/console/clusters/shop/activations", session.cookie)).html).toContain(id!);
@@ -160,18 +164,18 @@ describe("activations and the install script", () => {
 
   test("the line pins the CA over TLS and names the broker only when it is not where the script looks", () => {
     expect(installLine("http://c:8080", "A", "B", "x", { protocol: "mqtt:", port: 1883 })).toBe(
-      "curl -fsSL http://c:8080/install-agent.sh | sudo bash -s -- --control http://c:8080 --cluster x --activation-id A --activation-code B",
+      "curl -fsSL http://c:8080/install-agent.sh | FLOTILLA_ACTIVATION_CODE=B sudo --preserve-env=FLOTILLA_ACTIVATION_CODE bash -s -- --control http://c:8080 --cluster x --activation-id A",
     );
     expect(installLine("http://c:8080", "A", "B", "x", { protocol: "mqtt:", port: 18830 })).toContain("--control http://c:8080 --mqtt mqtt://c:18830 --cluster");
     const tls = installLine("https://c:8443", "A", "B", "x", { protocol: "mqtts:", port: 8883 });
-    expect(tls).toStartWith("curl -fsSL --cacert ca.pem https://c:8443/install-agent.sh | sudo bash -s -- --control https://c:8443 --ca-file ca.pem --cluster x");
+    expect(tls).toStartWith("curl -fsSL --cacert ca.pem https://c:8443/install-agent.sh | FLOTILLA_ACTIVATION_CODE=B sudo --preserve-env=FLOTILLA_ACTIVATION_CODE bash -s -- --control https://c:8443 --ca-file ca.pem --cluster x");
     expect(tls).not.toContain("--mqtt");
   });
 
   test("an activation is revoked after a confirmation: the registration path refuses it then", async () => {
     const res = await h.post("/console/clusters/shop/activations", session.cookie, { _csrf: session.csrf, registrationLimit: "1", expiresInHours: "1" });
     const line = /<code id="install-line">([^<]+)<\/code>/.exec(res.html)![1]!;
-    const [, id, code] = /--activation-id (\S+) --activation-code (\S+)/.exec(line)!;
+    const [, code, id] = /FLOTILLA_ACTIVATION_CODE=(\S+) .* --activation-id (\S+)/.exec(line)!;
     const { checkActivation } = await import("../../../control/ops/activations.ts");
     const ask = await h.post(`/console/clusters/shop/activations/${id}/revoke`, session.cookie, { _csrf: session.csrf });
     expect(ask.html).toContain("Yes, revoke");
