@@ -114,7 +114,8 @@ describe("image cleanup", () => {
     expect(await hasImage(kept)).toBe(true);
     expect(await hasImage(notMine)).toBe(true);
     expect(await hasImage("flotilla/busybox:test")).toBe(true);
-    expect(agent.output()).toContain(`image cleanup: removed ${pulled}`);
+    // The agent logs the removal after Docker's answer, so its line may trail the image's going.
+    await waitFor("the agent's line for the removal", () => agent.output().includes(`image cleanup: removed ${pulled}`), { timeoutMs: 10_000 });
     expect(agent.output()).not.toContain(`image cleanup: removed ${kept}`);
     // The agent's record of what it pulled: the removed image is forgotten, the kept one is not.
     const state = JSON.parse(readFileSync(join(agent.dataDir, "state.json"), "utf8"));
