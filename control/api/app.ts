@@ -14,6 +14,8 @@ import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { installScriptRoutes } from "./routes/install-script.ts";
 import { onApiError } from "./errors.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
 import { containerInstanceRoutes } from "./routes/container-instances.ts";
@@ -48,6 +50,8 @@ export interface ApiOptions {
   sigV4?: SigV4Verifier;
   /** Exec sessions relayed to agents (the agent link's); without it the exec routes answer 503. */
   execSessions?: () => ExecSessions | undefined;
+  /** Webhook destination hosts allowed (control config); absent = any http(s) host. */
+  webhookAllowHosts?: string[];
 }
 
 /** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
@@ -63,6 +67,7 @@ export function createApi(
     brokerProvisioning: provisioning,
     awsJsonServices = { [ECS_TARGET_PREFIX]: ecsActions },
     sigV4,
+    webhookAllowHosts,
   }: ApiOptions = {},
 ) {
   const app = new Hono();
@@ -97,6 +102,8 @@ export function createApi(
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/audit", auditRoutes(ctx));
+  v1.route("/events", eventRoutes(ctx));
+  v1.route("/webhooks", webhookRoutes(ctx, webhookAllowHosts));
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   app.route("/", installScriptRoutes());
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.

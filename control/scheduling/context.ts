@@ -1,6 +1,7 @@
 import type { ChangeBus } from "../change-bus.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
+import type { EventSignal } from "../events/log.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
 import type { PlacementIndexCache } from "./index-cache.ts";
 import type { PlacementStore } from "./placement-store.ts";
@@ -37,4 +38,6 @@ export interface OpsContext {
   imagePlatforms?: ImagePlatforms;
   /** Change notifications for live views (the web console); absent in tests that need none. */
   changes?: ChangeBus;
+  /** Told after events are appended (control/events), so this process's streams and webhooks wake at once. */
+  eventSignal?: EventSignal;
 }

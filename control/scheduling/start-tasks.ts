@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { taskStateChange } from "../events/shapes.ts";
 import { arn } from "../../shared/arn.ts";
 import { gpuIdsByContainer, taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
@@ -106,6 +108,9 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       throw e;
     }
     if (outcome === "committed") {
+      // The rows were inserted by the commit worker in its own transaction; their PROVISIONING
+      // events follow at once (a process dying in between loses these, not the tasks' later ones).
+      if (placed.rows.length > 0) await ctx.serialize(() => appendEvents(ctx.db, ctx.clock.now(), placed.rows.map(taskStateChange), ctx.eventSignal));
       for (const id of placed.perInstance.keys()) ctx.desiredChanged(id);
       return {
         tasks: placed.rows,

@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { deploymentStateChange, serviceAction } from "../events/shapes.ts";
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import { deployments, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -65,6 +67,9 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
       })
       .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS")));
     if (res.rowsAffected !== 1) return false;
+    const events = [deploymentStateChange(primary, "SERVICE_DEPLOYMENT_FAILED", `ECS deployment circuit breaker: ${reason}.`, now)];
+    if (target) events.push(deploymentStateChange({ id: rollbackId, clusterName: svc.clusterName, serviceName: svc.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`, now));
+    await appendEvents(ctx.db, now, events, ctx.eventSignal);
     if (target) {
       await ctx.db.insert(deployments).values({
         id: rollbackId,
@@ -96,12 +101,22 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
 /** The primary has converged: mark it COMPLETED and retire replaced deployments with no tasks left. */
 export async function completeRollout(ctx: OpsContext, primary: DeploymentRow): Promise<void> {
   if (primary.rolloutState !== "IN_PROGRESS") return;
-  await ctx.serialize(() =>
-    ctx.db
-      .update(deployments)
-      .set({ rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment completed.", updatedAt: ctx.clock.now() })
-      .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS"))),
-  );
+  await ctx.serialize(async () => {
+    const now = ctx.clock.now();
+    const done = await ctx.db.transaction(async (tx) => {
+      const res = await tx
+        .update(deployments)
+        .set({ rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment completed.", updatedAt: now })
+        .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS")));
+      if (res.rowsAffected !== 1) return false;
+      await appendEvents(tx, now, [
+        deploymentStateChange(primary, "SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment completed.", now),
+        serviceAction(primary.clusterName, primary.serviceName, "SERVICE_STEADY_STATE", "INFO", now),
+      ]);
+      return true;
+    });
+    if (done) ctx.eventSignal?.notify();
+  });
   primary.rolloutState = "COMPLETED";
 }
 
