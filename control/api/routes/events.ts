@@ -17,6 +17,8 @@ const eventsQuery = z.object({
   instance: z.string().min(1).max(255).optional(),
   /** Start after this event id (what `Last-Event-ID` says on a reconnect; the header wins). */
   after: z.coerce.number().int().min(0).optional(),
+  /** A stream without the Accept header (clients that cannot set it, the CLI). */
+  follow: z.enum(["true", "false"]).optional(),
   /** JSON answers: how many events at most. */
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
@@ -26,7 +28,7 @@ const eventsQuery = z.object({
  * event stream, each message's `id` the event's id, so a client that reconnects with
  * `Last-Event-ID` (EventSource does) carries on with the next one, after a control restart or a
  * failover too: ids live in the database. Without `after` or the header, the stream starts at
- * the newest event. Otherwise JSON: the events after `after`, or the newest `limit`.
+ * the newest event (`follow=true` asks for a stream too). Otherwise JSON: the events after `after`, or the newest `limit`.
  */
 export function eventRoutes(ctx: OpsContext) {
   const app = new Hono();
@@ -38,7 +40,7 @@ export function eventRoutes(ctx: OpsContext) {
     }
     const after = header !== undefined ? Number(header.trim()) : q.after;
     const filter: EventFilter = { cluster: q.cluster, service: q.service, instance: q.instance };
-    if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
+    if (q.follow !== "true" && !(c.req.header("accept") ?? "").includes("text/event-stream")) {
       const list = after === undefined ? await readRecentEvents(ctx.db, filter, q.limit) : await readEvents(ctx.db, after, filter, q.limit);
       return c.json({ events: list.map((e) => e.envelope), lastEventId: list.at(-1)?.id ?? after ?? (await latestEventId(ctx.db)) });
     }
