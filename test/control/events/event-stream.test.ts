@@ -150,3 +150,22 @@ test("retention prunes the log by count (a duty)", async () => {
     await t.stop();
   }
 });
+
+test("retention prunes the log by age, on the control's clock", async () => {
+  let now = Date.now();
+  const t = await startTestControl({ extra: { clock: { now: () => now }, eventRetention: { maxAgeMs: 60_000, intervalMs: 20 } } });
+  try {
+    await t.api("POST", "/v1/clusters", { clusterName: "age" });
+    const id = await addInstance(t, "age"); // three events, at `now`
+    now += 120_000; // two minutes on: those are past the one-minute retention
+    await t.api("PATCH", `/v1/clusters/age/container-instances/${id}`, { status: "DRAINING" });
+    const { waitFor } = await import("../../helpers/wait.ts");
+    const kept = await waitFor("the old events pruned", async () => {
+      const list = (await t.api("GET", "/v1/events?after=0")).body.events as EventEnvelope[];
+      return list.length === 1 && list;
+    });
+    expect(kept[0]!.detail.status).toBe("DRAINING");
+  } finally {
+    await t.stop();
+  }
+});
