@@ -1,5 +1,5 @@
 import { appendEvents } from "../events/log.ts";
-import { deploymentStateChange, serviceAction } from "../events/shapes.ts";
+import { deploymentStateChange } from "../events/shapes.ts";
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import { deployments, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -109,10 +109,7 @@ export async function completeRollout(ctx: OpsContext, primary: DeploymentRow): 
         .set({ rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment completed.", updatedAt: now })
         .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS")));
       if (res.rowsAffected !== 1) return false;
-      await appendEvents(tx, now, [
-        deploymentStateChange(primary, "SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment completed.", now),
-        serviceAction(primary.clusterName, primary.serviceName, "SERVICE_STEADY_STATE", "INFO", now),
-      ]);
+      await appendEvents(tx, now, [deploymentStateChange(primary, "SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment completed.", now)]);
       return true;
     });
     if (done) ctx.eventSignal?.notify();
