@@ -4,9 +4,9 @@
  * inside the same serialized section, so an event exists exactly when its change does. Ids come
  * from the database (AUTOINCREMENT): they only rise, whichever control process wrote them.
  */
-import { and, asc, eq, gt, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lt, lte, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/open.ts";
-import { events } from "../db/schema.ts";
+import { events, webhookDeliveries } from "../db/schema.ts";
 import { EVENT_ACCOUNT, EVENT_REGION, EVENT_SOURCE, type NewEvent } from "./shapes.ts";
 
 /** A drizzle handle that can insert: the database, a transaction, or the fenced view. */
@@ -123,6 +123,10 @@ export async function pruneEvents(db: Pick<Db, "delete" | "select">, now: number
   let removed = (await db.delete(events).where(lt(events.time, now - r.maxAgeMs))).rowsAffected;
   const newest = await db.select({ id: sql<number | null>`max(${events.id})` }).from(events).get();
   if (newest?.id != null) removed += (await db.delete(events).where(lte(events.id, newest.id - r.maxCount))).rowsAffected;
+  // Finished deliveries of events the log no longer keeps go with them: the delivery log is bounded too.
+  await db
+    .delete(webhookDeliveries)
+    .where(and(ne(webhookDeliveries.status, "PENDING"), sql`${webhookDeliveries.eventId} < coalesce((select min(${events.id}) from ${events}), ${newest?.id ?? 0} + 1)`));
   return removed;
 }
 

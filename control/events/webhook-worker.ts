@@ -122,8 +122,8 @@ export function startWebhookWorker(ctx: OpsContext, o: WebhookOptions, deps: Web
       await ctx.serialize(() => ctx.db.update(webhookDeliveries).set({ status: "SUCCEEDED", attempts, responseStatus: status, lastError: null, updatedAt: now }).where(eq(webhookDeliveries.id, d.id)));
       return "succeeded";
     }
-    // An event gone from the log cannot be sent later either.
-    const final = attempts >= o.maxAttempts || !row;
+    // An event gone from the log cannot be sent later either, nor a destination the allow-list refuses.
+    const final = attempts >= o.maxAttempts || !row || refusal !== null;
     if (!final) {
       await ctx.serialize(() =>
         ctx.db

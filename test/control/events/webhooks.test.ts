@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { EventEnvelope } from "../../../control/events/log.ts";
+import type { InstanceHealth } from "../../../shared/messages.ts";
 import { createActivation } from "../../../control/ops/activations.ts";
 import { applyPresence, registerContainerInstance } from "../../../control/ops/instances.ts";
 import { startTestControl, type TestControl } from "../../helpers/control.ts";
@@ -177,4 +178,53 @@ test("only admins manage webhooks, and a secret is never echoed back", async () 
   expect(listed).not.toContain(made.body.secret);
   for (const h of [given, made]) expect((await t.api("DELETE", `/v1/webhooks/${h.body.webhook.webhookId}`)).status).toBe(200);
   expect((await t.api("GET", `/v1/webhooks/${given.body.webhook.webhookId}`)).status).toBe(404);
+});
+
+test("the allow-list is checked again at delivery: a hook made before it was set is refused, at once; finished deliveries go with their events", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "flotilla-wh-allow-"));
+  let c = await startTestControl({ dir, extra: { webhooks: { pollMs: 20, baseBackoffMs: 10, maxBackoffMs: 40, maxAttempts: 5 } } });
+  try {
+    const made = await c.api("POST", "/v1/webhooks", { url: url("/before-allow-list"), secret: SECRET });
+    expect(made.status).toBe(201);
+    const id = made.body.webhook.webhookId as string;
+    await c.stop();
+    // Restarted with an allow-list that does not name 127.0.0.1, and a log that keeps one event.
+    c = await startTestControl({ dir, extra: { webhooks: { allowHosts: ["hooks.example.com"], pollMs: 20, maxAttempts: 5 }, eventRetention: { maxCount: 1, intervalMs: 20 } } });
+    await c.api("POST", "/v1/clusters", { clusterName: "allow" });
+    const act = await createActivation(c.control.ctx, "allow", {});
+    const reg = await registerContainerInstance(c.control.ctx, act.activationId, act.activationCode, {
+      hostname: "allow-host",
+      resources: { cpu: 1024, memory: 1024 },
+      attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64" },
+      versionInfo: { agentVersion: "test", dockerVersion: "test" },
+    });
+    if (!reg.ok) throw new Error(reg.reason);
+    const [d] = await waitFor("the refused delivery", async () => {
+      const l = (await c.api("GET", `/v1/webhooks/${id}/deliveries`)).body.deliveries as any[];
+      return l.length > 0 && l[0].status === "FAILED" && l;
+    });
+    // Refused without a request and without retries (the allow-list will not change its mind).
+    expect(d).toMatchObject({ attempts: 1, lastError: expect.stringContaining("allow-list") });
+    expect(received.some((r) => r.path === "/before-allow-list")).toBe(false);
+    expect((await c.api("GET", `/v1/webhooks/${id}`)).body.webhook.status).toBe("DISABLED");
+    // Retention keeps one event; the FAILED delivery of a pruned event leaves the delivery log.
+    await waitFor("the delivery log pruned", async () => ((await c.api("GET", `/v1/webhooks/${id}/deliveries`)).body.deliveries as any[]).length === 0);
+  } finally {
+    await c.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an instance's health status change is an event; the same reading again is not", async () => {
+  const { applyHealth } = await import("../../../control/ops/instances.ts");
+  const before = Number((await t.api("GET", "/v1/events?limit=1")).body.lastEventId);
+  const reading = (overallStatus: "OK" | "IMPAIRED", checkedAt: number): InstanceHealth => ({ overallStatus, checkedAt, details: [], metrics: {} });
+  await applyHealth(t.control.ctx, instanceId, reading("IMPAIRED", 1));
+  await applyHealth(t.control.ctx, instanceId, reading("IMPAIRED", 2));
+  await applyHealth(t.control.ctx, instanceId, reading("OK", 3));
+  const list = (await t.api("GET", `/v1/events?after=${before}&instance=${instanceId}`)).body.events as EventEnvelope[];
+  expect(list.map((e) => e.detail.healthStatus)).toEqual(["IMPAIRED", "OK"]);
 });
