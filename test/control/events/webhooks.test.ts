@@ -178,6 +178,11 @@ test("only admins manage webhooks, and a secret is never echoed back", async () 
   expect(listed).not.toContain(made.body.secret);
   for (const h of [given, made]) expect((await t.api("DELETE", `/v1/webhooks/${h.body.webhook.webhookId}`)).status).toBe(200);
   expect((await t.api("GET", `/v1/webhooks/${given.body.webhook.webhookId}`)).status).toBe(404);
+  // Audited by name; the audit log keeps method and path, never the body with its secret.
+  const audit = JSON.stringify((await t.api("GET", "/v1/audit?limit=200")).body);
+  expect(audit).toContain("CreateWebhook");
+  expect(audit).toContain("DeleteWebhook");
+  expect(audit).not.toContain(SECRET);
 });
 
 test("the allow-list is checked again at delivery: a hook made before it was set is refused, at once; finished deliveries go with their events", async () => {

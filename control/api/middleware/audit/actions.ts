@@ -23,6 +23,8 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["DELETE", /^\/v1\/tokens\/[^/]+$/, "DeleteToken"],
   ["POST", /^\/v1\/secrets\/?$/, "CreateSecret"],
   ["DELETE", /^\/v1\/secrets\/.+$/, "DeleteSecret"],
+  ["POST", /^\/v1\/webhooks\/?$/, "CreateWebhook"],
+  ["DELETE", /^\/v1\/webhooks\/[^/]+$/, "DeleteWebhook"],
 ];
 
 export function actionName(method: string, path: string): string {
