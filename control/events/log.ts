@@ -34,19 +34,31 @@ export async function appendEvents(db: Writer, at: number, list: NewEvent[], sig
   if (list.length === 0) return;
   // Chunks keep each statement well under SQLite's bound-parameter limit.
   for (let i = 0; i < list.length; i += 100) {
-    await db.insert(events).values(
-      list.slice(i, i + 100).map((e) => ({
-        time: at,
-        detailType: e.detailType,
-        clusterName: e.clusterName ?? null,
-        serviceName: e.serviceName ?? null,
-        instanceId: e.instanceId ?? null,
-        taskId: e.taskId ?? null,
-        body: JSON.stringify({ resources: e.resources, detail: e.detail }),
-      })),
-    );
+    await db.insert(events).values(list.slice(i, i + 100).map((e) => eventRow(at, e)));
   }
   signal?.notify();
+}
+
+function eventRow(at: number, e: NewEvent): Omit<typeof events.$inferInsert, "id"> {
+  return {
+    time: at,
+    detailType: e.detailType,
+    clusterName: e.clusterName ?? null,
+    serviceName: e.serviceName ?? null,
+    instanceId: e.instanceId ?? null,
+    taskId: e.taskId ?? null,
+    body: JSON.stringify({ resources: e.resources, detail: e.detail }),
+  };
+}
+
+/** Columns of an event row as the placement commit worker inserts it (`EVENT_INSERT_COLUMNS` order). */
+export const EVENT_INSERT_COLUMNS = ["time", "detailType", "clusterName", "serviceName", "instanceId", "taskId", "body"] as const;
+export type EncodedEvent = [number, string, string | null, string | null, string | null, string | null, string];
+
+/** An event as plain values, to travel to the commit worker with the rows it describes. */
+export function encodeEvent(at: number, e: NewEvent): EncodedEvent {
+  const r = eventRow(at, e);
+  return [r.time, r.detailType, r.clusterName ?? null, r.serviceName ?? null, r.instanceId ?? null, r.taskId ?? null, r.body];
 }
 
 /** The EventBridge envelope a stream or a webhook delivers. */
