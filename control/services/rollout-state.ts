@@ -56,8 +56,9 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
     : undefined;
   const now = ctx.clock.now();
   const rollbackId = newDeploymentId();
-  const changed = await ctx.serialize(async () => {
-    const res = await ctx.db
+  // One transaction: the deployment change and its events commit together (and, for the leader, under one fence check).
+  const changed = await ctx.serialize(() => ctx.db.transaction(async (tx) => {
+    const res = await tx
       .update(deployments)
       .set({
         rolloutState: "FAILED",
@@ -69,9 +70,9 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
     if (res.rowsAffected !== 1) return false;
     const events = [deploymentStateChange(primary, "SERVICE_DEPLOYMENT_FAILED", `ECS deployment circuit breaker: ${reason}.`, now)];
     if (target) events.push(deploymentStateChange({ id: rollbackId, clusterName: svc.clusterName, serviceName: svc.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`, now));
-    await appendEvents(ctx.db, now, events, ctx.eventSignal);
+    await appendEvents(tx, now, events);
     if (target) {
-      await ctx.db.insert(deployments).values({
+      await tx.insert(deployments).values({
         id: rollbackId,
         clusterName: svc.clusterName,
         serviceName: svc.serviceName,
@@ -84,14 +85,15 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
         createdAt: now,
         updatedAt: now,
       });
-      await ctx.db
+      await tx
         .update(services)
         .set({ taskDefinitionArn: target.taskDefinitionArn, updatedAt: now })
         .where(and(eq(services.clusterName, svc.clusterName), eq(services.serviceName, svc.serviceName)));
     }
     return true;
-  });
+  }));
   if (!changed) return false;
+  ctx.eventSignal?.notify();
   const name = svc.serviceName;
   await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) (deployment ${primary.id}) deployment failed: ${reason}.`);
   if (target) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) rolling back to deployment ${target.id} (task definition ${target.taskDefinitionArn}) as ${rollbackId}.`);
