@@ -21,6 +21,9 @@ Options (environment variable in brackets):
                    external broker; a database lease elects the one running the reconcilers [FLOTILLA_HA=1]
   --ha-id NAME     this process's lease holder id, unique per process  [FLOTILLA_HA_ID]  default host-pid-random
   --lease-ttl-ms N leader lease duration; failover takes at most N*4/3 [FLOTILLA_LEASE_TTL_MS] default 5000
+  --webhook-allow-hosts H,H   webhook destinations allowed (host names); others refused [FLOTILLA_WEBHOOK_ALLOW_HOSTS] default any
+  --event-retention-count N   events kept at most           [FLOTILLA_EVENT_RETENTION_COUNT] default 100000
+  --event-retention-hours N   events older than N hours go  [FLOTILLA_EVENT_RETENTION_HOURS] default 168
   -h, --help      show this help
 
 The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.
@@ -38,6 +41,9 @@ export interface ControlConfig {
   masterKeyFile?: string;
   /** Set with --ha: lease-elected leader among several control processes (docs/operations.md). */
   ha?: { holderId?: string; leaseTtlMs: number };
+  /** Webhook destination host names allowed (docs/events.md); absent = any. */
+  webhookAllowHosts?: string[];
+  eventRetention: { maxCount: number; maxAgeMs: number };
   help: boolean;
 }
 
@@ -70,6 +76,9 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         ha: { type: "boolean" },
         "ha-id": { type: "string" },
         "lease-ttl-ms": { type: "string" },
+        "webhook-allow-hosts": { type: "string" },
+        "event-retention-count": { type: "string" },
+        "event-retention-hours": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -103,8 +112,17 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
     if (holderId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(holderId)) throw new ConfigError(`--ha-id must be 1-64 letters, digits, '.', '_' or '-', got "${holderId}"`);
     ha = { holderId, leaseTtlMs: Number(ttl) };
   }
+  const allow = values["webhook-allow-hosts"] ?? env.FLOTILLA_WEBHOOK_ALLOW_HOSTS;
+  const webhookAllowHosts = allow === undefined ? undefined : allow.split(",").map((h) => h.trim()).filter((h) => h.length > 0);
+  if (webhookAllowHosts?.some((h) => !/^[A-Za-z0-9.:[\]-]{1,253}$/.test(h))) throw new ConfigError(`--webhook-allow-hosts must be comma-separated host names, got "${allow}"`);
+  const count = values["event-retention-count"] ?? env.FLOTILLA_EVENT_RETENTION_COUNT ?? "100000";
+  if (!/^\d+$/.test(count) || Number(count) < 1) throw new ConfigError(`--event-retention-count must be a whole number of at least 1, got "${count}"`);
+  const hours = values["event-retention-hours"] ?? env.FLOTILLA_EVENT_RETENTION_HOURS ?? "168";
+  if (!/^\d+$/.test(hours) || Number(hours) < 1) throw new ConfigError(`--event-retention-hours must be a whole number of at least 1, got "${hours}"`);
   return {
     ha,
+    webhookAllowHosts,
+    eventRetention: { maxCount: Number(count), maxAgeMs: Number(hours) * 3600_000 },
     tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
     broker,
     masterKey: env.FLOTILLA_MASTER_KEY || undefined,

@@ -30,6 +30,10 @@ import { LeaderDuties } from "./leader/duties.ts";
 import { LeaderElector, defaultHolderId } from "./leader/elector.ts";
 import { fencedContext } from "./leader/fenced-context.ts";
 import { ACTIVATION_USER_PREFIX } from "../shared/topics.ts";
+import { DEFAULT_RETENTION, EventSignal, type EventRetention } from "./events/log.ts";
+import { startEventRetention } from "./events/retention.ts";
+import { DEFAULT_WEBHOOK_OPTIONS, type WebhookOptions } from "./events/webhook-options.ts";
+import { startWebhookWorker } from "./events/webhook-worker.ts";
 
 export interface ControlOptions {
   db: Database;
@@ -55,6 +59,10 @@ export interface ControlOptions {
   changes?: ChangeBus;
   /** How many container stats readings to keep and for how long (control/container-stats.ts). */
   containerStats?: ContainerStatsOptions;
+  /** The event log's retention (count and age), pruned by a leader duty every intervalMs. */
+  eventRetention?: Partial<EventRetention & { intervalMs: number }>;
+  /** Webhook delivery (timeouts, backoff, allow-list); see docs/events.md. */
+  webhooks?: Partial<WebhookOptions>;
 }
 
 export interface Control {
@@ -102,7 +110,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     imagePlatforms: new ImagePlatforms(),
     changes,
     containerStats: new ContainerStatsStore(opts.containerStats),
+    eventSignal: new EventSignal(),
   };
+  const webhookOptions: WebhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...opts.webhooks };
   let scheduler: ServiceScheduler | undefined;
   const { created } = await ensureAdminToken(ctx, opts.adminToken);
 
@@ -162,6 +172,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     s.start();
     return () => s.stop();
   });
+  // One deliverer and one pruner per database: the leader's (every process is its own leader without HA).
+  duties.add("webhooks", (dutyCtx) => startWebhookWorker(dutyCtx, webhookOptions, { log }));
+  duties.add("event-retention", (dutyCtx) => startEventRetention(dutyCtx, { ...DEFAULT_RETENTION, intervalMs: 60_000, ...opts.eventRetention }, log));
   if (opts.ha) {
     // A new leader bumps every live instance's desired generation: each agent then sends a full
     // report, which recovers reports (and desired publishes) lost with a killed process.
@@ -202,6 +215,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     log,
     instanceRevoked,
     brokerProvisioning,
+    webhookAllowHosts: webhookOptions.allowHosts,
   });
   // The web console: pages over the same operations, behind sessions opened with an API token.
   api.route(

@@ -50,6 +50,8 @@ async function main() {
     adminToken: config.adminToken,
     masterKey,
     ha: config.ha,
+    webhooks: { allowHosts: config.webhookAllowHosts },
+    eventRetention: config.eventRetention,
   });
   if (control.createdAdminToken) {
     console.log(`admin API token (shown once, store it now): ${control.createdAdminToken}`);

@@ -17,6 +17,8 @@ import { installScriptRoutes } from "./routes/install-script.ts";
 import { accessKeyRoutes } from "./routes/access-keys.ts";
 import { unavailableAccessKeyStore, type AccessKeyStore } from "../ops/access-keys.ts";
 import { onApiError } from "./errors.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
 import { containerInstanceRoutes } from "./routes/container-instances.ts";
@@ -58,6 +60,8 @@ export interface ApiOptions {
   sigV4?: SigV4Verifier;
   /** Exec sessions relayed to agents (the agent link's); without it the exec routes answer 503. */
   execSessions?: () => ExecSessions | undefined;
+  /** Webhook destination hosts allowed (control config); absent = any http(s) host. */
+  webhookAllowHosts?: string[];
 }
 
 /** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
@@ -77,6 +81,7 @@ export function createApi(
       [SSM_TARGET_PREFIX]: createSsmActions({ brokerProvisioning: provisioning }),
     },
     sigV4 = sigV4Authenticator(ctx, accessKeys),
+    webhookAllowHosts,
   }: ApiOptions = {},
 ) {
   const app = new Hono();
@@ -114,6 +119,8 @@ export function createApi(
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/access-keys", accessKeyRoutes(accessKeys));
   v1.route("/audit", auditRoutes(ctx));
+  v1.route("/events", eventRoutes(ctx));
+  v1.route("/webhooks", webhookRoutes(ctx, webhookAllowHosts));
   if (secrets) v1.route("/secrets", secretRoutes(secrets));
   app.route("/", installScriptRoutes());
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.

@@ -293,3 +293,60 @@ export const tags = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.resourceArn, t.key] })],
 );
+
+/**
+ * The event log (control/events): ECS EventBridge-shaped events, one row per change. The id is
+ * AUTOINCREMENT, so it only ever rises, across restarts and across control processes sharing the
+ * file (HA): a stream resumes after `Last-Event-ID` with nothing missed or repeated.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    time: integer("time").notNull(),
+    detailType: text("detail_type").notNull(),
+    clusterName: text("cluster_name"),
+    serviceName: text("service_name"),
+    instanceId: text("instance_id"),
+    taskId: text("task_id"),
+    /** The event without its id (resources, detail), JSON. */
+    body: text("body").notNull(),
+  },
+  (t) => [index("events_time").on(t.time)],
+);
+
+/** Webhook subscriptions (control/events/webhook-worker.ts delivers to them). */
+export const webhooks = sqliteTable("webhooks", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  /** HMAC key for the signature header; never returned by the API (only `secretHint`). */
+  secret: text("secret").notNull(),
+  secretHint: text("secret_hint").notNull(),
+  /** detail-types and clusters this hook wants; empty = all. */
+  detailTypes: text("detail_types", { mode: "json" }).$type<string[]>().notNull(),
+  clusters: text("clusters", { mode: "json" }).$type<string[]>().notNull(),
+  status: text("status", { enum: ["ENABLED", "DISABLED"] }).notNull(),
+  statusReason: text("status_reason"),
+  /** The last event id this hook has taken (delivered, or given up on): its place in the log. */
+  cursor: integer("cursor").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** One row per event handed to a hook: the delivery log (status, attempts, last error). */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    webhookId: text("webhook_id").notNull(),
+    eventId: integer("event_id").notNull(),
+    status: text("status", { enum: ["PENDING", "SUCCEEDED", "FAILED"] }).notNull(),
+    attempts: integer("attempts").notNull(),
+    lastError: text("last_error"),
+    responseStatus: integer("response_status"),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_hook").on(t.webhookId, t.id)],
+);

@@ -11,6 +11,9 @@ import { conflict, invalid, notFound } from "./errors.ts";
 import { resourceRef } from "./references.ts";
 import { parseInput } from "./validate.ts";
 import { z } from "zod";
+import { appendEvents } from "../events/log.ts";
+import { instanceStateChange, taskStateChange } from "../events/shapes.ts";
+import type { Db } from "../db/open.ts";
 import { compileExpression, MAX_EXPRESSION_LENGTH } from "../placement/index.ts";
 
 export type Registration =
@@ -80,9 +83,20 @@ export async function registerContainerInstance(
         .where(and(eq(activations.id, activationId), sql`${activations.registrationsCount} < ${activations.registrationLimit}`));
       if (res.rowsAffected === 0) return false;
       await tx.insert(containerInstances).values(row);
+      await appendEvents(tx, now, [
+        instanceStateChange(row, now),
+        {
+          detailType: "Flotilla Activation Used",
+          clusterName: row.clusterName,
+          instanceId: id,
+          resources: [row.arn],
+          detail: { activationId, containerInstanceArn: row.arn, registrationsCount: check.row.registrationsCount + 1, registrationLimit: check.row.registrationLimit },
+        },
+      ]);
       return true;
     });
     if (!admitted) return { ok: false, reason: "activation registration limit reached" };
+    ctx.eventSignal?.notify();
     ctx.indexes.instanceChanged(id);
     ctx.changes?.emit({ kind: "instance", instanceId: id });
     return { ok: true, instance: row, password };
@@ -182,16 +196,24 @@ export async function instanceTaskCounts(ctx: OpsContext, instanceId: string) {
  */
 export async function applyPresence(ctx: OpsContext, instanceId: string, p: Presence): Promise<boolean> {
   return ctx.serialize(async () => {
-    const res = await ctx.db
-      .update(containerInstances)
-      .set({ agentConnected: p.connected, connectionEpoch: p.epoch, lastSeenAt: ctx.clock.now() })
-      .where(
-        and(
-          eq(containerInstances.id, instanceId),
-          p.connected ? sql`${containerInstances.connectionEpoch} < ${p.epoch}` : gte(sql`${p.epoch}`, containerInstances.connectionEpoch),
-        ),
-      );
+    const now = ctx.clock.now();
+    const res = await ctx.db.transaction(async (tx) => {
+      const before = await tx.select({ connected: containerInstances.agentConnected }).from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
+      const updated = await tx
+        .update(containerInstances)
+        .set({ agentConnected: p.connected, connectionEpoch: p.epoch, lastSeenAt: now })
+        .where(
+          and(
+            eq(containerInstances.id, instanceId),
+            p.connected ? sql`${containerInstances.connectionEpoch} < ${p.epoch}` : gte(sql`${p.epoch}`, containerInstances.connectionEpoch),
+          ),
+        );
+      // A (dis)connection is an event; a newer connection of an already connected agent is not.
+      if (updated.rowsAffected > 0 && before?.connected !== p.connected) await instanceEvent(tx, instanceId, now);
+      return updated;
+    });
     if (res.rowsAffected > 0) {
+      ctx.eventSignal?.notify();
       ctx.indexes.instanceChanged(instanceId);
       ctx.changes?.emit({ kind: "instance", instanceId });
     }
@@ -248,16 +270,21 @@ export async function applyHealth(ctx: OpsContext, instanceId: string, health: I
       .get();
     // The reading already recorded, sent again by a reconnect or a resync: nothing to write.
     if (!row || (row.checkedAt === health.checkedAt && row.status === health.overallStatus)) return false;
-    await ctx.db
-      .update(containerInstances)
-      .set({
-        healthStatus: health.overallStatus,
-        healthDetails: health.details,
-        hostMetrics: Object.fromEntries(Object.entries(health.metrics).filter(([, v]) => v !== undefined)) as Record<string, number>,
-        healthUpdatedAt: health.checkedAt,
-        version: sql`${containerInstances.version} + 1`,
-      })
-      .where(eq(containerInstances.id, instanceId));
+    await ctx.db.transaction(async (tx) => {
+      await tx
+        .update(containerInstances)
+        .set({
+          healthStatus: health.overallStatus,
+          healthDetails: health.details,
+          hostMetrics: Object.fromEntries(Object.entries(health.metrics).filter(([, v]) => v !== undefined)) as Record<string, number>,
+          healthUpdatedAt: health.checkedAt,
+          version: sql`${containerInstances.version} + 1`,
+        })
+        .where(eq(containerInstances.id, instanceId));
+      // A new reading of the same status is not a state change.
+      if (row.status !== health.overallStatus) await instanceEvent(tx, instanceId, ctx.clock.now());
+    });
+    if (row.status !== health.overallStatus) ctx.eventSignal?.notify();
     return true;
   });
   if (changed) {
@@ -274,11 +301,13 @@ function sameValues(row: Record<string, unknown>, next: Record<string, unknown>)
 /** An embedded broker starts empty: nobody is connected until they say so again. */
 export async function markAllDisconnected(ctx: OpsContext): Promise<void> {
   await ctx.serialize(async () => {
-    const rows = await ctx.db
-      .update(containerInstances)
-      .set({ agentConnected: false })
-      .where(eq(containerInstances.agentConnected, true))
-      .returning({ id: containerInstances.id });
+    const now = ctx.clock.now();
+    const rows = await ctx.db.transaction(async (tx) => {
+      const changed = await tx.update(containerInstances).set({ agentConnected: false }).where(eq(containerInstances.agentConnected, true)).returning();
+      await appendEvents(tx, now, changed.map((r) => instanceStateChange(r, now)));
+      return changed;
+    });
+    if (rows.length > 0) ctx.eventSignal?.notify();
     for (const r of rows) {
       ctx.indexes.instanceChanged(r.id);
       ctx.changes?.emit({ kind: "instance", instanceId: r.id });
@@ -298,10 +327,14 @@ export async function updateInstanceStatus(ctx: OpsContext, cluster: string, idO
   const row = await requireInstance(ctx, cluster, idOrArn);
   if (row.status === "INACTIVE") throw conflict("ClientException", `container instance "${row.id}" is deregistered`);
   return ctx.serialize(async () => {
-    await ctx.db
-      .update(containerInstances)
-      .set({ status, version: sql`${containerInstances.version} + 1` })
-      .where(eq(containerInstances.id, row.id));
+    await ctx.db.transaction(async (tx) => {
+      await tx
+        .update(containerInstances)
+        .set({ status, version: sql`${containerInstances.version} + 1` })
+        .where(eq(containerInstances.id, row.id));
+      if (row.status !== status) await instanceEvent(tx, row.id, ctx.clock.now());
+    });
+    ctx.eventSignal?.notify();
     ctx.indexes.instanceChanged(row.id);
     ctx.changes?.emit({ kind: "instance", instanceId: row.id });
     // Draining moves service tasks: let the scheduler act now rather than on its next round.
@@ -347,7 +380,7 @@ export async function deregisterContainerInstance(
           version: sql`${containerInstances.version} + 1`,
         })
         .where(eq(containerInstances.id, found.id));
-      const res = await tx
+      const stopped = await tx
         .update(tasks)
         .set({
           desiredStatus: "STOPPED",
@@ -358,9 +391,13 @@ export async function deregisterContainerInstance(
           stoppedReason: sql`coalesce(${tasks.stoppedReason}, ${DEREGISTERED_REASON})`,
           stopCode: sql`coalesce(${tasks.stopCode}, 'UserInitiated')`,
         })
-        .where(and(eq(tasks.instanceId, found.id), ne(tasks.lastStatus, "STOPPED")));
-      stoppedTasks = res.rowsAffected;
+        .where(and(eq(tasks.instanceId, found.id), ne(tasks.lastStatus, "STOPPED")))
+        .returning();
+      stoppedTasks = stopped.length;
+      await appendEvents(tx, now, stopped.map(taskStateChange));
+      await instanceEvent(tx, found.id, now);
     });
+    ctx.eventSignal?.notify();
     const row = await ctx.db.select().from(containerInstances).where(eq(containerInstances.id, found.id)).get();
     ctx.changes?.emit({ kind: "instance", instanceId: found.id });
     return { row: row!, stoppedTasks };
@@ -369,3 +406,9 @@ export async function deregisterContainerInstance(
 
 /** Called after DeregisterContainerInstance: the broker drops the agent's session and credential. */
 export type InstanceRevoked = (instanceId: string) => Promise<void> | void;
+
+/** Appends the instance's state change event as the row now stands, on the writer's own transaction. */
+async function instanceEvent(tx: Pick<Db, "select" | "insert">, instanceId: string, at: number): Promise<void> {
+  const row = await tx.select().from(containerInstances).where(eq(containerInstances.id, instanceId)).get();
+  if (row) await appendEvents(tx, at, [instanceStateChange(row, at)]);
+}

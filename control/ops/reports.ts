@@ -6,6 +6,8 @@ import type { OpsContext } from "./context.ts";
 import { applyFacts } from "./instances.ts";
 import type { TaskContainer, TaskRow } from "../db/rows.ts";
 import { releaseReservation } from "./tasks.ts";
+import { appendEvents } from "../events/log.ts";
+import { taskStateChange, taskStateKey, type NewEvent } from "../events/shapes.ts";
 
 export interface ReportOutcome {
   applied: number;
@@ -52,6 +54,7 @@ export async function applyReports(ctx: OpsContext, batch: { instanceId: string;
       for (const r of await ctx.db.select().from(tasks).where(inArray(tasks.id, taskIds.slice(i, i + CHUNK))).all()) rows.set(r.id, r);
     }
     const toRelease: TaskRow[] = [];
+    const stateEvents: NewEvent[] = [];
     const outcomes = batch.map(({ instanceId, report }) => {
       let applied = 0;
       let foreign = 0;
@@ -71,12 +74,21 @@ export async function applyReports(ctx: OpsContext, batch: { instanceId: string;
         if (next.desiredStatus === "STOPPED" && row.desiredStatus !== "STOPPED") desiredChanged = true;
         // Later reports in this burst merge onto what this one made.
         const merged = { ...row, ...next };
+        if (taskStateKey(row) !== taskStateKey(merged)) stateEvents.push(taskStateChange(merged));
         rows.set(row.id, merged);
         if (next.lastStatus === "STOPPED") toRelease.push(merged);
       }
       return { applied, foreign, desiredChanged, changes };
     });
-    for (const o of outcomes) for (const c of o.changes) await ctx.db.update(tasks).set(c.next).where(eq(tasks.id, c.id));
+    // The task rows and their state change events commit together: no event without its change.
+    const writes = outcomes.flatMap((o) => o.changes);
+    if (writes.length > 0) {
+      await ctx.db.transaction(async (tx) => {
+        for (const c of writes) await tx.update(tasks).set(c.next).where(eq(tasks.id, c.id));
+        await appendEvents(tx, now, stateEvents);
+      });
+      if (stateEvents.length > 0) ctx.eventSignal?.notify();
+    }
     // All at once: they reach the commit worker together and share one transaction.
     await Promise.all(toRelease.map((t) => releaseReservation(ctx, t)));
     return outcomes;

@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { deploymentStateChange, serviceAction } from "../events/shapes.ts";
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
@@ -122,8 +124,10 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
       }
       await tx.insert(services).values(row);
       await writeTags(tx, row.arn, req.tags ?? []);
+      const deploymentId = newDeploymentId();
+      await appendEvents(tx, now, [deploymentStateChange({ id: deploymentId, clusterName: c.name, serviceName: req.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment in progress.", now)]);
       await tx.insert(deployments).values({
-        id: newDeploymentId(),
+        id: deploymentId,
         clusterName: c.name,
         serviceName: req.serviceName,
         status: "PRIMARY",
@@ -138,6 +142,7 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
     });
     return row;
   });
+  ctx.eventSignal?.notify();
   ctx.servicesChanged?.();
   return row;
 }
@@ -198,6 +203,11 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
     const newDeployment = req.forceNewDeployment === true || next.taskDefinitionArn !== cur.taskDefinitionArn || placementChanged;
     await ctx.db.transaction(async (tx) => {
       await tx.update(services).set(next).where(and(eq(services.clusterName, cur.clusterName), eq(services.serviceName, cur.serviceName)));
+      if (next.desiredCount !== cur.desiredCount) {
+        await appendEvents(tx, now, [
+          serviceAction(cur.clusterName, cur.serviceName, "SERVICE_DESIRED_COUNT_UPDATED", "INFO", now, { desiredCount: next.desiredCount, previousDesiredCount: cur.desiredCount }),
+        ]);
+      }
       if (!newDeployment) {
         await tx
           .update(deployments)
@@ -209,8 +219,10 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
         .update(deployments)
         .set({ status: "ACTIVE", updatedAt: now })
         .where(and(eq(deployments.clusterName, cur.clusterName), eq(deployments.serviceName, cur.serviceName), eq(deployments.status, "PRIMARY")));
+      const deploymentId = newDeploymentId();
+      await appendEvents(tx, now, [deploymentStateChange({ id: deploymentId, clusterName: cur.clusterName, serviceName: cur.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment in progress.", now)]);
       await tx.insert(deployments).values({
-        id: newDeploymentId(),
+        id: deploymentId,
         clusterName: cur.clusterName,
         serviceName: cur.serviceName,
         status: "PRIMARY",
@@ -225,6 +237,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
     });
     return next;
   });
+  ctx.eventSignal?.notify();
   ctx.servicesChanged?.();
   return row;
 }

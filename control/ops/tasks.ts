@@ -1,5 +1,7 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
+import { appendEvents } from "../events/log.ts";
+import { taskStateChange } from "../events/shapes.ts";
 import { DESIRED_STATUSES } from "../../shared/status.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
@@ -254,8 +256,13 @@ export async function stopTask(ctx: OpsContext, cluster: string, taskIdOrArn: st
       stopCode: "UserInitiated",
       updatedAt: now,
     };
-    await ctx.db.update(tasks).set(set).where(eq(tasks.id, row.id));
-    return { ...current, ...set };
+    const next = { ...current, ...set };
+    await ctx.db.transaction(async (tx) => {
+      await tx.update(tasks).set(set).where(eq(tasks.id, row.id));
+      await appendEvents(tx, now, [taskStateChange(next)]);
+    });
+    ctx.eventSignal?.notify();
+    return next;
   });
   if (!updated) return row;
   ctx.desiredChanged(updated.instanceId);

@@ -1,6 +1,7 @@
 import type Database from "libsql";
 import { getTableName } from "drizzle-orm";
-import { containerInstances as ci, leases, tasks } from "../db/schema.ts";
+import { containerInstances as ci, events, leases, tasks } from "../db/schema.ts";
+import { EVENT_INSERT_COLUMNS } from "../events/log.ts";
 import { openNative, type NativeTarget } from "./native-connection.ts";
 import type { CommitJob, JobFence, ReleaseJob, WriteJob, WriteReply } from "./commit-job.ts";
 import { reserveOneArgs, reserveOneSql } from "./reserve-statement.ts";
@@ -43,6 +44,7 @@ export class CommitConnection {
   private readonly reserveWithPorts: Statement;
   private readonly reserveWithGpus: Statement;
   private readonly insert: Statement;
+  private readonly insertEvent: Statement;
   private readonly unreserve: Statement;
   private readonly giveBack: Statement;
   private readonly giveBackPorts: Statement;
@@ -64,6 +66,9 @@ export class CommitConnection {
     this.reserveWithPorts = this.db.prepare(reserveOneSql(true));
     this.reserveWithGpus = this.db.prepare(reserveOneSql(true, true));
     this.insert = this.db.prepare(insertTaskRowSql);
+    this.insertEvent = this.db.prepare(
+      `INSERT INTO "${getTableName(events)}" (${EVENT_INSERT_COLUMNS.map((k) => `"${events[k].name}"`).join(", ")}) VALUES (${EVENT_INSERT_COLUMNS.map(() => "?").join(", ")})`,
+    );
     this.unreserve = this.db.prepare(`UPDATE "${getTableName(tasks)}" SET "${tasks.reserved.name}" = 0 WHERE "${tasks.id.name}" = ? AND "${tasks.reserved.name}" = 1`);
     const resources =
       `"${ci.usedCpu.name}" = max(0, "${ci.usedCpu.name}" - ?1), "${ci.usedMemory.name}" = max(0, "${ci.usedMemory.name}" - ?2), ` +
@@ -144,6 +149,8 @@ export class CommitConnection {
       if (expected < 0 || reserve.run(reserveOneArgs(r, claim.tasks, claim.instanceId, expected, claim.gpuIds)).changes !== 1) return false;
     }
     for (let i = 0; i < job.rows.identities.length; i++) this.insert.run(encodedRowArgs(job.rows, i));
+    // The tasks' PROVISIONING events commit with them: an event exists exactly when its task does.
+    for (const e of job.rows.events ?? []) this.insertEvent.run(e);
     return true;
   }
 

@@ -2,6 +2,7 @@ import type { ChangeBus } from "../change-bus.ts";
 import type { ContainerStatsStore } from "../container-stats.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
+import type { EventSignal } from "../events/log.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
 import type { PlacementIndexCache } from "./index-cache.ts";
 import type { PlacementStore } from "./placement-store.ts";
@@ -40,4 +41,6 @@ export interface OpsContext {
   changes?: ChangeBus;
   /** Recent container stats the agents sampled (in memory, per control process); absent: none shown. */
   containerStats?: ContainerStatsStore;
+  /** Told after events are appended (control/events), so this process's streams and webhooks wake at once. */
+  eventSignal?: EventSignal;
 }

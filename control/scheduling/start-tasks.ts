@@ -1,3 +1,5 @@
+import { encodeEvent } from "../events/log.ts";
+import { taskStateChange } from "../events/shapes.ts";
 import { arn } from "../../shared/arn.ts";
 import { gpuIdsByContainer, taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
@@ -92,6 +94,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: Promise.resolve<CommitOutcome>("committed") };
       const gpus = reservation.gpus ? gpusPerInstance(rows) : undefined;
       const encoded = encodeTaskRows(shared, rows, gpus ? rows : undefined);
+      encoded.events = rows.map((r) => encodeEvent(now, taskStateChange(r)));
       const commit = ctx.placement.commit(reservation, perInstance, (id) => index.get(id)!.version, encoded, gpus);
       // Booked before anything else runs, so the next caller places on what is left.
       if (gpus) bookEach(index, rows, req.group);
@@ -106,6 +109,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       throw e;
     }
     if (outcome === "committed") {
+      if (placed.rows.length > 0) ctx.eventSignal?.notify();
       for (const id of placed.perInstance.keys()) ctx.desiredChanged(id);
       return {
         tasks: placed.rows,

@@ -2,6 +2,7 @@ import type { InValue } from "@libsql/client";
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { TaskRow } from "../db/rows.ts";
 import { tasks } from "../db/schema.ts";
+import type { EncodedEvent } from "../events/log.ts";
 
 const table = getTableName(tasks);
 const columns = Object.entries(getTableColumns(tasks));
@@ -67,6 +68,8 @@ export interface EncodedTaskRows {
    * GPUs: each its own ids). Absent when every row shares them.
    */
   own?: [InValue, InValue][];
+  /** The rows' state change events, inserted in the same savepoint as the rows (control/events). */
+  events?: EncodedEvent[];
 }
 
 /** The columns a task with GPUs has of its own: the ids in its reservation and on its containers. */

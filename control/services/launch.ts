@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { serviceAction } from "../events/shapes.ts";
 import { and, desc, eq } from "drizzle-orm";
 import { tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -69,12 +71,18 @@ export async function launchTasks(
   const reported = failures.filter((f) => !opts.quietFailures?.(f.reason));
   if (reported.length) {
     const f = reported[0]!;
-    await addServiceEvent(
+    const said = await addServiceEvent(
       ctx,
       svc.clusterName,
       svc.serviceName,
       `(service ${svc.serviceName}) was unable to place a task because no container instance met all of its requirements. Reason: ${f.reason}${f.detail ? ` (${f.detail})` : ""}.`,
     );
+    // Once per condition, as the service event is (a failure that persists across rounds says so once).
+    if (said) {
+      const now = ctx.clock.now();
+      const reasons = [...new Set(reported.map((r) => r.reason))];
+      await ctx.serialize(() => appendEvents(ctx.db, now, [serviceAction(svc.clusterName, svc.serviceName, "SERVICE_TASK_PLACEMENT_FAILURE", "WARN", now, { reasons })], ctx.eventSignal));
+    }
   }
   return { started, failures };
 }

@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { deploymentStateChange } from "../events/shapes.ts";
 import { and, count, eq, inArray, ne } from "drizzle-orm";
 import { deployments, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -54,8 +56,9 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
     : undefined;
   const now = ctx.clock.now();
   const rollbackId = newDeploymentId();
-  const changed = await ctx.serialize(async () => {
-    const res = await ctx.db
+  // One transaction: the deployment change and its events commit together (and, for the leader, under one fence check).
+  const changed = await ctx.serialize(() => ctx.db.transaction(async (tx) => {
+    const res = await tx
       .update(deployments)
       .set({
         rolloutState: "FAILED",
@@ -65,8 +68,11 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
       })
       .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS")));
     if (res.rowsAffected !== 1) return false;
+    const events = [deploymentStateChange(primary, "SERVICE_DEPLOYMENT_FAILED", `ECS deployment circuit breaker: ${reason}.`, now)];
+    if (target) events.push(deploymentStateChange({ id: rollbackId, clusterName: svc.clusterName, serviceName: svc.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`, now));
+    await appendEvents(tx, now, events);
     if (target) {
-      await ctx.db.insert(deployments).values({
+      await tx.insert(deployments).values({
         id: rollbackId,
         clusterName: svc.clusterName,
         serviceName: svc.serviceName,
@@ -79,14 +85,15 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
         createdAt: now,
         updatedAt: now,
       });
-      await ctx.db
+      await tx
         .update(services)
         .set({ taskDefinitionArn: target.taskDefinitionArn, updatedAt: now })
         .where(and(eq(services.clusterName, svc.clusterName), eq(services.serviceName, svc.serviceName)));
     }
     return true;
-  });
+  }));
   if (!changed) return false;
+  ctx.eventSignal?.notify();
   const name = svc.serviceName;
   await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) (deployment ${primary.id}) deployment failed: ${reason}.`);
   if (target) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) rolling back to deployment ${target.id} (task definition ${target.taskDefinitionArn}) as ${rollbackId}.`);
@@ -96,12 +103,19 @@ export async function checkCircuitBreaker(ctx: OpsContext, svc: ServiceRow, prim
 /** The primary has converged: mark it COMPLETED and retire replaced deployments with no tasks left. */
 export async function completeRollout(ctx: OpsContext, primary: DeploymentRow): Promise<void> {
   if (primary.rolloutState !== "IN_PROGRESS") return;
-  await ctx.serialize(() =>
-    ctx.db
-      .update(deployments)
-      .set({ rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment completed.", updatedAt: ctx.clock.now() })
-      .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS"))),
-  );
+  await ctx.serialize(async () => {
+    const now = ctx.clock.now();
+    const done = await ctx.db.transaction(async (tx) => {
+      const res = await tx
+        .update(deployments)
+        .set({ rolloutState: "COMPLETED", rolloutStateReason: "ECS deployment completed.", updatedAt: now })
+        .where(and(eq(deployments.id, primary.id), eq(deployments.status, "PRIMARY"), eq(deployments.rolloutState, "IN_PROGRESS")));
+      if (res.rowsAffected !== 1) return false;
+      await appendEvents(tx, now, [deploymentStateChange(primary, "SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment completed.", now)]);
+      return true;
+    });
+    if (done) ctx.eventSignal?.notify();
+  });
   primary.rolloutState = "COMPLETED";
 }
 

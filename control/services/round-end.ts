@@ -1,3 +1,5 @@
+import { appendEvents } from "../events/log.ts";
+import { serviceAction } from "../events/shapes.ts";
 import { and, eq } from "drizzle-orm";
 import { deployments, services } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -29,7 +31,12 @@ export async function finishRound(
   if (!r.converged) return { steady: false };
   if (snap.deps.some((d) => d.status === "ACTIVE")) return { steady: false };
   await completeRollout(ctx, primary);
-  await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) has reached a steady state.`);
+  const said = await addServiceEvent(ctx, svc.clusterName, svc.serviceName, `(service ${svc.serviceName}) has reached a steady state.`);
+  // ECS's SERVICE_STEADY_STATE, once per arrival (the service event above is said once, too).
+  if (said) {
+    const now = ctx.clock.now();
+    await ctx.serialize(() => appendEvents(ctx.db, now, [serviceAction(svc.clusterName, svc.serviceName, "SERVICE_STEADY_STATE", "INFO", now)], ctx.eventSignal));
+  }
   return { steady: true };
 }
 

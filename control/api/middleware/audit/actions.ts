@@ -25,6 +25,8 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["DELETE", /^\/v1\/access-keys\/[^/]+$/, "DeleteAccessKey"],
   ["POST", /^\/v1\/secrets\/?$/, "CreateSecret"],
   ["DELETE", /^\/v1\/secrets\/.+$/, "DeleteSecret"],
+  ["POST", /^\/v1\/webhooks\/?$/, "CreateWebhook"],
+  ["DELETE", /^\/v1\/webhooks\/[^/]+$/, "DeleteWebhook"],
 ];
 
 export function actionName(method: string, path: string): string {

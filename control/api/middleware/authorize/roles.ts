@@ -2,9 +2,9 @@ import type { TokenRole } from "../../../ops/tokens.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Paths only admins reach: managing tokens and access keys, and reading the audit log. */
+/** Paths only admins reach: managing tokens and access keys, reading the audit log, webhooks (they send events out). */
 function adminOnly(path: string): boolean {
-  return /^\/v1\/(tokens|access-keys|audit)(\/|$)/.test(path);
+  return /^\/v1\/(tokens|access-keys|audit|webhooks)(\/|$)/.test(path);
 }
 
 /**
