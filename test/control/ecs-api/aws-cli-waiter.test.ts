@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApi } from "../../../control/api/app.ts";
@@ -32,8 +32,10 @@ afterAll(() => {
 });
 
 async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const aws = Bun.which("aws");
-  if (!aws) throw new Error("the aws CLI is not installed (the setup script installs it)");
+  // Debian's aws CLI, which the setup installs: an `aws` earlier on PATH (a pyenv aws-cli 1.x here)
+  // would test another client than the one the docs name.
+  const aws = "/usr/bin/aws";
+  if (!existsSync(aws)) throw new Error(`${aws} is missing: run scripts/lib/ensure-test-tools.sh (it installs Debian's awscli)`);
   const p = Bun.spawn([aws, "--endpoint-url", `http://127.0.0.1:${server.port}`, "--region", "eu-west-1", "--output", "json", ...args], {
     stdout: "pipe",
     stderr: "pipe",
@@ -76,8 +78,9 @@ describe("aws CLI against the front door", () => {
     expect(described.code).toBe(0);
     const svc = JSON.parse(described.stdout).services[0];
     expect(svc).toMatchObject({ runningCount: 2, tags: [{ key: "team", value: "edge" }] });
-    // The CLI read the timestamp as epoch seconds (the fleet's clock started at 1_700_000_000 s).
-    expect(svc.createdAt).toBe(1_700_000_000);
+    // The CLI read the timestamp as epoch seconds (the fleet's clock started at 1_700_000_000 s);
+    // aws CLI v2 prints it back as an ISO time.
+    expect(Date.parse(svc.createdAt)).toBe(1_700_000_000_000);
   });
 
   test("the waiter fails at once on a service that does not exist (failures[].reason MISSING)", async () => {
