@@ -2,8 +2,8 @@ import { relative } from "node:path";
 import { docker } from "./docker.ts";
 
 /**
- * scripts/test runs every test file in one Bun process, one file after the other. What a file
- * starts through these helpers — agent processes, control services, instances whose containers
+ * scripts/test runs each test file in its own Bun process, but `bun test a b c` still runs several
+ * in one, one file after the other. What a file starts through these helpers — agent processes, control services, instances whose containers
  * live in Docker — is recorded under that file, so that
  *  - a file's teardown can release everything it started, including what a test replaced midway
  *    (a restarted agent or control service), and
