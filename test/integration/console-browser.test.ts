@@ -42,6 +42,20 @@ const PHONE = { width: 390, height: 844 };
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
 
+/**
+ * Runs `f` with the agent process stopped (SIGSTOP), then lets it go on: what the page shows
+ * meanwhile cannot be RUNNING yet, so RUNNING seen later on the same page came by a live update.
+ */
+async function withAgentHeld<T>(f: () => Promise<T>): Promise<T> {
+  env.agent.proc.kill("SIGSTOP");
+  try {
+    return await f();
+  } finally {
+    env.agent.proc.kill("SIGCONT");
+  }
+}
+const lastStatusShown = () => page.evaluate(() => (globalThis as unknown as PageGlobals).document.getElementById("task-last-status")?.textContent ?? "");
+
 let browser: Browser;
 let page: Page;
 
@@ -127,11 +141,17 @@ describe("console in a real browser", () => {
     await page.goto(`${url}/console/task-definitions/console-run/2`);
     await shot("revision");
     await page.fill('#run-task input[name="count"]', "1");
-    await page.click('#run-task button[type="submit"]');
-    await page.waitForURL(new RegExp(`/console/clusters/${CLUSTER}/tasks/[0-9a-f]+$`));
+    // The agent is held (SIGSTOP) until the page is open, so the page first shows the task before
+    // RUNNING and can only reach RUNNING by a live update.
+    const seenBefore = await withAgentHeld(async () => {
+      await page.click('#run-task button[type="submit"]');
+      await page.waitForURL(new RegExp(`/console/clusters/${CLUSTER}/tasks/[0-9a-f]+$`));
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+      await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
+      return lastStatusShown();
+    });
+    expect(seenBefore).not.toContain("RUNNING");
     const taskId = page.url().split("/").pop()!;
-    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
-    await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task-last-status")?.textContent?.includes("RUNNING"), undefined, { timeout: 30_000 });
     expect(await notReloaded()).toBe(true);
     // It is the task RunTask started, on the real agent, from the revision the page showed.
@@ -159,12 +179,17 @@ describe("console in a real browser", () => {
       containerDefinitions: [{ name: "app", image: "flotilla/busybox:test", memory: 32, stopTimeout: 2, command: ["sh", "-c", script] }],
     });
     expect(reg.status).toBe(201);
-    const task = await env.tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "console-logs" });
-    expect(task.status).toBe(201);
-    const taskId = task.body.tasks[0].taskId as string;
-    await page.goto(`${url}/console/clusters/${CLUSTER}/tasks/${taskId}`);
-    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
-    await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
+    let taskId = "";
+    const seenBefore = await withAgentHeld(async () => {
+      const task = await env.tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "console-logs" });
+      expect(task.status).toBe(201);
+      taskId = task.body.tasks[0].taskId as string;
+      await page.goto(`${url}/console/clusters/${CLUSTER}/tasks/${taskId}`);
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("live-status")?.textContent?.includes("Live updates on"));
+      await page.evaluate(() => ((globalThis as unknown as PageGlobals).notReloaded = true));
+      return lastStatusShown();
+    });
+    expect(seenBefore).not.toContain("RUNNING");
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.getElementById("task-last-status")?.textContent?.includes("RUNNING"), undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).notReloaded)).toBe(true);
     await shot("task");
