@@ -1,5 +1,6 @@
 import type { activationView } from "../../ops/activations.ts";
 import { clusterPath, Csrf, Page, Status, type Viewer } from "../layout.tsx";
+import { Table } from "../table.tsx";
 
 type ActivationView = ReturnType<typeof activationView>;
 
@@ -54,43 +55,30 @@ export function ActivationsPage(props: {
           <button type="submit">Create activation</button>
         </form>
       )}
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Activation</th>
-              <th scope="col">State</th>
-              <th scope="col">Registrations</th>
-              <th scope="col">Expires</th>
-              {v.canWrite && <th scope="col">Action</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {props.activations.map((a) => (
-              <tr>
-                <td data-label="Activation">{a.activationId}</td>
-                <td data-label="State">
-                  <Status value={a.status} />
-                </td>
-                <td data-label="Registrations">
-                  {a.registrationsCount}/{a.registrationLimit}
-                </td>
-                <td data-label="Expires">{a.expiresAt}</td>
-                {v.canWrite && (
-                  <td data-label="Action">
-                    {a.status === "ACTIVE" && (
-                      <form method="post" action={clusterPath(cluster, `/activations/${encodeURIComponent(a.activationId)}/revoke`)}>
-                        <Csrf viewer={v} />
-                        <button type="submit">Revoke…</button>
-                      </form>
-                    )}
-                  </td>
+      <Table headers={["Activation", "State", "Registrations", "Expires", v.canWrite && "Action"]}>
+        {props.activations.map((a) => (
+          <tr>
+            <td data-label="Activation">{a.activationId}</td>
+            <td data-label="State">
+              <Status value={a.status} />
+            </td>
+            <td data-label="Registrations">
+              {a.registrationsCount}/{a.registrationLimit}
+            </td>
+            <td data-label="Expires">{a.expiresAt}</td>
+            {v.canWrite && (
+              <td data-label="Action">
+                {a.status === "ACTIVE" && (
+                  <form method="post" action={clusterPath(cluster, `/activations/${encodeURIComponent(a.activationId)}/revoke`)}>
+                    <Csrf viewer={v} />
+                    <button type="submit">Revoke…</button>
+                  </form>
                 )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+              </td>
+            )}
+          </tr>
+        ))}
+      </Table>
     </Page>
   );
 }

@@ -1,6 +1,7 @@
 import type { auditView } from "../../ops/audit.ts";
 import { TOKEN_ROLES, type TokenView } from "../../ops/tokens.ts";
 import { base, Csrf, FieldErrors, Page, Status, type Viewer } from "../layout.tsx";
+import { Table } from "../table.tsx";
 
 type AuditView = ReturnType<typeof auditView>;
 
@@ -41,41 +42,28 @@ export function TokensPage(props: {
         </label>
         <button type="submit">Create token</button>
       </form>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">State</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.tokens.map((t) => (
-              <tr>
-                <td data-label="Name">
-                  {t.name}
-                  <br />
-                  <small>{t.tokenId}</small>
-                </td>
-                <td data-label="Role">{t.role}</td>
-                <td data-label="Created">{t.createdAt}</td>
-                <td data-label="State">{t.revokedAt ? <Status value="REVOKED" tone="idle" /> : <Status value="ACTIVE" />}</td>
-                <td data-label="Action">
-                  {!t.revokedAt && (
-                    <form method="post" action={`${base}/tokens/${encodeURIComponent(t.tokenId)}/revoke`}>
-                      <Csrf viewer={v} />
-                      <button type="submit">Revoke…</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table headers={["Name", "Role", "Created", "State", "Action"]}>
+        {props.tokens.map((t) => (
+          <tr>
+            <td data-label="Name">
+              {t.name}
+              <br />
+              <small>{t.tokenId}</small>
+            </td>
+            <td data-label="Role">{t.role}</td>
+            <td data-label="Created">{t.createdAt}</td>
+            <td data-label="State">{t.revokedAt ? <Status value="REVOKED" tone="idle" /> : <Status value="ACTIVE" />}</td>
+            <td data-label="Action">
+              {!t.revokedAt && (
+                <form method="post" action={`${base}/tokens/${encodeURIComponent(t.tokenId)}/revoke`}>
+                  <Csrf viewer={v} />
+                  <button type="submit">Revoke…</button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </Page>
   );
 }
@@ -96,36 +84,23 @@ export function ConfirmRevokePage(props: { viewer: Viewer; token: TokenView }) {
 export function AuditPage(props: { viewer: Viewer; entries: AuditView[]; next?: number }) {
   return (
     <Page title="Audit log" viewer={props.viewer}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Request</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.entries.map((e) => (
-              <tr>
-                <td data-label="When">{e.at}</td>
-                <td data-label="Who">{e.who ? e.who.name : "—"}</td>
-                <td data-label="Action">{e.action}</td>
-                <td data-label="Request">
-                  <code>
-                    {e.method} {e.path}
-                  </code>
-                </td>
-                <td data-label="Result">
-                  <Status value={String(e.status)} tone={e.status < 400 ? "ok" : "bad"} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table headers={["When", "Who", "Action", "Request", "Result"]}>
+        {props.entries.map((e) => (
+          <tr>
+            <td data-label="When">{e.at}</td>
+            <td data-label="Who">{e.who ? e.who.name : "—"}</td>
+            <td data-label="Action">{e.action}</td>
+            <td data-label="Request">
+              <code>
+                {e.method} {e.path}
+              </code>
+            </td>
+            <td data-label="Result">
+              <Status value={String(e.status)} tone={e.status < 400 ? "ok" : "bad"} />
+            </td>
+          </tr>
+        ))}
+      </Table>
       {props.next !== undefined && (
         <nav class="pager" aria-label="Pages">
           <a href={`${base}/audit?before=${props.next}`}>Older →</a>

@@ -1,4 +1,5 @@
 import { clusterPath, Page, Status, type Viewer } from "../layout.tsx";
+import { Table } from "../table.tsx";
 
 export interface OverviewData {
   clusters: { name: string; status: string; hosts: number; running: number; pending: number }[];
@@ -19,32 +20,21 @@ export function OverviewPage(props: { viewer: Viewer; data: OverviewData }) {
         {d.clusters.length === 0 ? (
           <p>No clusters yet. Create one with <code>flotilla clusters create NAME</code>.</p>
         ) : (
-          <table>
-            <thead>
+          <Table wrap={false} headers={["Cluster", "Status", "Hosts", "Running tasks", "Pending tasks"]}>
+            {d.clusters.map((c) => (
               <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Status</th>
-                <th scope="col">Hosts</th>
-                <th scope="col">Running tasks</th>
-                <th scope="col">Pending tasks</th>
+                <td>
+                  <a href={clusterPath(c.name, "/hosts")}>{c.name}</a>
+                </td>
+                <td>
+                  <Status value={c.status} />
+                </td>
+                <td>{c.hosts}</td>
+                <td>{c.running}</td>
+                <td>{c.pending}</td>
               </tr>
-            </thead>
-            <tbody>
-              {d.clusters.map((c) => (
-                <tr>
-                  <td>
-                    <a href={clusterPath(c.name, "/hosts")}>{c.name}</a>
-                  </td>
-                  <td>
-                    <Status value={c.status} />
-                  </td>
-                  <td>{c.hosts}</td>
-                  <td>{c.running}</td>
-                  <td>{c.pending}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </section>
       {cl && d.fleet && (
@@ -77,32 +67,22 @@ export function OverviewPage(props: { viewer: Viewer; data: OverviewData }) {
           {d.rollouts.length === 0 ? (
             <p>None.</p>
           ) : (
-            <table>
-              <thead>
+            <Table wrap={false} headers={["Service", "Task definition", "Running / desired", "Rollout"]}>
+              {d.rollouts.map((r) => (
                 <tr>
-                  <th scope="col">Service</th>
-                  <th scope="col">Task definition</th>
-                  <th scope="col">Running / desired</th>
-                  <th scope="col">Rollout</th>
+                  <td>
+                    <a href={clusterPath(cl, `/services/${encodeURIComponent(r.service)}`)}>{r.service}</a>
+                  </td>
+                  <td>{r.taskDefinition.split("/").pop()}</td>
+                  <td>
+                    {r.running} / {r.desired}
+                  </td>
+                  <td>
+                    <Status value={r.rolloutState} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {d.rollouts.map((r) => (
-                  <tr>
-                    <td>
-                      <a href={clusterPath(cl, `/services/${encodeURIComponent(r.service)}`)}>{r.service}</a>
-                    </td>
-                    <td>{r.taskDefinition.split("/").pop()}</td>
-                    <td>
-                      {r.running} / {r.desired}
-                    </td>
-                    <td>
-                      <Status value={r.rolloutState} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
           <h3>Recent service events</h3>
           {d.events.length === 0 ? (

@@ -2,6 +2,7 @@ import type { InstanceRow, TaskRow } from "../../db/rows.ts";
 import type { ServiceEndpoint } from "../../ops/services.ts";
 import type { serviceView } from "../../views/services.ts";
 import { clusterPath, Csrf, FieldErrors, Notice, Page, Status, Time, type Viewer } from "../layout.tsx";
+import { Table } from "../table.tsx";
 
 type ServiceView = ReturnType<typeof serviceView>;
 
@@ -31,39 +32,26 @@ export function ServicesPage(props: {
         {props.services.length === 0 ? (
           <p>No services.</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">Status</th>
-                <th scope="col">Desired</th>
-                <th scope="col">Running</th>
-                <th scope="col">Pending</th>
-                <th scope="col">Task definition</th>
-                <th scope="col">Rollout</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.services.map((s) => {
-                const primary = s.deployments.find((d) => d.status === "PRIMARY");
-                return (
-                  <tr>
-                    <td data-label="Service">
-                      <a href={clusterPath(cluster, `/services/${encodeURIComponent(s.serviceName)}`)}>{s.serviceName}</a>
-                    </td>
-                    <td data-label="Status">
-                      <Status value={s.status} />
-                    </td>
-                    <td data-label="Desired">{s.desiredCount}</td>
-                    <td data-label="Running">{s.runningCount}</td>
-                    <td data-label="Pending">{s.pendingCount}</td>
-                    <td data-label="Task definition">{s.taskDefinition.split("/").pop()}</td>
-                    <td data-label="Rollout">{primary ? <Status value={primary.rolloutState} /> : "—"}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <Table wrap={false} headers={["Service", "Status", "Desired", "Running", "Pending", "Task definition", "Rollout"]}>
+            {props.services.map((s) => {
+              const primary = s.deployments.find((d) => d.status === "PRIMARY");
+              return (
+                <tr>
+                  <td data-label="Service">
+                    <a href={clusterPath(cluster, `/services/${encodeURIComponent(s.serviceName)}`)}>{s.serviceName}</a>
+                  </td>
+                  <td data-label="Status">
+                    <Status value={s.status} />
+                  </td>
+                  <td data-label="Desired">{s.desiredCount}</td>
+                  <td data-label="Running">{s.runningCount}</td>
+                  <td data-label="Pending">{s.pendingCount}</td>
+                  <td data-label="Task definition">{s.taskDefinition.split("/").pop()}</td>
+                  <td data-label="Rollout">{primary ? <Status value={primary.rolloutState} /> : "—"}</td>
+                </tr>
+              );
+            })}
+          </Table>
         )}
       </div>
       {v.canWrite && (
@@ -109,33 +97,22 @@ export function ServicesPage(props: {
 function Endpoints(props: { endpoints: ServiceEndpoint[] }) {
   if (props.endpoints.length === 0) return <p id="endpoints">No endpoints: no running, healthy task with a bound port on a connected host.</p>;
   return (
-    <div class="table-wrap">
-      <table id="endpoints">
-        <thead>
-          <tr>
-            <th scope="col">Address</th>
-            <th scope="col">Container</th>
-            <th scope="col">Task</th>
+    <Table id="endpoints" headers={["Address", "Container", "Task"]}>
+      {props.endpoints.map((e) => {
+        const addr = `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.hostPort}`;
+        return (
+          <tr data-endpoint={addr}>
+            <td data-label="Address">
+              <code>{addr}</code> {e.protocol}
+            </td>
+            <td data-label="Container">
+              {e.containerName}:{e.containerPort}
+            </td>
+            <td data-label="Task">{e.taskArn.split("/").pop()}</td>
           </tr>
-        </thead>
-        <tbody>
-          {props.endpoints.map((e) => {
-            const addr = `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.hostPort}`;
-            return (
-              <tr data-endpoint={addr}>
-                <td data-label="Address">
-                  <code>{addr}</code> {e.protocol}
-                </td>
-                <td data-label="Container">
-                  {e.containerName}:{e.containerPort}
-                </td>
-                <td data-label="Task">{e.taskArn.split("/").pop()}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 
@@ -154,40 +131,29 @@ function Coverage(props: { cluster: string; rows: CoverageRow[] }) {
       <p id="coverage-summary">
         Running on {covered.length} of {eligible.length} active, connected host{eligible.length === 1 ? "" : "s"} ({props.rows.length} in the cluster).
       </p>
-      <div class="table-wrap">
-        <table id="coverage">
-          <thead>
-            <tr>
-              <th scope="col">Host</th>
-              <th scope="col">Host state</th>
-              <th scope="col">Daemon task</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map(({ host, tasks }) => (
-              <tr data-coverage-host={host.id}>
-                <td data-label="Host">
-                  <a href={clusterPath(props.cluster, `/hosts/${host.id}`)}>{host.hostname}</a>
-                </td>
-                <td data-label="Host state">
-                  <Status value={host.status} /> <Status value={host.agentConnected ? "connected" : "disconnected"} />
-                </td>
-                <td data-label="Daemon task" class="coverage-task">
-                  {tasks.length === 0 ? (
-                    <Status value="none" tone={host.status === "ACTIVE" && host.agentConnected ? "warn" : "idle"} />
-                  ) : (
-                    tasks.map((t) => (
-                      <span>
-                        <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.taskDefinitionArn.split("/").pop()}</a> <Status value={t.lastStatus} />{" "}
-                      </span>
-                    ))
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table id="coverage" headers={["Host", "Host state", "Daemon task"]}>
+        {props.rows.map(({ host, tasks }) => (
+          <tr data-coverage-host={host.id}>
+            <td data-label="Host">
+              <a href={clusterPath(props.cluster, `/hosts/${host.id}`)}>{host.hostname}</a>
+            </td>
+            <td data-label="Host state">
+              <Status value={host.status} /> <Status value={host.agentConnected ? "connected" : "disconnected"} />
+            </td>
+            <td data-label="Daemon task" class="coverage-task">
+              {tasks.length === 0 ? (
+                <Status value="none" tone={host.status === "ACTIVE" && host.agentConnected ? "warn" : "idle"} />
+              ) : (
+                tasks.map((t) => (
+                  <span>
+                    <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.taskDefinitionArn.split("/").pop()}</a> <Status value={t.lastStatus} />{" "}
+                  </span>
+                ))
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </>
   );
 }
@@ -206,34 +172,22 @@ function ServiceTasks(props: { cluster: string; family: string; tasks: { rows: S
   if (total === 0) return <p id="service-tasks">No tasks.</p>;
   return (
     <>
-      <div class="table-wrap">
-        <table id="service-tasks">
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Status</th>
-              <th scope="col">Revision</th>
-              <th scope="col">Host</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((t) => (
-              <tr data-task-id={t.id} data-host-id={t.instanceId}>
-                <td data-label="Task">
-                  <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.id}</a>
-                </td>
-                <td data-label="Status">
-                  <Status value={t.lastStatus} />
-                </td>
-                <td data-label="Revision">{t.revision}</td>
-                <td data-label="Host">
-                  <a href={clusterPath(props.cluster, `/hosts/${t.instanceId}`)}>{t.hostname}</a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table id="service-tasks" headers={["Task", "Status", "Revision", "Host"]}>
+        {rows.map((t) => (
+          <tr data-task-id={t.id} data-host-id={t.instanceId}>
+            <td data-label="Task">
+              <a href={clusterPath(props.cluster, `/tasks/${t.id}`)}>{t.id}</a>
+            </td>
+            <td data-label="Status">
+              <Status value={t.lastStatus} />
+            </td>
+            <td data-label="Revision">{t.revision}</td>
+            <td data-label="Host">
+              <a href={clusterPath(props.cluster, `/hosts/${t.instanceId}`)}>{t.hostname}</a>
+            </td>
+          </tr>
+        ))}
+      </Table>
       {total > rows.length && (
         <p>
           {rows.length} of {total} shown; <a href={`${clusterPath(props.cluster, "/tasks")}?family=${encodeURIComponent(props.family)}`}>all tasks of {props.family}</a>.
@@ -279,44 +233,29 @@ export function ServicePage(props: {
           <dd>{s.taskDefinition}</dd>
         </dl>
         <h2>Deployments</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
+        <Table headers={["Deployment", "Status", "Task definition", "Progress", "Rollout", "Failed tasks", "Updated"]}>
+          {s.deployments.map((d) => {
+            const pct = d.desiredCount > 0 ? Math.min(100, Math.round((d.runningCount / d.desiredCount) * 100)) : 100;
+            return (
               <tr>
-                <th scope="col">Deployment</th>
-                <th scope="col">Status</th>
-                <th scope="col">Task definition</th>
-                <th scope="col">Progress</th>
-                <th scope="col">Rollout</th>
-                <th scope="col">Failed tasks</th>
-                <th scope="col">Updated</th>
+                <td data-label="Deployment">{d.id}</td>
+                <td data-label="Status">
+                  <Status value={d.status} />
+                </td>
+                <td data-label="Task definition">{d.taskDefinition.split("/").pop()}</td>
+                <td data-label="Progress">
+                  <progress max={100} value={pct} aria-label={`${d.runningCount} of ${d.desiredCount} running`}></progress> {d.runningCount}/{d.desiredCount} running, {d.pendingCount} pending
+                </td>
+                <td data-label="Rollout">
+                  <Status value={d.rolloutState} />
+                  {d.rolloutStateReason ? <small> {d.rolloutStateReason}</small> : null}
+                </td>
+                <td data-label="Failed tasks">{d.failedTasks}</td>
+                <td data-label="Updated">{d.updatedAt}</td>
               </tr>
-            </thead>
-            <tbody>
-              {s.deployments.map((d) => {
-                const pct = d.desiredCount > 0 ? Math.min(100, Math.round((d.runningCount / d.desiredCount) * 100)) : 100;
-                return (
-                  <tr>
-                    <td data-label="Deployment">{d.id}</td>
-                    <td data-label="Status">
-                      <Status value={d.status} />
-                    </td>
-                    <td data-label="Task definition">{d.taskDefinition.split("/").pop()}</td>
-                    <td data-label="Progress">
-                      <progress max={100} value={pct} aria-label={`${d.runningCount} of ${d.desiredCount} running`}></progress> {d.runningCount}/{d.desiredCount} running, {d.pendingCount} pending
-                    </td>
-                    <td data-label="Rollout">
-                      <Status value={d.rolloutState} />
-                      {d.rolloutStateReason ? <small> {d.rolloutStateReason}</small> : null}
-                    </td>
-                    <td data-label="Failed tasks">{d.failedTasks}</td>
-                    <td data-label="Updated">{d.updatedAt}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
         {props.coverage && (
           <>
             <h2>Hosts</h2>

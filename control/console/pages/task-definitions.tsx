@@ -1,6 +1,7 @@
 import type { TaskDefinitionRow } from "../../db/rows.ts";
 import { base, Csrf, FieldErrors, Page, Status, type Viewer } from "../layout.tsx";
 import { prettyJson, type lineDiff } from "../revision-diff.ts";
+import { Table } from "../table.tsx";
 
 const td = (rest = "") => `${base}/task-definitions${rest}`;
 
@@ -16,28 +17,17 @@ export function FamiliesPage(props: { viewer: Viewer; rows: TaskDefinitionRow[] 
           </a>
         </p>
       )}
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Family</th>
-              <th scope="col">Active revisions</th>
-              <th scope="col">Latest</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...families].map(([family, revs]) => (
-              <tr>
-                <td data-label="Family">
-                  <a href={td(`/${encodeURIComponent(family)}`)}>{family}</a>
-                </td>
-                <td data-label="Active revisions">{revs.length}</td>
-                <td data-label="Latest">{revs[revs.length - 1]!.revision}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table headers={["Family", "Active revisions", "Latest"]}>
+        {[...families].map(([family, revs]) => (
+          <tr>
+            <td data-label="Family">
+              <a href={td(`/${encodeURIComponent(family)}`)}>{family}</a>
+            </td>
+            <td data-label="Active revisions">{revs.length}</td>
+            <td data-label="Latest">{revs[revs.length - 1]!.revision}</td>
+          </tr>
+        ))}
+      </Table>
     </Page>
   );
 }

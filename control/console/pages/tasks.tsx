@@ -1,5 +1,6 @@
 import type { taskView } from "../../views/ecs.ts";
 import { clusterPath, Page, Status, type Viewer } from "../layout.tsx";
+import { Table } from "../table.tsx";
 
 type TaskView = ReturnType<typeof taskView>;
 
@@ -26,38 +27,26 @@ export function TasksPage(props: { viewer: Viewer; cluster: string; tasks: TaskV
       </form>
       <div data-live-region="tasks" id="tasks" class="table-wrap">
         <p>{props.tasks.length} tasks{props.tasks.length > 200 ? " (first 200 shown)" : ""}</p>
-        <table>
-          <thead>
+        <Table wrap={false} headers={["Task", "Definition", "Last status", "Health", "Host", "Started by"]}>
+          {props.tasks.slice(0, 200).map((t) => (
             <tr>
-              <th scope="col">Task</th>
-              <th scope="col">Definition</th>
-              <th scope="col">Last status</th>
-              <th scope="col">Health</th>
-              <th scope="col">Host</th>
-              <th scope="col">Started by</th>
+              <td data-label="Task">
+                <a href={clusterPath(cluster, `/tasks/${t.taskId}`)}>{t.taskId}</a>
+              </td>
+              <td data-label="Definition">{t.taskDefinitionArn.split("/").pop()}</td>
+              <td data-label="Last status">
+                <Status value={t.lastStatus} />
+              </td>
+              <td data-label="Health">
+                <Status value={t.healthStatus} />
+              </td>
+              <td data-label="Host">
+                <a href={clusterPath(cluster, `/hosts/${t.containerInstanceId}`)}>{t.containerInstanceId}</a>
+              </td>
+              <td data-label="Started by">{t.startedBy ?? "—"}</td>
             </tr>
-          </thead>
-          <tbody>
-            {props.tasks.slice(0, 200).map((t) => (
-              <tr>
-                <td data-label="Task">
-                  <a href={clusterPath(cluster, `/tasks/${t.taskId}`)}>{t.taskId}</a>
-                </td>
-                <td data-label="Definition">{t.taskDefinitionArn.split("/").pop()}</td>
-                <td data-label="Last status">
-                  <Status value={t.lastStatus} />
-                </td>
-                <td data-label="Health">
-                  <Status value={t.healthStatus} />
-                </td>
-                <td data-label="Host">
-                  <a href={clusterPath(cluster, `/hosts/${t.containerInstanceId}`)}>{t.containerInstanceId}</a>
-                </td>
-                <td data-label="Started by">{t.startedBy ?? "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </div>
     </Page>
   );
@@ -106,37 +95,23 @@ export function TaskPage(props: { viewer: Viewer; cluster: string; task: TaskVie
           )}
         </dl>
         <h2>Containers</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Image</th>
-                <th scope="col">Status</th>
-                <th scope="col">Exit code</th>
-                <th scope="col">Health</th>
-                <th scope="col">Ports</th>
-              </tr>
-            </thead>
-            <tbody>
-              {containers.map((c) => (
-                <tr>
-                  <td data-label="Name">{c.name}</td>
-                  <td data-label="Image">{c.image}</td>
-                  <td data-label="Status">
-                    <Status value={c.lastStatus} />
-                    {c.reason ? <small> {c.reason}</small> : null}
-                  </td>
-                  <td data-label="Exit code">{c.exitCode ?? "—"}</td>
-                  <td data-label="Health">{c.healthStatus ? <Status value={c.healthStatus} /> : "—"}</td>
-                  <td data-label="Ports">
-                    {(c.networkBindings ?? []).map((b) => `${b.bindIP ?? "0.0.0.0"}:${b.hostPort} → ${b.containerPort}/${b.protocol ?? "tcp"}`).join(", ") || "—"}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={["Name", "Image", "Status", "Exit code", "Health", "Ports"]}>
+          {containers.map((c) => (
+            <tr>
+              <td data-label="Name">{c.name}</td>
+              <td data-label="Image">{c.image}</td>
+              <td data-label="Status">
+                <Status value={c.lastStatus} />
+                {c.reason ? <small> {c.reason}</small> : null}
+              </td>
+              <td data-label="Exit code">{c.exitCode ?? "—"}</td>
+              <td data-label="Health">{c.healthStatus ? <Status value={c.healthStatus} /> : "—"}</td>
+              <td data-label="Ports">
+                {(c.networkBindings ?? []).map((b) => `${b.bindIP ?? "0.0.0.0"}:${b.hostPort} → ${b.containerPort}/${b.protocol ?? "tcp"}`).join(", ") || "—"}
+              </td>
+            </tr>
+          ))}
+        </Table>
         <h2>Events</h2>
         <ol class="events">
           {t.events.map((e) => (
