@@ -5,6 +5,7 @@ import { z } from "zod";
 import { arn } from "../../shared/arn.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { DeploymentRow, InstanceRow, ServiceEventRow, ServiceRow, TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
+import type { Db } from "../db/open.ts";
 import { containerInstances, deployments, serviceEvents, services } from "../db/schema.ts";
 import { taskDefinitionByArn } from "../services/snapshot.ts";
 import { hasHealthChecks, isHealthy } from "../services/task-health.ts";
@@ -124,27 +125,33 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
       }
       await tx.insert(services).values(row);
       await writeTags(tx, row.arn, req.tags ?? []);
-      const deploymentId = newDeploymentId();
-      await appendEvents(tx, now, [deploymentStateChange({ id: deploymentId, clusterName: c.name, serviceName: req.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment in progress.", now)]);
-      await tx.insert(deployments).values({
-        id: deploymentId,
-        clusterName: c.name,
-        serviceName: req.serviceName,
-        status: "PRIMARY",
-        rolloutState: "IN_PROGRESS",
-        rolloutStateReason: "ECS deployment in progress.",
-        taskDefinitionArn: td.arn,
-        desiredCount: row.desiredCount,
-        failedTasks: 0,
-        createdAt: now,
-        updatedAt: now,
-      });
+      await startPrimaryDeployment(tx, now, row);
     });
     return row;
   });
   ctx.eventSignal?.notify();
   ctx.servicesChanged?.();
   return row;
+}
+
+/** A service's new PRIMARY deployment of its current revision and count, with its IN_PROGRESS event. */
+async function startPrimaryDeployment(tx: Pick<Db, "insert">, now: number, service: Pick<ServiceRow, "clusterName" | "serviceName" | "taskDefinitionArn" | "desiredCount">): Promise<void> {
+  const id = newDeploymentId();
+  const { clusterName, serviceName } = service;
+  await appendEvents(tx, now, [deploymentStateChange({ id, clusterName, serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment in progress.", now)]);
+  await tx.insert(deployments).values({
+    id,
+    clusterName,
+    serviceName,
+    status: "PRIMARY",
+    rolloutState: "IN_PROGRESS",
+    rolloutStateReason: "ECS deployment in progress.",
+    taskDefinitionArn: service.taskDefinitionArn,
+    desiredCount: service.desiredCount,
+    failedTasks: 0,
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
 export async function requireService(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceRow> {
@@ -219,21 +226,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
         .update(deployments)
         .set({ status: "ACTIVE", updatedAt: now })
         .where(and(eq(deployments.clusterName, cur.clusterName), eq(deployments.serviceName, cur.serviceName), eq(deployments.status, "PRIMARY")));
-      const deploymentId = newDeploymentId();
-      await appendEvents(tx, now, [deploymentStateChange({ id: deploymentId, clusterName: cur.clusterName, serviceName: cur.serviceName }, "SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment in progress.", now)]);
-      await tx.insert(deployments).values({
-        id: deploymentId,
-        clusterName: cur.clusterName,
-        serviceName: cur.serviceName,
-        status: "PRIMARY",
-        rolloutState: "IN_PROGRESS",
-        rolloutStateReason: "ECS deployment in progress.",
-        taskDefinitionArn: next.taskDefinitionArn,
-        desiredCount: next.desiredCount,
-        failedTasks: 0,
-        createdAt: now,
-        updatedAt: now,
-      });
+      await startPrimaryDeployment(tx, now, next);
     });
     return next;
   });
