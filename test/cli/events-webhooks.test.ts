@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createActivation } from "../../control/ops/activations.ts";
-import { applyPresence, registerContainerInstance } from "../../control/ops/instances.ts";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
+import { addInstance } from "../helpers/ops.ts";
 import { cli } from "./run-cli.ts";
 
 /** `flotilla events list [--follow]` and `flotilla webhooks create|list|deliveries|delete` against a real control. */
@@ -14,16 +13,7 @@ beforeAll(async () => {
   tc = await startTestControl();
   env = { FLOTILLA_API_URL: tc.control.httpUrl, FLOTILLA_TOKEN: TEST_TOKEN, FLOTILLA_CLUSTER: "cli-ev" };
   await tc.api("POST", "/v1/clusters", { clusterName: "cli-ev" });
-  const act = await createActivation(tc.control.ctx, "cli-ev", {});
-  const reg = await registerContainerInstance(tc.control.ctx, act.activationId, act.activationCode, {
-    hostname: "cli-host",
-    resources: { cpu: 1024, memory: 1024 },
-    attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64" },
-    versionInfo: { agentVersion: "test", dockerVersion: "test" },
-  });
-  if (!reg.ok) throw new Error(reg.reason);
-  instanceId = reg.instance.id;
-  await applyPresence(tc.control.ctx, instanceId, { connected: true, epoch: 1 });
+  instanceId = await addInstance(tc.control, "cli-ev", { cpu: 1024, memory: 1024 });
 });
 afterAll(async () => {
   await tc.stop();

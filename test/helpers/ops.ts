@@ -62,7 +62,7 @@ export async function createTestOps(clock: Clock = systemClock): Promise<TestOps
 }
 
 /** Registers a fake instance through the registration op (no agent), connected and ACTIVE; `resources.gpus` are the GPU ids its agent would register. */
-export async function addInstance(t: TestOps, cluster: string, resources: Resources = { cpu: 2048, memory: 4096 }, attributes: Record<string, string> = {}) {
+export async function addInstance(t: { ctx: OpsContext }, cluster: string, resources: Resources = { cpu: 2048, memory: 4096 }, attributes: Record<string, string> = {}) {
   const { createActivation } = await import("../../control/ops/activations.ts");
   const { registerContainerInstance, applyPresence } = await import("../../control/ops/instances.ts");
   const act = await createActivation(t.ctx, cluster, {});

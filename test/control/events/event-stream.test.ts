@@ -2,10 +2,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createActivation } from "../../../control/ops/activations.ts";
-import { applyPresence, registerContainerInstance } from "../../../control/ops/instances.ts";
 import type { EventEnvelope } from "../../../control/events/log.ts";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../../helpers/control.ts";
+import { applyPresence } from "../../../control/ops/instances.ts";
+import { addInstance as addTestInstance } from "../../helpers/ops.ts";
 import { SseClient } from "../../helpers/sse.ts";
 import { FakeAgent } from "../services/fake-agents.ts";
 
@@ -21,18 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TD = { family: "ev", containerDefinitions: [{ name: "app", image: "busybox", memory: 64, essential: true }] };
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 
-async function addInstance(t: TestControl, cluster: string): Promise<string> {
-  const act = await createActivation(t.control.ctx, cluster, {});
-  const reg = await registerContainerInstance(t.control.ctx, act.activationId, act.activationCode, {
-    hostname: "ev-host",
-    resources: { cpu: 2048, memory: 4096 },
-    attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64" },
-    versionInfo: { agentVersion: "test", dockerVersion: "test" },
-  });
-  if (!reg.ok) throw new Error(reg.reason);
-  await applyPresence(t.control.ctx, reg.instance.id, { connected: true, epoch: 1 });
-  return reg.instance.id;
-}
+const addInstance = (t: TestControl, cluster: string) => addTestInstance(t.control, cluster);
 
 const envelopes = (c: SseClient) => c.messages.map((m) => ({ id: Number(m.id), e: JSON.parse(m.data) as EventEnvelope }));
 

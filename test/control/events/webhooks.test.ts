@@ -3,8 +3,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { EventEnvelope } from "../../../control/events/log.ts";
 import type { InstanceHealth } from "../../../shared/messages.ts";
 import { createActivation } from "../../../control/ops/activations.ts";
-import { applyPresence, registerContainerInstance } from "../../../control/ops/instances.ts";
+import { registerContainerInstance } from "../../../control/ops/instances.ts";
 import { startTestControl, type TestControl } from "../../helpers/control.ts";
+import { addInstance } from "../../helpers/ops.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 /**
@@ -46,16 +47,7 @@ beforeAll(async () => {
     extra: { webhooks: { allowHosts: ["127.0.0.1"], baseBackoffMs: 10, maxBackoffMs: 40, maxAttempts: 3, pollMs: 20, timeoutMs: 2000 } },
   });
   await t.api("POST", "/v1/clusters", { clusterName: "wh" });
-  const act = await createActivation(t.control.ctx, "wh", {});
-  const reg = await registerContainerInstance(t.control.ctx, act.activationId, act.activationCode, {
-    hostname: "wh-host",
-    resources: { cpu: 1024, memory: 1024 },
-    attributes: { "ecs.os-type": "linux", "ecs.cpu-architecture": "x86_64" },
-    versionInfo: { agentVersion: "test", dockerVersion: "test" },
-  });
-  if (!reg.ok) throw new Error(reg.reason);
-  instanceId = reg.instance.id;
-  await applyPresence(t.control.ctx, instanceId, { connected: true, epoch: 1 });
+  instanceId = await addInstance(t.control, "wh", { cpu: 1024, memory: 1024 });
 });
 
 afterAll(async () => {
