@@ -159,13 +159,15 @@ export async function listContainerInstances(ctx: OpsContext, cluster: string, q
 }
 
 /** The cluster's instances with these ids (any status): one query, for pages that name many hosts. */
-export async function instancesByIds(ctx: OpsContext, cluster: string, ids: readonly string[]): Promise<InstanceRow[]> {
-  if (ids.length === 0) return [];
-  return ctx.db
-    .select()
+/** The hostnames of some instances of a cluster, by id (a page naming the hosts of its tasks). */
+export async function instanceHostnames(ctx: OpsContext, cluster: string, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await ctx.db
+    .select({ id: containerInstances.id, hostname: containerInstances.hostname })
     .from(containerInstances)
     .where(and(eq(containerInstances.clusterName, cluster), inArray(containerInstances.id, [...ids])))
     .all();
+  return new Map(rows.map((r) => [r.id, r.hostname]));
 }
 
 export async function requireInstance(ctx: OpsContext, cluster: string, idOrArn: string): Promise<InstanceRow> {

@@ -300,17 +300,36 @@ export interface ServiceEndpoint {
  */
 export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceEndpoint[]> {
   const svc = await requireService(ctx, cluster, nameOrArn);
-  const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
+  return endpointsOf(ctx, await serviceTasks(ctx, svc.clusterName, svc.serviceName));
+}
+
+/** serviceEndpoints for tasks the caller has already read (its service's desired-RUNNING tasks). */
+export async function endpointsOf(ctx: OpsContext, rows: readonly TaskRow[]): Promise<ServiceEndpoint[]> {
   const instanceIds = [...new Set(rows.map((t) => t.instanceId))];
-  const instances = instanceIds.length ? await ctx.db.select().from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
+  // Only what an endpoint needs: whole rows of a thousand instances cost more than the rest of the call.
+  const columns = {
+    id: containerInstances.id,
+    arn: containerInstances.arn,
+    agentConnected: containerInstances.agentConnected,
+    attributes: containerInstances.attributes,
+    addresses: containerInstances.addresses,
+    hostname: containerInstances.hostname,
+  };
+  const instances = instanceIds.length ? await ctx.db.select(columns).from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
   const byId = new Map(instances.map((i) => [i.id, i]));
+  const withChecks = new Map<string, boolean>();
   const out: ServiceEndpoint[] = [];
   for (const t of rows) {
     const inst = byId.get(t.instanceId);
     if (!inst?.agentConnected) continue;
     // The scheduler's own test: RUNNING and, with container health checks, HEALTHY as reported.
-    const td = await taskDefinitionByArn(ctx, t.taskDefinitionArn);
-    if (!isHealthy(t, hasHealthChecks(td.spec as TaskDefinitionSpec))) continue;
+    // A service's tasks share one or two revisions: each is read once, not once per task.
+    let checked = withChecks.get(t.taskDefinitionArn);
+    if (checked === undefined) {
+      checked = hasHealthChecks((await taskDefinitionByArn(ctx, t.taskDefinitionArn)).spec as TaskDefinitionSpec);
+      withChecks.set(t.taskDefinitionArn, checked);
+    }
+    if (!isHealthy(t, checked)) continue;
     for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
       for (const b of c.networkBindings ?? []) {
         out.push({

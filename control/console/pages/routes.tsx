@@ -6,8 +6,8 @@ import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
 import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
-import { deregisterContainerInstance, instancesByIds, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
-import { createService, listServices, requireService, serviceDetails, serviceEndpoints, updateService } from "../../ops/services.ts";
+import { deregisterContainerInstance, instanceHostnames, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
+import { createService, listServices, requireService, serviceDetails, endpointsOf, updateService } from "../../ops/services.ts";
 import { deregisterTaskDefinition, listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
 import { resolveLogTarget } from "../../ops/task-logs.ts";
 import { describeTask, listTasks, runTask } from "../../ops/tasks.ts";
@@ -210,11 +210,13 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const cluster = c.req.param("cluster")!;
     const row = await requireService(ctx, cluster, c.req.param("name")!);
     const done = c.req.query("done");
-    const view = serviceView(await serviceDetails(ctx, row));
+    const details = await serviceDetails(ctx, row);
+    const view = serviceView(details);
     const family = view.taskDefinition.split("/").pop()!.split(":")[0]!;
     const revisions = (await listTaskDefinitions(ctx, { status: "ACTIVE" })).filter((r) => r.family === family).map((r) => r.arn).reverse();
-    const endpoints = await serviceEndpoints(ctx, cluster, row.serviceName);
-    const serviceTasks = await listTasks(ctx, cluster, { serviceName: row.serviceName });
+    // The service's tasks are read once for the whole page (a service may have thousands), newest first as ListTasks orders them.
+    const serviceTasks = [...details.tasks].sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
+    const endpoints = await endpointsOf(ctx, details.tasks);
     let coverage: CoverageRow[] | undefined;
     const shown = serviceTasks.slice(0, SERVICE_TASKS_SHOWN);
     let hostnames: Map<string, string>;
@@ -225,7 +227,7 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
       coverage = hosts.map((host) => ({ host, tasks: here.get(host.id) ?? [] }));
       hostnames = new Map(hosts.map((i) => [i.id, i.hostname]));
     } else {
-      hostnames = new Map((await instancesByIds(ctx, cluster, [...new Set(shown.map((t) => t.instanceId))])).map((i) => [i.id, i.hostname]));
+      hostnames = await instanceHostnames(ctx, cluster, [...new Set(shown.map((t) => t.instanceId))]);
     }
     const taskRows = shown.map((t) => ({ id: t.id, lastStatus: t.lastStatus, revision: t.taskDefinitionArn.split("/").pop()!, instanceId: t.instanceId, hostname: hostnames.get(t.instanceId) ?? t.instanceId }));
     return c.html(

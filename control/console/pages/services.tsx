@@ -93,26 +93,41 @@ export function ServicesPage(props: {
   );
 }
 
-/** Where a service answers: one row per bound port of each running, healthy task (GET …/endpoints). */
-function Endpoints(props: { endpoints: ServiceEndpoint[] }) {
+export const ENDPOINTS_SHOWN = 100;
+
+/**
+ * Where a service answers: one row per bound port of each running, healthy task (GET …/endpoints).
+ * A big service has thousands; the page shows the first ENDPOINTS_SHOWN and points at the API for
+ * the rest (rendering them all made the page of a 1,000-task service slow).
+ */
+function Endpoints(props: { endpoints: ServiceEndpoint[]; cluster: string; service: string }) {
   if (props.endpoints.length === 0) return <p id="endpoints">No endpoints: no running, healthy task with a bound port on a connected host.</p>;
+  const shown = props.endpoints.slice(0, ENDPOINTS_SHOWN);
+  const api = `/v1/clusters/${encodeURIComponent(props.cluster)}/services/${encodeURIComponent(props.service)}/endpoints`;
   return (
-    <Table id="endpoints" headers={["Address", "Container", "Task"]}>
-      {props.endpoints.map((e) => {
-        const addr = `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.hostPort}`;
-        return (
-          <tr data-endpoint={addr}>
-            <td data-label="Address">
-              <code>{addr}</code> {e.protocol}
-            </td>
-            <td data-label="Container">
-              {e.containerName}:{e.containerPort}
-            </td>
-            <td data-label="Task">{e.taskArn.split("/").pop()}</td>
-          </tr>
-        );
-      })}
-    </Table>
+    <>
+      <Table id="endpoints" headers={["Address", "Container", "Task"]}>
+        {shown.map((e) => {
+          const addr = `${e.address.includes(":") ? `[${e.address}]` : e.address}:${e.hostPort}`;
+          return (
+            <tr data-endpoint={addr}>
+              <td data-label="Address">
+                <code>{addr}</code> {e.protocol}
+              </td>
+              <td data-label="Container">
+                {e.containerName}:{e.containerPort}
+              </td>
+              <td data-label="Task">{e.taskArn.split("/").pop()}</td>
+            </tr>
+          );
+        })}
+      </Table>
+      {props.endpoints.length > shown.length && (
+        <p id="endpoints-more">
+          {shown.length} of {props.endpoints.length} endpoints shown; all of them: <code>GET {api}</code>.
+        </p>
+      )}
+    </>
   );
 }
 
@@ -265,7 +280,7 @@ export function ServicePage(props: {
         <h2>Tasks</h2>
         <ServiceTasks cluster={cluster} family={s.taskDefinition.split("/").pop()!.split(":")[0]!} tasks={props.tasks} />
         <h2>Endpoints</h2>
-        <Endpoints endpoints={props.endpoints} />
+        <Endpoints endpoints={props.endpoints} cluster={props.cluster} service={props.service.serviceName} />
         <h2>Events</h2>
         <ol class="events">
           {s.events.slice(0, 50).map((e) => (

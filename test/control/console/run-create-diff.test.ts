@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ENDPOINTS_SHOWN } from "../../../control/console/pages/services.tsx";
 import { APP_V1, APP_V2, fakeFleet } from "../services/fake-fleet.ts";
 import { consoleHarness, type ConsoleHarness } from "./console-harness.ts";
 
@@ -123,6 +124,16 @@ describe("create a service; its tasks and endpoints; a DAEMON service's hosts", 
     const listed = (await fleet.t.request("GET", `/v1/clusters/${C}/tasks?serviceName=web`)).body.tasks as { taskArn: string; containerInstanceArn: string }[];
     expect(listed).toHaveLength(2);
     for (const t of listed) expect(page.html).toContain(`data-task-id="${t.taskArn.split("/").pop()}" data-host-id="${t.containerInstanceArn.split("/").pop()}"`);
+  });
+
+  test("a service page shows its first endpoints and where to get them all", async () => {
+    // 2 tasks × 60 bound ports: more endpoints than the page lists.
+    await fleet.settle(undefined, { bindings: (d) => Array.from({ length: 60 }, (_, k) => ({ bindIP: "0.0.0.0", containerPort: 1000 + k, hostPort: 20000 + k + (Number.parseInt(d.taskId.slice(0, 3), 16) % 100) * 60, protocol: "tcp" as const })) });
+    const api = (await fleet.t.request("GET", `/v1/clusters/${C}/services/web/endpoints`)).body.endpoints as unknown[];
+    expect(api).toHaveLength(120);
+    const page = await h.get(`/console/clusters/${C}/services/web`, session.cookie);
+    expect(page.html.match(/data-endpoint="/g)).toHaveLength(ENDPOINTS_SHOWN);
+    expect(page.html).toContain(`${ENDPOINTS_SHOWN} of 120 endpoints shown; all of them: <code>GET /v1/clusters/${C}/services/web/endpoints</code>`);
   });
 
   test("a DAEMON service created on the page shows which hosts run its task", async () => {
