@@ -47,14 +47,25 @@ export class CommitPipeline {
   private ran = 0;
   /** Jobs submitted in this turn of the event loop, not yet posted. */
   private outbox: WriteJob[] = [];
+  private closed = false;
+  private starts = 0;
+  /** How long to wait before replacing a failed worker: 0 for the first failure, then doubling (reset by a reply). */
+  private restartDelayMs = 0;
 
   constructor(private readonly target: NativeTarget) {
     this.worker = this.startWorker();
   }
 
+  /** How many worker threads this pipeline has started (the first, and each that replaced a failed one). */
+  get workerStarts(): number {
+    return this.starts;
+  }
+
   private startWorker(): Worker {
+    this.starts++;
     const worker = new Worker(new URL("./commit-worker.ts", import.meta.url).href);
     worker.onmessage = (event: MessageEvent<string>) => {
+      this.restartDelayMs = 0;
       for (const reply of JSON.parse(event.data) as WriteReply[]) this.settle(reply);
     };
     worker.onerror = (event) => {
@@ -62,7 +73,15 @@ export class CommitPipeline {
       // worker takes over; it knows no earlier outcomes, so claims naming them conflict and retry.
       this.failAll(new Error(`commit worker failed: ${event.message}`));
       worker.terminate();
-      this.worker = this.startWorker();
+      // Once closed, nothing takes over: a worker that failed to open a database already closed
+      // (and perhaps deleted) would otherwise be replaced by another that fails the same way,
+      // a new thread every few milliseconds for as long as the process lives.
+      if (this.closed) return;
+      // A worker failing at once again (its database cannot be opened) is replaced less and less often.
+      const delay = this.restartDelayMs;
+      this.restartDelayMs = Math.min(Math.max(delay * 2, 50), 5000);
+      if (delay === 0) this.worker = this.startWorker();
+      else setTimeout(() => !this.closed && (this.worker = this.startWorker()), delay).unref();
     };
     worker.postMessage({ open: this.target });
     // Nothing in flight means nothing to wait for: an idle pipeline must not keep the process up.
@@ -144,6 +163,7 @@ export class CommitPipeline {
   };
 
   close(): void {
+    this.closed = true;
     this.failAll(new Error("the database was closed"));
     // The worker closes its connection and then itself; it is unref'd, so it holds nothing up.
     this.worker.postMessage({ close: true });
