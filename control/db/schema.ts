@@ -156,7 +156,7 @@ export const tasks = sqliteTable(
 export const apiTokens = sqliteTable("api_tokens", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
-  role: text("role", { enum: ["admin", "operator", "read-only"] }).notNull(),
+  role: text("role", { enum: ["admin", "operator", "read-only", "metrics"] }).notNull(),
   tokenHash: text("token_hash").notNull().unique(),
   createdAt: integer("created_at").notNull(),
   revokedAt: integer("revoked_at"),

@@ -1,0 +1,113 @@
+import { count, ne, sql } from "drizzle-orm";
+import type { ContainerStatsStore } from "../container-stats.ts";
+import type { Db } from "../db/open.ts";
+import { containerInstances, deployments, tasks } from "../db/schema.ts";
+import type { ControlMetrics } from "./control-metrics.ts";
+
+export interface FleetGaugeSources {
+  db: Db;
+  /** Commits and releases handed to the commit worker and not yet answered. */
+  commitQueueDepth: () => number;
+  /** Without HA, always true. */
+  isLeader: () => boolean;
+  ha: boolean;
+  /** Clients connected to the embedded broker (undefined for an external broker: it counts its own). */
+  mqttConnections?: () => number | undefined;
+  /** The embedded broker's refusals (connects, publishes, subscribes), as counts since start. */
+  brokerRefusals?: () => Record<string, number>;
+  containerStats?: ContainerStatsStore;
+}
+
+/**
+ * Gauges of the fleet, computed at scrape time: each is one grouped query (or an in-memory read),
+ * so /metrics stays cheap at 10,000 hosts and 50,000 tasks (scripts/bench/metrics-scrape.ts) and
+ * never drifts from the database the way a counter kept beside every write would.
+ */
+export function registerFleetGauges(m: ControlMetrics, src: FleetGaugeSources): void {
+  const { db } = src;
+  m.scrapeGauge("flotilla_tasks", "Tasks by cluster and lastStatus.", ["cluster", "last_status"], async (g) => {
+    const rows = await db
+      .select({ cluster: tasks.clusterName, status: tasks.lastStatus, n: count() })
+      .from(tasks)
+      .groupBy(tasks.clusterName, tasks.lastStatus)
+      .all();
+    g.reset();
+    for (const r of rows) g.set({ cluster: r.cluster, last_status: r.status }, r.n);
+  });
+
+  // Instances: one query feeds three gauges; the collects run in turn, so the first one reads.
+  let instanceRows: Promise<{ cluster: string; status: string; connected: boolean; impaired: number; behind: number; n: number }[]> | undefined;
+  const readInstances = () =>
+    (instanceRows ??= db
+      .select({
+        cluster: containerInstances.clusterName,
+        status: containerInstances.status,
+        connected: containerInstances.agentConnected,
+        impaired: sql<number>`sum(case when ${containerInstances.healthStatus} = 'IMPAIRED' then 1 else 0 end)`,
+        behind: sql<number>`sum(case when ${containerInstances.reportedGeneration} < ${containerInstances.desiredGeneration} then 1 else 0 end)`,
+        n: count(),
+      })
+      .from(containerInstances)
+      .where(ne(containerInstances.status, "INACTIVE"))
+      .groupBy(containerInstances.clusterName, containerInstances.status, containerInstances.agentConnected)
+      .all()
+      .finally(() => queueMicrotask(() => (instanceRows = undefined))));
+  m.scrapeGauge("flotilla_container_instances", "Registered container instances (not INACTIVE) by cluster, status and agent connection.", ["cluster", "status", "agent"], async (g) => {
+    const rows = await readInstances();
+    g.reset();
+    for (const r of rows) g.inc({ cluster: r.cluster, status: r.status, agent: r.connected ? "connected" : "disconnected" }, r.n);
+  });
+  m.scrapeGauge("flotilla_container_instances_impaired", "Container instances whose agent reports healthStatus IMPAIRED.", ["cluster"], async (g) => {
+    const rows = await readInstances();
+    g.reset();
+    for (const r of rows) g.inc({ cluster: r.cluster }, Number(r.impaired));
+  });
+  m.scrapeGauge(
+    "flotilla_container_instances_generation_behind",
+    "Container instances whose agent has not yet reported the latest desired generation sent to it.",
+    ["cluster"],
+    async (g) => {
+      const rows = await readInstances();
+      g.reset();
+      for (const r of rows) g.inc({ cluster: r.cluster }, Number(r.behind));
+    },
+  );
+
+  m.scrapeGauge("flotilla_deployments", "Service deployments (not INACTIVE) by cluster and rolloutState.", ["cluster", "rollout_state"], async (g) => {
+    const rows = await db
+      .select({ cluster: deployments.clusterName, state: deployments.rolloutState, n: count() })
+      .from(deployments)
+      .where(ne(deployments.status, "INACTIVE"))
+      .groupBy(deployments.clusterName, deployments.rolloutState)
+      .all();
+    g.reset();
+    for (const r of rows) g.set({ cluster: r.cluster, rollout_state: r.state }, r.n);
+  });
+
+  m.scrapeGauge("flotilla_commit_queue_depth", "Placement commits and releases waiting for the commit worker.", [], (g) => g.set(src.commitQueueDepth()));
+  m.scrapeGauge("flotilla_leader", "1 while this control process is the leader (runs the schedulers); always 1 without HA.", ["ha"], (g) =>
+    g.set({ ha: src.ha ? "true" : "false" }, src.isLeader() ? 1 : 0),
+  );
+  m.scrapeGauge("flotilla_mqtt_connections", "MQTT clients connected to the embedded broker (agents and the control itself).", [], (g) => {
+    const n = src.mqttConnections?.();
+    g.reset();
+    if (n !== undefined) g.set(n);
+  });
+  m.scrapeGauge("flotilla_mqtt_refusals", "The embedded broker's refusals since start, by kind (connect, publish, subscribe...).", ["kind"], (g) => {
+    g.reset();
+    for (const [kind, n] of Object.entries(src.brokerRefusals?.() ?? {})) g.set({ kind }, n);
+  });
+
+  // Container stats (docs/container-stats.md): the latest reading of each container heard from recently.
+  const stats = src.containerStats;
+  if (stats) {
+    m.scrapeGauge("flotilla_container_cpu_units", "Latest sampled cpu use of a task's container, in CPU units (1024 = one CPU).", ["instance", "task", "container"], (g) => {
+      g.reset();
+      for (const e of stats.snapshot()) if (e.cpuUnits !== null) g.set({ instance: e.instanceId, task: e.taskId, container: e.container }, e.cpuUnits);
+    });
+    m.scrapeGauge("flotilla_container_memory_bytes", "Latest sampled memory use of a task's container, in bytes.", ["instance", "task", "container"], (g) => {
+      g.reset();
+      for (const e of stats.snapshot()) g.set({ instance: e.instanceId, task: e.taskId, container: e.container }, e.memoryBytes);
+    });
+  }
+}
