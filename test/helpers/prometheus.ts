@@ -13,8 +13,29 @@ interface ParsedFamily {
 export class Scrape {
   readonly families: Map<string, ParsedFamily>;
 
+  /** Each family's declared type, from its TYPE line. */
+  private readonly declared = new Map<string, ParsedFamily["type"]>();
+
   constructor(readonly text: string) {
-    this.families = new Map((parsePrometheusTextFormat(text) as ParsedFamily[]).map((f) => [f.name, f]));
+    // The parser folds a histogram's labelled series into one label-less one (its flattenMetrics
+    // keeps only buckets of the last series and drops their labels). Told a histogram family is
+    // untyped, it parses `_bucket`, `_sum` and `_count` as families of their own, labels kept; the
+    // declared type is remembered here. Only TYPE lines are touched: every sample is the parser's.
+    // It also drops the last sample of input that does not end in a newline (a single family's text).
+    const lines = (text.endsWith("\n") ? text : `${text}\n`).split("\n").map((line) => {
+      const m = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (!m) return line;
+      this.declared.set(m[1]!, m[2]!.toUpperCase() as ParsedFamily["type"]);
+      return m[2] === "histogram" ? `# TYPE ${m[1]} untyped` : line;
+    });
+    // A histogram's series come one after another (buckets, sum, count; then the next series), so
+    // its untyped `_count` family appears once per series: they are joined again by name.
+    this.families = new Map();
+    for (const f of parsePrometheusTextFormat(lines.join("\n")) as ParsedFamily[]) {
+      const seen = this.families.get(f.name);
+      if (seen) seen.metrics.push(...f.metrics);
+      else this.families.set(f.name, f);
+    }
   }
 
   family(name: string): ParsedFamily {
@@ -32,15 +53,17 @@ export class Scrape {
     return this.matching(name, labels).reduce((sum, m) => sum + Number(m.value), 0);
   }
 
-  /** A histogram's observation count summed over the matching series (0: none). */
+  /** A histogram's observation count summed over the matching series (0: none observed yet). */
   count(name: string, labels: Record<string, string> = {}): number {
-    const f = this.family(name);
-    if (f.type !== "HISTOGRAM") throw new Error(`${name} is a ${f.type}, not a histogram`);
-    return this.matching(name, labels).reduce((sum, m) => sum + Number(m.count), 0);
+    if (this.type(name) !== "HISTOGRAM") throw new Error(`${name} is a ${this.type(name)}, not a histogram`);
+    return this.families.has(`${name}_count`) ? this.value(`${name}_count`, labels) : 0;
   }
 
+  /** A family's declared type (COUNTER, GAUGE, HISTOGRAM, ...). */
   type(name: string): ParsedFamily["type"] {
-    return this.family(name).type;
+    const t = this.declared.get(name);
+    if (!t) throw new Error(`no metric family ${name} in the scrape`);
+    return t;
   }
 }
 
