@@ -139,7 +139,7 @@ describe("the API", () => {
     expect(s.value("flotilla_api_requests_total", labels) - before.value("flotilla_api_requests_total", labels)).toBe(1);
     expect(s.value("flotilla_api_requests_total", { ...labels, status: "401" }) - before.value("flotilla_api_requests_total", { ...labels, status: "401" })).toBe(1);
     expect(s.count("flotilla_api_request_duration_seconds", labels)).toBeGreaterThan(before.count("flotilla_api_request_duration_seconds", labels));
-    const routes = new Set(s.family("flotilla_api_requests_total").metrics.map((m) => m.labels!.route));
+    const routes = new Set(s.family("flotilla_api_requests_total").metrics.map((m) => m.labels?.route ?? ""));
     expect([...routes].some((r) => r.includes(taskId) || r.includes(CLUSTER))).toBe(false);
   });
 
