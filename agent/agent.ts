@@ -43,6 +43,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Prometheus metrics (agent/metrics); the runtime is instrumented by whoever builds it (main.ts). */
   metrics?: AgentMetrics;
+  /** The engine's clock (tests: a restart policy's attempt period without waiting a minute). */
+  now?: () => number;
 }
 
 export interface Agent {
@@ -124,6 +126,7 @@ export function createAgent(opts: AgentOptions): Agent {
     log: opts.log,
     onChange: scheduleReport,
     onContainerRestarted: () => opts.metrics?.containerRestarted(opts.link.connected),
+    now: opts.now,
   });
   opts.metrics?.observeState(() => engine.state);
 
