@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { processMetrics } from "../../shared/process-metrics.ts";
 import type { ReadonlyAgentState } from "../store/state-file.ts";
 
 /** Docker calls are milliseconds to seconds; pulls seconds to minutes. */
@@ -29,7 +30,7 @@ export class AgentMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "flotilla_agent_" });
+    if (opts.processMetrics ?? true) processMetrics(this.registry, "flotilla_agent_");
     this.dockerCallDuration = new Histogram({
       name: "flotilla_agent_docker_call_duration_seconds",
       help: "Container runtime (Docker Engine API) call latency, by call.",

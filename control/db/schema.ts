@@ -148,6 +148,8 @@ export const tasks = sqliteTable(
   (t) => [
     index("tasks_client_token").on(t.clusterName, t.clientToken),
     index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
+    // /metrics counts tasks by cluster and lastStatus at every scrape: from this index alone.
+    index("tasks_cluster_last_status").on(t.clusterName, t.lastStatus),
     index("tasks_instance").on(t.instanceId),
     index("tasks_service").on(t.clusterName, t.serviceName),
   ],

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { processMetrics } from "../../shared/process-metrics.ts";
 
 /** Latency buckets (seconds) for work that should take milliseconds: RunTask, report apply, API calls. */
 const FAST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -29,7 +30,7 @@ export class ControlMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "flotilla_control_" });
+    if (opts.processMetrics ?? true) processMetrics(this.registry, "flotilla_control_");
     this.placements = new Counter({ name: "flotilla_placements_total", help: "Tasks placed on a container instance (RunTask, StartTask, services).", labelNames: ["cluster"], registers });
     this.runTaskDuration = new Histogram({
       name: "flotilla_run_task_duration_seconds",

@@ -9,7 +9,7 @@ import { waitFor } from "../helpers/wait.ts";
  * /metrics end to end: a real control service and a real agent process on the Docker engine. A
  * task run through the API moves the control's task gauge, placements, RunTask and report-apply
  * histograms and MQTT message counters, and the agent's container gauge and Docker call
- * histograms; the agent's container stats reach the control's per-task gauges.
+ * histograms; the agent's container stats of a service's task reach the per-service gauges.
  */
 const CLUSTER = "metrics-e2e";
 const IMAGE = "flotilla/busybox:test";
@@ -77,15 +77,6 @@ describe("a task run through the real path", () => {
     expect(s.value("flotilla_agent_process_resident_memory_bytes")).toBeGreaterThan(0);
   });
 
-  test("container stats: the agent's samples reach the control's per-task gauges", async () => {
-    const s = await waitFor("a stats sample of the task", async () => {
-      const now = await control();
-      return now.value("flotilla_container_memory_bytes", { task: taskId, container: "main" }) > 0 ? now : undefined;
-    });
-    expect(s.value("flotilla_container_memory_bytes", { instance: instanceId, task: taskId, container: "main" })).toBeGreaterThan(0);
-    expect(s.value("flotilla_mqtt_messages_total", { direction: "in", type: "stats" })).toBeGreaterThanOrEqual(1);
-  });
-
   test("an image that cannot be pulled: the agent counts the Docker error by ECS error class", async () => {
     await tc.api("POST", "/v1/task-definitions", { family: "unpullable", containerDefinitions: [{ name: "main", image: "127.0.0.1:9/flotilla-missing:nope", memory: 32 }] });
     const res = await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "unpullable" });
@@ -106,4 +97,22 @@ describe("a task run through the real path", () => {
     expect(a.value("flotilla_agent_containers", { state: "RUNNING" })).toBe(0);
     expect(a.count("flotilla_agent_docker_call_duration_seconds", { call: "stop" })).toBeGreaterThanOrEqual(1);
   });
+
+  test("container stats: the agent's samples of a service's task reach the control's per-service gauges", async () => {
+    const res = await tc.api("POST", `/v1/clusters/${CLUSTER}/services`, { serviceName: "sampled", taskDefinition: "metered", desiredCount: 1 });
+    expect(res.status).toBe(201);
+    const labels = { cluster: CLUSTER, service: "sampled" };
+    const s = await waitFor(
+      "a stats sample of the service's task",
+      async () => {
+        const now = await control();
+        return now.value("flotilla_service_memory_bytes", labels) > 0 ? now : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(s.value("flotilla_service_sampled_tasks", labels)).toBe(1);
+    expect(s.type("flotilla_service_cpu_units")).toBe("GAUGE");
+    expect(s.value("flotilla_mqtt_messages_total", { direction: "in", type: "stats" })).toBeGreaterThanOrEqual(1);
+    expect(s.value("flotilla_deployments", { cluster: CLUSTER })).toBe(1);
+  }, 40_000);
 });
