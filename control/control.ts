@@ -36,7 +36,7 @@ import { DEFAULT_WEBHOOK_OPTIONS, type WebhookOptions } from "./events/webhook-o
 import { startWebhookWorker } from "./events/webhook-worker.ts";
 import { ControlMetrics } from "./metrics/control-metrics.ts";
 import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
-import { startMetricsListener, type MetricsListener } from "./metrics/listener.ts";
+import { startMetricsListener } from "./metrics/listener.ts";
 
 export interface ControlOptions {
   db: Database;
@@ -248,11 +248,10 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     brokerRefusals: () => ({ ...broker.stats }),
     containerStats: ctx.containerStats,
   });
-  let metricsListener: MetricsListener | undefined;
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
   const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
-  if (opts.metricsListen) metricsListener = startMetricsListener(metrics, opts.metricsListen);
+  const metricsListener = opts.metricsListen ? startMetricsListener(metrics, opts.metricsListen) : undefined;
 
   return {
     ctx,
