@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { AgentMetrics } from "../../../agent/metrics/agent-metrics.ts";
 import { instrumentRuntime } from "../../../agent/metrics/instrumented-runtime.ts";
 import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
-import type { ImagePullBehavior, PullSummary, RegistryCredentials } from "../../../agent/runtime/types.ts";
+import type { ContainerRuntime, ImagePullBehavior, PullSummary } from "../../../agent/runtime/types.ts";
 import { Scrape } from "../../helpers/prometheus.ts";
 
 /**
@@ -11,18 +11,21 @@ import { Scrape } from "../../helpers/prometheus.ts";
  * the image): timed as `pulled`, the downloaded bytes counted once, from the last summary; the
  * caller still gets every summary and the result. Other calls are passed through untouched.
  */
-class ProgressingRuntime extends HollowRuntime {
-  override async ensureImage(image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void, _c?: RegistryCredentials): Promise<boolean> {
+function progressingRuntime(): ContainerRuntime {
+  const hollow = new HollowRuntime();
+  const rt: ContainerRuntime = Object.create(hollow);
+  rt.ensureImage = async (image: string, behavior: ImagePullBehavior, onProgress?: (s: PullSummary) => void) => {
     onProgress?.({ layers: 2, layersDone: 0, bytesDone: 1_000, bytesTotal: 5_000 });
     onProgress?.({ layers: 2, layersDone: 2, bytesDone: 5_000, bytesTotal: 5_000 });
-    await super.ensureImage(image, behavior);
+    await hollow.ensureImage(image, behavior);
     return true;
-  }
+  };
+  return rt;
 }
 
 test("a pull: duration as pulled, bytes from the last progress summary, progress and result passed on", async () => {
   const metrics = new AgentMetrics({ processMetrics: false });
-  const rt = instrumentRuntime(new ProgressingRuntime(), metrics);
+  const rt = instrumentRuntime(progressingRuntime(), metrics);
   const seen: number[] = [];
   expect(await rt.ensureImage("app:1", "default", (s) => seen.push(s.bytesDone))).toBe(true);
   expect(seen).toEqual([1_000, 5_000]);
@@ -32,8 +35,6 @@ test("a pull: duration as pulled, bytes from the last progress summary, progress
   expect(s.value("flotilla_agent_image_pull_bytes_total")).toBe(5_000);
   expect(s.count("flotilla_agent_docker_call_duration_seconds", { call: "ensureImage" })).toBe(1);
   expect(s.count("flotilla_agent_docker_call_duration_seconds", { call: "info" })).toBe(1);
-  // Test controls of the hollow runtime are not runtime calls: reached, not timed.
-  expect(rt.running()).toEqual([]);
 });
 
 test("a failing call is counted by call and error class and still throws", async () => {
