@@ -244,7 +244,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     commitQueueDepth: () => placement.queueDepth,
     isLeader: () => (elector ? elector.isLeader() : true),
     ha: opts.ha !== undefined,
-    mqttConnections: () => broker.connectedClients?.(),
+    mqttConnections: broker.connectedClients,
     brokerRefusals: () => ({ ...broker.stats }),
     containerStats: ctx.containerStats,
   });

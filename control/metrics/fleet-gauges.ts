@@ -11,8 +11,8 @@ export interface FleetGaugeSources {
   /** Without HA, always true. */
   isLeader: () => boolean;
   ha: boolean;
-  /** Clients connected to the embedded broker (undefined for an external broker: it counts its own). */
-  mqttConnections?: () => number | undefined;
+  /** Clients connected to the embedded broker (absent for an external broker: it counts its own). */
+  mqttConnections?: () => number;
   /** The embedded broker's refusals (connects, publishes, subscribes), as counts since start. */
   brokerRefusals?: () => Record<string, number>;
   containerStats?: ContainerStatsStore;
@@ -88,11 +88,8 @@ export function registerFleetGauges(m: ControlMetrics, src: FleetGaugeSources): 
   m.scrapeGauge("flotilla_leader", "1 while this control process is the leader (runs the schedulers); always 1 without HA.", ["ha"], (g) =>
     g.set({ ha: src.ha ? "true" : "false" }, src.isLeader() ? 1 : 0),
   );
-  m.scrapeGauge("flotilla_mqtt_connections", "MQTT clients connected to the embedded broker (agents and the control itself).", [], (g) => {
-    const n = src.mqttConnections?.();
-    g.reset();
-    if (n !== undefined) g.set(n);
-  });
+  const connections = src.mqttConnections;
+  if (connections) m.scrapeGauge("flotilla_mqtt_connections", "MQTT clients connected to the embedded broker (agents and the control itself).", [], (g) => g.set(connections()));
   m.scrapeGauge("flotilla_mqtt_refusals", "The embedded broker's refusals since start, by kind (connect, publish, subscribe...).", ["kind"], (g) => {
     g.reset();
     for (const [kind, n] of Object.entries(src.brokerRefusals?.() ?? {})) g.set({ kind }, n);
