@@ -8,6 +8,7 @@ import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
+import type { AgentMetrics } from "./metrics/agent-metrics.ts";
 
 export interface AgentOptions {
   runtime: ContainerRuntime;
@@ -40,6 +41,10 @@ export interface AgentOptions {
   /** Between container stats samples (cpu, memory of each running container); 0: off. */
   statsIntervalMs?: number;
   log?: (line: string) => void;
+  /** Prometheus metrics (agent/metrics); the runtime is instrumented by whoever builds it (main.ts). */
+  metrics?: AgentMetrics;
+  /** The engine's clock (tests: a restart policy's attempt period without waiting a minute). */
+  now?: () => number;
 }
 
 export interface Agent {
@@ -91,6 +96,7 @@ export function createAgent(opts: AgentOptions): Agent {
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {
+      opts.metrics?.reportSent(report.generation);
       factsSent = healthSent = true;
       eventsSince = builtAt;
     }
@@ -119,7 +125,10 @@ export function createAgent(opts: AgentOptions): Agent {
     firelensRoot: opts.firelensRoot,
     log: opts.log,
     onChange: scheduleReport,
+    onContainerRestarted: () => opts.metrics?.containerRestarted(opts.link.connected),
+    now: opts.now,
   });
+  opts.metrics?.observeState(() => engine.state);
 
   const images = new ImageCleaner({
     runtime: opts.runtime,
@@ -167,15 +176,18 @@ export function createAgent(opts: AgentOptions): Agent {
       if (resyncEvery > 0) resyncTimer = setTimeout(resync, Math.random() * resyncEvery);
       await opts.link.start({
         onDesired: (d) => {
+          opts.metrics?.desiredReceived(d.generation);
           if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
         },
         onConnected: () => {
+          opts.metrics?.linkUp();
           factsSent = false;
           healthSent = false;
           eventsSince = 0;
           scheduleReport();
         },
         onDisconnected: () => {
+          opts.metrics?.linkDown();
           logs.cancelAll();
           void exec.cancelAll();
         },

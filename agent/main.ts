@@ -11,6 +11,8 @@ import { onDeregistered } from "./link/deregistered.ts";
 import { DockerRuntime } from "./runtime/docker.ts";
 import { loadRegistryCredentials, type RegistryAuthLookup } from "./runtime/registry-auth.ts";
 import { startIntrospection } from "./introspection/server.ts";
+import { AgentMetrics } from "./metrics/agent-metrics.ts";
+import { instrumentRuntime } from "./metrics/instrumented-runtime.ts";
 import { startTaskMetadata, type TaskMetadataSource } from "./metadata/server.ts";
 import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
@@ -89,7 +91,9 @@ async function main() {
       fail((e as Error).message, 2);
     }
   }
-  const runtime = new DockerRuntime({}, registryAuth);
+  // Every Docker call, whoever makes it, is timed and its failures counted (agent/metrics).
+  const metrics = new AgentMetrics();
+  const runtime = instrumentRuntime(new DockerRuntime({}, registryAuth), metrics);
   let info;
   try {
     info = await runtime.info();
@@ -177,6 +181,7 @@ async function main() {
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     statsIntervalMs: config.statsIntervalSeconds * 1000,
     log,
+    metrics,
   });
   await agent.start();
   let introspection: ReturnType<typeof startIntrospection> | undefined;
@@ -190,6 +195,7 @@ async function main() {
           connected: () => link.connected,
           state: () => agent!.engine.state,
           logStreams: () => agent!.logs.activeStreams,
+          metrics: () => metrics.text(),
         },
         config.introspectionPort,
       );

@@ -24,6 +24,7 @@ Options (environment variable in brackets):
   --webhook-allow-hosts H,H   webhook destinations allowed (host names); others refused [FLOTILLA_WEBHOOK_ALLOW_HOSTS] default any
   --event-retention-count N   events kept at most           [FLOTILLA_EVENT_RETENTION_COUNT] default 100000
   --event-retention-hours N   events older than N hours go  [FLOTILLA_EVENT_RETENTION_HOURS] default 168
+  --metrics-listen HOST:PORT  token-less GET /metrics listener, "off" for none [FLOTILLA_METRICS_LISTEN] default 127.0.0.1:9464
   -h, --help      show this help
 
 The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.
@@ -44,6 +45,8 @@ export interface ControlConfig {
   /** Webhook destination host names allowed (docs/events.md); absent = any. */
   webhookAllowHosts?: string[];
   eventRetention: { maxCount: number; maxAgeMs: number };
+  /** The token-less /metrics listener (docs/metrics.md); undefined: off. */
+  metricsListen?: { host: string; port: number };
   help: boolean;
 }
 
@@ -53,6 +56,14 @@ function port(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got "${value}"`);
   return n;
+}
+
+/** HOST:PORT ([v6]:PORT for IPv6), or "off". */
+function metricsListen(value: string): ControlConfig["metricsListen"] {
+  if (value === "off") return undefined;
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(value);
+  if (!m) throw new ConfigError(`--metrics-listen must be HOST:PORT or off, got "${value}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: port("--metrics-listen", m[2]!) };
 }
 
 export function parseControlConfig(argv: string[], env: Record<string, string | undefined>): ControlConfig {
@@ -79,6 +90,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "webhook-allow-hosts": { type: "string" },
         "event-retention-count": { type: "string" },
         "event-retention-hours": { type: "string" },
+        "metrics-listen": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -122,6 +134,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
   return {
     ha,
     webhookAllowHosts,
+    metricsListen: metricsListen(values["metrics-listen"] ?? env.FLOTILLA_METRICS_LISTEN ?? "127.0.0.1:9464"),
     eventRetention: { maxCount: Number(count), maxAgeMs: Number(hours) * 3600_000 },
     tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
     broker,

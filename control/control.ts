@@ -34,6 +34,9 @@ import { DEFAULT_RETENTION, EventSignal, type EventRetention } from "./events/lo
 import { startEventRetention } from "./events/retention.ts";
 import { DEFAULT_WEBHOOK_OPTIONS, type WebhookOptions } from "./events/webhook-options.ts";
 import { startWebhookWorker } from "./events/webhook-worker.ts";
+import { ControlMetrics } from "./metrics/control-metrics.ts";
+import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
+import { startMetricsListener } from "./metrics/listener.ts";
 
 export interface ControlOptions {
   db: Database;
@@ -63,6 +66,8 @@ export interface ControlOptions {
   eventRetention?: Partial<EventRetention & { intervalMs: number }>;
   /** Webhook delivery (timeouts, backoff, allow-list); see docs/events.md. */
   webhooks?: Partial<WebhookOptions>;
+  /** A token-less GET /metrics listener (docs/metrics.md); absent: none (the API's /metrics still serves). */
+  metricsListen?: { host: string; port: number };
 }
 
 export interface Control {
@@ -80,6 +85,9 @@ export interface Control {
   scheduler: ServiceScheduler;
   /** Leader-only work; `elector` is set under HA (without HA this process always leads). */
   leader: { duties: LeaderDuties; elector?: LeaderElector; isLeader(): boolean };
+  /** This control's Prometheus registry, and the token-less listener's URL when one was asked for. */
+  metrics: ControlMetrics;
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -111,6 +119,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     changes,
     containerStats: new ContainerStatsStore(opts.containerStats),
     eventSignal: new EventSignal(),
+    metrics: new ControlMetrics(),
   };
   const webhookOptions: WebhookOptions = { ...DEFAULT_WEBHOOK_OPTIONS, ...opts.webhooks };
   let scheduler: ServiceScheduler | undefined;
@@ -229,9 +238,20 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       brokerProvisioning,
     }),
   );
+  const metrics = ctx.metrics!;
+  registerFleetGauges(metrics, {
+    db: ctx.db,
+    commitQueueDepth: () => placement.queueDepth,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    ha: opts.ha !== undefined,
+    mqttConnections: broker.connectedClients,
+    brokerRefusals: () => ({ ...broker.stats }),
+    containerStats: ctx.containerStats,
+  });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
   const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
+  const metricsListener = opts.metricsListen ? startMetricsListener(metrics, opts.metricsListen) : undefined;
 
   return {
     ctx,
@@ -246,8 +266,11 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       return scheduler!;
     },
     leader: { duties, elector, isLeader: () => (elector ? elector.isLeader() : true) },
+    metrics,
+    metricsUrl: metricsListener?.url,
     stop: async () => {
       await server.stop(true);
+      await metricsListener?.stop();
       // Stops the leader-only work, then hands the lease over at once.
       await elector?.stop();
       await duties.stop();

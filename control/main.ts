@@ -52,11 +52,13 @@ async function main() {
     ha: config.ha,
     webhooks: { allowHosts: config.webhookAllowHosts },
     eventRetention: config.eventRetention,
+    metricsListen: config.metricsListen,
   });
   if (control.createdAdminToken) {
     console.log(`admin API token (shown once, store it now): ${control.createdAdminToken}`);
   }
   console.log(`flotilla control listening: api ${control.httpUrl} mqtt ${control.mqttUrl} console ${control.httpUrl}/console`);
+  if (control.metricsUrl) console.log(`flotilla control metrics (no token): ${control.metricsUrl}`);
   const shutdown = async () => {
     await control.stop();
     db.close();

@@ -47,6 +47,7 @@ async function containerExited(w: TaskWork, c: AgentContainer, rc: RuntimeContai
       await ctx.runtime.start(c.runtimeId!);
       c.restartCount = (c.restartCount ?? 0) + 1;
       c.lastRestartAt = now;
+      ctx.restarted?.();
       if (hasHealthCheck(def)) c.healthStatus = "UNKNOWN";
       ctx.log(`[agent] task ${task.taskId}: restarted container ${c.name} after exit code ${rc.exitCode} (restart ${c.restartCount})`);
       return;

@@ -39,6 +39,8 @@ export interface TaskEngineOptions {
   log?: (line: string) => void;
   /** Called after every change of known or desired state (pull progress included). */
   onChange?: () => void;
+  /** A container was restarted in place by its restartPolicy (counted on /metrics). */
+  onContainerRestarted?: () => void;
   /** Tests: wraps each task's state object before its runner owns it (to watch who writes it). */
   watchTask?: (task: AgentTask) => AgentTask;
 }
@@ -90,6 +92,7 @@ export class TaskEngine {
         this.changed(true);
       },
       changed: (durable) => this.changed(durable),
+      restarted: () => opts.onContainerRestarted?.(),
       finished: (taskId) => {
         this.runners.delete(taskId);
         this.changed(true);

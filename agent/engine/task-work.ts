@@ -30,6 +30,8 @@ export interface RunnerContext {
   changed(durable: boolean): void;
   /** The task is forgotten: its runner has ended. */
   finished(taskId: string): void;
+  /** A container was restarted in place by its restartPolicy. */
+  restarted?(): void;
 }
 
 /** Secret values for a task (never saved, never logged), as the desired task carries them. */

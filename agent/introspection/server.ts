@@ -10,6 +10,8 @@ export interface IntrospectionSource {
   state: () => ReadonlyAgentState;
   /** Log streams being served to the control service right now. */
   logStreams?: () => number;
+  /** The Prometheus exposition (agent/metrics); absent: no /metrics. */
+  metrics?: () => Promise<{ body: string; contentType: string }>;
 }
 
 /**
@@ -52,6 +54,13 @@ export function introspectionApp(src: IntrospectionSource) {
     if (wanted && tasks.length === 0) return c.json({ error: `no task ${wanted} on this instance` }, 404);
     return c.json(wanted ? tasks[0] : { Tasks: tasks });
   });
+  const metrics = src.metrics;
+  if (metrics) {
+    app.get("/metrics", async () => {
+      const { body, contentType } = await metrics();
+      return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
+    });
+  }
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

@@ -36,6 +36,8 @@ import { sigV4Authenticator } from "../ecs-api/sigv4/authenticator.ts";
 import { createAwsJsonApi } from "../ecs-api/protocol.ts";
 import type { ExecSessions } from "../link/exec-sessions.ts";
 import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
+import { requestMetrics } from "./middleware/request-metrics/index.ts";
+import { metricsResponse } from "../metrics/listener.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -85,9 +87,14 @@ export function createApi(
   }: ApiOptions = {},
 ) {
   const app = new Hono();
+  // First, so every request (console and AWS JSON door included) is counted by its route pattern.
+  if (ctx.metrics) app.use("*", requestMetrics(ctx.metrics));
   app.onError(onApiError);
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // Prometheus scrape behind a token with the metrics role (or admin); docs/metrics.md.
+  const metrics = ctx.metrics;
+  if (metrics) app.get("/metrics", authorize(ctx), () => metricsResponse(metrics));
   // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.
   app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes, instanceRevoked }));
 

@@ -43,6 +43,8 @@ export interface EmbeddedBroker {
   /** Drops a client's connection at once (deregistration, revoked credential). */
   disconnect(clientId: string): void;
   stats: EmbeddedBrokerStats;
+  /** Clients connected right now (the embedded broker's count; absent for an external one). */
+  connectedClients?: () => number;
 }
 
 function authError(message: string, returnCode = 5): AuthenticateError {
@@ -157,6 +159,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     url: `${tls ? "mqtts" : "mqtt"}://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`,
     port,
     stats,
+    connectedClients: () => broker.connectedClients,
     disconnect: (clientId) => clients.get(clientId)?.close(),
     close: () =>
       new Promise<void>((resolve) => {

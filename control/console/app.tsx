@@ -102,6 +102,8 @@ export function createConsole(ctx: OpsContext, opts: ConsoleOptions = {}) {
     const token = typeof form.token === "string" ? form.token.trim() : "";
     const row = token ? await findToken(ctx, token) : undefined;
     if (!row) return c.html(<LoginPage error="That token is not valid (or was revoked)." />, 401);
+    // A scraper's token reads /metrics and nothing else.
+    if (row.role === "metrics") return c.html(<LoginPage error="A metrics token only reads /metrics; log in with another token." />, 403);
     const s = sessions.create(row.id);
     setCookie(c, SESSION_COOKIE, s.id, cookieOptions(c, Math.floor(sessions.ttlMs / 1000)));
     return c.redirect(base, 303);

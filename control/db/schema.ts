@@ -148,6 +148,8 @@ export const tasks = sqliteTable(
   (t) => [
     index("tasks_client_token").on(t.clusterName, t.clientToken),
     index("tasks_cluster_status").on(t.clusterName, t.desiredStatus),
+    // /metrics counts tasks by cluster and lastStatus at every scrape: from this index alone.
+    index("tasks_cluster_last_status").on(t.clusterName, t.lastStatus),
     index("tasks_instance").on(t.instanceId),
     index("tasks_service").on(t.clusterName, t.serviceName),
   ],
@@ -156,7 +158,7 @@ export const tasks = sqliteTable(
 export const apiTokens = sqliteTable("api_tokens", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
-  role: text("role", { enum: ["admin", "operator", "read-only"] }).notNull(),
+  role: text("role", { enum: ["admin", "operator", "read-only", "metrics"] }).notNull(),
   tokenHash: text("token_hash").notNull().unique(),
   createdAt: integer("created_at").notNull(),
   revokedAt: integer("revoked_at"),

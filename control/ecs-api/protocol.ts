@@ -61,6 +61,7 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () =>
         throw new ProtocolError("UnknownOperationException", `unknown operation ${target.prefix ? `${target.prefix}.` : ""}${target.name || "(no X-Amz-Target)"}`);
       }
       caller = await authenticate(ctx, c.req.raw, raw, sigV4);
+      if (caller.role === "metrics") throw new ProtocolError("AccessDeniedException", `role "metrics" may only read /metrics, not call ${target.name}`);
       if (target.action.access === "write" && caller.role === "read-only") {
         throw new ProtocolError("AccessDeniedException", `role "${caller.role}" may not call ${target.name}`);
       }

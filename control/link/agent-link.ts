@@ -13,6 +13,7 @@ import { nextDesiredStates } from "../ops/desired.ts";
 import { applyHealth, applyPresence, registerContainerInstance } from "../ops/instances.ts";
 import { ReportBatcher } from "./report-batcher.ts";
 import { latencyTrace, wallNow } from "../latency-trace.ts";
+import { mqttMessageType } from "../metrics/mqtt-message-type.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin, settledWithin } from "../../shared/mqtt-end.ts";
 
@@ -126,8 +127,18 @@ export class AgentLink {
       reconnectPeriod: 1000,
       keepalive: 30,
     });
+    const metrics = this.ctx.metrics;
+    if (metrics) {
+      // One place for both directions: whatever publishes, the client sends it as a packet.
+      this.client.on("packetsend", (packet) => {
+        const type = packet.cmd === "publish" ? mqttMessageType(packet.topic) : null;
+        if (type) metrics.mqtt("out", type);
+      });
+    }
     this.client.on("message", (topic, payload) => {
       const receivedAt = latencyTrace.enabled ? wallNow() : 0;
+      const type = metrics && mqttMessageType(topic);
+      if (type) metrics!.mqtt("in", type);
       // Whatever an agent sends, a failure stays with that message: counted, logged, dropped.
       this.onMessage(topic, payload, receivedAt).catch((e: Error) => {
         this.stats.failedHandling++;

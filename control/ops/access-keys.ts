@@ -5,7 +5,7 @@ import { open, seal } from "../crypto/aead.ts";
 import { accessKeys } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, notFound } from "./errors.ts";
-import { TOKEN_ROLES, type TokenRole } from "./tokens.ts";
+import { ACCESS_KEY_ROLES, type TokenRole } from "./tokens.ts";
 import { parseInput } from "./validate.ts";
 
 /**
@@ -32,7 +32,7 @@ export const newSecretAccessKey = () => randomString(SECRET_ALPHABET, 40);
 
 const createAccessKeyInput = z.strictObject({
   name: z.string().trim().min(1).max(128).regex(/^[\w.@ -]+$/, "letters, digits, spaces and _ . @ - only"),
-  role: z.enum(TOKEN_ROLES),
+  role: z.enum(ACCESS_KEY_ROLES),
 });
 
 export interface AccessKeyView {

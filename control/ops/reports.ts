@@ -34,6 +34,18 @@ const CHUNK = 400;
  * Reports of one instance in the same burst apply in order.
  */
 export async function applyReports(ctx: OpsContext, batch: { instanceId: string; report: Report }[]): Promise<ReportOutcome[]> {
+  const metrics = ctx.metrics;
+  if (!metrics) return applyReportBatch(ctx, batch);
+  const end = metrics.reportApplyDuration.startTimer();
+  try {
+    return await applyReportBatch(ctx, batch);
+  } finally {
+    end();
+    metrics.reportsApplied.inc(batch.length);
+  }
+}
+
+async function applyReportBatch(ctx: OpsContext, batch: { instanceId: string; report: Report }[]): Promise<ReportOutcome[]> {
   for (const { instanceId, report } of batch) if (report.facts) await applyFacts(ctx, instanceId, report.facts);
   const result = await ctx.serialize(async () => {
     const now = ctx.clock.now();

@@ -90,6 +90,19 @@ async function tagTasks(ctx: OpsContext, rows: TaskRow[], tags: { key: string; v
  * With a clientToken, a repeat of the same request returns the first call's tasks (client-tokens.ts).
  */
 export async function runTask(ctx: OpsContext, cluster: string, input: unknown): Promise<RunTaskResult> {
+  if (!ctx.metrics) return runTaskUntimed(ctx, cluster, input);
+  const end = ctx.metrics.runTaskDuration.startTimer();
+  try {
+    const result = await runTaskUntimed(ctx, cluster, input);
+    end({ outcome: result.tasks.length > 0 ? "placed" : "not-placed" });
+    return result;
+  } catch (e) {
+    end({ outcome: "error" });
+    throw e;
+  }
+}
+
+async function runTaskUntimed(ctx: OpsContext, cluster: string, input: unknown): Promise<RunTaskResult> {
   const req = parseInput(runTaskInput, input);
   if (req.launchType !== undefined && req.launchType !== "EXTERNAL") {
     throw invalid(`launchType: ${req.launchType} is not available; Flotilla's container instances are EXTERNAL`, [

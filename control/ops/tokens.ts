@@ -8,7 +8,10 @@ import { parseInput } from "./validate.ts";
 
 export type TokenRow = typeof apiTokens.$inferSelect;
 export type TokenRole = TokenRow["role"];
-export const TOKEN_ROLES = ["admin", "operator", "read-only"] as const satisfies readonly TokenRole[];
+/** `metrics`: a scraper's token, which may only read GET /metrics (docs/metrics.md). */
+export const TOKEN_ROLES = ["admin", "operator", "read-only", "metrics"] as const satisfies readonly TokenRole[];
+/** Access keys sign AWS JSON calls, which a metrics token may not make: the people's roles only. */
+export const ACCESS_KEY_ROLES = ["admin", "operator", "read-only"] as const satisfies readonly TokenRole[];
 
 const ADMIN_ID = "admin";
 

@@ -137,6 +137,11 @@ export class CommitPipeline {
     return this.send(id, job, []).then((reply) => (reply.outcome === "released" ? { version: reply.version } : (reply.outcome as "busy" | "fenced")));
   }
 
+  /** Commits and releases submitted and not yet answered by the worker (/metrics). */
+  get depth(): number {
+    return this.waiting.size;
+  }
+
   /** Writes answered by the worker, whatever their outcome: what shows that a write went through here. */
   get jobsRun(): number {
     return this.ran;

@@ -3,6 +3,7 @@ import type { ContainerStatsStore } from "../container-stats.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
 import type { EventSignal } from "../events/log.ts";
+import type { ControlMetrics } from "../metrics/control-metrics.ts";
 import type { ImagePlatforms } from "./image-platforms.ts";
 import type { PlacementIndexCache } from "./index-cache.ts";
 import type { PlacementStore } from "./placement-store.ts";
@@ -43,4 +44,6 @@ export interface OpsContext {
   containerStats?: ContainerStatsStore;
   /** Told after events are appended (control/events), so this process's streams and webhooks wake at once. */
   eventSignal?: EventSignal;
+  /** This control's Prometheus metrics (control/metrics); absent: nothing is counted. */
+  metrics?: ControlMetrics;
 }

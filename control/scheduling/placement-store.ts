@@ -65,6 +65,11 @@ export class PlacementStore {
     return this.parts.pipeline;
   }
 
+  /** Commits and releases waiting for the worker (the commit queue depth on /metrics). */
+  get queueDepth(): number {
+    return this.parts.pipeline.depth;
+  }
+
   /** Writes the worker has answered (commits and releases, fenced or not). */
   get writesRun(): number {
     return this.parts.pipeline.jobsRun;

@@ -110,6 +110,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
     }
     if (outcome === "committed") {
       if (placed.rows.length > 0) ctx.eventSignal?.notify();
+      if (placed.rows.length > 0) ctx.metrics?.placements.inc({ cluster: req.clusterName }, placed.rows.length);
       for (const id of placed.perInstance.keys()) ctx.desiredChanged(id);
       return {
         tasks: placed.rows,

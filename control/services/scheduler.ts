@@ -30,6 +30,8 @@ export class ServiceScheduler {
   private again = false;
   private stopped = true;
   private lastRoundAt = 0;
+  /** When the oldest change not yet acted on was poked (null: none); its wait is the reconcile lag. */
+  private pokedAt: number | null = null;
   /** When each instance was first seen disconnected by this process. */
   private readonly disconnects: DisconnectTracker;
   private readonly intervalMs: number;
@@ -61,6 +63,7 @@ export class ServiceScheduler {
   /** Something relevant changed: run a round soon. */
   poke(): void {
     if (this.stopped) return;
+    this.pokedAt ??= performance.now();
     if (this.running) {
       this.again = true;
       return;
@@ -96,6 +99,17 @@ export class ServiceScheduler {
   private async round(): Promise<void> {
     this.lastRoundAt = Date.now();
     const t0 = performance.now();
+    const metrics = this.ctx.metrics;
+    if (this.pokedAt !== null) metrics?.serviceReconcileLag.observe((t0 - this.pokedAt) / 1000);
+    this.pokedAt = null;
+    try {
+      await this.reconcileAll(t0);
+    } finally {
+      metrics?.serviceRoundDuration.observe((performance.now() - t0) / 1000);
+    }
+  }
+
+  private async reconcileAll(t0: number): Promise<void> {
     const live = await this.ctx.db.select().from(services).where(ne(services.status, "INACTIVE")).all();
     const clusters = new Set(live.map((s) => s.clusterName));
     this.disconnects.retain(clusters);

@@ -3,16 +3,16 @@ import { emit, expectArgs, expectIds, type Resource } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { details, table } from "../output.ts";
 
-const ROLES = ["admin", "operator", "read-only"];
+const ROLES = ["admin", "operator", "read-only", "metrics"];
 
 export const tokens: Resource = {
   name: "tokens",
   summary: "API tokens (admin only): create (the secret is shown once), list, revoke.",
   commands: {
     create: {
-      summary: "Create a token with a role: admin, operator or read-only.",
+      summary: "Create a token with a role: admin, operator, read-only or metrics (reads /metrics only).",
       args: "<name>",
-      options: { role: { type: "string", valueName: "ROLE", description: "admin, operator or read-only (required)" } },
+      options: { role: { type: "string", valueName: "ROLE", description: "admin, operator, read-only or metrics (required)" } },
       examples: ["flotilla tokens create ci --role operator"],
       async run(ctx, { positionals, values }) {
         const [name] = expectArgs(positionals, ["name"]);

@@ -27,7 +27,7 @@ export async function startControlProcess(opts: { log?: boolean; args?: string[]
   const dir = mkdtempSync(join(tmpdir(), "flotilla-bench-control-"));
   const proc = Bun.spawn(
     // BENCH_CONTROL_BUN_ARGS="--cpu-prof" profiles the control process.
-    ["bun", ...(process.env.BENCH_CONTROL_BUN_ARGS?.split(" ").filter(Boolean) ?? []), join(ROOT, "control/main.ts"), "--http-port", "0", "--mqtt-port", "0", "--db", `file:${join(dir, "flotilla.db")}`, ...(opts.args ?? [])],
+    ["bun", ...(process.env.BENCH_CONTROL_BUN_ARGS?.split(" ").filter(Boolean) ?? []), join(ROOT, "control/main.ts"), "--http-port", "0", "--mqtt-port", "0", "--metrics-listen", "127.0.0.1:0", "--db", `file:${join(dir, "flotilla.db")}`, ...(opts.args ?? [])],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, FLOTILLA_ADMIN_TOKEN: BENCH_TOKEN } },
   );
   // Keep only the head and tail of the log: a 10k fleet logs a line per registration.

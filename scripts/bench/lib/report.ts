@@ -6,7 +6,7 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs, container-stats, console)
+ *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, console)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
@@ -122,6 +122,12 @@ const benches: Bench[] = [
     title: "Container stats",
     args: ["--hosts", env.BENCH_STATS_HOSTS ?? "10000", "--containers", "20"],
     what: "The agent's stats sampler over 20 hollow containers (cpu per sample, bytes per sample on the wire); the control's parse and apply of one stats message per host for N hosts × 5 tasks (cpu per 30 s round, heap, snapshot).",
+  },
+  {
+    name: "metrics-scrape",
+    title: "Metrics scrape",
+    args: ["--hosts", env.BENCH_METRICS_HOSTS ?? "10000", "--tasks", env.BENCH_METRICS_TASKS ?? "50000"],
+    what: "The control's /metrics (its own registry, fleet gauges from the database, process metrics) over HTTP from the token-less listener, GET to last byte, with N hosts inserted and M tasks placed through startTasks (4 in 5 RUNNING); the first scrape apart.",
   },
   {
     name: "console",

@@ -28,7 +28,7 @@ export async function startControlProcess(opts: {
   extraArgs?: string[];
 }): Promise<ControlProcess> {
   const args = [
-    "bun", join(ROOT, "control/main.ts"), "--ha", "--ha-id", opts.id, "--http-port", "0", "--bind", "127.0.0.1", "--db", opts.db,
+    "bun", join(ROOT, "control/main.ts"), "--ha", "--ha-id", opts.id, "--http-port", "0", "--metrics-listen", "127.0.0.1:0", "--bind", "127.0.0.1", "--db", opts.db,
     "--broker", "external", "--broker-url", opts.broker.url, "--broker-admin-user", opts.broker.adminUser, "--broker-admin-password", opts.broker.adminPassword,
     ...(opts.extraArgs ?? []),
   ];

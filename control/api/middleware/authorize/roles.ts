@@ -9,9 +9,13 @@ function adminOnly(path: string): boolean {
 
 /**
  * What each role may do. read-only: reads, except the admin-only paths; operator: everything but
- * tokens, access keys and the audit log; admin: everything.
+ * tokens, access keys and the audit log; admin: everything. metrics (a scraper's token): GET
+ * /metrics and nothing else, and /metrics is for it and admin only, so a scrape credential never
+ * reads the API and people's tokens are not spread into scrape configs.
  */
 export function roleAllows(role: TokenRole, method: string, path: string): boolean {
+  if (path === "/metrics") return (role === "admin" || role === "metrics") && READ_METHODS.has(method.toUpperCase());
+  if (role === "metrics") return false;
   if (role === "admin") return true;
   if (adminOnly(path)) return false;
   if (role === "operator") return true;
