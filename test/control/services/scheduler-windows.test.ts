@@ -2,6 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { tasks } from "../../../control/db/schema.ts";
 import { arn } from "../../../shared/arn.ts";
+import { ecsOk } from "../../helpers/aws-json.ts";
+import { addInstance } from "../../helpers/ops.ts";
 import { APP_V1, APP_V2, fakeFleet } from "./fake-fleet.ts";
 
 /**
@@ -80,6 +82,9 @@ describe("deployment windows in the service scheduler", () => {
     expect(mid.deployments[0].waitingHosts).toEqual([{ containerInstanceArn: arnOf(a), until: OPENS_AT }]);
     // ECS's own fields are as they were.
     expect(mid.deployments[0]).toMatchObject({ taskDefinition: expect.stringMatching(/app:2$/), desiredCount: 2, runningCount: 1 });
+    // DescribeServices over AWS JSON shows the same.
+    const ecs = await ecsOk(fleet.t.app, "DescribeServices", { cluster: C, services: ["web"] });
+    expect(ecs.services[0].deployments[0].waitingHosts).toEqual([{ containerInstanceArn: arnOf(a), until: OPENS_AT }]);
 
     // Into the window: the held host is replaced too and the deployment completes.
     fleet.clock.t = Date.parse(OPENS_AT) + 1000;
@@ -189,5 +194,29 @@ describe("deployment windows in the service scheduler", () => {
     await rounds(5);
     expect(await at()).toEqual([[a, 2], [b, 2]].sort());
     expect((await describeSvc("agentd")).deployments[0]).toMatchObject({ rolloutState: "COMPLETED" });
+  });
+
+  test("outside the window, a draining covered host's tasks are still replaced, and a new service's first tasks go only to hosts inside their window", async () => {
+    const { a, b, oldOnA } = await setup({ placementConstraints: [] });
+    expect((await fleet.t.request("PATCH", `/v1/clusters/${C}/container-instances/${a}`, { status: "DRAINING" })).status).toBe(200);
+    await rounds(3);
+    expect((await allTasks()).find((t) => t.id === oldOnA.id)!.lastStatus).toBe("STOPPED");
+    expect((await fleet.running("web")).map((t) => t.instanceId)).toEqual([b, b]);
+    expect((await fleet.t.request("PATCH", `/v1/clusters/${C}/container-instances/${a}`, { status: "ACTIVE" })).status).toBe(200);
+    // A new service is scale-up: with A outside its window, both tasks start on B.
+    await fleet.t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "api", taskDefinition: "app:1", desiredCount: 2 });
+    await rounds(2);
+    expect((await fleet.running("api")).map((t) => t.instanceId)).toEqual([b, b]);
+  });
+
+  test("a daemon's first copy on a newly registered covered host starts outside the window", async () => {
+    fleet = await fakeFleet(C, 1);
+    await fleet.t.request("POST", "/v1/task-definitions", APP_V1);
+    expect((await fleet.t.request("POST", `/v1/clusters/${C}/deployment-windows`, { ...WINDOW, filter: undefined })).status).toBe(201);
+    expect((await fleet.t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "agentd", taskDefinition: "app:1", schedulingStrategy: "DAEMON" })).status).toBe(201);
+    await rounds(2);
+    const late = await addInstance(fleet.t, C, { cpu: 4096, memory: 8192 });
+    await rounds(2);
+    expect((await fleet.running("agentd")).map((t) => t.instanceId).sort()).toEqual([fleet.instances[0]!, late].sort());
   });
 });
