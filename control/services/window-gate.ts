@@ -3,7 +3,7 @@ import { deploymentWindowOverrides, deploymentWindows } from "../db/schema.ts";
 import type { InstanceView } from "../placement/index.ts";
 import type { OpsContext } from "../scheduling/context.ts";
 import type { ServiceInstance } from "./cluster-view.ts";
-import { compileSchedule, type WindowSchedule } from "./window-schedule.ts";
+import { compileSchedule, scheduleStateAt, type OneWindowState, type WindowSchedule } from "./window-schedule.ts";
 import { compileWindowFilter, windowState, type CompiledOverride, type CompiledWindow, type WindowInstance, type WindowState } from "./window-state.ts";
 
 /**
@@ -66,10 +66,16 @@ export async function loadWindowGate(ctx: OpsContext, clusterName: string, now: 
     });
   }
   const overrides: CompiledOverride[] = overrideRows.map((o) => ({ filter: o.filter, until: o.until, matches: matcherOf(o.filter) }));
+  const perWindow = new Map<CompiledWindow, OneWindowState>();
+  const stateOfWindow = (w: CompiledWindow) => {
+    let s = perWindow.get(w);
+    if (!s) perWindow.set(w, (s = scheduleStateAt(w.schedule, now)));
+    return s;
+  };
   const cache = new Map<string, WindowState>();
   const stateOf = (inst: WindowInstance): WindowState => {
     let s = cache.get(inst.id);
-    if (!s) cache.set(inst.id, (s = windowState(windows, inst, now, overrides)));
+    if (!s) cache.set(inst.id, (s = windowState(windows, inst, now, overrides, stateOfWindow)));
     return s;
   };
   return { unrestricted: false, stateOf, admits: (v) => stateOf(v).open };

@@ -1,5 +1,5 @@
 import { compileExpression, type Expr, type InstancePredicate, type InstanceView } from "../placement/index.ts";
-import { scheduleStateAt, type WindowSchedule } from "./window-schedule.ts";
+import { scheduleStateAt, type OneWindowState, type WindowSchedule } from "./window-schedule.ts";
 
 /**
  * Whether a host is inside its deployment window: pure, over compiled windows and overrides and
@@ -81,13 +81,20 @@ export interface WindowState {
  * until the last of those closes), or while an operator override matching it lasts; otherwise it
  * is closed until the earliest next opening of its windows.
  */
-export function windowState(windows: readonly CompiledWindow[], instance: WindowInstance, now: number, overrides: readonly CompiledOverride[] = []): WindowState {
+export function windowState(
+  windows: readonly CompiledWindow[],
+  instance: WindowInstance,
+  now: number,
+  overrides: readonly CompiledOverride[] = [],
+  /** A window's state at `now` does not depend on the host: a round computes it once per window (window-gate.ts). */
+  stateOfWindow: (w: CompiledWindow) => OneWindowState = (w) => scheduleStateAt(w.schedule, now),
+): WindowState {
   const covering = windows.filter((w) => w.matches(instance));
   if (covering.length === 0) return { open: true, covered: false };
   let closesAt: number | undefined;
   let opensAt: number | undefined;
   for (const w of covering) {
-    const s = scheduleStateAt(w.schedule, now);
+    const s = stateOfWindow(w);
     if (s.open) closesAt = Math.max(closesAt ?? 0, s.closesAt);
     else if (s.opensAt !== undefined) opensAt = Math.min(opensAt ?? Infinity, s.opensAt);
   }
