@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { tasks } from "../../../control/db/schema.ts";
 import { arn } from "../../../shared/arn.ts";
 import { ecsOk } from "../../helpers/aws-json.ts";
+import { consoleHarness } from "../console/console-harness.ts";
 import { addInstance } from "../../helpers/ops.ts";
 import { APP_V1, APP_V2, fakeFleet } from "./fake-fleet.ts";
 
@@ -85,6 +86,11 @@ describe("deployment windows in the service scheduler", () => {
     // DescribeServices over AWS JSON shows the same.
     const ecs = await ecsOk(fleet.t.app, "DescribeServices", { cluster: C, services: ["web"] });
     expect(ecs.services[0].deployments[0].waitingHosts).toEqual([{ containerInstanceArn: arnOf(a), until: OPENS_AT }]);
+    // And the console's service page.
+    const ui = await consoleHarness(undefined, fleet.t);
+    const page = await ui.get(`/console/clusters/${C}/services/web`, (await ui.login()).cookie);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain(`Waiting for deployment windows: ${a} until ${OPENS_AT}`);
 
     // Into the window: the held host is replaced too and the deployment completes.
     fleet.clock.t = Date.parse(OPENS_AT) + 1000;
