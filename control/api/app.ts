@@ -10,6 +10,7 @@ import { activationRoutes } from "./routes/activations.ts";
 import { agentDownloadRoutes } from "./routes/agent-download.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
+import { deploymentWindowRoutes } from "./routes/deployment-windows.ts";
 import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/instance-deregistration.ts";
 import { secretRoutes } from "./routes/secrets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -122,6 +123,7 @@ export function createApi(
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
   v1.route("/clusters", activationRoutes(ctx));
   v1.route("/clusters", clusterPolicyRoutes(ctx));
+  v1.route("/clusters", deploymentWindowRoutes(ctx));
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/access-keys", accessKeyRoutes(accessKeys));

@@ -14,9 +14,10 @@ import { tasks } from "./commands/tasks.ts";
 import { tokens } from "./commands/tokens.ts";
 import { events } from "./commands/events.ts";
 import { webhooks } from "./commands/webhooks.ts";
+import { windows } from "./commands/windows.ts";
 
 /**
  * Every API resource the CLI drives; a new resource is one file under commands/ plus one line here.
  * (`config` and `completion` need no API and are added by runCli.)
  */
-export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks];
+export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks, windows];

@@ -2,6 +2,12 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 
 /** Times are epoch milliseconds; JSON columns hold the ECS-shaped structures they name. */
 
+/** A host a deployment waits for: outside its deployment window until `until` (epoch ms; null = no opening ahead). */
+export interface WaitingHost {
+  containerInstanceArn: string;
+  until: number | null;
+}
+
 export const clusters = sqliteTable("clusters", {
   name: text("name").primaryKey(),
   arn: text("arn").notNull(),
@@ -249,6 +255,14 @@ export const deployments = sqliteTable(
     taskDefinitionArn: text("task_definition_arn").notNull(),
     desiredCount: integer("desired_count").notNull(),
     failedTasks: integer("failed_tasks").notNull().default(0),
+    /**
+     * Most primary tasks this deployment has had live at once (capped at its desiredCount). Starts
+     * up to it replace failed tasks, which proceed outside deployment windows; starts beyond it
+     * are scale-up (services/window-gate.ts).
+     */
+    reachedCount: integer("reached_count").notNull().default(0),
+    /** Flotilla: hosts whose tasks this deployment leaves alone until their window opens, [{containerInstanceArn, until}]. */
+    waitingHosts: text("waiting_hosts", { mode: "json" }).$type<WaitingHost[]>(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -351,4 +365,41 @@ export const webhookDeliveries = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [index("webhook_deliveries_hook").on(t.webhookId, t.id)],
+);
+
+/**
+ * Deployment windows (docs/deployment-windows.md): a cron schedule in an IANA time zone opening
+ * for `durationMinutes`, over the whole cluster (filter null) or the instances a cluster query
+ * language expression matches. Deployments change tasks on a covered host only while one of its
+ * windows is open.
+ */
+export const deploymentWindows = sqliteTable(
+  "deployment_windows",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    name: text("name").notNull(),
+    schedule: text("schedule").notNull(),
+    durationMinutes: integer("duration_minutes").notNull(),
+    timeZone: text("time_zone").notNull(),
+    filter: text("filter"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("deployment_windows_cluster").on(t.clusterName, t.name)],
+);
+
+/** Operator overrides ("deploy now"): the matching hosts count as inside a window until `until`. */
+export const deploymentWindowOverrides = sqliteTable(
+  "deployment_window_overrides",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    filter: text("filter"),
+    until: integer("until").notNull(),
+    /** The API token's name that asked (also in the audit log). */
+    createdBy: text("created_by"),
+    reason: text("reason"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("deployment_window_overrides_cluster").on(t.clusterName, t.until)],
 );

@@ -30,6 +30,8 @@ const deploymentConfigurationInput = z.strictObject({
   minimumHealthyPercent: z.number().int().min(0).max(100).optional(),
   maximumPercent: z.number().int().min(100).max(2000).optional(),
   deploymentCircuitBreaker: z.strictObject({ enable: z.boolean(), rollback: z.boolean() }).optional(),
+  /** Flotilla (docs/deployment-windows.md): may scale-up start tasks on hosts outside their deployment window? */
+  windowPolicy: z.strictObject({ allowScaleOutsideWindow: z.boolean() }).optional(),
 });
 
 const serviceName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores");
@@ -67,6 +69,7 @@ function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeo
     minimumHealthyPercent: input?.minimumHealthyPercent ?? base.minimumHealthyPercent,
     maximumPercent: input?.maximumPercent ?? base.maximumPercent,
     deploymentCircuitBreaker: input?.deploymentCircuitBreaker ?? base.deploymentCircuitBreaker,
+    ...((input?.windowPolicy ?? base.windowPolicy) ? { windowPolicy: input?.windowPolicy ?? base.windowPolicy } : {}),
   };
 }
 

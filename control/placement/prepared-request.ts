@@ -45,6 +45,7 @@ export function prepareRequest(request: PlacementRequest): PreparedRequest {
       memberOfErrors.push(`memberOf "${c.expression}": ${compiled.error.message}`);
     }
   }
+  if (request.admit) memberOf.push(request.admit);
   const architectureValues = request.cpuArchitecture ? ARCHITECTURE_VALUES[request.cpuArchitecture] : null;
   if (architectureValues) hints.push({ name: CPU_ARCHITECTURE_ATTRIBUTE, values: [...architectureValues] });
   for (const a of request.requiredAttributes) if (a.value !== undefined) hints.push({ name: a.name, values: [a.value] });

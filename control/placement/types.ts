@@ -62,6 +62,11 @@ export interface PlacementRequest {
    * index does not have fails with MISSING.
    */
   onInstance?: string;
+  /**
+   * A further test each candidate must pass, for rules that are not cluster query language
+   * (deployment windows: only hosts inside their window). A refusal reads as a memberOf one.
+   */
+  admit?: (instance: InstanceView) => boolean;
 }
 
 /**

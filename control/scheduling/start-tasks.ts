@@ -8,7 +8,7 @@ import type { OpsContext } from "./context.ts";
 import type { CommitOutcome } from "./commit-job.ts";
 import { taskPlatform } from "./task-platform.ts";
 import { encodeTaskRows, newTaskColumns, type SharedTaskColumns } from "./task-insert.ts";
-import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
+import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementRequest, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export interface StartTasksRequest {
   clusterName: string;
@@ -27,6 +27,8 @@ export interface StartTasksRequest {
   clientToken?: { token: string; request: string };
   /** StartTask: place on this container instance only (see PlacementRequest.onInstance). */
   onInstance?: string;
+  /** Only instances this admits (deployment windows); see PlacementRequest.admit. */
+  admit?: PlacementRequest["admit"];
 }
 
 export interface StartTasksResult {
@@ -74,6 +76,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
     requiredAttributes: enforcedAttributes(spec),
     cpuArchitecture: platform.cpuArchitecture,
     onInstance: req.onInstance,
+    admit: req.admit,
   };
 
   for (let attempt = 1; ; attempt++) {

@@ -5,7 +5,7 @@ import type { InstanceRow } from "../db/rows.ts";
 import { notYetStopped } from "./store.ts";
 
 /** The columns of a container instance the service scheduler looks at. */
-export type ServiceInstance = Pick<InstanceRow, "id" | "clusterName" | "status" | "agentConnected" | "lastSeenAt" | "attributes">;
+export type ServiceInstance = Pick<InstanceRow, "id" | "clusterName" | "status" | "agentConnected" | "lastSeenAt" | "attributes" | "registeredAt">;
 
 const columns = {
   id: containerInstances.id,
@@ -14,6 +14,7 @@ const columns = {
   agentConnected: containerInstances.agentConnected,
   lastSeenAt: containerInstances.lastSeenAt,
   attributes: containerInstances.attributes,
+  registeredAt: containerInstances.registeredAt,
 };
 
 /**

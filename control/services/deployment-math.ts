@@ -7,6 +7,12 @@ export interface DeploymentConfiguration {
   minimumHealthyPercent: number;
   maximumPercent: number;
   deploymentCircuitBreaker: { enable: boolean; rollback: boolean };
+  /**
+   * Flotilla: how the service treats deployment windows. Scale-up (more tasks than the service has
+   * had) waits for hosts inside their windows unless allowScaleOutsideWindow; replacing failed
+   * tasks never waits. Absent = { allowScaleOutsideWindow: false }.
+   */
+  windowPolicy?: { allowScaleOutsideWindow: boolean };
 }
 
 /** ECS defaults: REPLICA 100/200; DAEMON 0/100 (a daemon stops the old copy before starting the new). */

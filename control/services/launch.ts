@@ -5,13 +5,15 @@ import { tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
 import type { DeploymentRow, ServiceRow } from "../db/rows.ts";
 import type { TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
-import type { PlacementConstraint } from "../placement/index.ts";
+import type { InstanceView, PlacementConstraint } from "../placement/index.ts";
 import { startTasks } from "../scheduling/start-tasks.ts";
 import { launchDelayMs } from "./deployment-math.ts";
 import { addServiceEvent, latestServiceEventContaining, taskList } from "./events.ts";
 import { constraintsOf, serviceGroup, strategiesOf } from "./store.ts";
 import { isLaunchFailure } from "./task-health.ts";
 import { latencyTrace } from "../latency-trace.ts";
+
+const REASON_MEMBER_OF = "MemberOf placement constraint unsatisfied";
 
 /** ECS caps RunTask at 10 tasks per call; the scheduler launches in calls of that size. */
 const LAUNCH_BATCH = 10;
@@ -35,7 +37,12 @@ export async function launchTasks(
   dep: DeploymentRow,
   td: TaskDefinitionRevision,
   count: number,
-  opts: { extraConstraints?: PlacementConstraint[]; quietFailures?: (reason: string) => boolean } = {},
+  opts: {
+    extraConstraints?: PlacementConstraint[];
+    quietFailures?: (reason: string) => boolean;
+    /** Only hosts this admits (deployment windows: hosts inside their window now). */
+    admit?: (instance: InstanceView) => boolean;
+  } = {},
 ): Promise<LaunchResult> {
   const started: string[] = [];
   const failures: LaunchResult["failures"] = [];
@@ -54,6 +61,7 @@ export async function launchTasks(
       deploymentId: dep.id,
       constraints: [...constraintsOf(svc), ...(opts.extraConstraints ?? [])],
       strategies: strategiesOf(svc),
+      admit: opts.admit,
     });
     started.push(...res.tasks.map((t) => t.id));
     failures.push(...res.failures.map((f) => ({ reason: f.reason, detail: f.detail })));
@@ -75,7 +83,7 @@ export async function launchTasks(
       ctx,
       svc.clusterName,
       svc.serviceName,
-      `(service ${svc.serviceName}) was unable to place a task because no container instance met all of its requirements. Reason: ${f.reason}${f.detail ? ` (${f.detail})` : ""}.`,
+      `(service ${svc.serviceName}) was unable to place a task because no container instance met all of its requirements. Reason: ${f.reason}${f.detail ? ` (${f.detail})` : ""}${opts.admit && f.reason === REASON_MEMBER_OF ? " (only container instances inside their deployment window were considered)" : ""}.`,
     );
     // Once per condition, as the service event is (a failure that persists across rounds says so once).
     if (said) {

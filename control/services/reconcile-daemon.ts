@@ -7,6 +7,7 @@ import { addServiceEvent, taskList } from "./events.ts";
 import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
 import { maximumTasks } from "./deployment-math.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
+import { hostOpen, recordWaitingHosts, waitingHostsOf } from "./window-hold.ts";
 import { finishRound, type RoundOutcome } from "./round-end.ts";
 import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
 import { stopServiceTasks } from "./stop-tasks.ts";
@@ -51,6 +52,7 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   let started = 0;
   let resumeAt: number | undefined;
   const toStop: ClassifiedTask[] = [];
+  const waiting: string[] = [];
   for (const inst of view.instances.values()) {
     const here = byInstance.get(inst.id) ?? [];
     if (inst.status === "INACTIVE") continue;
@@ -69,6 +71,13 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
     const primaryHere = here.filter((t) => t.task.deploymentId === primary.id);
     const oldHere = here.filter((t) => t.task.deploymentId !== primary.id);
     toStop.push(...primaryHere.slice(1));
+    // Deployment windows: an older revision's copy on a host outside its window stays, and the
+    // new one waits for the window. A host without a copy (new, or its copy failed) gets one now.
+    if (oldHere.length && !hostOpen(view, inst.id)) {
+      waiting.push(inst.id);
+      wanted++;
+      continue;
+    }
     if (oldHere.length && (primaryHere.some((t) => t.healthy) || stopFirst)) toStop.push(...oldHere);
     if (primaryHere.length) {
       wanted++;
@@ -97,6 +106,7 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   if (resumeAt !== undefined && resumeAt > view.now) await throttledEvent(ctx, svc, resumeAt);
   await stop(toStop, `Task replaced by (deployment ${primary.id})`);
   await syncPrimaryDesired(ctx, primary, svc.status === "ACTIVE" ? wanted : 0);
+  await recordWaitingHosts(ctx, primary, waitingHostsOf(view, svc.clusterName, waiting));
 
   const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
   const stopping = [...snap.stopping, ...snap.tasks.filter((t) => stopped.has(t.task.id) && !t.lost)];

@@ -8,6 +8,7 @@ import { stopOrder } from "./snapshot.ts";
 import { stopServiceTasks } from "./stop-tasks.ts";
 import { HEALTH_CHECK_FAILED_REASON, LOST_REASON } from "./task-health.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
+import { hostOpen, recordReached, recordWaitingHosts, waitingHostsOf } from "./window-hold.ts";
 
 /** How long a task watched by the circuit breaker must have been RUNNING to count toward completion. */
 export const BREAKER_SETTLE_MS = 3000;
@@ -49,11 +50,19 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
     primaryTasks = primaryTasks.filter((t) => !stopped.has(t.task.id));
   }
 
+  // Deployment windows: tasks of older deployments on hosts outside their window are held — not
+  // stopped, and standing in for the primary tasks that will replace them once the window opens.
+  // Deleting a service is no deployment: nothing is held then.
+  const held = svc.status !== "ACTIVE" ? [] : current.filter((t) => t.task.deploymentId !== primary.id && !t.draining && !hostOpen(view, t.task.instanceId));
+  const heldIds = new Set(held.map((t) => t.task.id));
+  await recordReached(ctx, primary, liveForWindows(current), desired);
+  await recordWaitingHosts(ctx, primary, waitingHostsOf(view, svc.clusterName, held.map((t) => t.task.instanceId)));
+
   // maximumPercent bounds every task not yet STOPPED: one asked to stop (this round or before)
   // still runs, holding its host's ports and resources, until its agent reports it STOPPED.
   const unstopped = snap.tasks.filter((t) => !t.lost).length + snap.stopping.length;
   const step = rolloutStep(
-    { desiredCount: desired, primaryTasks: primaryTasks.length, totalTasks: unstopped, healthyTasks: current.filter((t) => t.healthy).length },
+    { desiredCount: desired, primaryTasks: primaryTasks.length + held.length, totalTasks: unstopped, healthyTasks: current.filter((t) => t.healthy).length },
     cfg,
   );
 
@@ -61,11 +70,11 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   if (step.start > 0) {
     const resumeAt = await launchAllowedAt(ctx, svc);
     if (resumeAt > view.now) await throttledEvent(ctx, svc, resumeAt);
-    else started = (await launchTasks(ctx, svc, primary, snap.tds.get(primary.taskDefinitionArn)!, step.start)).started.length;
+    else started = await launchWindowed(ctx, snap, view, current, step.start, desired);
   }
 
-  // Replaced tasks: those of older deployments and those on draining instances.
-  const replaced = current.filter((t) => t.task.deploymentId !== primary.id || t.draining);
+  // Replaced tasks: those of older deployments and those on draining instances (held ones wait).
+  const replaced = current.filter((t) => (t.task.deploymentId !== primary.id || t.draining) && !heldIds.has(t.task.id));
   const depAge = new Map(snap.deps.map((d) => [d.id, d.createdAt]));
   const unhealthyReplaced = replaced.filter((t) => !t.healthy && t.task.deploymentId !== primary.id);
   const healthyReplaced = replaced
@@ -78,7 +87,7 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   const toStop = [...unhealthyReplaced, ...healthyReplaced.slice(0, step.stopHealthy)];
   // A draining instance's primary tasks go only once a replacement has been started for each.
   const drainingPrimary = replaced.filter((t) => t.task.deploymentId === primary.id).length;
-  const notReplaced = Math.max(0, desired - (primaryTasks.length + started));
+  const notReplaced = Math.max(0, desired - (primaryTasks.length + held.length + started));
   const allowed = new Set(
     toStop
       .filter((t) => t.task.deploymentId === primary.id)
@@ -119,3 +128,28 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
     remaining.every((t) => t.task.deploymentId === primary.id && t.healthy && !t.draining && settled(t));
   return finishRound(ctx, snap, { remaining, stopping, desired, converged });
 }
+
+/**
+ * Starts `count` primary tasks under the cluster's deployment windows. Replacements of failed
+ * tasks (up to the most tasks the service has had live) go anywhere; tasks that replace an older
+ * deployment's, and scale-up unless windowPolicy.allowScaleOutsideWindow, only go to hosts inside
+ * their window now. Returns how many started.
+ */
+async function launchWindowed(ctx: OpsContext, snap: ServiceSnapshot, view: ClusterView, current: ClassifiedTask[], count: number, desired: number): Promise<number> {
+  const { svc, cfg, primary } = snap;
+  const td = snap.tds.get(primary.taskDefinitionArn)!;
+  const live = liveForWindows(current);
+  const reached = primary.reachedCount;
+  if (view.windows.unrestricted) return (await launchTasks(ctx, svc, primary, td, count)).started.length;
+  const failedReplacements = Math.min(count, Math.max(0, reached - live));
+  const replacingOld = Math.min(count - failedReplacements, current.filter((t) => t.task.deploymentId !== primary.id && !t.draining).length);
+  const scaleUp = count - failedReplacements - replacingOld;
+  const free = failedReplacements + (cfg.windowPolicy?.allowScaleOutsideWindow ? scaleUp : 0);
+  let started = 0;
+  if (free > 0) started += (await launchTasks(ctx, svc, primary, td, free)).started.length;
+  if (count - free > 0) started += (await launchTasks(ctx, svc, primary, td, count - free, { admit: view.windows.admits })).started.length;
+  return started;
+}
+
+/** Tasks on draining instances are being replaced at the operator's request: like failed ones, their replacements never wait. */
+const liveForWindows = (current: ClassifiedTask[]) => current.filter((t) => !t.draining).length;

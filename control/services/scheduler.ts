@@ -8,6 +8,7 @@ import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from 
 import { loadSnapshot, type ClusterView } from "./snapshot.ts";
 import type { ServiceRow } from "../db/rows.ts";
 import { latencyTrace } from "../latency-trace.ts";
+import { loadWindowGate } from "./window-gate.ts";
 
 export interface ServiceSchedulerOptions {
   /** Level-triggered safety net: a full round at least this often. */
@@ -127,6 +128,7 @@ export class ServiceScheduler {
         instances: new Map(instances.map((i) => [i.id, i])),
         disconnectedSince: (inst) => this.disconnects.since(inst),
         daemonServices,
+        windows: await loadWindowGate(this.ctx, cluster, now),
       };
       for (const svc of inCluster) {
         try {

@@ -1,3 +1,4 @@
+import type { WindowGate } from "./window-gate.ts";
 import { loadInstancesById, type ServiceInstance } from "./cluster-view.ts";
 import type { OpsContext } from "../scheduling/context.ts";
 import type { DeploymentRow, ServiceRow, TaskRow } from "../db/rows.ts";
@@ -15,6 +16,8 @@ export interface ClusterView {
   disconnectedSince(inst: ServiceInstance): number | undefined;
   /** Names of the cluster's DAEMON services (draining removes their tasks last). */
   daemonServices: Set<string>;
+  /** The cluster's deployment windows: which hosts a deployment may change now. */
+  windows: WindowGate;
 }
 
 /** A service task as one reconcile round classifies it. */

@@ -40,6 +40,8 @@ export function serviceView(d: ServiceDetails, containerStats?: ContainerStatsSt
       failedTasks: dep.failedTasks,
       rolloutState: dep.rolloutState,
       rolloutStateReason: dep.rolloutStateReason ?? undefined,
+      // Flotilla: hosts this deployment leaves alone until their deployment window opens (docs/deployment-windows.md).
+      ...(dep.waitingHosts?.length ? { waitingHosts: dep.waitingHosts.map((h) => ({ containerInstanceArn: h.containerInstanceArn, until: iso(h.until) ?? null })) } : {}),
       launchType: "EXTERNAL",
       createdAt: iso(dep.createdAt),
       updatedAt: iso(dep.updatedAt),

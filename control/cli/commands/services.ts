@@ -12,6 +12,7 @@ const deploymentOptions = {
   "max-percent": { type: "string", valueName: "N", description: "deploymentConfiguration.maximumPercent" },
   "circuit-breaker": { type: "string", valueName: "true|false", description: "deploymentCircuitBreaker.enable" },
   rollback: { type: "string", valueName: "true|false", description: "deploymentCircuitBreaker.rollback" },
+  "scale-outside-window": { type: "string", valueName: "true|false", description: "deploymentConfiguration.windowPolicy.allowScaleOutsideWindow (deployment-windows.md)" },
 } as const;
 
 function deploymentConfiguration(values: Record<string, any>): Record<string, unknown> | undefined {
@@ -23,6 +24,8 @@ function deploymentConfiguration(values: Record<string, any>): Record<string, un
   const enable = boolFlag("circuit-breaker", values["circuit-breaker"]);
   const rollback = boolFlag("rollback", values.rollback);
   if (enable !== undefined || rollback !== undefined) dc.deploymentCircuitBreaker = { enable: enable ?? true, rollback: rollback ?? false };
+  const scale = boolFlag("scale-outside-window", values["scale-outside-window"]);
+  if (scale !== undefined) dc.windowPolicy = { allowScaleOutsideWindow: scale };
   return Object.keys(dc).length ? dc : undefined;
 }
 
@@ -60,7 +63,23 @@ function serviceDetails(s: any): string {
       ["FAILED", (d) => d.failedTasks],
       ["ROLLOUT", (d) => d.rolloutState],
     ]),
+    ...waitingLines(s.deployments ?? []),
   ].join("\n");
+}
+
+/** Hosts a deployment waits for (outside their deployment window), with when their window opens. */
+function waitingLines(deployments: any[]): string[] {
+  const hosts = deployments.flatMap((d) => (d.waitingHosts ?? []).map((h: any) => ({ deployment: d.id, ...h })));
+  if (hosts.length === 0) return [];
+  return [
+    "",
+    "Waiting for deployment windows:",
+    table(hosts, [
+      ["DEPLOYMENT", (h) => h.deployment],
+      ["CONTAINER INSTANCE", (h) => lastSegment(h.containerInstanceArn)],
+      ["UNTIL", (h) => h.until ?? "no opening ahead"],
+    ]),
+  ];
 }
 
 /** Stable as ECS's services-stable waiter: one deployment left and running equals desired. */

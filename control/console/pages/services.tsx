@@ -264,6 +264,12 @@ export function ServicePage(props: {
                 <td data-label="Rollout">
                   <Status value={d.rolloutState} />
                   {d.rolloutStateReason ? <small> {d.rolloutStateReason}</small> : null}
+                  {d.waitingHosts?.length ? (
+                    <small class="waiting-hosts">
+                      {" "}
+                      Waiting for deployment windows: {d.waitingHosts.map((h) => `${h.containerInstanceArn.split("/").pop()} until ${h.until ?? "no opening ahead"}`).join(", ")}
+                    </small>
+                  ) : null}
                 </td>
                 <td data-label="Failed tasks">{d.failedTasks}</td>
                 <td data-label="Updated">{d.updatedAt}</td>

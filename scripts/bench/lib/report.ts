@@ -6,7 +6,7 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, console)
+ *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, deployment-windows, console)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
@@ -128,6 +128,12 @@ const benches: Bench[] = [
     title: "Metrics scrape",
     args: ["--hosts", env.BENCH_METRICS_HOSTS ?? "10000", "--tasks", env.BENCH_METRICS_TASKS ?? "50000"],
     what: "The control's /metrics (its own registry, fleet gauges from the database, process metrics) over HTTP from the token-less listener, GET to last byte, with N hosts inserted and M tasks placed through startTasks (4 in 5 RUNNING); the first scrape apart.",
+  },
+  {
+    name: "deployment-windows",
+    title: "Deployment windows",
+    args: ["--instances", env.BENCH_WINDOWS_HOSTS ?? "10000", "--windows", "20", "--rounds", "20"],
+    what: "loadWindowGate on a real libSQL file (the cluster's windows and live overrides) and every host's window state, as a DAEMON round reads it; 20 attribute-filtered windows in four time zones plus one whole-cluster window.",
   },
   {
     name: "console",

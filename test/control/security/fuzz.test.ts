@@ -50,6 +50,8 @@ describe("fuzz", () => {
       { family: "fz", containerDefinitions: [{ name: "c", image: "busybox", memory: 16, portMappings: [{ containerPort: 80 }], secrets: [{ name: "A", valueFrom: "s" }] }] },
       { attributes: [{ name: "a", value: "b", targetId: me.instanceId }] },
       { reason: "because" },
+      { name: "w", schedule: "0 2 * * *", durationMinutes: 60, timeZone: "Europe/Berlin", filter: "attribute:site == a" },
+      { filter: "attribute:site == a", durationMinutes: 5, reason: "r" },
     ];
     const routes: Array<[string, string]> = [
       ["POST", "/v1/clusters"],
@@ -66,6 +68,8 @@ describe("fuzz", () => {
       ["POST", "/v1/secrets"],
       ["GET", "/v1/audit?limit=abc"],
       ["DELETE", "/v1/tokens/%2e%2e"],
+      ["POST", "/v1/clusters/fuzz/deployment-windows"],
+      ["POST", "/v1/clusters/fuzz/deployment-windows/override"],
     ];
     const statuses = new Map<number, number>();
     const serverErrors: string[] = [];
