@@ -8,6 +8,7 @@ import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
+import type { Logger } from "../shared/log.ts";
 
 export interface AgentOptions {
   runtime: ContainerRuntime;
@@ -39,7 +40,8 @@ export interface AgentOptions {
   resyncIntervalMs?: number;
   /** Between container stats samples (cpu, memory of each running container); 0: off. */
   statsIntervalMs?: number;
-  log?: (line: string) => void;
+  /** The agent's logger (shared/log.ts), its ids (cluster, instanceId) bound; default: silent. */
+  log?: Logger;
 }
 
 export interface Agent {
@@ -167,7 +169,7 @@ export function createAgent(opts: AgentOptions): Agent {
       if (resyncEvery > 0) resyncTimer = setTimeout(resync, Math.random() * resyncEvery);
       await opts.link.start({
         onDesired: (d) => {
-          if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
+          if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
         },
         onConnected: () => {
           factsSent = false;

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { parseLogSettings, type LogFormat, type LogLevel } from "../shared/log-settings.ts";
 
 export const CONTROL_HELP = `Usage: bun run control [options]
 
@@ -24,6 +25,8 @@ Options (environment variable in brackets):
   --webhook-allow-hosts H,H   webhook destinations allowed (host names); others refused [FLOTILLA_WEBHOOK_ALLOW_HOSTS] default any
   --event-retention-count N   events kept at most           [FLOTILLA_EVENT_RETENTION_COUNT] default 100000
   --event-retention-hours N   events older than N hours go  [FLOTILLA_EVENT_RETENTION_HOURS] default 168
+  --log-level L    trace | debug | info | warn | error | fatal | silent  [FLOTILLA_LOG_LEVEL]  default info
+  --log-format F   json (one object a line) | pretty                   [FLOTILLA_LOG_FORMAT] default pretty on a terminal, else json
   -h, --help      show this help
 
 The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.
@@ -44,6 +47,8 @@ export interface ControlConfig {
   /** Webhook destination host names allowed (docs/events.md); absent = any. */
   webhookAllowHosts?: string[];
   eventRetention: { maxCount: number; maxAgeMs: number };
+  /** Log lines' threshold and format (shared/log.ts; format undefined: by the terminal). */
+  log: { level: LogLevel; format?: LogFormat };
   help: boolean;
 }
 
@@ -79,6 +84,8 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "webhook-allow-hosts": { type: "string" },
         "event-retention-count": { type: "string" },
         "event-retention-hours": { type: "string" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -132,6 +139,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
     bind: values.bind ?? env.FLOTILLA_BIND ?? "127.0.0.1",
     db: values.db ?? env.FLOTILLA_DB ?? "file:./data/flotilla.db",
     adminToken: env.FLOTILLA_ADMIN_TOKEN || undefined,
+    log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),
     help: values.help ?? false,
   };
 }

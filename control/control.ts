@@ -34,6 +34,7 @@ import { DEFAULT_RETENTION, EventSignal, type EventRetention } from "./events/lo
 import { startEventRetention } from "./events/retention.ts";
 import { DEFAULT_WEBHOOK_OPTIONS, type WebhookOptions } from "./events/webhook-options.ts";
 import { startWebhookWorker } from "./events/webhook-worker.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
 
 export interface ControlOptions {
   db: Database;
@@ -48,7 +49,8 @@ export interface ControlOptions {
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
   adminToken?: string;
-  log?: (line: string) => void;
+  /** Where the control service's lines go (shared/log.ts); default: JSON lines (pretty on a terminal) at info. */
+  log?: Logger;
   /**
    * High availability: several control processes share one database and an external broker;
    * a lease in the database (control/leader) picks the one that runs the reconcilers, whose
@@ -85,7 +87,7 @@ export interface Control {
 
 /** Builds and starts the control service from its parts, so tests assemble real pieces. */
 export async function createControl(opts: ControlOptions): Promise<Control> {
-  const log = opts.log ?? ((line: string) => console.log(line));
+  const log = opts.log ?? createLogger({ component: "control" });
   const clock = opts.clock ?? systemClock;
   if (opts.ha && !opts.externalBroker) throw new Error("HA needs the external broker (MQTT shared subscriptions; aedes has none)");
   const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
@@ -196,7 +198,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   } else await duties.start(ctx);
 
   // Ahead of need: the first RunTask after a restart finds its images' platforms looked up.
-  void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log(`[control] image platform look-ups at start failed: ${e.message}`));
+  void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log.warn(`image platform look-ups at start failed: ${e.message}`));
 
   // Deregistration: the credential is already wiped; drop the live session too.
   const instanceRevoked = async (id: string) => {

@@ -36,6 +36,8 @@ import { sigV4Authenticator } from "../ecs-api/sigv4/authenticator.ts";
 import { createAwsJsonApi } from "../ecs-api/protocol.ts";
 import type { ExecSessions } from "../link/exec-sessions.ts";
 import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
+import { requestLog } from "./middleware/request-log/index.ts";
+import { silentLogger, type Logger } from "../../shared/log.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -44,7 +46,7 @@ export interface ApiOptions {
   secrets?: SecretStore;
   /** Called after DeregisterContainerInstance: drop the agent's broker session and credential. */
   instanceRevoked?: InstanceRevoked;
-  log?: (line: string) => void;
+  log?: Logger;
   /** External broker: activation credentials are created and removed there too. */
   brokerProvisioning?: BrokerProvisioning;
   /**
@@ -86,6 +88,7 @@ export function createApi(
 ) {
   const app = new Hono();
   app.onError(onApiError);
+  app.use("*", requestLog(log ?? silentLogger));
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.

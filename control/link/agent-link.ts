@@ -15,13 +15,14 @@ import { ReportBatcher } from "./report-batcher.ts";
 import { latencyTrace, wallNow } from "../latency-trace.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin, settledWithin } from "../../shared/mqtt-end.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface AgentLinkOptions {
   url: string;
   username: string;
   password: string;
   clientId: string;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Extra MQTT options (TLS: ca, cert, key, rejectUnauthorized). */
   connectOptions?: mqtt.IClientOptions;
   /**
@@ -92,7 +93,7 @@ export class AgentLink {
   private reports: ReportBatcher;
   /** Last (bootId, seq) per instance: older reports from the same agent process are dropped. */
   private lastReport = new Map<string, { bootId: string; seq: number }>();
-  private log: (line: string) => void;
+  private log: Logger;
   /** Log streams from agents over each instance's req/res topics. */
   readonly logRequests = new LogRequests({
     publish: async (instanceId, request) => {
@@ -111,7 +112,7 @@ export class AgentLink {
     private ctx: OpsContext,
     private opts: AgentLinkOptions,
   ) {
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "link");
     this.reports = new ReportBatcher(ctx);
   }
 
@@ -131,7 +132,7 @@ export class AgentLink {
       // Whatever an agent sends, a failure stays with that message: counted, logged, dropped.
       this.onMessage(topic, payload, receivedAt).catch((e: Error) => {
         this.stats.failedHandling++;
-        this.log(`[link] error handling ${topic}: ${e.message}`);
+        this.log.error({ topic, instanceId: instanceIdFromTopic(topic) ?? undefined }, `error handling ${topic}: ${e.message}`);
       });
     });
     const shared = (filter: string) => (this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${filter}` : filter);
@@ -199,7 +200,7 @@ export class AgentLink {
       await this.flushPending();
     } catch (e) {
       // A failed read or publish must not leave `flushing` set for ever (no set would go out again).
-      this.log(`[link] publishing desired sets failed: ${(e as Error).message}`);
+      this.log.error(`publishing desired sets failed: ${(e as Error).message}`);
     } finally {
       this.flushing = null;
     }
@@ -259,7 +260,7 @@ export class AgentLink {
         const spec = (await taskDefinitionRevision(this.ctx.db, t.taskDefinitionArn))?.spec;
         if (!spec?.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials || c.logConfiguration?.secretOptions?.length)) return t;
         const { env, registry, logOptions, missing } = await resolve(spec);
-        if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
+        if (missing.length) this.log.warn({ taskId: t.taskId }, `task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
         const some = <T extends object>(r: T | undefined) => (r && Object.keys(r).length ? r : undefined);
         return { ...t, secrets: env, registryCredentials: some(registry), logSecretOptions: some(logOptions) };
       }),
@@ -270,7 +271,7 @@ export class AgentLink {
   private dropped(kind: "malformed" | "oversized" | "staleReports", topic: string, payload: Buffer): void {
     this.stats[kind]++;
     // Counts say how much; the log line says who, without echoing the payload back.
-    this.log(`[link] dropped ${kind === "staleReports" ? "replayed or out-of-order" : kind} message on ${topic} (${payload.length} bytes)`);
+    this.log.warn({ topic, instanceId: instanceIdFromTopic(topic) ?? undefined }, `dropped ${kind === "staleReports" ? "replayed or out-of-order" : kind} message on ${topic} (${payload.length} bytes)`);
   }
 
   private async onMessage(topic: string, payload: Buffer, receivedAt = 0): Promise<void> {
@@ -290,7 +291,7 @@ export class AgentLink {
           this.execSessions.instanceGone(instanceId);
         }
         this.ctx.servicesChanged?.();
-        this.log(`[link] instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
+        this.log.info({ instanceId }, `instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
       }
       return;
     }
@@ -345,7 +346,7 @@ export class AgentLink {
       if (reg.ok) {
         await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId);
         this.stats.registrations++;
-        this.log(`[link] registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
+        this.log.info({ cluster: reg.instance.clusterName, instanceId: reg.instance.id }, `registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
         reply = {
           ok: true,
           instanceId: reg.instance.id,
