@@ -110,12 +110,14 @@ export function update(w: TaskWork): void {
     task.knownStatus = status;
     if (status === "RUNNING") task.startedAt ??= w.ctx.now();
     if (status === "STOPPED") task.stoppedAt ??= w.ctx.now();
+    w.ctx.log.info({ taskId: task.taskId }, `task ${task.taskId} ${status}${status === "STOPPED" && task.stoppedReason ? `: ${task.stoppedReason}` : ""}`);
   }
   w.ctx.changed(true);
 }
 
 /** Appends a durable task event, keeping only the last MAX_TASK_EVENTS. */
 export function event(w: TaskWork, message: string): void {
+  w.ctx.log.debug({ taskId: w.task.taskId }, message.slice(0, 1024));
   pushEvent((w.task.events ??= []), { at: w.ctx.now(), message: message.slice(0, 1024) });
 }
 

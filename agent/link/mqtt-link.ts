@@ -57,7 +57,11 @@ export class MqttAgentLink implements AgentLink {
   private client?: MqttClient;
   private epoch = 0;
 
-  constructor(private opts: MqttLinkOptions) {}
+  private readonly log: Logger;
+
+  constructor(private opts: MqttLinkOptions) {
+    this.log = withComponent(opts.log ?? silentLogger, "link");
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -70,7 +74,7 @@ export class MqttAgentLink implements AgentLink {
 
   async start(handlers: LinkHandlers): Promise<void> {
     const { identity } = this.opts;
-    const log = withComponent(this.opts.log ?? silentLogger, "link");
+    const log = this.log;
     this.epoch = this.opts.nextEpoch();
     const client = mqtt.connect({
       ...brokerAddress(this.opts.url),
@@ -135,6 +139,7 @@ export class MqttAgentLink implements AgentLink {
         return;
       }
       // Secret values go to the engine as part of the desired task; its runners keep them in memory only.
+      log.debug({ generation: state.generation, tasks: state.tasks.length }, "desired set received");
       handlers.onDesired(state);
     });
   }
@@ -142,6 +147,7 @@ export class MqttAgentLink implements AgentLink {
   publishReport(report: Report): boolean {
     if (!this.client?.connected) return false;
     this.client.publish(topics.report(this.opts.identity.instanceId), JSON.stringify(report), { qos: 1 });
+    this.log.debug({ seq: report.seq, generation: report.generation, tasks: report.tasks.length }, "report sent");
     return true;
   }
 

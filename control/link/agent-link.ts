@@ -246,6 +246,7 @@ export class AgentLink {
     const withSecrets = await this.attachSecrets(state);
     await this.client.publishAsync(topics.desired(id), JSON.stringify(withSecrets), { qos: 1, retain: true });
     this.stats.desiredPublished++;
+    this.log.debug({ instanceId: id, generation: state.generation, tasks: state.tasks.length }, "desired set published");
   }
 
   /** Adds secret values to tasks that should run; never logged, never stored on the control side. */
@@ -313,6 +314,7 @@ export class AgentLink {
       // Queued before anything is awaited, so one agent's reports apply in the order they came.
       const [outcome] = await Promise.all([this.reports.apply(instanceId, r), r.health ? applyHealth(this.ctx, instanceId, r.health) : undefined]);
       this.stats.foreignTasks += outcome.foreign;
+      this.log.debug({ instanceId, seq: r.seq, generation: r.generation, tasks: r.tasks.length }, "report applied");
       if (latencyTrace.enabled) {
         const appliedAt = wallNow();
         latencyTrace.event("report", { instance: instanceId, tasks: r.tasks.length, receivedAt, applyMs: appliedAt - receivedAt });

@@ -26,3 +26,17 @@ export function captureLogs(opts: { component?: string; level?: LogLevel } = {})
   const entries = () => lines.map((l) => JSON.parse(l) as LogEntry);
   return { log, lines, entries, messages: () => entries().map((e) => e.msg) };
 }
+
+/** The JSON log lines in a process's output (stdout and stderr together), parsed; other lines skipped. */
+export function logEntriesOf(output: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      entries.push(JSON.parse(line) as LogEntry);
+    } catch {
+      // a line cut short by the process being killed
+    }
+  }
+  return entries;
+}

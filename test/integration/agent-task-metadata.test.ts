@@ -104,7 +104,7 @@ describe("task metadata endpoint, from inside the task's containers", () => {
     const squatter = Bun.serve({ hostname: address, port: 0, fetch: () => new Response("not the agent") });
     try {
       const other = await startRegisteredAgent(tc, CLUSTER, ["--task-metadata-port", String(squatter.port)]);
-      expect(other.agent.output()).toContain("[agent] task metadata endpoint not started:");
+      expect(other.agent.output()).toContain("task metadata endpoint not started:");
       expect(other.agent.output()).not.toContain("task metadata endpoint on");
       await other.agent.stop();
     } finally {
