@@ -62,7 +62,7 @@ describe("task metadata endpoint, from inside the task's containers", () => {
       const family = `reads-own-${networkMode}`;
       const t = await run(family, networkMode, reads("$ECS_CONTAINER_METADATA_URI_V4/task"));
       const { uri, body } = await printed(t.runtimeId);
-      const base = /task metadata endpoint on (\S+)/.exec(agent.output())![1]!;
+      const base = /task metadata endpoint on ([^\s"]+)/.exec(agent.output())![1]!;
       expect(uri).toMatch(new RegExp(`^${base.replaceAll(".", "\\.")}/v4/[0-9a-f-]{36}$`));
       const [json, rc] = body.split("\nrc=");
       expect(rc).toBe("0");
