@@ -1,4 +1,3 @@
-import { writeSync } from "node:fs";
 import pino, { type DestinationStream, type Logger as PinoLogger } from "pino";
 import type { LogFormat, LogLevel } from "./log-settings.ts";
 
@@ -48,7 +47,8 @@ export function defaultLogFormat(isTTY = Boolean(process.stdout.isTTY)): LogForm
 /** The process's root logger; give modules `withComponent(log, "link")` and children with ids. */
 export function createLogger(opts: LoggerOptions): Logger {
   const format = opts.format ?? defaultLogFormat();
-  const target = opts.destination ?? { write: (s: string) => writeSync(1, s) };
+  // Synchronous (sonic-boom retries a full pipe rather than dropping or buffering without bound).
+  const target = opts.destination ?? pino.destination({ dest: 1, sync: true });
   const destination: DestinationStream = format === "pretty" ? prettyStream(target, opts.colorize ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) : (target as DestinationStream);
   const bare = pino(
     {
