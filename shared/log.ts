@@ -11,8 +11,9 @@ export type Logger = PinoLogger;
 export { LOG_FORMATS, LOG_LEVELS, parseLogSettings, type LogFormat, type LogLevel } from "./log-settings.ts";
 
 /**
- * Fields whose values never reach a line, wherever a caller puts them (top level or one object
- * down): the second guard behind "pass ids, not credentials".
+ * Fields whose values never reach a line: the second guard behind "pass ids, not credentials".
+ * Top-level names and headers only: a `*.name` wildcard per key made every line 3-4× slower
+ * (scripts/bench/request-log.ts), and fields are passed at the top level.
  */
 const SECRET_KEYS = [
   "token", "adminToken", "password", "passwd", "secret", "secrets", "secretValue", "authorization", "cookie",
@@ -20,8 +21,7 @@ const SECRET_KEYS = [
 ];
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
-  ...SECRET_KEYS.map((k) => `*.${k}`),
-  "headers.authorization", "headers.cookie", "*.headers.authorization", "*.headers.cookie",
+  "headers.authorization", "headers.cookie", "req.headers.authorization", "req.headers.cookie",
 ];
 export const REDACTED = "[redacted]";
 

@@ -34,15 +34,15 @@ describe("the logger (shared/log.ts)", () => {
     }
   });
 
-  test("fields named like credentials are redacted, at the top and one object down", () => {
+  test("fields named like credentials are redacted, and so are credential headers", () => {
     const logs = captureLogs();
     logs.log.info(
-      { token: "tok-1", password: "pw-1", secret: "s-1", authorization: "Bearer b-1", activationCode: "ac-1", headers: { authorization: "Bearer h-1", cookie: "c-1" }, req: { credentials: "cr-1", secretAccessKey: "sak-1" } },
+      { token: "tok-1", password: "pw-1", secret: "s-1", authorization: "Bearer b-1", activationCode: "ac-1", headers: { authorization: "Bearer h-1", cookie: "c-1" }, credentials: "cr-1", secretAccessKey: "sak-1", req: { headers: { authorization: "Bearer rh-1" } } },
       "with credentials",
     );
     const line = logs.lines[0]!;
-    for (const v of ["tok-1", "pw-1", "s-1", "b-1", "ac-1", "h-1", "c-1", "cr-1", "sak-1"]) expect(line).not.toContain(v);
-    expect(logs.entries()[0]).toMatchObject({ token: REDACTED, headers: { authorization: REDACTED }, req: { credentials: REDACTED } });
+    for (const v of ["tok-1", "pw-1", "s-1", "b-1", "ac-1", "h-1", "c-1", "cr-1", "sak-1", "rh-1"]) expect(line).not.toContain(v);
+    expect(logs.entries()[0]).toMatchObject({ token: REDACTED, headers: { authorization: REDACTED }, credentials: REDACTED, req: { headers: { authorization: REDACTED } } });
   });
 
   test("the pretty format is one human line per entry: time, level, component, message, then the ids", () => {
