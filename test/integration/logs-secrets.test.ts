@@ -99,7 +99,7 @@ describe("logs of a control process and an agent process", () => {
     const agentLines = entriesOf(agentOut);
     // The request's line: method, route pattern, status, duration, the caller's id; no header.
     const request = controlLines.find((e) => e.requestId === "run-task-1" && e.msg === "request")!;
-    expect(request).toMatchObject({ level: "info", component: "api", method: "POST", route: "/v1/clusters/:cluster/tasks", path: `/v1/clusters/${CLUSTER}/tasks`, status: 201 });
+    expect(request).toMatchObject({ level: "info", component: "api", cluster: CLUSTER, method: "POST", route: "/v1/clusters/:cluster/tasks", path: `/v1/clusters/${CLUSTER}/tasks`, status: 201 });
     expect(typeof request.durationMs).toBe("number");
     expect(Object.keys(request)).not.toContain("authorization");
     expect(Object.keys(request)).not.toContain("headers");

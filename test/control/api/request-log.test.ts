@@ -28,7 +28,8 @@ describe("the API's request log", () => {
     await call("GET", "/v1/clusters/edge");
     const [created, described] = requestLines();
     expect(created).toMatchObject({ level: "info", component: "api", requestId: id, method: "POST", route: "/v1/clusters", path: "/v1/clusters", status: 201 });
-    expect(described).toMatchObject({ method: "GET", route: "/v1/clusters/:cluster", path: "/v1/clusters/edge", status: 200 });
+    expect(described).toMatchObject({ cluster: "edge", method: "GET", route: "/v1/clusters/:cluster", path: "/v1/clusters/edge", status: 200 });
+    expect(created!.cluster).toBeUndefined();
     expect(typeof created!.durationMs).toBe("number");
     expect(described!.requestId).not.toBe(id);
     expect(requestLines()).toHaveLength(2);

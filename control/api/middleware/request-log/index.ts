@@ -37,11 +37,22 @@ export function requestLog(logger: Logger): MiddlewareHandler {
         // A response with immutable headers (a WebSocket upgrade): the line still has the id.
       }
       const status = c.res.status;
-      const line = { method: c.req.method, route: routeOf(c), path: c.req.path.slice(0, 512), status, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+      const line = { ...idsOf(c), method: c.req.method, route: routeOf(c), path: c.req.path.slice(0, 512), status, durationMs: Math.round((performance.now() - started) * 100) / 100 };
       if (status >= 500) reqLog.error(line, "request");
       else reqLog.info(line, "request");
     }
   };
+}
+
+/** The ids the route names (`:cluster`, `:taskId`), so a request's line joins the other lines about them. */
+function idsOf(c: Context): { cluster?: string; taskId?: string } {
+  try {
+    // After next(), the params are the last matched handler's.
+    const { cluster, taskId } = c.req.param() as Record<string, string | undefined>;
+    return { ...(cluster ? { cluster } : {}), ...(taskId ? { taskId } : {}) };
+  } catch {
+    return {};
+  }
 }
 
 /** The matched route's pattern (`/v1/clusters/:cluster/tasks`), so lines group by endpoint. */
