@@ -9,6 +9,7 @@ import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
+import type { Logger } from "../shared/log.ts";
 
 export interface AgentOptions {
   runtime: ContainerRuntime;
@@ -40,7 +41,8 @@ export interface AgentOptions {
   resyncIntervalMs?: number;
   /** Between container stats samples (cpu, memory of each running container); 0: off. */
   statsIntervalMs?: number;
-  log?: (line: string) => void;
+  /** The agent's logger (shared/log.ts), its ids (cluster, instanceId) bound; default: silent. */
+  log?: Logger;
   /** Prometheus metrics (agent/metrics); the runtime is instrumented by whoever builds it (main.ts). */
   metrics?: AgentMetrics;
   /** The engine's clock (tests: a restart policy's attempt period without waiting a minute). */
@@ -177,7 +179,7 @@ export function createAgent(opts: AgentOptions): Agent {
       await opts.link.start({
         onDesired: (d) => {
           opts.metrics?.desiredReceived(d.generation);
-          if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
+          if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
         },
         onConnected: () => {
           opts.metrics?.linkUp();

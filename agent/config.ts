@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ImagePullBehavior } from "./runtime/types.ts";
+import { parseLogSettings, type LogFormat, type LogLevel } from "../shared/log-settings.ts";
 
 export const AGENT_HELP = `Usage: bun run agent [options]
 
@@ -38,6 +39,8 @@ Options (environment variable in brackets):
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
   --tls-key FILE             PEM key of --tls-cert                                      [FLOTILLA_TLS_KEY]
+  --log-level L              trace | debug | info | warn | error | fatal | silent        [FLOTILLA_LOG_LEVEL] default info
+  --log-format F             json (one object a line) | pretty                         [FLOTILLA_LOG_FORMAT] default pretty on a terminal, else json
   -h, --help                 show this help
 The Docker engine is the one DOCKER_HOST names (unix:///path or tcp://host:port), else /var/run/docker.sock.`;
 
@@ -77,6 +80,8 @@ export interface AgentConfig {
   stopContainersOnDeregister: boolean;
   /** ECS_ENABLE_GPU_SUPPORT: detect NVIDIA GPUs and register them; off by default, as in ECS. */
   gpuSupport: boolean;
+  /** Log lines' threshold and format (shared/log.ts; format undefined: by the terminal). */
+  log: { level: LogLevel; format?: LogFormat };
   help: boolean;
 }
 
@@ -128,6 +133,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "enable-gpu-support": { type: "boolean" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -227,6 +234,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     imagePullBehavior: pull as ImagePullBehavior,
     attributes,
     advertiseAddress,
+    log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),
     help,
   };
 }

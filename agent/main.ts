@@ -17,8 +17,10 @@ import { startTaskMetadata, type TaskMetadataSource } from "./metadata/server.ts
 import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
 import { fileStateStore } from "./store/state-file.ts";
+import { createLogger, silentLogger, type Logger } from "../shared/log.ts";
 
-const log = (line: string) => console.log(line);
+/** The process's logger: the root until the identity is known, then bound to its cluster and instance. */
+let log: Logger = silentLogger;
 
 /** One readable line and a non-zero exit: what operators see when something is wrong. */
 function fail(message: string, code = 1): never {
@@ -38,7 +40,7 @@ async function registerWithRetry(
       return await registerInstance(url, activation, facts, connectOptions, cluster);
     } catch (e) {
       if (e instanceof RegistrationRefused) fail(`registration refused: ${e.message}`);
-      log(`[agent] cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
+      log.warn(`cannot reach the control service at ${url} (${(e as Error).message}); retrying in ${delay / 1000}s`);
       await Bun.sleep(delay);
     }
   }
@@ -58,14 +60,14 @@ async function startMetadataEndpoint(
   try {
     const address = config.taskMetadataAddress ?? (await runtime.bridgeAddress());
     if (!address) {
-      log("[agent] task metadata endpoint not started: Docker has no default bridge network; name an address with --task-metadata-address");
+      log.warn("task metadata endpoint not started: Docker has no default bridge network; name an address with --task-metadata-address");
       return undefined;
     }
     const endpoint = startTaskMetadata(src, address, config.taskMetadataPort);
-    log(`[agent] task metadata endpoint on ${endpoint.url}`);
+    log.info(`task metadata endpoint on ${endpoint.url}`);
     return endpoint;
   } catch (e) {
-    log(`[agent] task metadata endpoint not started: ${(e as Error).message}`);
+    log.warn(`task metadata endpoint not started: ${(e as Error).message}`);
     return undefined;
   }
 }
@@ -82,6 +84,8 @@ async function main() {
     console.log(AGENT_HELP);
     return;
   }
+  const root = createLogger({ component: "agent", level: config.log.level, format: config.log.format });
+  log = root;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   let registryAuth: RegistryAuthLookup | undefined;
   if (config.registryCredentials) {
@@ -102,7 +106,7 @@ async function main() {
   }
   // Detected once at start, as amazon-ecs-agent does: GPUs do not come and go under a running host.
   const gpus = config.gpuSupport ? await detectNvidiaGpus({ log }) : undefined;
-  if (gpus?.length) log(`[agent] GPU support: registering ${gpus.length} NVIDIA GPU(s): ${gpus.join(", ")}`);
+  if (gpus?.length) log.info(`GPU support: registering ${gpus.length} NVIDIA GPU(s): ${gpus.join(", ")}`);
   const facts = hostFacts(info, config.attributes, { advertise: config.advertiseAddress, gpus });
   let tlsOptions;
   try {
@@ -119,14 +123,16 @@ async function main() {
     fail(`this host is registered in cluster "${identity.clusterName}", not "${config.cluster}" (--cluster); deregister it and remove ${config.dataDir} to move it`, 2);
   }
   if (identity) {
-    log(`[agent] using saved identity ${identity.instanceId} (cluster ${identity.clusterName})`);
+    log = root.child({ cluster: identity.clusterName, instanceId: identity.instanceId });
+    log.info(`using saved identity ${identity.instanceId} (cluster ${identity.clusterName})`);
   } else {
     if (!config.activationId || !config.activationCode) {
       fail("not registered yet: --activation-id and --activation-code are required on first start", 2);
     }
     identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts, tlsOptions, config.cluster);
     saveIdentity(config.dataDir, identity);
-    log(`[agent] registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
+    log = root.child({ cluster: identity.clusterName, instanceId: identity.instanceId });
+    log.info(`registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
   }
 
   const store = fileStateStore(config.dataDir);
@@ -199,10 +205,10 @@ async function main() {
         },
         config.introspectionPort,
       );
-      log(`[agent] introspection API on http://127.0.0.1:${introspection.port}`);
+      log.info(`introspection API on http://127.0.0.1:${introspection.port}`);
     } catch (e) {
       // Running tasks matters more than the local API: say so and carry on.
-      log(`[agent] introspection API not started on port ${config.introspectionPort}: ${(e as Error).message}`);
+      log.warn(`introspection API not started on port ${config.introspectionPort}: ${(e as Error).message}`);
     }
   }
   const monitor = new HostMonitor({
@@ -215,7 +221,7 @@ async function main() {
     thresholds: { minDiskFreeBytes: config.healthMinDiskFreeBytes },
     onHealth: (h) => agent!.updateHealth(h),
     onFacts: (f) => {
-      log("[agent] host facts changed; reporting them");
+      log.info("host facts changed; reporting them");
       agent!.updateFacts(f);
     },
     log,

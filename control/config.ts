@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { parseLogSettings, type LogFormat, type LogLevel } from "../shared/log-settings.ts";
 
 export const CONTROL_HELP = `Usage: bun run control [options]
 
@@ -25,6 +26,8 @@ Options (environment variable in brackets):
   --event-retention-count N   events kept at most           [FLOTILLA_EVENT_RETENTION_COUNT] default 100000
   --event-retention-hours N   events older than N hours go  [FLOTILLA_EVENT_RETENTION_HOURS] default 168
   --metrics-listen HOST:PORT  token-less GET /metrics listener, "off" for none [FLOTILLA_METRICS_LISTEN] default 127.0.0.1:9464
+  --log-level L    trace | debug | info | warn | error | fatal | silent  [FLOTILLA_LOG_LEVEL]  default info
+  --log-format F   json (one object a line) | pretty                   [FLOTILLA_LOG_FORMAT] default pretty on a terminal, else json
   -h, --help      show this help
 
 The admin API token is taken from FLOTILLA_ADMIN_TOKEN, or created and printed once on first start.
@@ -47,6 +50,8 @@ export interface ControlConfig {
   eventRetention: { maxCount: number; maxAgeMs: number };
   /** The token-less /metrics listener (docs/metrics.md); undefined: off. */
   metricsListen?: { host: string; port: number };
+  /** Log lines' threshold and format (shared/log.ts; format undefined: by the terminal). */
+  log: { level: LogLevel; format?: LogFormat };
   help: boolean;
 }
 
@@ -91,6 +96,8 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "event-retention-count": { type: "string" },
         "event-retention-hours": { type: "string" },
         "metrics-listen": { type: "string" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -145,6 +152,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
     bind: values.bind ?? env.FLOTILLA_BIND ?? "127.0.0.1",
     db: values.db ?? env.FLOTILLA_DB ?? "file:./data/flotilla.db",
     adminToken: env.FLOTILLA_ADMIN_TOKEN || undefined,
+    log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),
     help: values.help ?? false,
   };
 }

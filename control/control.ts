@@ -37,6 +37,7 @@ import { startWebhookWorker } from "./events/webhook-worker.ts";
 import { ControlMetrics } from "./metrics/control-metrics.ts";
 import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
 
 export interface ControlOptions {
   db: Database;
@@ -51,7 +52,8 @@ export interface ControlOptions {
   clock?: Clock;
   /** Admin API token to accept; without one, the first start creates one and reports it. */
   adminToken?: string;
-  log?: (line: string) => void;
+  /** Where the control service's lines go (shared/log.ts); default: JSON lines (pretty on a terminal) at info. */
+  log?: Logger;
   /**
    * High availability: several control processes share one database and an external broker;
    * a lease in the database (control/leader) picks the one that runs the reconcilers, whose
@@ -93,7 +95,7 @@ export interface Control {
 
 /** Builds and starts the control service from its parts, so tests assemble real pieces. */
 export async function createControl(opts: ControlOptions): Promise<Control> {
-  const log = opts.log ?? ((line: string) => console.log(line));
+  const log = opts.log ?? createLogger({ component: "control" });
   const clock = opts.clock ?? systemClock;
   if (opts.ha && !opts.externalBroker) throw new Error("HA needs the external broker (MQTT shared subscriptions; aedes has none)");
   const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
@@ -205,7 +207,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   } else await duties.start(ctx);
 
   // Ahead of need: the first RunTask after a restart finds its images' platforms looked up.
-  void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log(`[control] image platform look-ups at start failed: ${e.message}`));
+  void prefetchActiveTaskPlatforms(ctx).catch((e: Error) => log.warn(`image platform look-ups at start failed: ${e.message}`));
 
   // Deregistration: the credential is already wiped; drop the live session too.
   const instanceRevoked = async (id: string) => {

@@ -4,6 +4,7 @@ import { openDatabase } from "./db/open.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadMasterKey } from "./crypto/master-key.ts";
+import { createLogger } from "../shared/log.ts";
 
 /** The key file lives next to a file database; with a remote database, in ./data. */
 function defaultKeyFile(dbUrl: string): string {
@@ -41,9 +42,11 @@ async function main() {
     console.error(`flotilla-control: ${(e as Error).message}`);
     process.exit(2);
   }
+  const log = createLogger({ component: "control", level: config.log.level, format: config.log.format });
   const db = await openDatabase(config.db);
   const control = await createControl({
     db,
+    log,
     broker: { host: config.bind, port: config.mqttPort, tls: tls && { cert: tls.cert, key: tls.key, ca: tls.ca, requireClientCert: tls.ca !== undefined } },
     externalBroker: config.broker.mode === "external" ? config.broker : undefined,
     http: { host: config.bind, port: config.httpPort, tls: tls && { cert: tls.cert, key: tls.key } },
@@ -55,10 +58,11 @@ async function main() {
     metricsListen: config.metricsListen,
   });
   if (control.createdAdminToken) {
-    console.log(`admin API token (shown once, store it now): ${control.createdAdminToken}`);
+    // On the terminal only, never a log line: the one time this secret is shown (docs/security.md).
+    process.stdout.write(`admin API token (shown once, store it now): ${control.createdAdminToken}\n`);
   }
-  console.log(`flotilla control listening: api ${control.httpUrl} mqtt ${control.mqttUrl} console ${control.httpUrl}/console`);
-  if (control.metricsUrl) console.log(`flotilla control metrics (no token): ${control.metricsUrl}`);
+  log.info({ httpUrl: control.httpUrl, mqttUrl: control.mqttUrl }, `flotilla control listening: api ${control.httpUrl} mqtt ${control.mqttUrl} console ${control.httpUrl}/console`);
+  if (control.metricsUrl) log.info({ metricsUrl: control.metricsUrl }, `flotilla control metrics (no token): ${control.metricsUrl}`);
   const shutdown = async () => {
     await control.stop();
     db.close();

@@ -28,6 +28,8 @@
 #   --image-pull-behavior B       default | always | once | prefer-cached
 #   --keepalive-seconds S         agent MQTT keepalive, 1-65535 (default 10): a host that vanishes is
 #                                 marked disconnected after 1.5 × S (see docs/operations.md)
+#   --log-level L                 agent log level: trace | debug | info (default) | warn | error | fatal | silent
+#                                 (JSON lines in the journal, or /var/log/flotilla-agent.log without systemd)
 #   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
 #                                 (ECS Anywhere's all and docker mean distro here)
 #   --ecs-version V               accepted for ECS Anywhere runbooks; the control serves its own agent
@@ -52,7 +54,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" advertise="" docker_src=distro
+control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" log_level="" advertise="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
     --image-pull-behavior) need_value "$@"; pull=$2; shift ;;
     --advertise-address) need_value "$@"; advertise=$2; shift ;;
     --keepalive-seconds) need_value "$@"; keepalive=$2; shift ;;
+    --log-level) need_value "$@"; log_level=$2; shift ;;
     --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
     --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
     --token) need_value "$@"; token=$2; shift ;;
@@ -92,6 +95,7 @@ case "$docker_src" in distro|none) ;; all|docker) docker_src=distro ;; *) usage_
 if [ -n "$region" ] && ! [[ "$region" =~ ^[a-z0-9-]{1,64}$ ]]; then usage_error "--region must be a region name such as us-east-1, got \"$region\""; fi
 if [ -n "$cluster" ] && ! [[ "$cluster" =~ ^[A-Za-z0-9_-]{1,255}$ ]]; then usage_error "--cluster must be 1-255 letters, digits, hyphens or underscores, got \"$cluster\""; fi
 case "$pull" in ""|default|always|once|prefer-cached) ;; *) usage_error "--image-pull-behavior must be default, always, once or prefer-cached, got \"$pull\"" ;; esac
+case "$log_level" in ""|trace|debug|info|warn|error|fatal|silent) ;; *) usage_error "--log-level must be one of trace, debug, info, warn, error, fatal, silent, got \"$log_level\"" ;; esac
 # The agent checks this too, but only once started: refuse here, before anything is installed.
 if [ -n "$keepalive" ] && { ! [[ "$keepalive" =~ ^[0-9]+$ ]] || [ "${#keepalive}" -gt 5 ] || [ "$keepalive" -lt 1 ] || [ "$keepalive" -gt 65535 ]; }; then
   usage_error "--keepalive-seconds must be a whole number of seconds from 1 to 65535, got \"$keepalive\""
@@ -268,6 +272,7 @@ ${cluster:+FLOTILLA_CLUSTER=$cluster
 }${attrs:+FLOTILLA_ATTRIBUTES=$attrs
 }${pull:+FLOTILLA_IMAGE_PULL_BEHAVIOR=$pull
 }${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
+}${log_level:+FLOTILLA_LOG_LEVEL=$log_level
 }${advertise:+FLOTILLA_ADVERTISE_ADDRESS=$advertise
 }${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
 }"

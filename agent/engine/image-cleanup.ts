@@ -1,6 +1,7 @@
 import { isBuiltInPauseImage } from "../runtime/pause-image/pause-image.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
 import type { ReadonlyAgentState, ReadonlyAgentTask } from "../store/state-file.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface ImageCleanupOptions {
   runtime: ContainerRuntime;
@@ -15,7 +16,7 @@ export interface ImageCleanupOptions {
   /** At most this many images removed per cycle (ECS_NUM_IMAGES_DELETE_PER_CYCLE). */
   imagesPerCycle: number;
   now?: () => number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** A known task holds an image until it has stopped and its containers are gone. */
@@ -36,11 +37,11 @@ export class ImageCleaner {
   private timer?: ReturnType<typeof setInterval>;
   private running: Promise<void> | null = null;
   private readonly now: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
 
   constructor(private opts: ImageCleanupOptions) {
     this.now = opts.now ?? Date.now;
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "image-cleanup");
   }
 
   start(): void {
@@ -56,7 +57,7 @@ export class ImageCleaner {
   /** One cleanup pass. Overlapping calls share one pass. */
   cycle(): Promise<void> {
     this.running ??= this.cycleOnce()
-      .catch((e: Error) => this.log(`[agent] image cleanup failed: ${e.message}`))
+      .catch((e: Error) => this.log.error(`image cleanup failed: ${e.message}`))
       .finally(() => (this.running = null));
     return this.running;
   }
@@ -90,12 +91,12 @@ export class ImageCleaner {
       try {
         await runtime.removeImage!(image);
       } catch (e) {
-        this.log(`[agent] image cleanup: keeping ${image}: ${(e as Error).message}`);
+        this.log.warn({ image }, `image cleanup: keeping ${image}: ${(e as Error).message}`);
         continue;
       }
       forgotten.push(image);
       removed++;
-      this.log(`[agent] image cleanup: removed ${image}`);
+      this.log.info({ image }, `image cleanup: removed ${image}`);
     }
     if (forgotten.length) this.opts.forget(forgotten);
   }

@@ -1,4 +1,5 @@
 import type { ContainerRuntime, RuntimeContainer } from "../runtime/types.ts";
+import type { Logger } from "../../shared/log.ts";
 
 export interface ObserverOptions {
   runtime: ContainerRuntime;
@@ -10,7 +11,7 @@ export interface ObserverOptions {
   onListing(listed: RuntimeContainer[]): Promise<void>;
   /** A runtime event arrived (a listing follows). */
   onHint(): void;
-  log(line: string): void;
+  log: Logger;
 }
 
 /**
@@ -51,7 +52,7 @@ export class Observer {
         try {
           await this.opts.onListing(await this.opts.runtime.list(this.opts.labels));
         } catch (e) {
-          this.opts.log(`[agent] relist failed: ${(e as Error).message}`);
+          this.opts.log.warn(`relist failed: ${(e as Error).message}`);
         }
       } while (this.relistAgain);
       this.relisting = null;

@@ -49,13 +49,13 @@ async function containerExited(w: TaskWork, c: AgentContainer, rc: RuntimeContai
       c.lastRestartAt = now;
       ctx.restarted?.();
       if (hasHealthCheck(def)) c.healthStatus = "UNKNOWN";
-      ctx.log(`[agent] task ${task.taskId}: restarted container ${c.name} after exit code ${rc.exitCode} (restart ${c.restartCount})`);
+      ctx.log.info({ taskId: task.taskId, container: c.name }, `task ${task.taskId}: restarted container ${c.name} after exit code ${rc.exitCode} (restart ${c.restartCount})`);
       return;
     } catch (e) {
-      ctx.log(`[agent] task ${task.taskId}: restarting container ${c.name} failed: ${(e as Error).message}`);
+      ctx.log.warn({ taskId: task.taskId, container: c.name }, `task ${task.taskId}: restarting container ${c.name} failed: ${(e as Error).message}`);
     }
   } else if (def?.restartPolicy?.enabled && rc) {
-    ctx.log(`[agent] task ${task.taskId}: container ${c.name} not restarted: ${(decision as { why: string }).why}`);
+    ctx.log.info({ taskId: task.taskId, container: c.name }, `task ${task.taskId}: container ${c.name} not restarted: ${(decision as { why: string }).why}`);
   }
   c.knownStatus = "STOPPED";
   c.exitCode ??= rc?.exitCode;

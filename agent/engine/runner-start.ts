@@ -108,7 +108,7 @@ async function prepareCgroup(w: TaskWork, td: TaskDefinitionSpec): Promise<void>
   }
   if (host.cgroupsUnavailable) return; // another task found out at the same time
   host.cgroupsUnavailable = got.unavailable;
-  w.ctx.log(`[agent] task-level cpu and memory are not enforced on this host (no task cgroups): ${got.unavailable}`);
+  w.ctx.log.warn({ taskId: w.task.taskId }, `task-level cpu and memory are not enforced on this host (no task cgroups): ${got.unavailable}`);
 }
 
 export async function namespaceOwner(w: TaskWork): Promise<RuntimeContainer | undefined> {
@@ -129,7 +129,7 @@ async function dependenciesMet(w: TaskWork, def: ContainerDefinition): Promise<"
   let since = w.depWaitSince.get(def.name);
   if (since === undefined) w.depWaitSince.set(def.name, (since = w.ctx.now()));
   const fail = (reason: string) => {
-    w.ctx.log(`[agent] task ${task.taskId}: ${reason}`);
+    w.ctx.log.warn({ taskId: task.taskId }, `task ${task.taskId}: ${reason}`);
     requestStop(task, reason, STOP_CODES.failedToStart);
     update(w);
     return "failed" as const;

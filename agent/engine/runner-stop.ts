@@ -73,5 +73,5 @@ export async function cleanupStep(w: TaskWork): Promise<void> {
 
 export function removeTaskCgroup(w: TaskWork): Promise<void> {
   const { runtime, log } = w.ctx;
-  return (runtime.removeTaskCgroup?.(w.task.taskId) ?? Promise.resolve()).catch((e: Error) => log(`[agent] task ${w.task.taskId}: ${e.message}`));
+  return (runtime.removeTaskCgroup?.(w.task.taskId) ?? Promise.resolve()).catch((e: Error) => log.warn({ taskId: w.task.taskId }, `task ${w.task.taskId}: ${e.message}`));
 }

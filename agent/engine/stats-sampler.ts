@@ -3,6 +3,7 @@ import { MAX_STATS_CONTAINERS, MAX_STATS_TASKS } from "../../shared/messages.ts"
 import { containerUsage } from "../runtime/stats-usage.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
 import type { ReadonlyAgentTask } from "../store/state-file.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface StatsSamplerOptions {
   runtime: Pick<ContainerRuntime, "stats">;
@@ -15,7 +16,7 @@ export interface StatsSamplerOptions {
   /** Stats calls in flight at once (each `stream=false` call takes Docker about a second). */
   concurrency?: number;
   now?: () => number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** The default sampling interval (ECS Container Insights' finest is 60 s; scaling wants a little more). */
@@ -36,7 +37,11 @@ export class StatsSampler {
   /** The last message carried tasks: the next one goes out even empty, so the control drops them. */
   private lastHadTasks = false;
 
-  constructor(private opts: StatsSamplerOptions) {}
+  private readonly log: Logger;
+
+  constructor(private opts: StatsSamplerOptions) {
+    this.log = withComponent(opts.log ?? silentLogger, "stats");
+  }
 
   /** Sampling on a timer (started, with an interval above 0). */
   get active(): boolean {
@@ -78,7 +83,7 @@ export class StatsSampler {
           if (usage) readings[i] = [usage.cpuUnits, usage.memoryBytes];
         } catch (e) {
           // A container removed between the snapshot and the call, or a busy engine: skipped this round.
-          this.opts.log?.(`[agent] stats of ${target.runtimeId}: ${(e as Error).message}`);
+          this.log.debug({ taskId: target.taskId }, `stats of ${target.runtimeId}: ${(e as Error).message}`);
         }
       }
     };
@@ -104,7 +109,7 @@ export class StatsSampler {
     this.timer = setTimeout(() => {
       const startedAt = Date.now();
       this.running = this.sampleAndSend()
-        .catch((e: Error) => this.opts.log?.(`[agent] stats sample failed: ${e.message}`))
+        .catch((e: Error) => this.log.warn(`stats sample failed: ${e.message}`))
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) this.schedule(Math.max(0, this.opts.intervalMs - (Date.now() - startedAt)));

@@ -12,6 +12,7 @@ import { Observer } from "./observer.ts";
 import { builtInPauseImageSource, pulledPauseImageSource } from "../runtime/pause-image/pause-image.ts";
 import { TaskRunner } from "./task-runner.ts";
 import { noSecrets, type RunnerContext, type TaskSecrets } from "./task-work.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export { STOP_CODES } from "./task-work.ts";
 export { OOM_REASON } from "./runner-observe.ts";
@@ -36,7 +37,7 @@ export interface TaskEngineOptions {
   /** Changes within this long are saved in one write (see StateSaver). */
   saveDelayMs?: number;
   now?: () => number;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Called after every change of known or desired state (pull progress included). */
   onChange?: () => void;
   /** A container was restarted in place by its restartPolicy (counted on /metrics). */
@@ -65,11 +66,11 @@ export class TaskEngine {
   private orphanRemovals = new Map<string, Promise<void>>();
   private started = false;
   private readonly now: () => number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
 
   constructor(private opts: TaskEngineOptions) {
     this.now = opts.now ?? Date.now;
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "engine");
     const loaded = opts.store.load();
     this.generation = loaded.generation;
     this.lastEpoch = loaded.lastEpoch;
@@ -237,12 +238,12 @@ export class TaskEngine {
   private async removeOrphan(taskId: string, containers: RuntimeContainer[]): Promise<void> {
     try {
       for (const rc of containers) {
-        this.log(`[agent] removing container ${rc.name} of unknown task ${taskId}`);
+        this.log.info({ taskId }, `removing container ${rc.name} of unknown task ${taskId}`);
         await this.opts.runtime.remove(rc.id);
       }
       await this.opts.runtime.removeTaskCgroup?.(taskId);
     } catch (e) {
-      this.log(`[agent] task ${taskId}: ${(e as Error).message}`);
+      this.log.warn({ taskId }, `task ${taskId}: ${(e as Error).message}`);
     }
   }
 }

@@ -128,7 +128,7 @@ export class TaskRunner {
           this.blocked = false;
         }
       } catch (e) {
-        this.ctx.log(`[agent] task ${this.taskId}: ${(e as Error).message}`);
+        this.ctx.log.warn({ taskId: this.taskId }, `task ${this.taskId}: ${(e as Error).message}`);
         this.retryAt = performance.now() + RETRY_AFTER_ERROR_MS;
       }
     }
@@ -205,7 +205,7 @@ export class TaskRunner {
     // loopback), so it is stopped like a task whose essential container exited.
     const holderDied = listed.some((rc) => isNamespaceOwner(rc.labels) && (rc.state === "exited" || rc.state === "dead"));
     if (holderDied && task.desiredStatus === "RUNNING" && task.containers.some((c) => c.knownStatus === "RUNNING")) {
-      this.ctx.log(`[agent] task ${task.taskId}: its namespace holder exited`);
+      this.ctx.log.warn({ taskId: task.taskId }, `task ${task.taskId}: its namespace holder exited`);
       requestStop(task, holderExitReason(this.w.def), STOP_CODES.essentialExited);
       this.ctx.changed(true);
     }
@@ -241,7 +241,7 @@ export class TaskRunner {
     } catch (e) {
       const kind = e instanceof RuntimeError ? e.kind : "TaskFailedToStart";
       const message = withoutSecrets(`${kind}: ${(e as Error).message}`, this.w.secrets);
-      this.ctx.log(`[agent] task ${this.taskId} failed to start: ${message}`);
+      this.ctx.log.warn({ taskId: this.taskId }, `task ${this.taskId} failed to start: ${message}`);
       event(this.w, message);
       requestStop(this.w.task, message, STOP_CODES.failedToStart);
       update(this.w);

@@ -6,6 +6,7 @@ import type { PauseImageSource } from "../runtime/pause-image/pause-image.ts";
 import type { AgentTask } from "../store/state-file.ts";
 import type { TaskIdentity } from "./container-spec.ts";
 import { deriveTaskStatus } from "./task-status.ts";
+import type { Logger } from "../../shared/log.ts";
 
 /** What every runner shares with the engine: the runtime, settings and the ways to tell it things. */
 export interface RunnerContext {
@@ -21,7 +22,8 @@ export interface RunnerContext {
   /** Base URL of the agent's task metadata endpoint, given to every task container; undefined: none. */
   taskMetadataUrl?: string;
   now(): number;
-  log(line: string): void;
+  /** The engine's logger: lines about a task carry its `taskId`. */
+  log: Logger;
   /** Host facts runners learn (said once for the host, not per task). */
   host: { cgroupsUnavailable?: string };
   /** An image this agent brought onto the engine: image cleanup may remove it once unused. */
@@ -110,12 +112,14 @@ export function update(w: TaskWork): void {
     task.knownStatus = status;
     if (status === "RUNNING") task.startedAt ??= w.ctx.now();
     if (status === "STOPPED") task.stoppedAt ??= w.ctx.now();
+    w.ctx.log.info({ taskId: task.taskId }, `task ${task.taskId} ${status}${status === "STOPPED" && task.stoppedReason ? `: ${task.stoppedReason}` : ""}`);
   }
   w.ctx.changed(true);
 }
 
 /** Appends a durable task event, keeping only the last MAX_TASK_EVENTS. */
 export function event(w: TaskWork, message: string): void {
+  w.ctx.log.debug({ taskId: w.task.taskId }, message.slice(0, 1024));
   pushEvent((w.task.events ??= []), { at: w.ctx.now(), message: message.slice(0, 1024) });
 }
 

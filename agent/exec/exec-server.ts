@@ -1,6 +1,7 @@
 import type { ExecInputRequest, ExecRequest, ResponseChunk } from "../../shared/messages.ts";
 import type { ContainerRuntime, ExecProcess } from "../runtime/types.ts";
 import type { ReadonlyAgentState } from "../store/state-file.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface ExecServerOptions {
   runtime: ContainerRuntime;
@@ -14,7 +15,7 @@ export interface ExecServerOptions {
   flushMs?: number;
   /** Unacknowledged pieces allowed in flight; more waits, which pauses reading the command's output. */
   window?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 interface Session {
@@ -42,7 +43,11 @@ interface Session {
 export class ExecServer {
   private sessions = new Map<string, Session>();
 
-  constructor(private opts: ExecServerOptions) {}
+  private readonly log: Logger;
+
+  constructor(private opts: ExecServerOptions) {
+    this.log = withComponent(opts.log ?? silentLogger, "exec");
+  }
 
   get activeSessions(): number {
     return this.sessions.size;
@@ -127,7 +132,7 @@ export class ExecServer {
         session.ended = true;
         endReason = reason;
         session.wakeCredit?.();
-        killing = session.process?.kill().catch((e: Error) => this.opts.log?.(`[agent] exec ${req.requestId}: cannot kill the command: ${e.message}`)) ?? killing;
+        killing = session.process?.kill().catch((e: Error) => this.log.warn({ requestId: req.requestId, taskId: req.taskId }, `exec ${req.requestId}: cannot kill the command: ${e.message}`)) ?? killing;
         return killing;
       },
     };
@@ -146,7 +151,7 @@ export class ExecServer {
       session.process = proc;
       if (session.ended) await proc.kill().catch(() => undefined);
       // The program only: arguments may carry secrets (a password on a command line).
-      this.opts.log?.(`[agent] exec ${req.requestId} in task ${req.taskId} container ${req.container}: ${req.command[0]} (${req.command.length - 1} arguments)`);
+      this.log.info({ requestId: req.requestId, taskId: req.taskId, container: req.container }, `exec ${req.requestId} in task ${req.taskId} container ${req.container}: ${req.command[0]} (${req.command.length - 1} arguments)`);
       await send({}); // accepted
       this.drainInput(session);
       await this.pump(proc, session, send, () => session.ended || linkLost);

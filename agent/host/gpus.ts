@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 /**
  * NVIDIA GPU detection, as amazon-ecs-agent does it with ECS_ENABLE_GPU_SUPPORT: the GPUs' UUIDs
@@ -16,7 +17,7 @@ export interface GpuDetectionOptions {
   run?: CommandRunner;
   /** Where /proc is (tests point it at captured driver files). */
   procRoot?: string;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export const NVIDIA_SMI_QUERY = ["nvidia-smi", "--query-gpu=index,uuid", "--format=csv"];
@@ -32,13 +33,13 @@ export const hostCommandRunner: CommandRunner = async (argv) => {
 
 /** The NVIDIA GPU ids of this host, in device index order; empty when it has none. Never throws. */
 export async function detectNvidiaGpus(opts: GpuDetectionOptions = {}): Promise<string[]> {
-  const log = opts.log ?? (() => undefined);
+  const log = withComponent(opts.log ?? silentLogger, "host");
   let smi: Awaited<ReturnType<CommandRunner>> = null;
   try {
     smi = await (opts.run ?? hostCommandRunner)(NVIDIA_SMI_QUERY);
   } catch (e) {
     smi = { exitCode: -1, stdout: "" };
-    log(`[agent] GPU support: nvidia-smi could not run (${(e as Error).message}); trying /proc/driver/nvidia`);
+    log.warn(`GPU support: nvidia-smi could not run (${(e as Error).message}); trying /proc/driver/nvidia`);
   }
   if (smi && smi.exitCode === 0) {
     const ids = parseNvidiaSmiCsv(smi.stdout);
@@ -46,10 +47,10 @@ export async function detectNvidiaGpus(opts: GpuDetectionOptions = {}): Promise<
   }
   const fromProc = readProcGpus(opts.procRoot ?? "/proc");
   if (fromProc.length) return fromProc;
-  log(
+  log.warn(
     smi
-      ? `[agent] GPU support is enabled, but nvidia-smi found no GPU (exit code ${smi.exitCode}); registering none`
-      : "[agent] GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs",
+      ? `GPU support is enabled, but nvidia-smi found no GPU (exit code ${smi.exitCode}); registering none`
+      : "GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs",
   );
   return [];
 }

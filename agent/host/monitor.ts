@@ -3,6 +3,7 @@ import type { HostFacts, InstanceHealth } from "../../shared/messages.ts";
 import type { ContainerRuntime, RuntimeInfo } from "../runtime/types.ts";
 import { hostFacts } from "./facts.ts";
 import { DEFAULT_THRESHOLDS, evaluateHealth, meaningfulChange, parseCpuStat, parseMeminfo, type CpuTimes, type HealthSample, type HealthThresholds } from "./health.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface HostMonitorOptions {
   runtime: ContainerRuntime;
@@ -27,7 +28,7 @@ export interface HostMonitorOptions {
   readFile?: (path: string) => string;
   statfs?: (path: string) => { bavail: number; blocks: number; bsize: number };
   now?: () => number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -99,7 +100,7 @@ export class HostMonitor {
     // also by the disk, is news to an operator reading the log).
     const impaired = (h: typeof health | undefined) => (h?.details ?? []).filter((d) => d.status === "IMPAIRED").map((d) => d.type).join(",");
     if (health.overallStatus !== this.sentHealth?.overallStatus || impaired(health) !== impaired(this.sentHealth)) {
-      this.opts.log?.(`[agent] instance health ${health.overallStatus}${health.overallStatus === "IMPAIRED" ? `: ${health.details.filter((d) => d.status === "IMPAIRED").map((d) => `${d.type} (${d.reason})`).join(", ")}` : ""}`);
+      withComponent(this.opts.log ?? silentLogger, "host")[health.overallStatus === "IMPAIRED" ? "warn" : "info"](`instance health ${health.overallStatus}${health.overallStatus === "IMPAIRED" ? `: ${health.details.filter((d) => d.status === "IMPAIRED").map((d) => `${d.type} (${d.reason})`).join(", ")}` : ""}`);
     }
     if (meaningfulChange(this.sentHealth, health)) {
       this.sentHealth = health;

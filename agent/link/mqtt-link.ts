@@ -5,6 +5,7 @@ import { topics } from "../../shared/topics.ts";
 import type { Identity } from "../store/identity.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin } from "../../shared/mqtt-end.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
@@ -39,7 +40,7 @@ export interface MqttLinkOptions {
   nextEpoch: () => number;
   keepaliveSeconds?: number;
   connectOptions?: mqtt.IClientOptions;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Called when the broker refuses our credentials (deregistered or revoked). */
   onRefused?: () => void;
 }
@@ -56,7 +57,11 @@ export class MqttAgentLink implements AgentLink {
   private client?: MqttClient;
   private epoch = 0;
 
-  constructor(private opts: MqttLinkOptions) {}
+  private readonly log: Logger;
+
+  constructor(private opts: MqttLinkOptions) {
+    this.log = withComponent(opts.log ?? silentLogger, "link");
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -69,7 +74,7 @@ export class MqttAgentLink implements AgentLink {
 
   async start(handlers: LinkHandlers): Promise<void> {
     const { identity } = this.opts;
-    const log = this.opts.log ?? (() => {});
+    const log = this.log;
     this.epoch = this.opts.nextEpoch();
     const client = mqtt.connect({
       ...brokerAddress(this.opts.url),
@@ -95,7 +100,7 @@ export class MqttAgentLink implements AgentLink {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
       client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
-      log(`[agent] connected to ${this.opts.url} as ${identity.instanceId}`);
+      log.info(`connected to ${this.opts.url} as ${identity.instanceId}`);
       wasConnected = true;
       lastError = "";
       handlers.onConnected();
@@ -109,7 +114,7 @@ export class MqttAgentLink implements AgentLink {
       neverReachedBroker = false;
       if (wasConnected) {
         wasConnected = false;
-        log(`[agent] disconnected from ${this.opts.url}; retrying every second, tasks keep running`);
+        log.warn(`disconnected from ${this.opts.url}; retrying every second, tasks keep running`);
         handlers.onDisconnected?.();
       }
     });
@@ -119,21 +124,22 @@ export class MqttAgentLink implements AgentLink {
       if (typeof code === "string" && SOCKET_NEVER_OPENED.has(code)) neverReachedBroker = true;
       if (e.message === lastError) return;
       lastError = e.message;
-      log(`[agent] link error: ${e.message}`);
+      log.warn(`link error: ${e.message}`);
     });
     client.on("message", (topic, payload) => {
       if (topic === topics.requests(identity.instanceId)) {
         const req = decodeMessage(agentRequestSchema, payload);
-        if (!req) return log("[agent] dropped a malformed request message");
+        if (!req) return log.warn("dropped a malformed request message");
         return handlers.onRequest?.(req);
       }
       if (topic !== topics.desired(identity.instanceId)) return;
       const state = decodeMessage(desiredStateSchema, payload);
       if (!state || state.instanceId !== identity.instanceId) {
-        log("[agent] dropped a malformed desired state message");
+        log.warn("dropped a malformed desired state message");
         return;
       }
       // Secret values go to the engine as part of the desired task; its runners keep them in memory only.
+      log.debug({ generation: state.generation, tasks: state.tasks.length }, "desired set received");
       handlers.onDesired(state);
     });
   }
@@ -141,6 +147,7 @@ export class MqttAgentLink implements AgentLink {
   publishReport(report: Report): boolean {
     if (!this.client?.connected) return false;
     this.client.publish(topics.report(this.opts.identity.instanceId), JSON.stringify(report), { qos: 1 });
+    this.log.debug({ seq: report.seq, generation: report.generation, tasks: report.tasks.length }, "report sent");
     return true;
   }
 

@@ -1,6 +1,7 @@
 import type { LogsRequest, ResponseChunk } from "../../shared/messages.ts";
 import type { ContainerRuntime } from "../runtime/types.ts";
 import type { ReadonlyAgentState } from "../store/state-file.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface LogServerOptions {
   runtime: ContainerRuntime;
@@ -20,7 +21,7 @@ export interface LogServerOptions {
   maxChunkBytes?: number;
   /** How long output may wait to be gathered into a bigger piece. */
   flushMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Data pieces a stream may still send (credit flow control); `wake` resumes a paused reader. */
@@ -45,7 +46,11 @@ export class LogServer {
   /** When the control last vouched for each follow. */
   private leases = new Map<string, number>();
 
-  constructor(private opts: LogServerOptions) {}
+  private readonly log: Logger;
+
+  constructor(private opts: LogServerOptions) {
+    this.log = withComponent(opts.log ?? silentLogger, "logs");
+  }
 
   get activeStreams(): number {
     return this.active.size;
@@ -85,7 +90,7 @@ export class LogServer {
     const cutoff = (this.opts.now ?? Date.now)() - (this.opts.followLeaseMs ?? 90_000);
     for (const [id, seen] of this.leases) {
       if (seen >= cutoff) continue;
-      this.opts.log?.(`[agent] log stream ${id} ended: the control service stopped asking for it`);
+      this.log.info({ requestId: id }, `log stream ${id} ended: the control service stopped asking for it`);
       this.cancel(id);
     }
   }

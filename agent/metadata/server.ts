@@ -4,6 +4,7 @@ import type { ContainerRuntime, RuntimeContainer } from "../runtime/types.ts";
 import type { ReadonlyAgentTask } from "../store/state-file.ts";
 import { containerResponse, listedContainers, taskResponse, type MetadataVersion, type TaskContext } from "./responses.ts";
 import { metadataBaseUrl } from "./uris.ts";
+import type { Logger } from "../../shared/log.ts";
 
 export interface TaskMetadataSource {
   context: TaskContext;
@@ -11,7 +12,7 @@ export interface TaskMetadataSource {
   tasks: () => Iterable<ReadonlyAgentTask>;
   /** Read-only engine calls: what Docker knows of a container (image id, addresses), and its stats. */
   runtime: Pick<ContainerRuntime, "inspect" | "stats">;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 type Container = ReadonlyAgentTask["containers"][number];
@@ -59,13 +60,13 @@ export function taskMetadataApp(src: TaskMetadataSource) {
   const inspect = async (runtimeId: string | undefined): Promise<RuntimeContainer | null> => {
     if (!runtimeId) return null;
     return src.runtime.inspect(runtimeId).catch((e: Error) => {
-      src.log?.(`[agent] task metadata: inspect ${runtimeId}: ${e.message}`);
+      src.log?.warn(`task metadata: inspect ${runtimeId}: ${e.message}`);
       return null;
     });
   };
   const stats = (runtimeId: string) =>
     src.runtime.stats(runtimeId).catch((e: Error) => {
-      src.log?.(`[agent] task metadata: stats of ${runtimeId}: ${e.message}`);
+      src.log?.warn(`task metadata: stats of ${runtimeId}: ${e.message}`);
       return null;
     });
   const unknown = (c: Context, v: MetadataVersion, kind: keyof (typeof UNKNOWN)["v4"], id: string) => {

@@ -1,4 +1,5 @@
 import type { AgentState, StateStore } from "./state-file.ts";
+import { silentLogger, type Logger } from "../../shared/log.ts";
 
 export interface StateSaverOptions {
   store: StateStore;
@@ -6,7 +7,7 @@ export interface StateSaverOptions {
   snapshot: () => AgentState;
   /** How long changes are gathered into one write (a burst of changes is one write). */
   delayMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Changes within this long of the first are written together. */
@@ -57,7 +58,7 @@ export class StateSaver {
       this.writes++;
     } catch (e) {
       // A full disk must not stop the engine: the next change tries again.
-      this.opts.log?.(`[agent] saving state failed: ${(e as Error).message}`);
+      (this.opts.log ?? silentLogger).error(`saving state failed: ${(e as Error).message}`);
     }
     // Also after a failed write: the agent goes on without durability rather than stop working.
     for (const resolve of this.waiters.splice(0)) resolve();

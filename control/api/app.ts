@@ -39,6 +39,8 @@ import type { ExecSessions } from "../link/exec-sessions.ts";
 import { execStreamRoutes, taskExecRoutes } from "./routes/task-exec.ts";
 import { requestMetrics } from "./middleware/request-metrics/index.ts";
 import { metricsResponse } from "../metrics/listener.ts";
+import { requestLog } from "./middleware/request-log/index.ts";
+import { silentLogger, type Logger } from "../../shared/log.ts";
 
 export interface ApiOptions {
   /** Largest request body accepted, in bytes. */
@@ -47,7 +49,7 @@ export interface ApiOptions {
   secrets?: SecretStore;
   /** Called after DeregisterContainerInstance: drop the agent's broker session and credential. */
   instanceRevoked?: InstanceRevoked;
-  log?: (line: string) => void;
+  log?: Logger;
   /** External broker: activation credentials are created and removed there too. */
   brokerProvisioning?: BrokerProvisioning;
   /**
@@ -91,6 +93,7 @@ export function createApi(
   // First, so every request (console and AWS JSON door included) is counted by its route pattern.
   if (ctx.metrics) app.use("*", requestMetrics(ctx.metrics));
   app.onError(onApiError);
+  app.use("*", requestLog(log ?? silentLogger));
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   // Prometheus scrape behind a token with the metrics role (or admin); docs/metrics.md.

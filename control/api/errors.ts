@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { OpError, type OpErrorKind } from "../ops/errors.ts";
+import { requestLogger } from "./middleware/request-log/index.ts";
 
 const STATUS: Record<OpErrorKind, ContentfulStatusCode> = {
   invalid: 400,
@@ -22,7 +23,7 @@ export function onApiError(err: Error, c: Context) {
     if (err.res) return err.getResponse();
     return c.json({ error: { code: "ClientException", message: err.message } }, err.status);
   }
-  console.error(`[control] internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
+  requestLogger(c).error({ err }, `internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
   return c.json({ error: { code: "ServerException", message: "internal error" } }, 500);
 }
 

@@ -4,6 +4,7 @@ import { createServer as createTlsServer } from "node:tls";
 import { CONTROL_USERNAME, clientIdAllowed, maySubscribe, mayPublish, type Principal } from "./acl.ts";
 import { AuthRateLimiter, type AuthRateLimitOptions } from "./auth-rate-limit.ts";
 import { indexedRetainedPersistence } from "./retained-index.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export type Authenticator = (username: string, password: string) => Promise<Principal | null>;
 
@@ -20,7 +21,7 @@ export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
   authenticate: Authenticator;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Serve MQTT over TLS (mqtts://) instead of plain TCP. */
   tls?: BrokerTls;
   rateLimit?: AuthRateLimitOptions;
@@ -72,7 +73,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const principals = new WeakMap<Client, Principal>();
   const clients = new Map<string, Client>();
   const stats: EmbeddedBrokerStats = { refusedConnects: 0, rateLimitedConnects: 0, refusedPublishes: 0, oversizedPublishes: 0, refusedSubscribes: 0 };
-  const log = opts.log ?? (() => {});
+  const log = withComponent(opts.log ?? silentLogger, "broker");
   const limiter = new AuthRateLimiter(opts.rateLimit);
   const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024;
   const requireCert = opts.tls?.ca !== undefined && (opts.tls.requireClientCert ?? false);
@@ -86,7 +87,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const refuseBlocked = () => {
         stats.rateLimitedConnects++;
         stats.refusedConnects++;
-        log(`[broker] refused connection ${client.id} from ${address}: too many failed authentications`);
+        log.warn({ clientId: client.id, address }, `refused connection ${client.id} from ${address}: too many failed authentications`);
         // "Server unavailable", not "not authorized": agents sharing the address (NAT) retry
         // instead of concluding they were deregistered and exiting.
         done(authError("too many failed authentications", 3), false);
@@ -95,7 +96,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       const refuse = (why: string) => {
         stats.refusedConnects++;
         limiter.recordFailure(address);
-        log(`[broker] refused connection ${client.id} from ${address}: ${why}`);
+        log.warn({ clientId: client.id, address }, `refused connection ${client.id} from ${address}: ${why}`);
         done(authError(why), false);
       };
       if (!username || !password) return refuse("no credentials");
@@ -119,19 +120,19 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       if (p && p.kind !== "control" && packet.payload && packet.payload.length > maxPayload) {
         stats.oversizedPublishes++;
         stats.refusedPublishes++;
-        log(`[broker] refused publish by ${client.id} to ${packet.topic}: payload of ${packet.payload.length} bytes`);
+        log.warn({ clientId: client.id, topic: packet.topic }, `refused publish by ${client.id} to ${packet.topic}: payload of ${packet.payload.length} bytes`);
         return done(new Error("payload too large"));
       }
       if (p && mayPublish(p, client.id, packet.topic)) return done(null);
       stats.refusedPublishes++;
-      log(`[broker] refused publish by ${client.id} to ${packet.topic}`);
+      log.warn({ clientId: client.id, topic: packet.topic }, `refused publish by ${client.id} to ${packet.topic}`);
       done(new Error("not authorized"));
     },
     authorizeSubscribe: (client, sub, done) => {
       const p = principals.get(client);
       if (p && maySubscribe(p, client.id, sub.topic)) return done(null, sub);
       stats.refusedSubscribes++;
-      log(`[broker] refused subscribe by ${client.id} to ${sub.topic}`);
+      log.warn({ clientId: client.id, topic: sub.topic }, `refused subscribe by ${client.id} to ${sub.topic}`);
       done(null, null);
     },
   });
@@ -149,7 +150,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       )
     : createServer(broker.handle);
   // A client that fails the TLS handshake must not take the broker down.
-  server.on("tlsClientError", (e: Error) => log(`[broker] TLS handshake failed: ${e.message}`));
+  server.on("tlsClientError", (e: Error) => log.warn(`TLS handshake failed: ${e.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => resolve());

@@ -2,6 +2,7 @@ import type mqtt from "mqtt";
 import type { AuthRateLimitOptions } from "./auth-rate-limit.ts";
 import { startEmbeddedBroker, type Authenticator, type BrokerTls, type EmbeddedBroker } from "./embedded.ts";
 import { ExternalBroker, type ExternalBrokerOptions } from "./external.ts";
+import { withComponent, type Logger } from "../../shared/log.ts";
 
 export interface BrokerChoice {
   embedded: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
@@ -11,7 +12,7 @@ export interface BrokerChoice {
   controlPassword: string;
   /** The control's broker username on an external broker (HA: one per process). */
   controlUsername?: string;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** What the control service needs from whichever broker it runs with. */
@@ -41,7 +42,7 @@ export async function startBroker(choice: BrokerChoice): Promise<RunningBroker> 
     url: ext.url,
     port,
     stats: { refusedConnects: 0, rateLimitedConnects: 0, refusedPublishes: 0, oversizedPublishes: 0, refusedSubscribes: 0 },
-    disconnect: (id) => void ext.instanceRevoked(id).catch((e: Error) => choice.log(`[broker] could not remove client ${id}: ${e.message}`)),
+    disconnect: (id) => void ext.instanceRevoked(id).catch((e: Error) => withComponent(choice.log, "broker").warn({ instanceId: id }, `could not remove client ${id}: ${e.message}`)),
     close: () => ext.close(),
   };
   return {

@@ -16,6 +16,7 @@ import { LoginPage } from "./pages/login.tsx";
 import { pageRoutes } from "./pages/routes.tsx";
 import { consoleRequest, requests, type ConsoleOptions } from "./request.ts";
 import { csrfMatches, SESSION_COOKIE, SessionStore } from "./sessions.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export type { ConsoleOptions } from "./request.ts";
 
@@ -70,7 +71,7 @@ export function createConsole(ctx: OpsContext, opts: ConsoleOptions = {}) {
         status,
       );
     }
-    (opts.log ?? console.error)(`[console] internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
+    withComponent(c.get("log") ?? opts.log ?? silentLogger, "console").error({ err }, `internal error on ${c.req.method} ${c.req.path}: ${err.message}`);
     return c.html(<Page title="Error">internal error</Page>, 500);
   });
 
@@ -159,7 +160,7 @@ async function formField(c: Context, name: string): Promise<string | undefined> 
 }
 
 /** Console changes are audited as the REST call they stand for, under the session's token. */
-async function auditConsole(ctx: OpsContext, c: Context, method: string, apiPath: string, status: number, log?: (line: string) => void) {
+async function auditConsole(ctx: OpsContext, c: Context, method: string, apiPath: string, status: number, log: Logger = silentLogger) {
   const r = requests.get(c);
   try {
     await recordAudit(ctx, {
@@ -171,6 +172,6 @@ async function auditConsole(ctx: OpsContext, c: Context, method: string, apiPath
       status,
     });
   } catch (e) {
-    log?.(`[audit] could not record console ${method} ${apiPath}: ${(e as Error).message}`);
+    withComponent(log, "audit").error({ requestId: c.get("requestId") }, `could not record console ${method} ${apiPath}: ${(e as Error).message}`);
   }
 }

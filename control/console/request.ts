@@ -5,6 +5,7 @@ import type { LogRequests } from "../link/log-requests.ts";
 import type { TokenRow } from "../ops/tokens.ts";
 import type { Viewer } from "./layout.tsx";
 import type { Session, SessionStore } from "./sessions.ts";
+import type { Logger } from "../../shared/log.ts";
 
 export interface ConsoleOptions {
   sessions?: SessionStore;
@@ -14,7 +15,7 @@ export interface ConsoleOptions {
   logRequests?: () => LogRequests | undefined;
   /** External broker: activation credentials are created and removed there too (as the API does). */
   brokerProvisioning?: BrokerProvisioning;
-  log?: (line: string) => void;
+  log?: Logger;
   /** After a host is deregistered: drop the agent's broker session and its retained desired set. */
   instanceRevoked?: (instanceId: string) => Promise<void>;
   /** The broker agents connect to (its scheme and port go into the install line). */

@@ -9,13 +9,14 @@ import { authenticate, type SigV4Verifier } from "./authenticate.ts";
 import { awsErrorOf, ProtocolError } from "./errors.ts";
 import { ECS_MODEL, SERVICE_MODELS, type ServiceModel } from "./model.ts";
 import { withEpochSeconds } from "./timestamps.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface AwsJsonApiOptions {
   /** Actions by target prefix: `{ AmazonEC2ContainerServiceV20141113: ecsActions, AmazonSSM: ssmActions }`. */
   services: Record<string, AwsJsonActions>;
   /** SigV4 verification; without it a signed request is refused (UnrecognizedClientException). */
   sigV4?: SigV4Verifier;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Largest request body accepted, in bytes (the REST API's limit). */
   maxBodyBytes?: number;
   /** Given to every action: DeregisterContainerInstance drops the agent's broker session with it. */
@@ -38,7 +39,8 @@ interface Target {
  * timestamp as epoch seconds, every error as `{__type, message}` with `x-amzn-ErrorType`, a
  * `x-amzn-RequestId` on every response. Write actions are audited like REST calls, by action name.
  */
-export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () => {}, maxBodyBytes = 1024 * 1024, instanceRevoked }: AwsJsonApiOptions) {
+export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log: logger = silentLogger, maxBodyBytes = 1024 * 1024, instanceRevoked }: AwsJsonApiOptions) {
+  const log = withComponent(logger, "ecs-api");
   const app = new Hono();
   // Read no further than the limit (as REST's bodyLimit): a huge body is refused while streaming.
   app.use(
@@ -50,7 +52,8 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () =>
     }),
   );
   app.post("/", async (c) => {
-    const requestId = crypto.randomUUID();
+    // The request log's id (control/api/middleware/request-log), so x-amzn-RequestId names its line.
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
     const target = resolveTarget(c.req.header("x-amz-target"), services);
     let caller: Caller | undefined;
     let status: number;
@@ -71,11 +74,11 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log = () =>
       response = respond(200, requestId, withEpochSeconds(output, target.model));
     } catch (err) {
       const e = awsErrorOf(err, target.model);
-      if (e.status === 500) log(`[ecs-api] ${target.prefix}.${target.name} failed: ${(err as Error).stack ?? err}`);
+      if (e.status === 500) log.error({ requestId, err }, `${target.prefix}.${target.name} failed: ${(err as Error).message ?? err}`);
       status = e.status;
       response = respond(e.status, requestId, { __type: e.type, message: e.message }, e.type);
     }
-    if (target.action?.access === "write") await audit(ctx, log, caller, target, status);
+    if (target.action?.access === "write") await audit(ctx, log.child({ requestId }), caller, target, status);
     return response;
   });
   return app;
@@ -112,7 +115,7 @@ function respond(status: 200 | 400 | 500, requestId: string, body: unknown, erro
   return new Response(JSON.stringify(body), { status, headers });
 }
 
-async function audit(ctx: OpsContext, log: (line: string) => void, caller: Caller | undefined, target: Target, status: number) {
+async function audit(ctx: OpsContext, log: Logger, caller: Caller | undefined, target: Target, status: number) {
   try {
     await recordAudit(ctx, {
       tokenId: caller?.tokenId ?? null,
@@ -124,6 +127,6 @@ async function audit(ctx: OpsContext, log: (line: string) => void, caller: Calle
     });
   } catch (e) {
     // Losing an audit line must not turn a done change into an error for the caller.
-    log(`[audit] could not record ${target.prefix}.${target.name}: ${(e as Error).message}`);
+    withComponent(log, "audit").error(`could not record ${target.prefix}.${target.name}: ${(e as Error).message}`);
   }
 }

@@ -11,6 +11,7 @@ import type { OpsContext } from "../scheduling/context.ts";
 import { appendEvents, envelopeOf, readEvents } from "./log.ts";
 import { events } from "../db/schema.ts";
 import { destinationRefusal, webhookSignature, type WebhookOptions } from "./webhook-options.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 type HookRow = typeof webhooks.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -18,7 +19,7 @@ type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export interface WebhookWorkerDeps {
   fetch?: typeof fetch;
   random?: () => number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export function backoffMs(attempt: number, o: Pick<WebhookOptions, "baseBackoffMs" | "maxBackoffMs">, random: () => number): number {
@@ -30,6 +31,7 @@ export function backoffMs(attempt: number, o: Pick<WebhookOptions, "baseBackoffM
 export function startWebhookWorker(ctx: OpsContext, o: WebhookOptions, deps: WebhookWorkerDeps = {}): () => Promise<void> {
   const doFetch = deps.fetch ?? fetch;
   const random = deps.random ?? Math.random;
+  const log = withComponent(deps.log ?? silentLogger, "webhooks");
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -44,7 +46,7 @@ export function startWebhookWorker(ctx: OpsContext, o: WebhookOptions, deps: Web
       do {
         again = false;
         const hooks = await ctx.db.select().from(webhooks).where(eq(webhooks.status, "ENABLED")).all();
-        await Promise.all(hooks.map((h) => drain(h).catch((e: Error) => deps.log?.(`[webhooks] ${h.id}: ${e.message}`))));
+        await Promise.all(hooks.map((h) => drain(h).catch((e: Error) => log.error({ webhookId: h.id }, `${h.id}: ${e.message}`))));
       } while (again && !stopped);
     })().finally(() => {
       running = null;
@@ -142,7 +144,7 @@ export function startWebhookWorker(ctx: OpsContext, o: WebhookOptions, deps: Web
       }),
     );
     ctx.eventSignal?.notify();
-    deps.log?.(`[webhooks] ${hook.id} disabled: ${reason}`);
+    log.warn({ webhookId: hook.id }, `${hook.id} disabled: ${reason}`);
     return "failed";
   };
 

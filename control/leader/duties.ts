@@ -1,4 +1,5 @@
 import type { OpsContext } from "../ops/context.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 /** Something only the leader runs (a reconciler loop); returns how to stop it. */
 export type Duty = (ctx: OpsContext) => (() => void | Promise<void>) | Promise<() => void | Promise<void>>;
@@ -14,7 +15,11 @@ export class LeaderDuties {
   private ctx: OpsContext | null = null;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private log: (line: string) => void = () => {}) {}
+  private log: Logger;
+
+  constructor(log: Logger = silentLogger) {
+    this.log = withComponent(log, "leader");
+  }
 
   /** Registers a duty; it starts right away if this process is leading now. */
   add(name: string, duty: Duty): void {
@@ -49,7 +54,7 @@ export class LeaderDuties {
         try {
           await stop();
         } catch (e) {
-          this.log(`[leader] stopping ${name} failed: ${(e as Error).message}`);
+          this.log.error({ duty: name }, `stopping ${name} failed: ${(e as Error).message}`);
         }
       }
     });
@@ -59,7 +64,7 @@ export class LeaderDuties {
     try {
       this.stops.set(name, await duty(ctx));
     } catch (e) {
-      this.log(`[leader] starting ${name} failed: ${(e as Error).message}`);
+      this.log.error({ duty: name }, `starting ${name} failed: ${(e as Error).message}`);
     }
   }
 

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "../clock.ts";
 import type { Db } from "../db/open.ts";
 import { acquireLease, readLease, releaseLease, renewLease, type Fence } from "./lease.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export const CONTROL_LEASE = "control-leader";
 export const DEFAULT_LEASE_TTL_MS = 5000;
@@ -15,7 +16,7 @@ export interface ElectorOptions {
   /** How long a holding lasts without renewal: the failover time is at most ttl + ttl/3. */
   ttlMs?: number;
   clock?: Clock;
-  log?: (line: string) => void;
+  log?: Logger;
   onElected?: (fence: Fence) => void | Promise<void>;
   onDeposed?: (fence: Fence) => void | Promise<void>;
 }
@@ -42,7 +43,7 @@ export class LeaderElector {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
   private ticking: Promise<void> | null = null;
-  private log: (line: string) => void;
+  private log: Logger;
 
   constructor(private opts: ElectorOptions) {
     this.holderId = opts.holderId ?? defaultHolderId();
@@ -50,7 +51,7 @@ export class LeaderElector {
     this.ttlMs = opts.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     if (!(this.ttlMs >= 300)) throw new Error(`lease TTL must be at least 300 ms, got ${this.ttlMs}`);
     this.clock = opts.clock ?? systemClock;
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "leader");
   }
 
   isLeader(): boolean {
@@ -83,7 +84,7 @@ export class LeaderElector {
     const held = this.current;
     if (!held) return;
     await this.depose("stopping");
-    await releaseLease(this.opts.db, held).catch((e: Error) => this.log(`[leader] could not release the lease: ${e.message}`));
+    await releaseLease(this.opts.db, held).catch((e: Error) => this.log.warn(`could not release the lease: ${e.message}`));
   }
 
   /** One renewal or acquisition attempt; the loop calls it, tests call it with a fake clock. */
@@ -116,7 +117,7 @@ export class LeaderElector {
       if (got) {
         this.current = { name: got.name, holder: got.holder, token: got.token };
         this.deadline = now + this.ttlMs;
-        this.log(`[leader] ${this.holderId} elected (token ${got.token})`);
+        this.log.info({ holderId: this.holderId, fencingToken: got.token }, `${this.holderId} elected (token ${got.token})`);
         await this.opts.onElected?.(this.current);
         return every;
       }
@@ -124,7 +125,7 @@ export class LeaderElector {
       const held = await readLease(this.opts.db, this.name);
       return held ? Math.max(20, Math.min(every, held.expiresAt - now + 20)) : every;
     } catch (e) {
-      this.log(`[leader] lease attempt failed: ${(e as Error).message}`);
+      this.log.warn(`lease attempt failed: ${(e as Error).message}`);
       if (this.current && this.clock.now() >= this.deadline) await this.depose("the database was unreachable until the lease expired");
       return Math.max(20, Math.min(every, this.current ? this.deadline - this.clock.now() : every));
     }
@@ -135,11 +136,11 @@ export class LeaderElector {
     if (!was) return;
     this.current = null;
     this.deadline = 0;
-    this.log(`[leader] ${this.holderId} deposed (token ${was.token}): ${why}`);
+    this.log.warn({ holderId: this.holderId, fencingToken: was.token }, `${this.holderId} deposed (token ${was.token}): ${why}`);
     try {
       await this.opts.onDeposed?.(was);
     } catch (e) {
-      this.log(`[leader] onDeposed failed: ${(e as Error).message}`);
+      this.log.error(`onDeposed failed: ${(e as Error).message}`);
     }
   }
 

@@ -16,13 +16,14 @@ import { latencyTrace, wallNow } from "../latency-trace.ts";
 import { mqttMessageType } from "../metrics/mqtt-message-type.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin, settledWithin } from "../../shared/mqtt-end.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface AgentLinkOptions {
   url: string;
   username: string;
   password: string;
   clientId: string;
-  log?: (line: string) => void;
+  log?: Logger;
   /** Extra MQTT options (TLS: ca, cert, key, rejectUnauthorized). */
   connectOptions?: mqtt.IClientOptions;
   /**
@@ -93,7 +94,7 @@ export class AgentLink {
   private reports: ReportBatcher;
   /** Last (bootId, seq) per instance: older reports from the same agent process are dropped. */
   private lastReport = new Map<string, { bootId: string; seq: number }>();
-  private log: (line: string) => void;
+  private log: Logger;
   /** Log streams from agents over each instance's req/res topics. */
   readonly logRequests = new LogRequests({
     publish: async (instanceId, request) => {
@@ -112,7 +113,7 @@ export class AgentLink {
     private ctx: OpsContext,
     private opts: AgentLinkOptions,
   ) {
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "link");
     this.reports = new ReportBatcher(ctx);
   }
 
@@ -142,7 +143,7 @@ export class AgentLink {
       // Whatever an agent sends, a failure stays with that message: counted, logged, dropped.
       this.onMessage(topic, payload, receivedAt).catch((e: Error) => {
         this.stats.failedHandling++;
-        this.log(`[link] error handling ${topic}: ${e.message}`);
+        this.log.error({ topic, instanceId: instanceIdFromTopic(topic) ?? undefined }, `error handling ${topic}: ${e.message}`);
       });
     });
     const shared = (filter: string) => (this.opts.shareGroup ? `$share/${this.opts.shareGroup}/${filter}` : filter);
@@ -210,7 +211,7 @@ export class AgentLink {
       await this.flushPending();
     } catch (e) {
       // A failed read or publish must not leave `flushing` set for ever (no set would go out again).
-      this.log(`[link] publishing desired sets failed: ${(e as Error).message}`);
+      this.log.error(`publishing desired sets failed: ${(e as Error).message}`);
     } finally {
       this.flushing = null;
     }
@@ -256,6 +257,7 @@ export class AgentLink {
     const withSecrets = await this.attachSecrets(state);
     await this.client.publishAsync(topics.desired(id), JSON.stringify(withSecrets), { qos: 1, retain: true });
     this.stats.desiredPublished++;
+    this.log.debug({ instanceId: id, generation: state.generation, tasks: state.tasks.length }, "desired set published");
   }
 
   /** Adds secret values to tasks that should run; never logged, never stored on the control side. */
@@ -270,7 +272,7 @@ export class AgentLink {
         const spec = (await taskDefinitionRevision(this.ctx.db, t.taskDefinitionArn))?.spec;
         if (!spec?.containerDefinitions.some((c) => c.secrets?.length || c.repositoryCredentials || c.logConfiguration?.secretOptions?.length)) return t;
         const { env, registry, logOptions, missing } = await resolve(spec);
-        if (missing.length) this.log(`[link] task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
+        if (missing.length) this.log.warn({ taskId: t.taskId }, `task ${t.taskId}: secrets no longer exist: ${missing.join(", ")}`);
         const some = <T extends object>(r: T | undefined) => (r && Object.keys(r).length ? r : undefined);
         return { ...t, secrets: env, registryCredentials: some(registry), logSecretOptions: some(logOptions) };
       }),
@@ -281,7 +283,7 @@ export class AgentLink {
   private dropped(kind: "malformed" | "oversized" | "staleReports", topic: string, payload: Buffer): void {
     this.stats[kind]++;
     // Counts say how much; the log line says who, without echoing the payload back.
-    this.log(`[link] dropped ${kind === "staleReports" ? "replayed or out-of-order" : kind} message on ${topic} (${payload.length} bytes)`);
+    this.log.warn({ topic, instanceId: instanceIdFromTopic(topic) ?? undefined }, `dropped ${kind === "staleReports" ? "replayed or out-of-order" : kind} message on ${topic} (${payload.length} bytes)`);
   }
 
   private async onMessage(topic: string, payload: Buffer, receivedAt = 0): Promise<void> {
@@ -301,7 +303,7 @@ export class AgentLink {
           this.execSessions.instanceGone(instanceId);
         }
         this.ctx.servicesChanged?.();
-        this.log(`[link] instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
+        this.log.info({ instanceId }, `instance ${instanceId} ${p.connected ? "connected" : "disconnected"}`);
       }
       return;
     }
@@ -323,6 +325,7 @@ export class AgentLink {
       // Queued before anything is awaited, so one agent's reports apply in the order they came.
       const [outcome] = await Promise.all([this.reports.apply(instanceId, r), r.health ? applyHealth(this.ctx, instanceId, r.health) : undefined]);
       this.stats.foreignTasks += outcome.foreign;
+      this.log.debug({ instanceId, seq: r.seq, generation: r.generation, tasks: r.tasks.length }, "report applied");
       if (latencyTrace.enabled) {
         const appliedAt = wallNow();
         latencyTrace.event("report", { instance: instanceId, tasks: r.tasks.length, receivedAt, applyMs: appliedAt - receivedAt });
@@ -356,7 +359,7 @@ export class AgentLink {
       if (reg.ok) {
         await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId);
         this.stats.registrations++;
-        this.log(`[link] registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
+        this.log.info({ cluster: reg.instance.clusterName, instanceId: reg.instance.id }, `registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
         reply = {
           ok: true,
           instanceId: reg.instance.id,

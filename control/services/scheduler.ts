@@ -9,13 +9,14 @@ import { loadSnapshot, type ClusterView } from "./snapshot.ts";
 import type { ServiceRow } from "../db/rows.ts";
 import { latencyTrace } from "../latency-trace.ts";
 import { loadWindowGate } from "./window-gate.ts";
+import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface ServiceSchedulerOptions {
   /** Level-triggered safety net: a full round at least this often. */
   intervalMs?: number;
   /** Least time between two rounds, so a burst of pokes (task reports) costs one round. */
   minGapMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -37,7 +38,7 @@ export class ServiceScheduler {
   private readonly disconnects: DisconnectTracker;
   private readonly intervalMs: number;
   private readonly minGapMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
 
   constructor(
     private ctx: OpsContext,
@@ -45,7 +46,7 @@ export class ServiceScheduler {
   ) {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.minGapMs = opts.minGapMs ?? 50;
-    this.log = opts.log ?? (() => {});
+    this.log = withComponent(opts.log ?? silentLogger, "services");
     this.disconnects = new DisconnectTracker(ctx.clock.now());
   }
 
@@ -134,7 +135,7 @@ export class ServiceScheduler {
         try {
           await this.reconcile(svc, view);
         } catch (e) {
-          this.log(`[services] ${cluster}/${svc.serviceName}: reconcile failed: ${(e as Error).stack ?? e}`);
+          this.log.error({ cluster, service: svc.serviceName, err: e }, `${cluster}/${svc.serviceName}: reconcile failed: ${(e as Error).message ?? e}`);
         }
       }
     }

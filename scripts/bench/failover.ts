@@ -2,7 +2,7 @@
  * Control-plane failover benchmark (issue 8): three `bun control/main.ts --ha` processes share one
  * libSQL file and one real Mosquitto (dynamic security) on this machine. Each round kills the
  * leader with SIGKILL and measures the time until another process holds the lease (read from the
- * database) and has started its leader duties (its "[leader] … elected" line), then restarts the
+ * database) and has started its leader duties (its leader "… elected" log line), then restarts the
  * killed process. A last round stops the leader with SIGTERM (lease released) for comparison.
  * Prints one JSON object.
  *

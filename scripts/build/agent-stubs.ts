@@ -65,6 +65,8 @@ export const AGENT_STUBS: AgentStub[] = [
   stub("mqtt/build/lib/connect/socks.js", "socks, ip-address, smart-buffer", "SOCKS proxies for MQTT (socksProxy, MQTTJS_SOCKS_PROXY)", ["default"]),
   // Only constructed when an MQTT 5 broker offers topic aliases; the agent speaks MQTT 3.1.1.
   stub("mqtt/build/lib/topic-alias-send.js", "lru-cache (MQTT 5 outgoing topic aliases)", "MQTT 5 topic aliases", ["default"]),
+  // The agent logs to stdout synchronously (shared/log.ts); pino's worker-thread transports are never used.
+  stub("pino/lib/transport.js", "thread-stream (pino transports on a worker thread)", "pino transports (pino.transport, the transport option)", "module"),
   stub(
     "worker-timers/build/es5/bundle.js",
     "worker-timers, worker-timers-broker (browser Web Worker timers)",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createControl, type Control, type ControlOptions } from "../../control/control.ts";
 import { openDatabase, type Database } from "../../control/db/open.ts";
 import { assertEarlierFilesCleanedUp, trackResource } from "./leftovers.ts";
+import { captureLogs, type LogEntry } from "./log-capture.ts";
 
 export const TEST_TOKEN = "test-admin-token";
 
@@ -11,8 +12,10 @@ export interface TestControl {
   control: Control;
   db: Database;
   dir: string;
-  /** Every line the control service logged. */
+  /** Every line the control service logged (JSON, debug and up). */
   logs: string[];
+  /** The same lines parsed. */
+  logEntries(): LogEntry[];
   /** Calls the real HTTP API with the admin token; returns status and parsed JSON. */
   api<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
@@ -34,13 +37,14 @@ export async function startTestControl(opts: TestControlOptions = {}): Promise<T
   await assertEarlierFilesCleanedUp();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "flotilla-control-"));
   const db = await openDatabase(`file:${join(dir, "flotilla.db")}`);
-  const logs: string[] = [];
+  const captured = captureLogs({ component: "control" });
+  const logs = captured.lines;
   const control = await createControl({
     db,
     broker: { host: "127.0.0.1", port: opts.brokerPort ?? 0 },
     http: { host: "127.0.0.1", port: opts.httpPort ?? 0 },
     adminToken: TEST_TOKEN,
-    log: (line) => logs.push(line),
+    log: captured.log,
     ...opts.extra,
   });
   let stopped: Promise<void> | undefined;
@@ -56,6 +60,7 @@ export async function startTestControl(opts: TestControlOptions = {}): Promise<T
     db,
     dir,
     logs,
+    logEntries: captured.entries,
     async api(method, path, body, token = TEST_TOKEN) {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (token) headers.authorization = `Bearer ${token}`;

@@ -7,6 +7,7 @@ import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.t
 import type { TestControl } from "../helpers/control.ts";
 import { singleAgentCluster } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { logEntriesOf } from "../helpers/log-capture.ts";
 
 /**
  * Host facts and attributes are refreshed, not frozen at registration: an agent restarted with other
@@ -47,8 +48,9 @@ describe("host facts and attributes", () => {
     const ci = await instance();
     expect(ci.registeredResources.map((r: any) => r.name)).not.toContain("GPU");
     expect(ci.remainingResources.map((r: any) => r.name)).not.toContain("GPU");
-    const lines = agent.output().split("\n").filter((l) => l.includes("GPU"));
-    expect(lines).toEqual(["[agent] GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs"]);
+    const lines = logEntriesOf(agent.output()).filter((e) => e.msg.includes("GPU"));
+    expect(lines.map((e) => [e.level, e.component])).toEqual([["warn", "host"]]);
+    expect(lines.map((e) => e.msg)).toEqual(["GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs"]);
   });
 
   test("restarted with changed --attribute flags: the control service shows the new set, without re-registering", async () => {

@@ -14,7 +14,7 @@ import { waitFor } from "../helpers/wait.ts";
 const C = "log-drivers";
 let tc: TestControl;
 let agent: AgentProcess;
-singleAgentCluster(C, { control: { extra: { masterKey: randomBytes(32) } }, ready: (c) => ({ tc, agent } = c) });
+singleAgentCluster(C, { control: { extra: { masterKey: randomBytes(32) } }, agentArgs: ["--log-level", "trace"], ready: (c) => ({ tc, agent } = c) });
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 
 /** GELF messages as they arrive (uncompressed: the task asks Docker for gelf-compression-type none). */

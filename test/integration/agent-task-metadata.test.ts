@@ -62,7 +62,7 @@ describe("task metadata endpoint, from inside the task's containers", () => {
       const family = `reads-own-${networkMode}`;
       const t = await run(family, networkMode, reads("$ECS_CONTAINER_METADATA_URI_V4/task"));
       const { uri, body } = await printed(t.runtimeId);
-      const base = /task metadata endpoint on (\S+)/.exec(agent.output())![1]!;
+      const base = /task metadata endpoint on ([^\s"]+)/.exec(agent.output())![1]!;
       expect(uri).toMatch(new RegExp(`^${base.replaceAll(".", "\\.")}/v4/[0-9a-f-]{36}$`));
       const [json, rc] = body.split("\nrc=");
       expect(rc).toBe("0");
@@ -104,7 +104,7 @@ describe("task metadata endpoint, from inside the task's containers", () => {
     const squatter = Bun.serve({ hostname: address, port: 0, fetch: () => new Response("not the agent") });
     try {
       const other = await startRegisteredAgent(tc, CLUSTER, ["--task-metadata-port", String(squatter.port)]);
-      expect(other.agent.output()).toContain("[agent] task metadata endpoint not started:");
+      expect(other.agent.output()).toContain("task metadata endpoint not started:");
       expect(other.agent.output()).not.toContain("task metadata endpoint on");
       await other.agent.stop();
     } finally {

@@ -41,7 +41,7 @@ async function leaseRow(): Promise<{ holder: string; token: number } | undefined
   }
 }
 
-const electedRe = (id: string) => new RegExp(`\\[leader\\] ${id} elected`);
+const electedRe = (id: string) => new RegExp(`"msg":"${id} elected`);
 /** Lines where a control process failed to handle an agent message (a report lost with it). */
 const controlErrors = () => controls.flatMap((c) => c.output().split("\n").filter((l) => /error handling|SQLITE_BUSY/.test(l)).map((l) => `${c.id}: ${l}`));
 
@@ -66,8 +66,8 @@ afterAll(async () => {
 
 describe("control plane high availability", () => {
   test("exactly one of three control processes leads", async () => {
-    await waitFor("a leader", () => controls.some((c) => c.lineAt(/\[leader\] \S+ elected/)));
-    const leaders = controls.filter((c) => c.lineAt(/\[leader\] \S+ elected/));
+    await waitFor("a leader", () => controls.some((c) => c.lineAt(/"component":"leader".*"msg":"\S+ elected/)));
+    const leaders = controls.filter((c) => c.lineAt(/"component":"leader".*"msg":"\S+ elected/));
     expect(leaders.map((c) => c.id)).toEqual(["c1"]);
     expect(await leaseRow()).toEqual({ holder: "c1", token: 1 });
   });
@@ -137,13 +137,13 @@ describe("control plane high availability", () => {
     const other = controls.find((c) => c.id !== held.holder && c.id !== "c1")!;
     frozen.pause();
     try {
-      await waitFor("the other process to take over", () => other.lineAt(new RegExp(`\\[leader\\] ${other.id} elected \\(token ${held.token + 1}\\)`)), { timeoutMs: 10_000, intervalMs: 20 });
+      await waitFor("the other process to take over", () => other.lineAt(new RegExp(`"msg":"${other.id} elected \\(token ${held.token + 1}\\)`)), { timeoutMs: 10_000, intervalMs: 20 });
       // While frozen, the service changes through the new leader.
       expect((await other.api("PATCH", `/v1/clusters/${C}/services/${SVC}`, { desiredCount: 2 })).status).toBe(200);
     } finally {
       frozen.resume();
     }
-    await waitFor("the woken process to step down", () => frozen.lineAt(new RegExp(`\\[leader\\] ${frozen.id} deposed \\(token ${held.token}\\)`)), { timeoutMs: 10_000 });
+    await waitFor("the woken process to step down", () => frozen.lineAt(new RegExp(`"msg":"${frozen.id} deposed \\(token ${held.token}\\)`)), { timeoutMs: 10_000 });
     expect(await leaseRow()).toEqual({ holder: other.id, token: held.token + 1 });
     await waitFor("the service to settle at 2 tasks", async () => {
       const svc = (await other.api("GET", `/v1/clusters/${C}/services/${SVC}`)).body.service;

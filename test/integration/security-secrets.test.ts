@@ -22,7 +22,9 @@ async function api(method: string, path: string, body?: unknown) {
   return res;
 }
 
-singleAgentCluster(CLUSTER, { control: { extra: { masterKey: randomBytes(32) } }, ready: (c) => ({ tc, agent, instanceId } = c) });
+// The agent logs everything (--log-level trace) and the control's lines are captured from debug up:
+// the value must not be in any of them.
+singleAgentCluster(CLUSTER, { control: { extra: { masterKey: randomBytes(32) } }, agentArgs: ["--log-level", "trace"], ready: (c) => ({ tc, agent, instanceId } = c) });
 
 describe("secrets", () => {
   test("a secret reaches its container as an environment variable and nowhere else", async () => {
@@ -72,7 +74,9 @@ describe("secrets", () => {
       await api("GET", path);
     }
     for (const body of responses) expect(body).not.toContain(SECRET);
+    expect(tc.logs.length).toBeGreaterThan(0);
     expect(tc.logs.join("\n")).not.toContain(SECRET);
+    expect(agent.output()).toContain('"level":"debug"');
     expect(agent.output()).not.toContain(SECRET);
     // Encrypted at rest: not in the database files, not in the agent's state files.
     for (const f of readdirSync(tc.dir)) expect(readFileSync(join(tc.dir, f)).includes(SECRET)).toBe(false);

@@ -6,6 +6,7 @@ import { docker, runningWithLabel } from "../helpers/docker.ts";
 import { activation, singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { WEBSERVER } from "../helpers/fixtures.ts";
+import { logEntriesOf } from "../helpers/log-capture.ts";
 
 /**
  * The first complete path through Flotilla with the real things: libSQL file, embedded broker,
@@ -94,6 +95,10 @@ describe("walking skeleton", () => {
     const taskId: string = (await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "sleeper" })).body.tasks[0].taskId;
     const before = await waitTaskStatus(tc, CLUSTER, taskId, "RUNNING");
     const startedAt = await docker("inspect", "--format", "{{.State.StartedAt}}", before.containers[0].runtimeId);
+    // At the default --log-level (info): the task's status lines, none of the debug ones (a report
+    // sent, each task event), which logs-secrets.test.ts sees at trace.
+    await waitFor("the agent's RUNNING line", () => logEntriesOf(agent.output()).some((e) => e.msg === `task ${taskId} RUNNING` && e.taskId === taskId));
+    expect(logEntriesOf(agent.output()).filter((e) => e.level === "debug" || e.level === "trace")).toEqual([]);
 
     await agent.kill9();
     await waitFor("the control service to see the agent gone", async () => {

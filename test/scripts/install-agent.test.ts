@@ -39,6 +39,7 @@ const installArgs = (code: "flag" | "file" | "env" = "flag") => [
   "--attribute", "site=lab",
   "--image-pull-behavior", "prefer-cached",
   "--keepalive-seconds", "7",
+  "--log-level", "debug",
   "--advertise-address", "192.0.2.44",
   "--docker-install-source", "none",
 ];
@@ -86,6 +87,10 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(badKeepalive.code).toBe(2);
     expect(badKeepalive.stderr).toContain('--keepalive-seconds must be a whole number of seconds from 1 to 65535, got "0"');
 
+    const badLevel = await exec([...installArgs(), "--log-level", "loud"]);
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr).toContain('--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"');
+
     const gpu = await exec([...installArgs(), "--enable-gpu"]);
     expect(gpu.code).toBe(2);
     expect(gpu.stderr).toContain("--enable-gpu is not supported");
@@ -116,6 +121,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(mode.stdout.trim()).toBe("600");
     const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
     expect(env.stdout).toContain("FLOTILLA_KEEPALIVE_SECONDS=7");
+    expect(env.stdout).toContain("FLOTILLA_LOG_LEVEL=debug");
     expect(env.stdout).toContain("FLOTILLA_ADVERTISE_ADDRESS=192.0.2.44");
 
     const inst = await waitFor("installed instance to connect", async () => {
@@ -123,6 +129,12 @@ describe("scripts/install-agent.sh on clean Debian", () => {
       return i?.agentConnected ? i : undefined;
     });
     expect(attributeMap(inst.attributes).site).toBe("lab");
+    // --log-level reached the agent: its log file (no systemd: the supervisor's) has its debug lines, and no secret.
+    const agentLog = await waitFor("the agent's debug lines in its log file", async () => {
+      const out = (await run(["docker", "exec", host, "cat", "/var/log/flotilla-agent.log"])).stdout;
+      return out.includes('"level":"debug",') && out.includes('"msg":"report sent"') ? out : undefined;
+    });
+    expect(agentLog).not.toContain(act.activationCode);
 
     await tc.api("POST", "/v1/task-definitions", {
       family: "installed-web",

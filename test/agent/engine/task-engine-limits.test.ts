@@ -6,6 +6,7 @@ import { memoryStateStore } from "../../../agent/store/state-file.ts";
 import { LABELS } from "../../../shared/labels.ts";
 import type { DesiredState } from "../../../shared/messages.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { captureLogs, type CapturedLogs } from "../../helpers/log-capture.ts";
 
 /**
  * The real TaskEngine on the in-memory runtime: task cgroups (task-level cpu/memory), OOM exits and
@@ -20,8 +21,8 @@ afterEach(async () => {
   engine = undefined;
 });
 
-function start(rt: HollowRuntime, log: string[] = [], cleanupWaitMs = 3600_000) {
-  engine = new TaskEngine({ runtime: rt, store: memoryStateStore(), instanceId, clusterName: "c", relistIntervalMs: 20, cleanupWaitMs, log: (l) => log.push(l) });
+function start(rt: HollowRuntime, log: CapturedLogs = captureLogs(), cleanupWaitMs = 3600_000) {
+  engine = new TaskEngine({ runtime: rt, store: memoryStateStore(), instanceId, clusterName: "c", relistIntervalMs: 20, cleanupWaitMs, log: log.log });
   engine.start();
   return engine;
 }
@@ -42,7 +43,7 @@ const byName = async (rt: HollowRuntime, taskId: string, name: string) => (await
 describe("task cgroups in the engine", () => {
   test("task cpu/memory make a cgroup before the containers, which are all created under it; cleanup removes it", async () => {
     const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx"] });
-    const e = start(rt, [], 50);
+    const e = start(rt, undefined, 50);
     e.applyDesired(desired([{ taskId: "t1", definition: SIZED }]));
     await waitFor("RUNNING", () => e.state.tasks.t1?.knownStatus === "RUNNING");
     expect(rt.taskCgroups.get("t1")).toEqual({ cpuUnits: 512, memoryMiB: 128 });
@@ -64,12 +65,12 @@ describe("task cgroups in the engine", () => {
 
   test("a host without task cgroups runs the tasks anyway and says so once", async () => {
     const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx"], taskCgroupsUnavailable: "the host uses cgroup v2 (unified); task cgroups need cgroup v1" });
-    const log: string[] = [];
+    const log = captureLogs();
     const e = start(rt, log);
     e.applyDesired(desired([{ taskId: "t1", definition: SIZED }, { taskId: "t2", definition: SIZED }]));
     await waitFor("both RUNNING", () => e.state.tasks.t1?.knownStatus === "RUNNING" && e.state.tasks.t2?.knownStatus === "RUNNING");
-    const lines = log.filter((l) => l.includes("not enforced"));
-    expect(lines).toEqual(["[agent] task-level cpu and memory are not enforced on this host (no task cgroups): the host uses cgroup v2 (unified); task cgroups need cgroup v1"]);
+    const lines = log.messages().filter((l) => l.includes("not enforced"));
+    expect(lines).toEqual(["task-level cpu and memory are not enforced on this host (no task cgroups): the host uses cgroup v2 (unified); task cgroups need cgroup v1"]);
     expect(rt.specOf(await byName(rt, "t2", "a"))?.cgroupParent).toBeUndefined();
   });
 
@@ -92,7 +93,7 @@ describe("task cgroups in the engine", () => {
 describe("pidMode and ipcMode task outside awsvpc", () => {
   test("a holder without a network of its own carries the shared namespaces, in the task cgroup", async () => {
     const rt = new HollowRuntime({ timings: fast, cachedImages: ["nginx", "flotilla/busybox:test"] });
-    const e = start(rt, [], 50);
+    const e = start(rt, undefined, 50);
     const def = { ...SIZED, pidMode: "task", ipcMode: "task" };
     e.applyDesired(desired([{ taskId: "t1", definition: def }]));
     await waitFor("RUNNING", () => e.state.tasks.t1?.knownStatus === "RUNNING");

@@ -5,6 +5,7 @@ import { parseAgentConfig } from "../../../agent/config.ts";
 import { hostFacts } from "../../../agent/host/facts.ts";
 import { detectNvidiaGpus, hostCommandRunner, NVIDIA_SMI_QUERY, parseNvidiaSmiCsv, parseProcInformation, type CommandRunner } from "../../../agent/host/gpus.ts";
 import { hostFactsSchema } from "../../../shared/messages.ts";
+import { captureLogs } from "../../helpers/log-capture.ts";
 
 const CORPUS = join(import.meta.dir, "../../corpus/nvidia");
 const SMI_5 = readFileSync(join(CORPUS, "nvidia-smi-5-gpus.csv"), "utf8");
@@ -43,19 +44,19 @@ describe("NVIDIA GPU detection", () => {
   });
 
   test("the driver's /proc file (captured from a GTX 650, no Device Minor line) is the fallback when nvidia-smi is absent", async () => {
-    const lines: string[] = [];
-    expect(await detectNvidiaGpus({ run: async () => null, procRoot: PROC_GTX650, log: (l) => lines.push(l) })).toEqual(["GPU-e3f822b9-8c5f-95a5-b379-8dfdeefd7758"]);
-    expect(lines).toEqual([]);
+    const logs = captureLogs();
+    expect(await detectNvidiaGpus({ run: async () => null, procRoot: PROC_GTX650, log: logs.log })).toEqual(["GPU-e3f822b9-8c5f-95a5-b379-8dfdeefd7758"]);
+    expect(logs.lines).toEqual([]);
     expect(parseProcInformation("GPU UUID: \t GPU-aa-bb\nDevice Minor: \t 3\n")).toEqual({ uuid: "GPU-aa-bb", minor: 3 });
   });
 
   test("nvidia-smi failing (driver not loaded: exit code 9) falls back to /proc, and with nothing there means no GPUs", async () => {
-    const lines: string[] = [];
+    const logs = captureLogs();
     const failing = cannedSmi("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n", 9);
     expect(await detectNvidiaGpus({ run: failing, procRoot: PROC_GTX650 })).toEqual(["GPU-e3f822b9-8c5f-95a5-b379-8dfdeefd7758"]);
-    expect(await detectNvidiaGpus({ run: failing, procRoot: NO_PROC, log: (l) => lines.push(l) })).toEqual([]);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain("exit code 9");
+    expect(await detectNvidiaGpus({ run: failing, procRoot: NO_PROC, log: logs.log })).toEqual([]);
+    expect(logs.messages()).toHaveLength(1);
+    expect(logs.messages()[0]).toContain("exit code 9");
   });
 
   test("this host (no nvidia-smi, no NVIDIA driver) has no GPUs: no error, one log line", async () => {
@@ -63,9 +64,10 @@ describe("NVIDIA GPU detection", () => {
     expect(Bun.which("nvidia-smi")).toBeNull();
     expect(existsSync("/proc/driver/nvidia/gpus")).toBe(false);
     expect(await hostCommandRunner(NVIDIA_SMI_QUERY)).toBeNull();
-    const lines: string[] = [];
-    expect(await detectNvidiaGpus({ log: (l) => lines.push(l) })).toEqual([]);
-    expect(lines).toEqual(["[agent] GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs"]);
+    const logs = captureLogs();
+    expect(await detectNvidiaGpus({ log: logs.log })).toEqual([]);
+    expect(logs.entries().map((e) => [e.level, e.component])).toEqual([["warn", "host"]]);
+    expect(logs.messages()).toEqual(["GPU support is enabled, but this host has no NVIDIA driver (no nvidia-smi, no /proc/driver/nvidia/gpus); registering no GPUs"]);
   });
 });
 

@@ -5,6 +5,7 @@ import { listAudit } from "../../../control/ops/audit.ts";
 import { createToken } from "../../../control/ops/tokens.ts";
 import { awsJson, ECS_PREFIX } from "../../helpers/aws-json.ts";
 import { createTestOps, type TestOps } from "../../helpers/ops.ts";
+import { captureLogs } from "../../helpers/log-capture.ts";
 
 let t: TestOps;
 beforeEach(async () => (t = await createTestOps()));
@@ -135,15 +136,22 @@ describe("AWS JSON 1.1 protocol", () => {
   });
 
   test("an action that fails unexpectedly is ServerException with HTTP 500, without internals", async () => {
-    const lines: string[] = [];
+    const logs = captureLogs();
     const app = createApi(t.ctx, {
-      log: (l) => lines.push(l),
+      log: logs.log,
       awsJsonServices: { [ECS_PREFIX]: { Boom: { access: "read", handle: async () => { throw new Error("secret internals"); } } } },
     });
     const r = await awsJson(app, "Boom", {});
     expect(r.status).toBe(500);
     expect(r.body).toEqual({ __type: "ServerException", message: "internal error" });
-    expect(lines.join("\n")).toContain("secret internals");
+    expect(logs.lines.join("\n")).toContain("secret internals");
+    // One line for the failure (with the request id the response names) and one for the request.
+    const failure = logs.entries().find((e) => e.component === "ecs-api")!;
+    const requestId = r.headers.get("x-amzn-requestid");
+    expect(requestId).toBeTruthy();
+    expect(r.headers.get("x-request-id")).toBe(requestId);
+    expect(failure).toMatchObject({ level: "error", requestId, err: { message: "secret internals" } });
+    expect(logs.entries().find((e) => e.msg === "request")).toMatchObject({ level: "error", component: "api", requestId, method: "POST", route: "/", status: 500 });
   });
 
   test("routing is by prefix: another service's actions are reached under its own prefix only", async () => {

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 
 export type { BrokerProvisioning } from "../../../ops/activations.ts";
 import type { BrokerProvisioning } from "../../../ops/activations.ts";
+import { silentLogger, withComponent, type Logger } from "../../../../shared/log.ts";
 
 const CREATE = /^\/v1\/clusters\/[^/]+\/activations\/?$/;
 const REVOKE = /^\/v1\/clusters\/[^/]+\/activations\/([^/]+)$/;
@@ -10,7 +11,8 @@ const REVOKE = /^\/v1\/clusters\/[^/]+\/activations\/([^/]+)$/;
  * With an external broker, activation credentials must exist on that broker too. The activation
  * code is only ever in the create response (stored hashed), so it is taken from there.
  */
-export function brokerProvisioning(p: BrokerProvisioning, log: (line: string) => void = () => {}): MiddlewareHandler {
+export function brokerProvisioning(p: BrokerProvisioning, logger: Logger = silentLogger): MiddlewareHandler {
+  const log = withComponent(logger, "broker");
   return async (c, next) => {
     await next();
     const path = c.req.path;
@@ -22,7 +24,7 @@ export function brokerProvisioning(p: BrokerProvisioning, log: (line: string) =>
         await p.activationGone(REVOKE.exec(path)![1]!);
       }
     } catch (e) {
-      log(`[broker] provisioning for ${c.req.method} ${path} failed: ${(e as Error).message}`);
+      log.error({ requestId: c.get("requestId") }, `provisioning for ${c.req.method} ${path} failed: ${(e as Error).message}`);
       c.res = c.json({ error: { code: "ServerException", message: "the MQTT broker did not accept the change; try again" } }, 503);
     }
   };
