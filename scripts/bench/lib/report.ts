@@ -6,7 +6,7 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs, container-stats, console)
+ *                                   agent-binaries, agent-logs, container-stats, console, exec)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
@@ -128,6 +128,12 @@ const benches: Bench[] = [
     title: "Web console",
     args: ["--hosts", env.BENCH_CONSOLE_HOSTS ?? "1000", "--tasks", env.BENCH_CONSOLE_TASKS ?? "10000", "--pages", env.BENCH_CONSOLE_PAGES ?? "50"],
     what: "Hollow agents filled with a service and standalone tasks; the hosts page and a service page read through a console session (request to last byte), then one change (a host drained or activated) reaching N open pages (SSE streams that re-read their page, as console.js does).",
+  },
+  {
+    name: "exec",
+    title: "Exec round trip",
+    args: ["--runs", env.BENCH_EXEC_RUNS ?? "50"],
+    what: "`hostname` in a task container through ExecuteCommand, the session's WebSocket, the control's MQTT link and a real agent process's Docker exec; POST → exit code, one session at a time.",
   },
 ];
 
