@@ -56,8 +56,8 @@ export class EventFeed {
   private again = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private unsubscribe: (() => void) | undefined;
-  /** Database reads made by the feed (not by streams catching up): one per wake-up, not one per stream. */
-  reads = 0;
+  /** Queries of the log made through the feed, its own and streams' catching up: one per wake-up, not one per stream. */
+  logReads = 0;
 
   constructor(
     private readonly db: Db,
@@ -115,7 +115,7 @@ export class EventFeed {
     }
     let found = false;
     for (;;) {
-      this.reads++;
+      this.logReads++;
       const rows = await this.db.select().from(events).where(sql`${events.id} > ${this.head}`).orderBy(events.id).limit(PAGE).all();
       if (this.from === undefined) return; // every stream closed meanwhile
       for (const r of rows) this.window.push({ id: r.id, clusterName: r.clusterName, serviceName: r.serviceName, instanceId: r.instanceId, data: JSON.stringify(envelopeOf(r)) });
@@ -145,6 +145,7 @@ export class EventFeed {
       // Everything up to `head` was committed before this query, which sees it all: a short
       // answer means nothing else up to there matches, and the stream moves on into the window.
       const head = this.head;
+      this.logReads++;
       const rows = await readEvents(this.db, cursor, filter, limit);
       const list = rows.map((r) => ({ id: r.id, clusterName: null, serviceName: null, instanceId: null, data: JSON.stringify(r.envelope) }));
       const last = list.at(-1)?.id ?? cursor;
