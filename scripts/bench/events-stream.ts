@@ -15,7 +15,8 @@
  * the change is applied, to its arrival at the subscriber; one wall clock, one machine) p50/p99,
  * overall and per second of the run; the drain (last change applied → last subscriber has it).
  * A subscriber falls behind when its lag grows over the run: `keptUp` needs exact delivery, the
- * last second's lag p99 ≤ 1 s and a drain ≤ 1 s. Prints one JSON object.
+ * changes made at ≥ 95 % of the rate (streams that slow the control down fail here), the last
+ * second's lag p99 ≤ 1 s and a drain ≤ 1 s. Prints one JSON object.
  *
  *   bun scripts/bench/events-stream.ts [--rate 1000] [--seconds 10] [--subscribers 20]
  */
@@ -243,6 +244,12 @@ try {
   const everyEventExactlyOnce = perStream.every((s) => s.exact);
   const taskEvents = expected.filter((e) => e.task).length;
   const lastP99 = last?.p99 ?? NaN;
+  const targets = {
+    // The control must also apply the changes at the rate: streams that slow it down fail here.
+    changesPerSecond: target(round(taskEvents / seconds), RATE * 0.95, "min"),
+    lastSecondLagP99Ms: target(lastP99, KEPT_UP_MS),
+    drainMs: target(drainMs, KEPT_UP_MS),
+  };
   Object.assign(result, {
     produced: { changes: produced.changes, taskStateChangeEvents: taskEvents, eventsInLog: expected.length, firstId: expectedIds[0], lastId: endId, seconds: round(seconds, 2), perSecond: round(taskEvents / seconds), producerMaxBehindMs: round(produced.behindMs) },
     delivery: {
@@ -254,12 +261,8 @@ try {
     },
     lagMs: { ...lagStats(allLags), slopeMsPerSecond: round(slope(xs, allLags)), perSecond: windows },
     drainMs,
-    keptUp: everyEventExactlyOnce && lastP99 <= KEPT_UP_MS && drainMs <= KEPT_UP_MS,
-    targets: {
-      changesPerSecond: target(round(taskEvents / seconds), RATE * 0.95, "min"),
-      lastSecondLagP99Ms: target(lastP99, KEPT_UP_MS),
-      drainMs: target(drainMs, KEPT_UP_MS),
-    },
+    targets,
+    keptUp: everyEventExactlyOnce && Object.values(targets).every((t) => t.met),
     cpuPercentOfOneCore: {
       controlAndProducer: round(((controlCpu.user + controlCpu.system) / 1000 / (wallEnd - wallStart)) * 100),
       subscribers: round(((sub1.cpuSeconds - sub0.cpuSeconds) / seconds) * 100),
