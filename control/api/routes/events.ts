@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
+import { EventFeed } from "../../events/feed.ts";
 import { latestEventId, readEvents, readRecentEvents, type EventFilter } from "../../events/log.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { invalid } from "../../ops/errors.ts";
@@ -8,8 +9,8 @@ import { parseInput } from "../../ops/validate.ts";
 
 /** A comment line now and then keeps proxies and idle timeouts from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
-/** Other control processes' events (HA) are found by looking this often; this process's wake the stream at once. */
-const POLL_MS = 1000;
+/** Events a stream sends per write (and reads per look at the log when it is catching up). */
+const BATCH = 500;
 
 const eventsQuery = z.object({
   cluster: z.string().min(1).max(255).optional(),
@@ -32,6 +33,8 @@ const eventsQuery = z.object({
  */
 export function eventRoutes(ctx: OpsContext) {
   const app = new Hono();
+  // One reader of the log for every stream this process serves (control/events/feed.ts).
+  const feed = new EventFeed(ctx.db, ctx.eventSignal);
   app.get("/", async (c) => {
     const q = parseInput(eventsQuery, c.req.query());
     const header = c.req.header("last-event-id");
@@ -44,44 +47,44 @@ export function eventRoutes(ctx: OpsContext) {
       const list = after === undefined ? await readRecentEvents(ctx.db, filter, q.limit) : await readEvents(ctx.db, after, filter, q.limit);
       return c.json({ events: list.map((e) => e.envelope), lastEventId: list.at(-1)?.id ?? after ?? (await latestEventId(ctx.db)) });
     }
-    return stream(c, ctx, after ?? (await latestEventId(ctx.db)), filter);
+    return stream(c, feed, after ?? (await latestEventId(ctx.db)), filter);
   });
   return app;
 }
 
-function stream(c: Context, ctx: OpsContext, start: number, filter: EventFilter) {
+function stream(c: Context, feed: EventFeed, start: number, filter: EventFilter) {
   // A stream lasts as long as its client: lift Bun's idle timeout for this request only.
   (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
   return streamSSE(c, async (s) => {
     let cursor = start;
-    let wake: (() => void) | undefined;
-    const unsubscribe = ctx.eventSignal?.subscribe(() => wake?.());
+    const close = feed.open();
+    const aborted = new AbortController();
     s.onAbort(() => {
-      unsubscribe?.();
-      wake?.();
+      close();
+      aborted.abort();
     });
-    let lastWrite = Date.now();
-    await s.write(": stream open\n\n");
-    while (!s.aborted && !s.closed) {
-      const batch = await readEvents(ctx.db, cursor, filter, 500);
-      for (const e of batch) {
-        await s.writeSSE({ id: String(e.id), data: JSON.stringify(e.envelope) });
-        cursor = e.id;
-        lastWrite = Date.now();
+    try {
+      let lastWrite = Date.now();
+      await s.write(": stream open\n\n");
+      while (!s.aborted && !s.closed) {
+        // Taken before reading: whatever the feed reads from here on wakes the wait below.
+        const seen = feed.version;
+        const batch = await feed.read(cursor, filter, BATCH);
+        if (batch.events.length > 0) {
+          // One write per batch; the data is the envelope JSON, which has no newline.
+          await s.write(batch.events.map((e) => `data: ${e.data}\nid: ${e.id}\n\n`).join(""));
+          lastWrite = Date.now();
+        }
+        cursor = batch.next;
+        if (batch.events.length === BATCH) continue;
+        if (Date.now() - lastWrite >= KEEPALIVE_MS) {
+          await s.write(": keepalive\n\n").catch(() => {});
+          lastWrite = Date.now();
+        }
+        await feed.changed(seen, KEEPALIVE_MS - (Date.now() - lastWrite), aborted.signal);
       }
-      if (batch.length === 500) continue;
-      if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        await s.write(": keepalive\n\n").catch(() => {});
-        lastWrite = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, POLL_MS);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+    } finally {
+      close();
     }
-    unsubscribe?.();
   });
 }

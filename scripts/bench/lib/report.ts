@@ -6,7 +6,8 @@
  *
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
- *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, deployment-windows, console, request-log)
+ *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, deployment-windows, console,
+ *                                   request-log, exec, events-stream)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
@@ -146,6 +147,18 @@ const benches: Bench[] = [
     title: "Request log lines",
     args: ["--requests", env.BENCH_REQUEST_LOG_REQUESTS ?? "20000", "--rounds", "5"],
     what: "In-process API requests (GET /healthz, GET of a cluster over a libSQL file) with the logger at info (a JSON line per request, synchronously to /dev/null) and at silent, alternating rounds; medians of microseconds per request.",
+  },
+  {
+    name: "exec",
+    title: "Exec round trip",
+    args: ["--runs", env.BENCH_EXEC_RUNS ?? "50"],
+    what: "`hostname` in a task container through ExecuteCommand, the session's WebSocket, the control's MQTT link and a real agent process's Docker exec; POST → exit code, one session at a time.",
+  },
+  {
+    name: "events-stream",
+    title: "Event stream",
+    args: ["--rate", env.BENCH_EVENTS_RATE ?? "1000", "--seconds", env.BENCH_EVENTS_SECONDS ?? "10", "--subscribers", env.BENCH_EVENTS_SUBSCRIBERS ?? "20"],
+    what: "N subscribers on GET /v1/events (server-sent events, in their own process) while task state changes are applied through applyReports (hollow instances' full reports, a container's health flipping); every subscriber's ids checked against the log; lag from the event's time to its arrival, per second of the run; drain after the last change.",
   },
 ];
 

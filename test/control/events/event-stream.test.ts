@@ -158,3 +158,50 @@ test("retention prunes the log by age, on the control's clock", async () => {
     await t.stop();
   }
 });
+
+test("many streams at once, from different points and with filters, each get exactly their part of the log in order", async () => {
+  const t = await startTestControl();
+  const streams: SseClient[] = [];
+  try {
+    await t.api("POST", "/v1/clusters", { clusterName: "many" });
+    const a = await addInstance(t, "many");
+    const b = await addInstance(t, "many");
+    const middle = (await t.api("GET", "/v1/events")).body.lastEventId as number;
+    const url = `${t.control.httpUrl}/v1/events`;
+    const opened = {
+      fromStart: await SseClient.open(`${url}?after=0`, auth),
+      fromNow: await SseClient.open(url, auth),
+      resumed: await SseClient.open(url, { ...auth, "last-event-id": String(middle - 2) }),
+      onlyA: await SseClient.open(`${url}?after=0&instance=${a}`, auth),
+      onlyB: await SseClient.open(`${url}?instance=${b}`, auth),
+    };
+    streams.push(...Object.values(opened));
+    // Changes while the streams read: each flip is one event, some of them in quick succession.
+    const flips = [];
+    for (let i = 0; i < 20; i++) {
+      const id = i % 2 ? a : b;
+      flips.push(t.api("PATCH", `/v1/clusters/many/container-instances/${id}`, { status: i % 4 < 2 ? "DRAINING" : "ACTIVE" }));
+      if (i % 5 === 4) await Promise.all(flips.splice(0));
+    }
+    await Promise.all(flips);
+    const log = (await t.api("GET", "/v1/events?after=0&limit=1000")).body.events as EventEnvelope[];
+    const ids = (list: EventEnvelope[]) => list.map((e) => Number(e.id));
+    const ofInstance = (id: string) => log.filter((e) => e.resources[0]!.endsWith(`/${id}`));
+    const expected = {
+      fromStart: ids(log),
+      fromNow: ids(log.filter((e) => Number(e.id) > middle)),
+      resumed: ids(log.filter((e) => Number(e.id) > middle - 2)),
+      onlyA: ids(ofInstance(a)),
+      onlyB: ids(ofInstance(b).filter((e) => Number(e.id) > middle)),
+    };
+    for (const [name, s] of Object.entries(opened)) {
+      const want = expected[name as keyof typeof expected];
+      await s.waitForCount(want.length);
+      expect(s.messages.map((m) => Number(m.id)), name).toEqual(want);
+      expect(s.messages.map((m) => JSON.parse(m.data)), name).toEqual(log.filter((e) => want.includes(Number(e.id))));
+    }
+  } finally {
+    for (const s of streams) await s.close();
+    await t.stop();
+  }
+});
