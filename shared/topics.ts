@@ -7,6 +7,8 @@ export const TOPIC_ROOT = "flotilla";
 export const topics = {
   /** control → agent, retained: the instance's full desired task set with a generation. */
   desired: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/desired`,
+  /** control → agent, retained: the cluster's service discovery records with a generation (shared/discovery.ts). */
+  discovery: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/discovery`,
   /** agent → control: full known state of the instance. */
   report: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/report`,
   /** agent → control, retained, also the MQTT last will: connected or not. */

@@ -47,7 +47,7 @@ export function maySubscribe(p: Principal, clientId: string, filter: string): bo
     case "activation":
       return filter === topics.registerReply(clientId);
     case "instance":
-      return filter === topics.desired(p.instanceId) || filter === topics.requests(p.instanceId);
+      return filter === topics.desired(p.instanceId) || filter === topics.discovery(p.instanceId) || filter === topics.requests(p.instanceId);
   }
 }
 

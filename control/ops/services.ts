@@ -307,30 +307,55 @@ export interface ServiceEndpoint {
  */
 export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrArn: string): Promise<ServiceEndpoint[]> {
   const svc = await requireService(ctx, cluster, nameOrArn);
-  const rows = await serviceTasks(ctx, svc.clusterName, svc.serviceName);
+  const healthy = await healthyTasks(ctx, await serviceTasks(ctx, svc.clusterName, svc.serviceName));
+  return healthy.flatMap((h) =>
+    h.bindings.map((b) => ({
+      taskArn: h.task.arn,
+      containerInstanceArn: h.instance.arn,
+      address: b.address,
+      containerName: b.containerName,
+      containerPort: b.containerPort,
+      hostPort: b.hostPort,
+      protocol: b.protocol,
+    })),
+  );
+}
+
+/** A task that may receive traffic, with where each of its bound ports answers. */
+export interface HealthyTask {
+  task: TaskRow;
+  instance: InstanceRow;
+  bindings: (NetworkBinding & { containerName: string; address: string; portName?: string })[];
+  /** awsvpc: the task's own address (routable from its own host). */
+  taskAddress?: string;
+}
+
+/**
+ * The one test of which tasks are endpoints, for the /endpoints API and service discovery alike:
+ * RUNNING on a connected instance and, with container health checks, HEALTHY as reported (the
+ * scheduler's own test). Each bound port carries its portMappings[].name when it has one.
+ */
+export async function healthyTasks(ctx: OpsContext, rows: TaskRow[], db: Pick<OpsContext["db"], "select"> = ctx.db): Promise<HealthyTask[]> {
   const instanceIds = [...new Set(rows.map((t) => t.instanceId))];
-  const instances = instanceIds.length ? await ctx.db.select().from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
+  const instances = instanceIds.length ? await db.select().from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
   const byId = new Map(instances.map((i) => [i.id, i]));
-  const out: ServiceEndpoint[] = [];
+  const out: HealthyTask[] = [];
   for (const t of rows) {
     const inst = byId.get(t.instanceId);
     if (!inst?.agentConnected) continue;
-    // The scheduler's own test: RUNNING and, with container health checks, HEALTHY as reported.
-    const td = await taskDefinitionByArn(ctx, t.taskDefinitionArn);
-    if (!isHealthy(t, hasHealthChecks(td.spec as TaskDefinitionSpec))) continue;
-    for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
+    const spec = (await taskDefinitionByArn(ctx, t.taskDefinitionArn)).spec as TaskDefinitionSpec;
+    if (!isHealthy(t, hasHealthChecks(spec))) continue;
+    const bindings: HealthyTask["bindings"] = [];
+    let taskAddress: string | undefined;
+    for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[]; networkInterfaces?: { privateIpv4Address: string }[] })[]) {
+      taskAddress ??= c.networkInterfaces?.[0]?.privateIpv4Address;
+      const mappings = spec.containerDefinitions.find((d) => d.name === c.name)?.portMappings ?? [];
       for (const b of c.networkBindings ?? []) {
-        out.push({
-          taskArn: t.arn,
-          containerInstanceArn: inst.arn,
-          address: endpointAddress(inst, b),
-          containerName: c.name,
-          containerPort: b.containerPort,
-          hostPort: b.hostPort,
-          protocol: b.protocol,
-        });
+        const portName = mappings.find((m) => m.containerPort === b.containerPort && m.protocol === b.protocol)?.name;
+        bindings.push({ ...b, containerName: c.name, address: endpointAddress(inst, b), ...(portName ? { portName } : {}) });
       }
     }
+    out.push({ task: t, instance: inst, bindings, ...(taskAddress ? { taskAddress } : {}) });
   }
   return out;
 }

@@ -1,0 +1,83 @@
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
+import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
+import type { OpsContext } from "./context.ts";
+import { healthyTasks } from "./services.ts";
+
+type Reader = Pick<OpsContext["db"], "select">;
+
+/**
+ * The cluster's discoverable services and the tasks that may receive traffic, in a stable order
+ * (so an unchanged cluster builds the same JSON and is not published again). Which tasks count is
+ * the /endpoints API's own test (healthyTasks). A service is served under discoveryLabel of its
+ * name; two names with the same label (`My_Web`, `my-web`) go to the older service.
+ */
+export async function discoveryServices(ctx: OpsContext, clusterName: string, db: Reader = ctx.db): Promise<DiscoveryService[]> {
+  const svcs = await db
+    .select({ name: services.serviceName, createdAt: services.createdAt })
+    .from(services)
+    .where(and(eq(services.clusterName, clusterName), ne(services.status, "INACTIVE")))
+    .all();
+  svcs.sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
+  const labelOf = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const s of svcs) {
+    const label = discoveryLabel(s.name);
+    if (!label || taken.has(label)) continue;
+    taken.add(label);
+    labelOf.set(s.name, label);
+  }
+  if (labelOf.size === 0) return [];
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, [...labelOf.keys()]), eq(tasks.desiredStatus, "RUNNING")))
+    .all();
+  const byLabel = new Map<string, DiscoveryTask[]>([...labelOf.values()].map((l) => [l, []]));
+  for (const h of await healthyTasks(ctx, rows, db)) {
+    byLabel.get(labelOf.get(h.task.serviceName!)!)!.push({
+      taskId: h.task.id,
+      instanceId: h.instance.id,
+      address: h.bindings[0]?.address ?? h.instance.attributes["flotilla.address"] ?? h.instance.addresses?.[0] ?? h.instance.hostname,
+      ...(h.taskAddress ? { taskAddress: h.taskAddress } : {}),
+      ports: h.bindings.map((b) => ({ ...(b.portName ? { name: b.portName } : {}), containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
+    });
+  }
+  return [...byLabel]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, list]) => ({ name, tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)) }));
+}
+
+/**
+ * A new discovery set for the cluster: its generation raised in the database and its records read
+ * in the same transaction, so of two control processes publishing at once the higher generation
+ * always carries the later data. Null for a cluster that does not exist or whose name is no DNS label.
+ */
+export async function nextDiscoverySet(ctx: OpsContext, clusterName: string): Promise<DiscoverySet | null> {
+  const clusterLabel = discoveryLabel(clusterName);
+  if (!clusterLabel) return null;
+  return ctx.serialize(() =>
+    ctx.db.transaction(async (tx) => {
+      const bumped = await tx
+        .update(clusters)
+        .set({ discoveryGeneration: sql`${clusters.discoveryGeneration} + 1` })
+        .where(eq(clusters.name, clusterName))
+        .returning({ generation: clusters.discoveryGeneration })
+        .get();
+      if (!bumped) return null;
+      return { clusterName, clusterLabel, generation: bumped.generation, services: await discoveryServices(ctx, clusterName, tx) };
+    }),
+  );
+}
+
+/** Clusters with live instances and the instances each set goes to. */
+export async function discoveryAudience(ctx: OpsContext): Promise<Map<string, string[]>> {
+  const rows = await ctx.db
+    .select({ id: containerInstances.id, clusterName: containerInstances.clusterName })
+    .from(containerInstances)
+    .where(ne(containerInstances.status, "INACTIVE"))
+    .all();
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.clusterName, [...(out.get(r.clusterName) ?? []), r.id]);
+  return out;
+}
