@@ -8,6 +8,7 @@ import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
+import type { DiscoveryStore } from "./discovery/discovery-store.ts";
 
 export interface AgentOptions {
   runtime: ContainerRuntime;
@@ -39,6 +40,10 @@ export interface AgentOptions {
   resyncIntervalMs?: number;
   /** Between container stats samples (cpu, memory of each running container); 0: off. */
   statsIntervalMs?: number;
+  /** Service discovery records from the control (agent/discovery); undefined: none kept. */
+  discovery?: DiscoveryStore;
+  /** The DNS server given to containers (the agent's responder, port 53); undefined: Docker's default. */
+  containerDns?: string;
   log?: (line: string) => void;
 }
 
@@ -115,6 +120,7 @@ export function createAgent(opts: AgentOptions): Agent {
     relistIntervalMs: opts.relistIntervalMs,
     pauseImage: opts.pauseImage,
     taskMetadataUrl: opts.taskMetadataUrl,
+    containerDns: opts.containerDns,
     cleanupWaitMs: opts.cleanupWaitMs,
     firelensRoot: opts.firelensRoot,
     log: opts.log,
@@ -169,6 +175,9 @@ export function createAgent(opts: AgentOptions): Agent {
         onDesired: (d) => {
           if (engine.applyDesired(d)) opts.log?.(`[agent] applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
         },
+        onDiscovery: (set) => {
+          opts.discovery?.apply(set);
+        },
         onConnected: () => {
           factsSent = false;
           healthSent = false;
@@ -205,6 +214,7 @@ export function createAgent(opts: AgentOptions): Agent {
       await images.stop();
       await stats.stop();
       await engine.stop();
+      opts.discovery?.flush();
       if (opts.link.connected) sendReport();
       await opts.link.stop();
     },

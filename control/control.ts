@@ -17,6 +17,7 @@ import type { Database } from "./db/open.ts";
 import { containerInstances } from "./db/schema.ts";
 import { newSecret, secretMatches, hashSecret } from "./ids.ts";
 import { AgentLink } from "./link/agent-link.ts";
+import { DiscoveryPublisher } from "./link/discovery-publisher.ts";
 import { PlacementIndexCache } from "./scheduling/index-cache.ts";
 import { PlacementStore } from "./scheduling/placement-store.ts";
 import { checkActivation } from "./ops/activations.ts";
@@ -63,6 +64,8 @@ export interface ControlOptions {
   eventRetention?: Partial<EventRetention & { intervalMs: number }>;
   /** Webhook delivery (timeouts, backoff, allow-list); see docs/events.md. */
   webhooks?: Partial<WebhookOptions>;
+  /** Service discovery sets: republished unchanged every refreshMs (docs/discovery.md). */
+  discovery?: { refreshMs?: number };
 }
 
 export interface Control {
@@ -159,6 +162,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   await link.start();
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
+  // Every process publishes what its own changes alter (under HA reports reach one process each).
+  const discovery = new DiscoveryPublisher(ctx, changes, { publish: (id, set) => link!.publishDiscovery(id, set), refreshMs: opts.discovery?.refreshMs, log });
+  discovery.start();
 
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
@@ -251,6 +257,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       // Stops the leader-only work, then hands the lease over at once.
       await elector?.stop();
       await duties.stop();
+      await discovery.stop();
       await link!.stop();
       cleanup?.stop();
       await broker.close();

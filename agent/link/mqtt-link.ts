@@ -2,12 +2,15 @@ import mqtt, { type MqttClient } from "mqtt";
 import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report, type ResponseChunk, type StatsMessage } from "../../shared/messages.ts";
 import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
+import { discoverySetSchema, type DiscoverySet } from "../../shared/discovery.ts";
 import type { Identity } from "../store/identity.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin } from "../../shared/mqtt-end.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
+  /** The cluster's service discovery records (retained; the newest generation wins). */
+  onDiscovery?(set: DiscoverySet): void;
   /** A (re)connection is up: the agent sends its full known state. */
   onConnected(): void;
   /** The connection dropped (requests in flight have nobody to answer to). */
@@ -94,7 +97,7 @@ export class MqttAgentLink implements AgentLink {
     client.on("connect", () => {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
-      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
+      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.discovery(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
       log(`[agent] connected to ${this.opts.url} as ${identity.instanceId}`);
       wasConnected = true;
       lastError = "";
@@ -126,6 +129,13 @@ export class MqttAgentLink implements AgentLink {
         const req = decodeMessage(agentRequestSchema, payload);
         if (!req) return log("[agent] dropped a malformed request message");
         return handlers.onRequest?.(req);
+      }
+      if (topic === topics.discovery(identity.instanceId)) {
+        // An empty retained message is the control clearing the topic (deregistration).
+        if (payload.length === 0) return;
+        const set = decodeMessage(discoverySetSchema, payload);
+        if (!set) return log("[agent] dropped a malformed discovery message");
+        return handlers.onDiscovery?.(set);
       }
       if (topic !== topics.desired(identity.instanceId)) return;
       const state = decodeMessage(desiredStateSchema, payload);

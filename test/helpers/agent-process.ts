@@ -28,7 +28,7 @@ export function startAgentProcess(opts: {
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
-  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", ...(opts.args ?? [])];
+  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
   const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...opts.env } });
   let out = "";
