@@ -63,6 +63,14 @@ export class DiscoveryPublisher {
     await this.running;
   }
 
+  /** Resolves once no rebuild is waiting or under way (tests, and a stopping control). */
+  async idle(): Promise<void> {
+    while (this.timer || this.running) {
+      if (this.running) await this.running;
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
   /** Something changed: rebuild soon (once per burst). */
   changed(): void {
     if (this.stopped) return;
