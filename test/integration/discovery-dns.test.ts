@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentProcess } from "../helpers/agent-process.ts";
+import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { docker, runningWithLabel } from "../helpers/docker.ts";
 import { dataOf, queryUdp, rcodeOf, startTestUpstream } from "../helpers/dns.ts";
@@ -40,14 +40,31 @@ const webDefinition = {
   ],
 };
 
-/** Output of a command run inside the running web container of an instance (the client). */
-async function inContainerOf(instanceId: string, ...cmd: string[]): Promise<string> {
-  const ids = await runningWithLabel(`flotilla.instance-id=${instanceId}`);
-  if (!ids.length) throw new Error(`no running container of ${instanceId}`);
-  const p = Bun.spawn(["docker", "exec", ids[0]!, ...cmd], { stdout: "pipe", stderr: "pipe" });
+/** Output of a command run inside a running container (stdout and stderr). */
+async function execIn(container: string, ...cmd: string[]): Promise<string> {
+  const p = Bun.spawn(["docker", "exec", container, ...cmd], { stdout: "pipe", stderr: "pipe" });
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return out + err;
 }
+
+/** The running container named `name` of a task. */
+async function containerOf(taskId: string, name: string): Promise<string> {
+  const [id] = await runningWithLabel(`flotilla.task-id=${taskId}`).then(async (ids) => {
+    const named = await runningWithLabel(`flotilla.container-name=${name}`);
+    return ids.filter((i) => named.includes(i));
+  });
+  if (!id) throw new Error(`no running container ${name} of task ${taskId}`);
+  return id;
+}
+
+/** A command inside the web container agent A runs (the client on host A). */
+async function inContainerOf(instanceId: string, ...cmd: string[]): Promise<string> {
+  const task = (await serviceTasks(tc, C, "web")).find((t) => t.containerInstanceArn.endsWith(instanceId) && t.lastStatus === "RUNNING");
+  if (!task) throw new Error(`no running web task on ${instanceId}`);
+  return execIn(await containerOf(task.taskArn.split("/").pop(), "web"), ...cmd);
+}
+
+const taskIdOf = (t: { taskArn: string }) => t.taskArn.split("/").pop()!;
 
 const srvTargets = async (server: { address: string; port: number }) =>
   (dataOf(await queryUdp(server, `_http._tcp.web.${ZONE}`, "SRV"), "SRV") as { port: number; target: string }[]).map((s) => ({ port: s.port, task: s.target.split(".")[0]! }));
@@ -113,6 +130,30 @@ describe("service discovery by DNS", () => {
     expect(upstream.queries).toContain("outside.example.test");
   });
 
+  test("host and awsvpc network mode containers are given the responder too", async () => {
+    expect((await tc.api("PUT", `/v1/clusters/${C}/policy`, { allowHostNetwork: true })).status).toBe(200);
+    for (const networkMode of ["host", "awsvpc"] as const) {
+      const family = `dns-client-${networkMode}`;
+      const reg = await tc.api("POST", "/v1/task-definitions", {
+        family,
+        networkMode,
+        containerDefinitions: [{ name: "client", image: "flotilla/busybox:test", memory: 32, essential: true, stopTimeout: 2, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"] }],
+      });
+      expect(reg.body.error ?? reg.status).toBe(201);
+      const run = await tc.api("POST", `/v1/clusters/${C}/tasks/start`, { taskDefinition: family, containerInstances: [a.instanceId] });
+      expect(run.body.error ?? run.status).toBe(201);
+      const id = taskIdOf(run.body.tasks[0]);
+      await waitFor(`${networkMode} client to run`, async () => (await tc.api("GET", `/v1/clusters/${C}/tasks/${id}`)).body.task.lastStatus === "RUNNING", { timeoutMs: 30_000 });
+      const client = await containerOf(id, "client");
+      const out = await execIn(client, "nslookup", "-type=srv", `_http._tcp.web.${ZONE}`);
+      for (const e of (await tc.api("GET", `/v1/clusters/${C}/services/web/endpoints`)).body.endpoints as { hostPort: number }[]) {
+        expect(out).toContain(` ${e.hostPort} `);
+      }
+      expect(await execIn(client, "nslookup", "outside.example.test")).toContain("192.0.2.99");
+      await tc.api("POST", `/v1/clusters/${C}/tasks/${id}/stop`, {});
+    }
+  }, 90_000);
+
   test("a task killed on host B leaves every host's answers", async () => {
     const onB = (await serviceTasks(tc, C, "web")).find((t) => t.containerInstanceArn.endsWith(b.instanceId));
     const killed = (onB.taskArn as string).split("/").pop()!;
@@ -123,4 +164,24 @@ describe("service discovery by DNS", () => {
       expect(rcodeOf(await queryUdp(server, `${killed}.web.${ZONE}`, "A"))).toBe("NXDOMAIN");
     }
   }, 30_000);
+
+  test("with the control service gone, a restarted agent answers from the records on disk, and drops its own task that stops", async () => {
+    const tasks = await waitFor("two serving tasks again", async () => {
+      const s = await srvTargets({ address: gateway, port: 53 });
+      return s.length === 2 ? s : undefined;
+    }, { timeoutMs: 30_000 });
+    const onA = (await serviceTasks(tc, C, "web")).find((t) => t.containerInstanceArn.endsWith(a.instanceId) && t.lastStatus === "RUNNING");
+    const local = taskIdOf(onA);
+    expect(tasks.map((t) => t.task)).toContain(local);
+    await tc.stop();
+    await a.agent.stop();
+    a.agent = startAgentProcess({ control: tc.control.mqttUrl, dataDir: a.agent.dataDir, args: ["--dns-listen", `${gateway}:53`, "--dns-upstream", `127.0.0.1:${upstream.port}`] });
+    await waitFor("the restarted agent's responder", () => a.agent.output().includes("discovery DNS on"));
+    // The last known answers, though no control is there to renew them.
+    expect((await srvTargets({ address: gateway, port: 53 })).map((t) => t.task).sort()).toEqual(tasks.map((t) => t.task).sort());
+    // A task of this host that stops leaves this host's answers at once: the agent sees it itself.
+    await docker("kill", await containerOf(local, "web"));
+    await waitFor(`task ${local} to leave host A's answers while offline`, async () => !(await srvTargets({ address: gateway, port: 53 })).some((s) => s.task === local), { timeoutMs: 15_000 });
+    expect((await srvTargets({ address: gateway, port: 53 })).length).toBe(1);
+  }, 60_000);
 });
