@@ -63,7 +63,11 @@ export async function startDnsResponder(opts: DnsResponderOptions): Promise<DnsR
     stats.answered++;
     const out = dnsPacket.encode(responsePacket(q, reply));
     if (out.length <= limit(q)) return out;
-    // Too large for this transport: TC tells the client to ask again over TCP.
+    // dns-packet does not compress names, so SRV answers with their targets' addresses outgrow 512
+    // bytes quickly. The additional section goes first (a client that lacks an address asks for
+    // it; RFC 2181 9: no TC for that), then the answers, with TC telling the client to ask over TCP.
+    const lean = dnsPacket.encode(responsePacket(q, { ...reply, additionals: [] }));
+    if (lean.length <= limit(q)) return lean;
     const cut = responsePacket(q, { ...reply, answers: [], additionals: [], authorities: [] });
     return dnsPacket.encode({ ...cut, flags: (cut.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE });
   };

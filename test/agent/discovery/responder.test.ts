@@ -22,6 +22,10 @@ const set: DiscoverySet = {
     },
     { name: "idle", tasks: [] },
     {
+      name: "wide",
+      tasks: [1, 2, 3].map((n) => ({ taskId: String(n).repeat(32), instanceId: "inst-b", address: `10.2.0.${n}`, ports: [{ name: "http", containerPort: 80, hostPort: 30000 + n, protocol: "tcp" as const }] })),
+    },
+    {
       name: "big",
       tasks: Array.from({ length: 60 }, (_, i) => ({ taskId: `b${i}`, instanceId: "inst-b", address: `10.1.0.${i + 1}`, ports: [] })),
     },
@@ -96,6 +100,17 @@ describe("discovery DNS responder", () => {
     } finally {
       stale = false;
     }
+  });
+
+  test("additionals that do not fit in UDP are left out before answers are", async () => {
+    // Small: everything fits.
+    expect((await queryUdp(responder, "_http._tcp.web.prod-cluster.flotilla", "SRV")).additionals!.length).toBeGreaterThan(0);
+    // Three SRV records with 32-character task ids fit in 512 bytes, their addresses with them do not.
+    const wide = await queryUdp(responder, "_http._tcp.wide.prod-cluster.flotilla", "SRV");
+    expect((wide as { flag_tc?: boolean }).flag_tc).toBe(false);
+    expect(dataOf(wide, "SRV")).toHaveLength(3);
+    expect(wide.additionals).toEqual([]);
+    expect(dataOf(await queryTcp(responder, "_http._tcp.wide.prod-cluster.flotilla", "SRV"), "SRV")).toHaveLength(3);
   });
 
   test("an answer too large for UDP is truncated (TC) and complete over TCP", async () => {
