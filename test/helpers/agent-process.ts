@@ -17,7 +17,11 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a real agent process (`bun agent/main.ts`) and collects what it prints. */
+/**
+ * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its discovery DNS
+ * responder is off unless `args` name a --dns-listen (only one process can hold an address's port
+ * 53; test/integration/discovery-dns.test.ts gives each agent an address of its own).
+ */
 export function startAgentProcess(opts: {
   control: string;
   activation?: { activationId: string; activationCode: string };
