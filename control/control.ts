@@ -130,7 +130,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       return check.ok ? { kind: "activation", activationId } : null;
     }
     const inst = await authenticateInstance(ctx, username, password);
-    return inst ? { kind: "instance", instanceId: inst.id } : null;
+    return inst ? { kind: "instance", instanceId: inst.id, clusterName: inst.clusterName } : null;
   };
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
@@ -163,7 +163,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
   // Every process publishes what its own changes alter (under HA reports reach one process each).
-  const discovery = new DiscoveryPublisher(ctx, changes, { publish: (id, set) => link!.publishDiscovery(id, set), refreshMs: opts.discovery?.refreshMs, log });
+  const discovery = new DiscoveryPublisher(ctx, changes, { publish: (set) => link!.publishDiscovery(set), refreshMs: opts.discovery?.refreshMs, log });
   discovery.start();
 
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are

@@ -97,7 +97,7 @@ export class MqttAgentLink implements AgentLink {
     client.on("connect", () => {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
-      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.discovery(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
+      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.clusterDiscovery(identity.clusterName)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
       log(`[agent] connected to ${this.opts.url} as ${identity.instanceId}`);
       wasConnected = true;
       lastError = "";
@@ -130,9 +130,8 @@ export class MqttAgentLink implements AgentLink {
         if (!req) return log("[agent] dropped a malformed request message");
         return handlers.onRequest?.(req);
       }
-      if (topic === topics.discovery(identity.instanceId)) {
-        // An empty retained message is the control clearing the topic (deregistration).
-        if (payload.length === 0) return;
+      if (topic === topics.clusterDiscovery(identity.clusterName)) {
+        if (payload.length === 0) return; // an empty retained message clears the topic
         const set = decodeMessage(discoverySetSchema, payload);
         if (!set) return log("[agent] dropped a malformed discovery message");
         return handlers.onDiscovery?.(set);

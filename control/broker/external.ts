@@ -27,7 +27,7 @@ export const CONTROL_SHARE_GROUP = "flotilla-control";
 
 export function instanceAcls(id: string): Acl[] {
   const publish = [topics.report(id), topics.presence(id), topics.responses(id), topics.stats(id)];
-  const receive = [topics.desired(id), topics.discovery(id), topics.requests(id)];
+  const receive = [topics.desired(id), topics.requests(id)];
   return [
     ...publish.map((topic) => ({ acltype: "publishClientSend" as const, topic })),
     ...receive.map((topic) => ({ acltype: "subscribePattern" as const, topic })),

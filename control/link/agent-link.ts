@@ -169,9 +169,9 @@ export class AgentLink {
     }
   }
 
-  /** Publishes the instance's service discovery set, retained (control/link/discovery-publisher.ts). */
-  async publishDiscovery(instanceId: string, set: DiscoverySet): Promise<void> {
-    await this.client.publishAsync(topics.discovery(instanceId), JSON.stringify(set), { qos: 1, retain: true });
+  /** Publishes a cluster's service discovery set, retained (control/link/discovery-publisher.ts). */
+  async publishDiscovery(set: DiscoverySet): Promise<void> {
+    await this.client.publishAsync(topics.clusterDiscovery(set.clusterName), JSON.stringify(set), { qos: 1, retain: true });
     this.stats.discoveryPublished++;
   }
 
@@ -181,7 +181,6 @@ export class AgentLink {
    */
   async clearDesired(instanceId: string): Promise<void> {
     await this.client.publishAsync(topics.desired(instanceId), "", { qos: 1, retain: true });
-    await this.client.publishAsync(topics.discovery(instanceId), "", { qos: 1, retain: true });
   }
 
   /**

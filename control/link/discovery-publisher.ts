@@ -1,32 +1,35 @@
 import type { ChangeBus } from "../change-bus.ts";
 import type { DiscoverySet } from "../../shared/discovery.ts";
 import type { OpsContext } from "../ops/context.ts";
-import { discoveryAudience, discoveryServices, nextDiscoverySet } from "../ops/discovery.ts";
+import { discoveryClusters, discoveryServices, nextDiscoverySet } from "../ops/discovery.ts";
 
 export interface DiscoveryPublisherOptions {
-  /** Publishes one instance's set, retained (the link's MQTT client). */
-  publish(instanceId: string, set: DiscoverySet): Promise<void>;
+  /** Publishes a cluster's set, retained on its cluster topic (the link's MQTT client). */
+  publish(set: DiscoverySet): Promise<void>;
   /**
    * Every cluster's set goes out again under a new generation this often even when nothing
    * changed: how an agent tells fresh records from ones a lost control left behind (it stales
    * records not renewed within its --dns-stale-after).
    */
   refreshMs?: number;
-  /** Changes within this window are one rebuild. */
+  /** Changes within this window are one rebuild (a 500-task scale-up is a few sets, not 500). */
   delayMs?: number;
   log?: (line: string) => void;
 }
 
 export const DEFAULT_DISCOVERY_REFRESH_MS = 60_000;
+export const DEFAULT_DISCOVERY_DELAY_MS = 50;
 
 /**
- * Publishes each cluster's service discovery set to every live instance of it when the records
- * change. It hears the same change notifications as the desired-state publisher and the console
- * (tasks, instances, services), rebuilds, and publishes only a set whose records differ from the
- * last one (a report that changes nothing discoverable costs one read, no generation, no message).
+ * Publishes each cluster's service discovery set when its records change. It hears the same
+ * change notifications as the desired-state publisher and the console (tasks, instances,
+ * services), rebuilds, and publishes only a set whose records differ from the last one (a report
+ * that changes nothing discoverable costs a read, no generation, no message). One retained
+ * message per cluster; the broker gives it to every agent of the cluster, also to one that
+ * connects later.
  */
 export class DiscoveryPublisher {
-  private last = new Map<string, { json: string; set: DiscoverySet; sentTo: Set<string>; at: number }>();
+  private last = new Map<string, string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | null = null;
@@ -59,11 +62,12 @@ export class DiscoveryPublisher {
     this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.timer);
+    this.timer = undefined;
     clearInterval(this.refreshTimer);
     await this.running;
   }
 
-  /** Resolves once no rebuild is waiting or under way (tests, and a stopping control). */
+  /** Resolves once no rebuild is waiting or under way. */
   async idle(): Promise<void> {
     while (this.timer || this.running) {
       if (this.running) await this.running;
@@ -87,40 +91,24 @@ export class DiscoveryPublisher {
           this.changed();
         }
       });
-    }, this.opts.delayMs ?? 10);
+    }, this.opts.delayMs ?? DEFAULT_DISCOVERY_DELAY_MS);
   }
 
   private async flush(): Promise<void> {
     const force = this.forceAll;
     this.forceAll = false;
     try {
-      const audience = await discoveryAudience(this.ctx);
-      for (const [cluster, instanceIds] of audience) await this.flushCluster(cluster, instanceIds, force);
+      for (const cluster of await discoveryClusters(this.ctx)) await this.flushCluster(cluster, force);
     } catch (e) {
       this.opts.log?.(`[discovery] publishing discovery records failed: ${(e as Error).message}`);
     }
   }
 
-  private async flushCluster(cluster: string, instanceIds: string[], force: boolean): Promise<void> {
-    const prev = this.last.get(cluster);
-    let targets: string[];
-    let entry = prev;
-    if (force || !prev || JSON.stringify(await discoveryServices(this.ctx, cluster)) !== prev.json) {
-      const set = await nextDiscoverySet(this.ctx, cluster);
-      if (!set) return;
-      entry = { json: JSON.stringify(set.services), set, sentTo: new Set(), at: Date.now() };
-      this.last.set(cluster, entry);
-      targets = instanceIds;
-    } else {
-      // Unchanged records: only instances that never got this set (registered since) are sent it.
-      targets = instanceIds.filter((id) => !prev.sentTo.has(id));
-    }
-    const e = entry!;
-    await Promise.all(
-      targets.map(async (id) => {
-        await this.opts.publish(id, e.set);
-        e.sentTo.add(id);
-      }),
-    );
+  private async flushCluster(cluster: string, force: boolean): Promise<void> {
+    if (!force && JSON.stringify(await discoveryServices(this.ctx, cluster)) === this.last.get(cluster)) return;
+    const set = await nextDiscoverySet(this.ctx, cluster);
+    if (!set) return;
+    await this.opts.publish(set);
+    this.last.set(cluster, JSON.stringify(set.services));
   }
 }

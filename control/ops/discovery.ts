@@ -70,14 +70,12 @@ export async function nextDiscoverySet(ctx: OpsContext, clusterName: string): Pr
   );
 }
 
-/** Clusters with live instances and the instances each set goes to. */
-export async function discoveryAudience(ctx: OpsContext): Promise<Map<string, string[]>> {
+/** Clusters with live instances: the ones whose records someone reads. */
+export async function discoveryClusters(ctx: OpsContext): Promise<string[]> {
   const rows = await ctx.db
-    .select({ id: containerInstances.id, clusterName: containerInstances.clusterName })
+    .selectDistinct({ clusterName: containerInstances.clusterName })
     .from(containerInstances)
     .where(ne(containerInstances.status, "INACTIVE"))
     .all();
-  const out = new Map<string, string[]>();
-  for (const r of rows) out.set(r.clusterName, [...(out.get(r.clusterName) ?? []), r.id]);
-  return out;
+  return rows.map((r) => r.clusterName).sort();
 }

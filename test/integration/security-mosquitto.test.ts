@@ -56,8 +56,6 @@ describe("external Mosquitto with dynamic security: the same rights as the embed
     expect(await grantedQos(c, topics.desired(victim.instanceId))).toBe(128);
     expect(await grantedQos(c, "flotilla/#")).toBe(128);
     expect(await grantedQos(c, topics.desired(intruder.instanceId))).toBe(1);
-    expect(await grantedQos(c, topics.discovery(victim.instanceId))).toBe(128);
-    expect(await grantedQos(c, topics.discovery(intruder.instanceId))).toBe(1);
     await c.publishAsync(topics.presence(intruder.instanceId), JSON.stringify({ connected: true, epoch: 1 }), { qos: 1 });
     await waitFor("the intruder's own presence", async () => (await instance(intruder.instanceId)).agentConnected === true);
     expect((await instance(victim.instanceId)).agentConnected).toBe(true);

@@ -4,7 +4,6 @@ import { DiscoveryPublisher } from "../../../control/link/discovery-publisher.ts
 import { discoveryServices, nextDiscoverySet } from "../../../control/ops/discovery.ts";
 import { discoveryLabel, type DiscoverySet } from "../../../shared/discovery.ts";
 import type { DesiredTask } from "../../../shared/messages.ts";
-import { addInstance } from "../../helpers/ops.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { CHECK, fakeFleet } from "../services/fake-fleet.ts";
 
@@ -96,26 +95,24 @@ describe("discovery records", () => {
 });
 
 describe("discovery publisher", () => {
-  test("publishes to every instance of the cluster on a change, not again for a change that alters no record, and to a new instance", async () => {
+  test("publishes the cluster's set once per change, and not for a change that alters no record", async () => {
     const t = await setup(2);
-    const sent: [string, DiscoverySet][] = [];
+    const sent: DiscoverySet[] = [];
     const bus = new ChangeBus();
-    const pub = new DiscoveryPublisher(t.ctx, bus, { publish: async (id, set) => void sent.push([id, set]), refreshMs: 0, delayMs: 1 });
+    const pub = new DiscoveryPublisher(t.ctx, bus, { publish: async (set) => void sent.push(set), refreshMs: 0, delayMs: 1 });
     pub.start();
     try {
-      // At start: every instance gets the cluster's set.
-      await waitFor("the first sets", () => sent.length === 2);
-      const first = sent[0]![1].generation;
-      expect(sent.map(([id]) => id).sort()).toEqual([...fleet.instances].sort());
+      // At start: the cluster's set (one message; the broker gives it to every host).
+      await pub.idle();
+      expect(sent.map((s) => s.clusterName)).toEqual([C]);
+      const first = sent[0]!.generation;
 
       await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "named", desiredCount: 2 });
       await fleet.round();
       await fleet.settle(undefined, { bindings });
       bus.emit({ kind: "services" });
-      await waitFor("sets with the running tasks", () => sent.some(([, s]) => s.services[0]?.tasks.length === 2));
-      const withTasks = sent.filter(([, s]) => s.services[0]?.tasks.length === 2);
-      expect(withTasks).toHaveLength(2);
-      expect(withTasks[0]![1].generation).toBeGreaterThan(first);
+      await waitFor("a set with the running tasks", () => sent.some((s) => s.services[0]?.tasks.length === 2));
+      expect(sent.at(-1)!.generation).toBeGreaterThan(first);
 
       // Nothing discoverable changed: no new set.
       const count = sent.length;
@@ -124,12 +121,13 @@ describe("discovery publisher", () => {
       await pub.idle();
       expect(sent.length).toBe(count);
 
-      // A new instance gets the current set, and only it.
-      const joined = await addInstance(t, C);
-      bus.emit({ kind: "instance", instanceId: joined });
-      await waitFor("the new instance's set", () => sent.some(([id]) => id === joined));
-      expect(sent.slice(count).map(([id]) => id)).toEqual([joined]);
-      expect(sent.at(-1)![1].generation).toBe(withTasks[0]![1].generation);
+      // A task stopping is a new set without it.
+      const [gone] = await fleet.running("web");
+      await t.request("POST", `/v1/clusters/${C}/tasks/${gone!.id}/stop`, {});
+      bus.emit({ kind: "tasks" });
+      await pub.idle();
+      expect(sent.at(-1)!.services[0]!.tasks.map((x) => x.taskId)).not.toContain(gone!.id);
+      expect(sent.at(-1)!.services[0]!.tasks).toHaveLength(1);
     } finally {
       await pub.stop();
     }
@@ -138,7 +136,7 @@ describe("discovery publisher", () => {
   test("the refresh republishes unchanged records under a new generation", async () => {
     const t = await setup(1);
     const sent: DiscoverySet[] = [];
-    const pub = new DiscoveryPublisher(t.ctx, new ChangeBus(), { publish: async (_id, set) => void sent.push(set), refreshMs: 20, delayMs: 1 });
+    const pub = new DiscoveryPublisher(t.ctx, new ChangeBus(), { publish: async (set) => void sent.push(set), refreshMs: 20, delayMs: 1 });
     pub.start();
     try {
       await waitFor("three sets", () => sent.length >= 3);
