@@ -2,6 +2,7 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
+import { requireCluster } from "./clusters.ts";
 import { healthyTasks } from "./services.ts";
 
 type Reader = Pick<OpsContext["db"], "select">;
@@ -68,6 +69,19 @@ export async function nextDiscoverySet(ctx: OpsContext, clusterName: string): Pr
       return { clusterName, clusterLabel, generation: bumped.generation, services: await discoveryServices(ctx, clusterName, tx) };
     }),
   );
+}
+
+/**
+ * What the hosts of a cluster answer now (GET /v1/clusters/{c}/discovery): its zone and every
+ * served name with its tasks. A service missing here has a name that is no DNS label
+ * (docs/discovery.md); zone null: the cluster's own name is none.
+ */
+export async function clusterDiscovery(ctx: OpsContext, cluster: string): Promise<{ zone: string | null; services: (DiscoveryService & { dnsName: string })[] }> {
+  const c = await requireCluster(ctx, cluster);
+  const label = discoveryLabel(c.name);
+  if (!label) return { zone: null, services: [] };
+  const zone = `${label}.flotilla`;
+  return { zone, services: (await discoveryServices(ctx, c.name)).map((s) => ({ ...s, dnsName: `${s.name}.${zone}` })) };
 }
 
 /** Clusters with live instances: the ones whose records someone reads. */

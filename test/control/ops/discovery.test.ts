@@ -75,13 +75,17 @@ describe("discovery records", () => {
     expect(svcs[1]!.tasks.every((x) => x.instanceId !== fleet.instances[0])).toBe(true);
   });
 
-  test("two names with one label go to the older service; a name that is no label is not served", async () => {
+  test("two names with one label go to the older service; a name that is no label is not served; GET /discovery shows the names", async () => {
     const t = await setup(1);
     await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "my_web", taskDefinition: "named", desiredCount: 0 });
     fleet.clock.advance(1000);
     await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "My-Web", taskDefinition: "named", desiredCount: 0 });
     await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "_hidden", taskDefinition: "named", desiredCount: 0 });
     expect((await discoveryServices(t.ctx, C)).map((s) => s.name)).toEqual(["my-web"]);
+    const view = await t.request("GET", `/v1/clusters/${C}/discovery`);
+    expect(view.status).toBe(200);
+    expect(view.body).toEqual({ zone: "disc-cluster.flotilla", services: [{ name: "my-web", dnsName: "my-web.disc-cluster.flotilla", tasks: [] }] });
+    expect((await t.request("GET", "/v1/clusters/nope/discovery")).status).toBe(404);
   });
 
   test("each set has a higher generation, kept in the database", async () => {
