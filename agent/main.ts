@@ -186,6 +186,7 @@ async function main() {
     log,
     keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,
+    discovery: dns !== undefined,
     onRefused: () => {
       if (refused) return;
       refused = true;

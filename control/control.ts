@@ -162,9 +162,6 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   await link.start();
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
-  // Every process publishes what its own changes alter (under HA reports reach one process each).
-  const discovery = new DiscoveryPublisher(ctx, changes, { publish: (set) => link!.publishDiscovery(set), refreshMs: opts.discovery?.refreshMs, log });
-  discovery.start();
 
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
@@ -180,6 +177,13 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   });
   // One deliverer and one pruner per database: the leader's (every process is its own leader without HA).
   duties.add("webhooks", (dutyCtx) => startWebhookWorker(dutyCtx, webhookOptions, { log }));
+  // One publisher of discovery sets: the leader. Under HA the reports a follower applies are not
+  // heard on the leader's bus, so it also looks every second.
+  duties.add("discovery", (dutyCtx) => {
+    const publisher = new DiscoveryPublisher(dutyCtx, changes, { publish: (set) => link!.publishDiscovery(set), refreshMs: opts.discovery?.refreshMs, pollMs: opts.ha ? 1000 : 0, log });
+    publisher.start();
+    return () => publisher.stop();
+  });
   duties.add("event-retention", (dutyCtx) => startEventRetention(dutyCtx, { ...DEFAULT_RETENTION, intervalMs: 60_000, ...opts.eventRetention }, log));
   if (opts.ha) {
     // A new leader bumps every live instance's desired generation: each agent then sends a full
@@ -257,7 +261,6 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       // Stops the leader-only work, then hands the lease over at once.
       await elector?.stop();
       await duties.stop();
-      await discovery.stop();
       await link!.stop();
       cleanup?.stop();
       await broker.close();

@@ -45,6 +45,11 @@ export interface MqttLinkOptions {
   log?: (line: string) => void;
   /** Called when the broker refuses our credentials (deregistered or revoked). */
   onRefused?: () => void;
+  /**
+   * Subscribe to the cluster's service discovery records: only an agent whose DNS responder runs
+   * needs them (each set is every serving task of the cluster, sent to every host that asks).
+   */
+  discovery?: boolean;
 }
 
 /**
@@ -97,7 +102,11 @@ export class MqttAgentLink implements AgentLink {
     client.on("connect", () => {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
-      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.clusterDiscovery(identity.clusterName)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
+      client.subscribe({
+        [topics.desired(identity.instanceId)]: { qos: 1 },
+        [topics.requests(identity.instanceId)]: { qos: 1 },
+        ...(this.opts.discovery ? { [topics.clusterDiscovery(identity.clusterName)]: { qos: 1 } } : {}),
+      });
       log(`[agent] connected to ${this.opts.url} as ${identity.instanceId}`);
       wasConnected = true;
       lastError = "";

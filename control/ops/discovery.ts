@@ -1,6 +1,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
+import type { TaskRow } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
 import { requireCluster } from "./clusters.ts";
 import { healthyTasks } from "./services.ts";
@@ -29,13 +30,24 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
     labelOf.set(s.name, label);
   }
   if (labelOf.size === 0) return [];
+  // Only what the test and the records need: a task row's events and overrides are most of its
+  // bytes, and a burst of reports rebuilds this every few hundred milliseconds.
   const rows = await db
-    .select()
+    .select({
+      id: tasks.id,
+      arn: tasks.arn,
+      instanceId: tasks.instanceId,
+      serviceName: tasks.serviceName,
+      taskDefinitionArn: tasks.taskDefinitionArn,
+      lastStatus: tasks.lastStatus,
+      healthStatus: tasks.healthStatus,
+      containers: tasks.containers,
+    })
     .from(tasks)
     .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, [...labelOf.keys()]), eq(tasks.desiredStatus, "RUNNING")))
     .all();
   const byLabel = new Map<string, DiscoveryTask[]>([...labelOf.values()].map((l) => [l, []]));
-  for (const h of await healthyTasks(ctx, rows, db)) {
+  for (const h of await healthyTasks(ctx, rows as TaskRow[], db)) {
     byLabel.get(labelOf.get(h.task.serviceName!)!)!.push({
       taskId: h.task.id,
       instanceId: h.instance.id,
@@ -50,25 +62,27 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
 }
 
 /**
- * A new discovery set for the cluster: its generation raised in the database and its records read
- * in the same transaction, so of two control processes publishing at once the higher generation
- * always carries the later data. Null for a cluster that does not exist or whose name is no DNS label.
+ * A new discovery set for the cluster with the records given (read just before): its generation
+ * raised in the database (one statement, so the writers' queue is not held while records are
+ * read), so it keeps rising across restarts and leader changes. Records are read before their
+ * generation is taken, which is safe because one process publishes (the leader, see
+ * control/link/discovery-publisher.ts). Null for a cluster that does not exist or whose name is
+ * no DNS label.
  */
-export async function nextDiscoverySet(ctx: OpsContext, clusterName: string): Promise<DiscoverySet | null> {
+export async function nextDiscoverySet(ctx: OpsContext, clusterName: string, services?: DiscoveryService[]): Promise<DiscoverySet | null> {
   const clusterLabel = discoveryLabel(clusterName);
   if (!clusterLabel) return null;
-  return ctx.serialize(() =>
-    ctx.db.transaction(async (tx) => {
-      const bumped = await tx
-        .update(clusters)
-        .set({ discoveryGeneration: sql`${clusters.discoveryGeneration} + 1` })
-        .where(eq(clusters.name, clusterName))
-        .returning({ generation: clusters.discoveryGeneration })
-        .get();
-      if (!bumped) return null;
-      return { clusterName, clusterLabel, generation: bumped.generation, services: await discoveryServices(ctx, clusterName, tx) };
-    }),
+  const records = services ?? (await discoveryServices(ctx, clusterName));
+  const bumped = await ctx.serialize(() =>
+    ctx.db
+      .update(clusters)
+      .set({ discoveryGeneration: sql`${clusters.discoveryGeneration} + 1` })
+      .where(eq(clusters.name, clusterName))
+      .returning({ generation: clusters.discoveryGeneration })
+      .get(),
   );
+  if (!bumped) return null;
+  return { clusterName, clusterLabel, generation: bumped.generation, services: records };
 }
 
 /**
@@ -84,12 +98,13 @@ export async function clusterDiscovery(ctx: OpsContext, cluster: string): Promis
   return { zone, services: (await discoveryServices(ctx, c.name)).map((s) => ({ ...s, dnsName: `${s.name}.${zone}` })) };
 }
 
-/** Clusters with live instances: the ones whose records someone reads. */
-export async function discoveryClusters(ctx: OpsContext): Promise<string[]> {
+/** Clusters with live instances (the ones whose records someone reads), with how many each has. */
+export async function discoveryClusters(ctx: OpsContext): Promise<Map<string, number>> {
   const rows = await ctx.db
-    .selectDistinct({ clusterName: containerInstances.clusterName })
+    .select({ clusterName: containerInstances.clusterName, hosts: sql<number>`count(*)` })
     .from(containerInstances)
     .where(ne(containerInstances.status, "INACTIVE"))
+    .groupBy(containerInstances.clusterName)
     .all();
-  return rows.map((r) => r.clusterName).sort();
+  return new Map(rows.map((r) => [r.clusterName, Number(r.hosts)]));
 }

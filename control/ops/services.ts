@@ -324,7 +324,7 @@ export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrA
 /** A task that may receive traffic, with where each of its bound ports answers. */
 export interface HealthyTask {
   task: TaskRow;
-  instance: InstanceRow;
+  instance: Pick<InstanceRow, "id" | "arn" | "agentConnected" | "attributes" | "addresses" | "hostname">;
   bindings: (NetworkBinding & { containerName: string; address: string; portName?: string })[];
   /** awsvpc: the task's own address (routable from its own host). */
   taskAddress?: string;
@@ -337,7 +337,15 @@ export interface HealthyTask {
  */
 export async function healthyTasks(ctx: OpsContext, rows: TaskRow[], db: Pick<OpsContext["db"], "select"> = ctx.db): Promise<HealthyTask[]> {
   const instanceIds = [...new Set(rows.map((t) => t.instanceId))];
-  const instances = instanceIds.length ? await db.select().from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
+  const cols = {
+    id: containerInstances.id,
+    arn: containerInstances.arn,
+    agentConnected: containerInstances.agentConnected,
+    attributes: containerInstances.attributes,
+    addresses: containerInstances.addresses,
+    hostname: containerInstances.hostname,
+  };
+  const instances = instanceIds.length ? await db.select(cols).from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
   const byId = new Map(instances.map((i) => [i.id, i]));
   const out: HealthyTask[] = [];
   for (const t of rows) {
