@@ -137,6 +137,30 @@ describe("discovery publisher", () => {
     }
   });
 
+  test("a changed set held back by the cluster's fan-out budget (set size × hosts) still goes out", async () => {
+    const t = await setup(2);
+    const sent: DiscoverySet[] = [];
+    const bus = new ChangeBus();
+    // A set of this cluster is a few hundred bytes × 2 hosts: at 500 B/s the next waits about a second.
+    const pub = new DiscoveryPublisher(t.ctx, bus, { publish: async (set) => void sent.push(set), refreshMs: 0, delayMs: 1, minIntervalMs: 1, fanoutBytesPerSecond: 500 });
+    pub.start();
+    try {
+      await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "named", desiredCount: 2 });
+      await fleet.round();
+      await fleet.settle(undefined, { bindings });
+      await pub.idle();
+      const before = sent.length;
+      // One task stops: the new set is held back by the budget, not dropped.
+      const [gone] = await fleet.running("web");
+      await t.request("POST", `/v1/clusters/${C}/tasks/${gone!.id}/stop`, {});
+      bus.emit({ kind: "tasks" });
+      await waitFor("the held-back set", () => sent.length > before && !sent.at(-1)!.services[0]!.tasks.some((x) => x.taskId === gone!.id), { timeoutMs: 10_000, intervalMs: 5 });
+      expect(sent.length).toBe(before + 1);
+    } finally {
+      await pub.stop();
+    }
+  });
+
   test("the refresh republishes unchanged records under a new generation", async () => {
     const t = await setup(1);
     const sent: DiscoverySet[] = [];
