@@ -10,6 +10,7 @@ import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import type { StateStore } from "./store/state-file.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
 import type { Logger } from "../shared/log.ts";
+import type { DiscoveryStore } from "./discovery/discovery-store.ts";
 
 export interface AgentOptions {
   runtime: ContainerRuntime;
@@ -47,6 +48,10 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** The engine's clock (tests: a restart policy's attempt period without waiting a minute). */
   now?: () => number;
+  /** Service discovery records from the control (agent/discovery); undefined: none kept. */
+  discovery?: DiscoveryStore;
+  /** The DNS server given to containers (the agent's responder, port 53); undefined: Docker's default. */
+  containerDns?: string;
 }
 
 export interface Agent {
@@ -123,6 +128,7 @@ export function createAgent(opts: AgentOptions): Agent {
     relistIntervalMs: opts.relistIntervalMs,
     pauseImage: opts.pauseImage,
     taskMetadataUrl: opts.taskMetadataUrl,
+    containerDns: opts.containerDns,
     cleanupWaitMs: opts.cleanupWaitMs,
     firelensRoot: opts.firelensRoot,
     log: opts.log,
@@ -181,6 +187,9 @@ export function createAgent(opts: AgentOptions): Agent {
           opts.metrics?.desiredReceived(d.generation);
           if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
         },
+        onDiscovery: (set) => {
+          opts.discovery?.apply(set);
+        },
         onConnected: () => {
           opts.metrics?.linkUp();
           factsSent = false;
@@ -219,6 +228,7 @@ export function createAgent(opts: AgentOptions): Agent {
       await images.stop();
       await stats.stop();
       await engine.stop();
+      opts.discovery?.flush();
       if (opts.link.connected) sendReport();
       await opts.link.stop();
     },

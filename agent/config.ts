@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import type { ImagePullBehavior } from "./runtime/types.ts";
 import { parseLogSettings, type LogFormat, type LogLevel } from "../shared/log-settings.ts";
+import { parseUpstream } from "./discovery/upstream.ts";
 
 export const AGENT_HELP = `Usage: bun run agent [options]
 
@@ -22,6 +23,10 @@ Options (environment variable in brackets):
   --introspection-port P     local introspection API on 127.0.0.1 (0: a free port; off: none) [FLOTILLA_INTROSPECTION_PORT] default 51678
   --task-metadata-port P     task metadata endpoint for the containers (ECS_CONTAINER_METADATA_URI_V4; 0: a free port; off: none) [FLOTILLA_TASK_METADATA_PORT] default 51679
   --task-metadata-address A  IP of this host the endpoint listens on and containers are given [FLOTILLA_TASK_METADATA_ADDRESS] default: the Docker bridge's gateway (docker0)
+  --dns-listen A[:PORT]      service discovery DNS responder (SERVICE.CLUSTER.flotilla) given to containers as their DNS server;
+                             containers are given it only on port 53 (off: none) [FLOTILLA_DNS_LISTEN] default: the Docker bridge's gateway, port 53
+  --dns-upstream IP[:PORT]   where names outside .flotilla are forwarded (comma separated) [FLOTILLA_DNS_UPSTREAM] default: the host's /etc/resolv.conf nameservers
+  --dns-stale-after S        discovery records the control has not renewed for S seconds are served with TTL 0 [FLOTILLA_DNS_STALE_AFTER] default 300
   --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
   --image-cleanup-interval S seconds between removals of unused images this agent pulled (0: off) [FLOTILLA_IMAGE_CLEANUP_INTERVAL] default 3600
   --image-minimum-age S      an image this agent pulled is kept at least S seconds         [FLOTILLA_IMAGE_MINIMUM_AGE] default 3600
@@ -66,6 +71,11 @@ export interface AgentConfig {
   taskMetadataPort: number | null;
   /** The address it listens on and containers reach it at; undefined: the Docker bridge's gateway. */
   taskMetadataAddress?: string;
+  /** The discovery DNS responder's address (undefined: the Docker bridge's gateway) and port; null: none. */
+  dnsListen: { address?: string; port: number } | null;
+  /** Upstream resolvers for names outside .flotilla; undefined: the host's /etc/resolv.conf. */
+  dnsUpstreams?: { address: string; port: number }[];
+  dnsStaleAfterSeconds: number;
   registryCredentials?: string;
   healthIntervalSeconds: number;
   healthMinDiskFreeBytes: number;
@@ -123,6 +133,9 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "task-metadata-port": { type: "string" },
         "task-metadata-address": { type: "string" },
         "registry-credentials": { type: "string" },
+        "dns-listen": { type: "string" },
+        "dns-upstream": { type: "string" },
+        "dns-stale-after": { type: "string" },
         "health-interval": { type: "string" },
         "health-min-disk-free": { type: "string" },
         "keepalive-seconds": { type: "string" },
@@ -192,6 +205,18 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (metadataAddress !== undefined && !isIP(metadataAddress)) {
     throw new ConfigError(`--task-metadata-address must be an IP address of this host, got "${metadataAddress}"`);
   }
+  const dnsListen = parseDnsListen(values["dns-listen"] ?? (env.FLOTILLA_DNS_LISTEN || "default"));
+  const upstreamText = values["dns-upstream"] ?? (env.FLOTILLA_DNS_UPSTREAM || undefined);
+  let dnsUpstreams: AgentConfig["dnsUpstreams"];
+  if (upstreamText !== undefined) {
+    try {
+      dnsUpstreams = upstreamText.split(",").map((u) => parseUpstream(u.trim()));
+    } catch (e) {
+      throw new ConfigError(`--dns-upstream: ${(e as Error).message}`);
+    }
+  }
+  const dnsStaleAfter = values["dns-stale-after"] ?? env.FLOTILLA_DNS_STALE_AFTER ?? "300";
+  if (!/^\d+$/.test(dnsStaleAfter) || Number(dnsStaleAfter) < 1) throw new ConfigError(`--dns-stale-after must be a whole number of seconds (at least 1), got "${dnsStaleAfter}"`);
   const health = values["health-interval"] ?? env.FLOTILLA_HEALTH_INTERVAL ?? "60";
   if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
   const resync = values["resync-interval"] ?? env.FLOTILLA_RESYNC_INTERVAL ?? "300";
@@ -219,6 +244,9 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     taskMetadataPort: metadataPort === "off" ? null : Number(metadataPort),
     taskMetadataAddress: metadataAddress,
     registryCredentials: values["registry-credentials"] ?? env.FLOTILLA_REGISTRY_CREDENTIALS,
+    dnsListen,
+    dnsUpstreams,
+    dnsStaleAfterSeconds: Number(dnsStaleAfter),
     healthIntervalSeconds: Number(health),
     keepaliveSeconds: Number(keepalive),
     resyncIntervalSeconds: Number(resync),
@@ -237,6 +265,17 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),
     help,
   };
+}
+
+/** "off", "default" (the bridge's gateway, 53), "ADDR", "ADDR:PORT" or "[V6]:PORT". */
+function parseDnsListen(s: string): AgentConfig["dnsListen"] {
+  if (s === "off") return null;
+  if (s === "default") return { port: 53 };
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s) ?? [s, s, undefined];
+  const address = m[1]!;
+  const port = m[2] === undefined ? 53 : Number(m[2]);
+  if (!isIP(address) || port > 65535) throw new ConfigError(`--dns-listen must be an IP address of this host with an optional port, or "off", got "${s}"`);
+  return { address, port };
 }
 
 /** The activation code from a file (kept out of argv, where `ps` shows it to every user); trimmed. */

@@ -18,6 +18,11 @@ import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
 import { fileStateStore } from "./store/state-file.ts";
 import { createLogger, silentLogger, type Logger } from "../shared/log.ts";
+import { DiscoveryStore } from "./discovery/discovery-store.ts";
+import { startDnsResponder, type DnsResponder } from "./discovery/responder.ts";
+import { hostResolvers } from "./discovery/upstream.ts";
+import { localTaskServes } from "./discovery/local-view.ts";
+import type { AgentConfig } from "./config.ts";
 
 /** The process's logger: the root until the identity is known, then bound to its cluster and instance. */
 let log: Logger = silentLogger;
@@ -68,6 +73,36 @@ async function startMetadataEndpoint(
     return endpoint;
   } catch (e) {
     log.warn(`task metadata endpoint not started: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * The discovery DNS responder, on the Docker bridge's gateway port 53 unless the operator names an
+ * address (docs/discovery.md). Like the metadata endpoint, a failure to start it is said and
+ * survived: the containers then keep Docker's default DNS.
+ */
+async function startDiscoveryDns(
+  config: AgentConfig,
+  runtime: DockerRuntime,
+  context: Parameters<typeof startDnsResponder>[0]["context"],
+): Promise<{ responder: DnsResponder; containerDns?: string } | undefined> {
+  if (!config.dnsListen) return undefined;
+  try {
+    const address = config.dnsListen.address ?? (await runtime.bridgeAddress());
+    if (!address) {
+      log.warn("discovery DNS not started: Docker has no default bridge network; name an address with --dns-listen");
+      return undefined;
+    }
+    // Never the responder itself: a host whose resolv.conf names this address would loop.
+    const upstreams = (config.dnsUpstreams ?? hostResolvers()).filter((u) => !(u.address === address && u.port === config.dnsListen!.port));
+    const responder = await startDnsResponder({ address, port: config.dnsListen.port, context, upstreams, log });
+    log.info(`discovery DNS on ${address}:${responder.port} (upstream ${upstreams.map((u) => `${u.address}:${u.port}`).join(", ") || "none"})`);
+    // Docker's Dns takes addresses only: containers can use the responder on port 53 alone.
+    if (responder.port !== 53) log.warn("discovery DNS is not on port 53: containers keep Docker's default DNS");
+    return { responder, containerDns: responder.port === 53 ? address : undefined };
+  } catch (e) {
+    log.warn(`discovery DNS not started: ${(e as Error).message}`);
     return undefined;
   }
 }
@@ -144,6 +179,14 @@ async function main() {
     runtime,
     log,
   });
+  const discovery = new DiscoveryStore({ dataDir: config.dataDir, clusterName: identity.clusterName, staleAfterMs: config.dnsStaleAfterSeconds * 1000, log });
+  const instanceId = identity.instanceId;
+  const dns = await startDiscoveryDns(config, runtime, () => ({
+    set: discovery.set,
+    instanceId,
+    localTaskServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]),
+    stale: discovery.stale(),
+  }));
   let refused = false;
   const link = new MqttAgentLink({
     url: config.control,
@@ -153,6 +196,7 @@ async function main() {
     log,
     keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,
+    discovery: dns !== undefined,
     onRefused: () => {
       if (refused) return;
       refused = true;
@@ -184,6 +228,8 @@ async function main() {
     },
     pauseImage: config.pauseImage,
     taskMetadataUrl: metadata?.url,
+    discovery,
+    containerDns: dns?.containerDns,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     statsIntervalMs: config.statsIntervalSeconds * 1000,
     log,
@@ -231,6 +277,7 @@ async function main() {
     await monitor.stop();
     await introspection?.stop();
     await metadata?.stop();
+    await dns?.responder.stop();
     // Leaving containers running is deliberate: losing the agent never stops workloads.
     await agent!.stop();
     process.exit(0);

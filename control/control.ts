@@ -17,6 +17,7 @@ import type { Database } from "./db/open.ts";
 import { containerInstances } from "./db/schema.ts";
 import { newSecret, secretMatches, hashSecret } from "./ids.ts";
 import { AgentLink } from "./link/agent-link.ts";
+import { DiscoveryPublisher } from "./link/discovery-publisher.ts";
 import { PlacementIndexCache } from "./scheduling/index-cache.ts";
 import { PlacementStore } from "./scheduling/placement-store.ts";
 import { checkActivation } from "./ops/activations.ts";
@@ -70,6 +71,8 @@ export interface ControlOptions {
   webhooks?: Partial<WebhookOptions>;
   /** A token-less GET /metrics listener (docs/metrics.md); absent: none (the API's /metrics still serves). */
   metricsListen?: { host: string; port: number };
+  /** Service discovery sets: republished unchanged every refreshMs (docs/discovery.md). */
+  discovery?: { refreshMs?: number };
 }
 
 export interface Control {
@@ -138,7 +141,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
       return check.ok ? { kind: "activation", activationId } : null;
     }
     const inst = await authenticateInstance(ctx, username, password);
-    return inst ? { kind: "instance", instanceId: inst.id } : null;
+    return inst ? { kind: "instance", instanceId: inst.id, clusterName: inst.clusterName } : null;
   };
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
@@ -185,6 +188,13 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   });
   // One deliverer and one pruner per database: the leader's (every process is its own leader without HA).
   duties.add("webhooks", (dutyCtx) => startWebhookWorker(dutyCtx, webhookOptions, { log }));
+  // One publisher of discovery sets: the leader. Under HA the reports a follower applies are not
+  // heard on the leader's bus, so it also looks every second.
+  duties.add("discovery", (dutyCtx) => {
+    const publisher = new DiscoveryPublisher(dutyCtx, changes, { publish: (set) => link!.publishDiscovery(set), refreshMs: opts.discovery?.refreshMs, pollMs: opts.ha ? 1000 : 0, log });
+    publisher.start();
+    return () => publisher.stop();
+  });
   duties.add("event-retention", (dutyCtx) => startEventRetention(dutyCtx, { ...DEFAULT_RETENTION, intervalMs: 60_000, ...opts.eventRetention }, log));
   if (opts.ha) {
     // A new leader bumps every live instance's desired generation: each agent then sends a full

@@ -20,6 +20,13 @@ export const topics = {
   /** control → agent: request/response channel for on-demand work (logs, ...). */
   requests: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/req`,
   responses: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/res`,
+  /**
+   * control → every agent of the cluster, retained: the cluster's service discovery records with a
+   * generation (shared/discovery.ts). One message per cluster, fanned out by the broker: the same
+   * records go to every host, so a copy per instance would cost the control N publishes (and the
+   * broker N retained copies) per change. Cluster names are `[A-Za-z0-9_-]`, safe in a topic.
+   */
+  clusterDiscovery: (clusterName: string) => `${TOPIC_ROOT}/c/${clusterName}/discovery`,
   instancePrefix: (instanceId: string) => `${TOPIC_ROOT}/i/${instanceId}/`,
   registerRequest: (clientId: string) => `${TOPIC_ROOT}/register/${clientId}/request`,
   registerReply: (clientId: string) => `${TOPIC_ROOT}/register/${clientId}/reply`,

@@ -238,3 +238,14 @@ export function dockerLogConfig(lc: ContainerDefinition["logConfiguration"], sec
   const options = { ...lc.options, ...secretOptions };
   return { type: lc.logDriver, options: Object.keys(options).length ? options : undefined };
 }
+
+/**
+ * The agent's discovery responder as the container's DNS server, when the definition names none
+ * (dnsServers it gives are the task's choice and stay). Only where the container owns its
+ * network settings: bridge, host, and an awsvpc task's namespace holder (its containers join it);
+ * a container joining another's namespace, or one with no network, has none to set.
+ */
+export function withDiscoveryDns(spec: ContainerSpec, dns: string | undefined): ContainerSpec {
+  if (!dns || spec.dnsServers?.length || (spec.networkMode !== "bridge" && spec.networkMode !== "host")) return spec;
+  return { ...spec, dnsServers: [dns] };
+}

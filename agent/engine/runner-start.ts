@@ -5,7 +5,7 @@ import { containerStartOrder, networkModeOf, type ContainerDefinition, type Task
 import { describePull } from "../runtime/pull-progress.ts";
 import type { RuntimeContainer } from "../runtime/types.ts";
 import type { AgentContainer } from "../store/state-file.ts";
-import { buildContainerSpec } from "./container-spec.ts";
+import { buildContainerSpec, withDiscoveryDns } from "./container-spec.ts";
 import { dependencyFailureReason, dependencyVerdict } from "./dependencies.ts";
 import { refreshContainer } from "./runner-observe.ts";
 import { NAMESPACE_OWNER_LABEL, TASK_NETWORK, namespaceOwnerSpec, needsNamespaceHolder } from "./task-network.ts";
@@ -49,10 +49,13 @@ export async function startStep(w: TaskWork, c: AgentContainer, def: ContainerDe
   // A task saved by an agent that predates metadata ids gets one before its container is made.
   if (next === "CREATED") c.metadataId ??= randomUUID();
   const addedEnv = { ...w.secrets.env[c.name], ...metadataEnv(w.ctx.taskMetadataUrl, c.metadataId) };
-  const spec = buildContainerSpec(identityOf(w), td, def, addedEnv, w.cgroupParent, c.gpuIds, {
-    secretOptions: w.secrets.logOptions[c.name],
-    firelens: await firelensPlacement(w, td, def, next === "CREATED"),
-  });
+  const spec = withDiscoveryDns(
+    buildContainerSpec(identityOf(w), td, def, addedEnv, w.cgroupParent, c.gpuIds, {
+      secretOptions: w.secrets.logOptions[c.name],
+      firelens: await firelensPlacement(w, td, def, next === "CREATED"),
+    }),
+    w.ctx.containerDns,
+  );
   if (next === "PULLED") task.pullStartedAt ??= w.ctx.now();
   await transitions[next]!({
     runtime: w.ctx.runtime,
@@ -89,7 +92,7 @@ async function prepareTask(w: TaskWork, td: TaskDefinitionSpec): Promise<void> {
   if (existing?.state === "running") return;
   if (networkModeOf(td) === "awsvpc") await runtime.ensureNetwork?.(TASK_NETWORK);
   const holder = await w.ctx.pauseImage.ensure();
-  const spec = namespaceOwnerSpec(identityOf(w), td, holder, w.cgroupParent);
+  const spec = withDiscoveryDns(namespaceOwnerSpec(identityOf(w), td, holder, w.cgroupParent), w.ctx.containerDns);
   await runtime.start(existing?.id ?? (await runtime.create(spec)));
 }
 

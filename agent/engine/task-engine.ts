@@ -34,6 +34,8 @@ export interface TaskEngineOptions {
   pauseImage?: string;
   /** Base URL of the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4 and v3); undefined: none. */
   taskMetadataUrl?: string;
+  /** The agent's discovery DNS responder, given to containers as their DNS server; undefined: none. */
+  containerDns?: string;
   /** Changes within this long are saved in one write (see StateSaver). */
   saveDelayMs?: number;
   now?: () => number;
@@ -85,6 +87,7 @@ export class TaskEngine {
       cleanupWaitMs: opts.cleanupWaitMs ?? 3 * 3600_000,
       firelensRoot: opts.firelensRoot ?? join(tmpdir(), `flotilla-firelens-${opts.instanceId}`),
       taskMetadataUrl: opts.taskMetadataUrl,
+      containerDns: opts.containerDns,
       now: this.now,
       log: this.log,
       host: {},

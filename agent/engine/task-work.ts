@@ -21,6 +21,12 @@ export interface RunnerContext {
   firelensRoot: string;
   /** Base URL of the agent's task metadata endpoint, given to every task container; undefined: none. */
   taskMetadataUrl?: string;
+  /**
+   * The agent's discovery DNS responder (port 53 of an address containers reach): the DNS server
+   * of every container whose definition names none (dnsServers), so SERVICE.CLUSTER.flotilla
+   * resolves and every other name goes on to the host's resolvers.
+   */
+  containerDns?: string;
   now(): number;
   /** The engine's logger: lines about a task carry its `taskId`. */
   log: Logger;

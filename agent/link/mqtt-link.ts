@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { agentRequestSchema, decodeMessage, desiredStateSchema, type DesiredState, type Presence, type Report, type ResponseChunk, type StatsMessage } from "../../shared/messages.ts";
 import type { z } from "zod";
 import { topics } from "../../shared/topics.ts";
+import { discoverySetSchema, type DiscoverySet } from "../../shared/discovery.ts";
 import type { Identity } from "../store/identity.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
 import { endWithin } from "../../shared/mqtt-end.ts";
@@ -9,6 +10,8 @@ import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export interface LinkHandlers {
   onDesired(state: DesiredState): void;
+  /** The cluster's service discovery records (retained; the newest generation wins). */
+  onDiscovery?(set: DiscoverySet): void;
   /** A (re)connection is up: the agent sends its full known state. */
   onConnected(): void;
   /** The connection dropped (requests in flight have nobody to answer to). */
@@ -43,6 +46,11 @@ export interface MqttLinkOptions {
   log?: Logger;
   /** Called when the broker refuses our credentials (deregistered or revoked). */
   onRefused?: () => void;
+  /**
+   * Subscribe to the cluster's service discovery records: only an agent whose DNS responder runs
+   * needs them (each set is every serving task of the cluster, sent to every host that asks).
+   */
+  discovery?: boolean;
 }
 
 /**
@@ -99,7 +107,11 @@ export class MqttAgentLink implements AgentLink {
     client.on("connect", () => {
       const presence: Presence = { connected: true, epoch: this.epoch };
       client.publish(topics.presence(identity.instanceId), JSON.stringify(presence), { qos: 1, retain: true });
-      client.subscribe({ [topics.desired(identity.instanceId)]: { qos: 1 }, [topics.requests(identity.instanceId)]: { qos: 1 } });
+      client.subscribe({
+        [topics.desired(identity.instanceId)]: { qos: 1 },
+        [topics.requests(identity.instanceId)]: { qos: 1 },
+        ...(this.opts.discovery ? { [topics.clusterDiscovery(identity.clusterName)]: { qos: 1 } } : {}),
+      });
       log.info(`connected to ${this.opts.url} as ${identity.instanceId}`);
       wasConnected = true;
       lastError = "";
@@ -131,6 +143,12 @@ export class MqttAgentLink implements AgentLink {
         const req = decodeMessage(agentRequestSchema, payload);
         if (!req) return log.warn("dropped a malformed request message");
         return handlers.onRequest?.(req);
+      }
+      if (topic === topics.clusterDiscovery(identity.clusterName)) {
+        if (payload.length === 0) return; // an empty retained message clears the topic
+        const set = decodeMessage(discoverySetSchema, payload);
+        if (!set) return log.warn("dropped a malformed discovery message");
+        return handlers.onDiscovery?.(set);
       }
       if (topic !== topics.desired(identity.instanceId)) return;
       const state = decodeMessage(desiredStateSchema, payload);

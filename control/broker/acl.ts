@@ -4,7 +4,8 @@ import { ACTIVATION_USER_PREFIX, topics } from "../../shared/topics.ts";
 export type Principal =
   | { kind: "control" }
   | { kind: "activation"; activationId: string }
-  | { kind: "instance"; instanceId: string };
+  /** clusterName: an instance may read its own cluster's discovery records. */
+  | { kind: "instance"; instanceId: string; clusterName: string };
 
 export const CONTROL_USERNAME = "flotilla-control";
 export const REGISTRATION_CLIENT_PREFIX = "reg-";
@@ -47,7 +48,7 @@ export function maySubscribe(p: Principal, clientId: string, filter: string): bo
     case "activation":
       return filter === topics.registerReply(clientId);
     case "instance":
-      return filter === topics.desired(p.instanceId) || filter === topics.requests(p.instanceId);
+      return filter === topics.desired(p.instanceId) || filter === topics.clusterDiscovery(p.clusterName) || filter === topics.requests(p.instanceId);
   }
 }
 

@@ -13,6 +13,8 @@ export const clusters = sqliteTable("clusters", {
   arn: text("arn").notNull(),
   status: text("status", { enum: ["ACTIVE", "INACTIVE"] }).notNull(),
   createdAt: integer("created_at").notNull(),
+  /** Raised for every service discovery set published for the cluster (control/discovery), so it keeps rising across restarts. */
+  discoveryGeneration: integer("discovery_generation").notNull().default(0),
 });
 
 export const activations = sqliteTable("activations", {

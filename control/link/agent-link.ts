@@ -6,6 +6,7 @@ import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../sh
 import { arn } from "../../shared/arn.ts";
 import { z } from "zod";
 import type { DesiredState } from "../../shared/messages.ts";
+import type { DiscoverySet } from "../../shared/discovery.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { OpsContext } from "../ops/context.ts";
@@ -63,6 +64,8 @@ export interface LinkStats {
   desiredPublished: number;
   /** Container stats samples applied. */
   statsSamples: number;
+  /** Service discovery sets published (one per instance). */
+  discoveryPublished: number;
 }
 
 /** Instances whose desired sets are built in one read and published together. */
@@ -84,7 +87,7 @@ const registerPayload = registerRequestSchema.extend({
  * reports, and publishes each instance's desired set (retained) after changes, coalesced.
  */
 export class AgentLink {
-  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, oversized: 0, failedHandling: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0, statsSamples: 0 };
+  readonly stats: LinkStats = { reports: 0, staleReports: 0, malformed: 0, oversized: 0, failedHandling: 0, foreignTasks: 0, registrations: 0, desiredPublished: 0, statsSamples: 0, discoveryPublished: 0 };
   private client!: MqttClient;
   private pending = new Set<string>();
   /** Benchmark trace only: when each pending instance was first marked changed. */
@@ -176,6 +179,12 @@ export class AgentLink {
     if (!this.flushing) {
       this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
     }
+  }
+
+  /** Publishes a cluster's service discovery set, retained (control/link/discovery-publisher.ts). */
+  async publishDiscovery(set: DiscoverySet): Promise<void> {
+    await this.client.publishAsync(topics.clusterDiscovery(set.clusterName), JSON.stringify(set), { qos: 1, retain: true });
+    this.stats.discoveryPublished++;
   }
 
   /**

@@ -20,7 +20,7 @@ export async function createCluster(ctx: OpsContext, input: unknown): Promise<{ 
     const existing = await ctx.db.select().from(clusters).where(eq(clusters.name, clusterName)).get();
     // As in ECS, creating an existing ACTIVE cluster returns it unchanged.
     if (existing?.status === "ACTIVE") return { row: existing, created: false };
-    const row: ClusterRow = { name: clusterName, arn: arn.cluster(clusterName), status: "ACTIVE", createdAt: ctx.clock.now() };
+    const row: ClusterRow = { name: clusterName, arn: arn.cluster(clusterName), status: "ACTIVE", createdAt: ctx.clock.now(), discoveryGeneration: existing?.discoveryGeneration ?? 0 };
     await ctx.db.transaction(async (tx) => {
       await tx.insert(clusters).values(row).onConflictDoUpdate({ target: clusters.name, set: row });
       // A deleted cluster created again is a new resource: its old tags go.

@@ -307,10 +307,38 @@ export async function serviceEndpoints(ctx: OpsContext, cluster: string, nameOrA
 }
 
 /** serviceEndpoints for tasks the caller has already read (its service's desired-RUNNING tasks). */
-export async function endpointsOf(ctx: OpsContext, rows: readonly TaskRow[]): Promise<ServiceEndpoint[]> {
+export async function endpointsOf(ctx: OpsContext, rows: TaskRow[]): Promise<ServiceEndpoint[]> {
+  const healthy = await healthyTasks(ctx, rows);
+  return healthy.flatMap((h) =>
+    h.bindings.map((b) => ({
+      taskArn: h.task.arn,
+      containerInstanceArn: h.instance.arn,
+      address: b.address,
+      containerName: b.containerName,
+      containerPort: b.containerPort,
+      hostPort: b.hostPort,
+      protocol: b.protocol,
+    })),
+  );
+}
+
+/** A task that may receive traffic, with where each of its bound ports answers. */
+export interface HealthyTask {
+  task: TaskRow;
+  instance: Pick<InstanceRow, "id" | "arn" | "agentConnected" | "attributes" | "addresses" | "hostname">;
+  bindings: (NetworkBinding & { containerName: string; address: string; portName?: string })[];
+  /** awsvpc: the task's own address (routable from its own host). */
+  taskAddress?: string;
+}
+
+/**
+ * The one test of which tasks are endpoints, for the /endpoints API and service discovery alike:
+ * RUNNING on a connected instance and, with container health checks, HEALTHY as reported (the
+ * scheduler's own test). Each bound port carries its portMappings[].name when it has one.
+ */
+export async function healthyTasks(ctx: OpsContext, rows: TaskRow[], db: Pick<OpsContext["db"], "select"> = ctx.db): Promise<HealthyTask[]> {
   const instanceIds = [...new Set(rows.map((t) => t.instanceId))];
-  // Only what an endpoint needs: whole rows of a thousand instances cost more than the rest of the call.
-  const columns = {
+  const cols = {
     id: containerInstances.id,
     arn: containerInstances.arn,
     agentConnected: containerInstances.agentConnected,
@@ -318,34 +346,31 @@ export async function endpointsOf(ctx: OpsContext, rows: readonly TaskRow[]): Pr
     addresses: containerInstances.addresses,
     hostname: containerInstances.hostname,
   };
-  const instances = instanceIds.length ? await ctx.db.select(columns).from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
+  const instances = instanceIds.length ? await db.select(cols).from(containerInstances).where(inArray(containerInstances.id, instanceIds)).all() : [];
   const byId = new Map(instances.map((i) => [i.id, i]));
-  const withChecks = new Map<string, boolean>();
-  const out: ServiceEndpoint[] = [];
+  const out: HealthyTask[] = [];
+  // A service's tasks share one or two revisions: each is read once, not once per task.
+  const specs = new Map<string, TaskDefinitionSpec>();
   for (const t of rows) {
     const inst = byId.get(t.instanceId);
     if (!inst?.agentConnected) continue;
-    // The scheduler's own test: RUNNING and, with container health checks, HEALTHY as reported.
-    // A service's tasks share one or two revisions: each is read once, not once per task.
-    let checked = withChecks.get(t.taskDefinitionArn);
-    if (checked === undefined) {
-      checked = hasHealthChecks((await taskDefinitionByArn(ctx, t.taskDefinitionArn)).spec as TaskDefinitionSpec);
-      withChecks.set(t.taskDefinitionArn, checked);
+    let spec = specs.get(t.taskDefinitionArn);
+    if (!spec) {
+      spec = (await taskDefinitionByArn(ctx, t.taskDefinitionArn)).spec as TaskDefinitionSpec;
+      specs.set(t.taskDefinitionArn, spec);
     }
-    if (!isHealthy(t, checked)) continue;
-    for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[] })[]) {
+    if (!isHealthy(t, hasHealthChecks(spec))) continue;
+    const bindings: HealthyTask["bindings"] = [];
+    let taskAddress: string | undefined;
+    for (const c of t.containers as (TaskContainer & { networkBindings?: NetworkBinding[]; networkInterfaces?: { privateIpv4Address: string }[] })[]) {
+      taskAddress ??= c.networkInterfaces?.[0]?.privateIpv4Address;
+      const mappings = spec.containerDefinitions.find((d) => d.name === c.name)?.portMappings ?? [];
       for (const b of c.networkBindings ?? []) {
-        out.push({
-          taskArn: t.arn,
-          containerInstanceArn: inst.arn,
-          address: endpointAddress(inst, b),
-          containerName: c.name,
-          containerPort: b.containerPort,
-          hostPort: b.hostPort,
-          protocol: b.protocol,
-        });
+        const portName = mappings.find((m) => m.containerPort === b.containerPort && m.protocol === b.protocol)?.name;
+        bindings.push({ ...b, containerName: c.name, address: endpointAddress(inst, b), ...(portName ? { portName } : {}) });
       }
     }
+    out.push({ task: t, instance: inst, bindings, ...(taskAddress ? { taskAddress } : {}) });
   }
   return out;
 }

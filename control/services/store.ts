@@ -1,4 +1,4 @@
-import { and, eq, ne, or } from "drizzle-orm";
+import { and, eq, isNotNull, ne, or } from "drizzle-orm";
 import type { DeploymentRow, ServiceRow, TaskRow } from "../db/rows.ts";
 import { deployments, services, tasks } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
@@ -53,6 +53,15 @@ export async function serviceTasks(ctx: OpsContext, clusterName: string, service
     .select()
     .from(tasks)
     .where(and(eq(tasks.clusterName, clusterName), eq(tasks.serviceName, serviceName), eq(tasks.desiredStatus, "RUNNING")))
+    .all();
+}
+
+/** Every service task of the cluster desired RUNNING (service discovery reads them all at once). */
+export async function clusterServiceTasks(ctx: OpsContext, clusterName: string): Promise<TaskRow[]> {
+  return ctx.db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, clusterName), isNotNull(tasks.serviceName), eq(tasks.desiredStatus, "RUNNING")))
     .all();
 }
 

@@ -17,7 +17,11 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a real agent process (`bun agent/main.ts`) and collects what it prints. */
+/**
+ * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its discovery DNS
+ * responder is off unless `args` name a --dns-listen (only one process can hold an address's port
+ * 53; test/integration/discovery-dns.test.ts gives each agent an address of its own).
+ */
 export function startAgentProcess(opts: {
   control: string;
   activation?: { activationId: string; activationCode: string };
@@ -28,7 +32,7 @@ export function startAgentProcess(opts: {
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
-  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", ...(opts.args ?? [])];
+  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
   const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...opts.env } });
   let out = "";

@@ -72,6 +72,10 @@ describe("embedded broker: an agent can affect only itself", () => {
     await publishOnce(intruderCreds(), topics.stats(victim.instanceId), JSON.stringify({ at: 1, tasks: {} }));
     const c = await mqtt.connectAsync(tc.control.mqttUrl, { ...intruderCreds(), reconnectPeriod: 0 });
     expect(await grantedQos(c, topics.desired(victim.instanceId))).toBe(128);
+    // Discovery records: its own cluster's it may read (every host of a cluster gets them), no other's.
+    expect(await grantedQos(c, topics.clusterDiscovery("sec"))).toBe(1);
+    expect(await grantedQos(c, topics.clusterDiscovery("other"))).toBe(128);
+    expect(await grantedQos(c, "flotilla/c/+/discovery")).toBe(128);
     expect(await grantedQos(c, "flotilla/#")).toBe(128);
     // Our own presence is allowed; once the control has seen it, it has seen everything before it.
     await c.publishAsync(topics.presence(intruder.instanceId), JSON.stringify({ connected: true, epoch: 1 }), { qos: 1 });

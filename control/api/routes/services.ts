@@ -10,6 +10,7 @@ import {
   serviceEventsOf,
   updateService,
 } from "../../ops/services.ts";
+import { clusterDiscovery } from "../../ops/discovery.ts";
 import { serviceEventView, serviceView } from "../../views/services.ts";
 import { jsonBody } from "../errors.ts";
 
@@ -43,5 +44,7 @@ export function serviceRoutes(ctx: OpsContext) {
   app.get("/:cluster/services/:name/endpoints", async (c) => {
     return c.json({ endpoints: await serviceEndpoints(ctx, c.req.param("cluster"), c.req.param("name")) });
   });
+  // What every host of the cluster answers for SERVICE.CLUSTER.flotilla (docs/discovery.md).
+  app.get("/:cluster/discovery", async (c) => c.json(await clusterDiscovery(ctx, c.req.param("cluster"))));
   return app;
 }

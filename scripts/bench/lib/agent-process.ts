@@ -28,6 +28,8 @@ export function startBenchAgent(opts: { control: string; activation: { activatio
       "--image-pull-behavior", "prefer-cached",
       "--activation-id", opts.activation.activationId,
       "--activation-code", opts.activation.activationCode,
+      // No discovery DNS unless a benchmark asks (only one process can hold the bridge's port 53).
+      "--dns-listen", "off",
       ...(opts.args ?? []),
     ],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } },

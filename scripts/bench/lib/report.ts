@@ -7,11 +7,11 @@
  *   BENCH_ONLY=fleet,api            run only these (names below: fleet, fleet-mosquitto, dynsec-provisioning, docker-run,
  *                                   agent-footprint, failure, api, services, placement, placement-commit, failover,
  *                                   agent-binaries, agent-logs, container-stats, metrics-scrape, deployment-windows, console,
- *                                   request-log, exec, events-stream)
+ *                                   request-log, exec, events-stream, discovery)
  *   BENCH_FLEET_MQ_AGENTS=5000      fleet size over Mosquitto (registration grows with its square there)
  *   BENCH_FLEET_AGENTS=10000 BENCH_FLEET_TASKS=300 BENCH_FLEET_BURST=1000 BENCH_FLEET_IDLE_SECONDS=60
  *   BENCH_DOCKER_TASKS=30  BENCH_API_CLIENTS=100 BENCH_API_SECONDS=10  BENCH_FAILURE_REPEATS=3 BENCH_FAILURE_KEEPALIVE=10
- *   BENCH_CONSOLE_HOSTS=1000 BENCH_CONSOLE_TASKS=10000 BENCH_CONSOLE_PAGES=50
+ *   BENCH_CONSOLE_HOSTS=1000 BENCH_CONSOLE_TASKS=10000 BENCH_CONSOLE_PAGES=50  BENCH_DISCOVERY_REPEATS=5
  *   BENCH_AGENT_BINARY=PATH         compiled agent to measure (default: the one in dist/)
  *   BENCH_REUSE_DIR=DIR             take DIR/NAME.json (an earlier run's output) instead of running NAME
  */
@@ -75,6 +75,12 @@ const benches: Bench[] = [
     title: "Failure handling",
     args: ["--repeats", env.BENCH_FAILURE_REPEATS ?? "3", "--keepalive-seconds", env.BENCH_FAILURE_KEEPALIVE ?? "10"],
     what: "A real agent process is killed (SIGKILL) or frozen (SIGSTOP: only the MQTT keepalive notices); time until the API shows agentConnected:false. serviceKill9: a REPLICA service's agent is killed with a second agent standing by; time until the replacements are placed and RUNNING.",
+  },
+  {
+    name: "discovery",
+    title: "Service discovery: a task stopping → gone from every host's DNS answers",
+    args: ["--repeats", env.BENCH_DISCOVERY_REPEATS ?? "5"],
+    what: "A real control process and 3 real agents (each with its own DNS responder) on the Docker engine, a service with one task per agent; a task's container killed, or StopTask; time until the task has left every host's SRV answers (polled every 5 ms).",
   },
   {
     name: "api",

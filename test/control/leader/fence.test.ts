@@ -15,7 +15,7 @@ afterEach(() => dbs.close());
 /** Bun's rejects wants a real promise; drizzle queries are thenables. */
 const refused = (q: PromiseLike<unknown>) => expect(Promise.resolve(q)).rejects.toBeInstanceOf(FencedOut);
 
-const cluster = (name: string) => ({ name, arn: `arn:${name}`, status: "ACTIVE" as const, createdAt: 1 });
+const cluster = (name: string) => ({ name, arn: `arn:${name}`, status: "ACTIVE" as const, createdAt: 1, discoveryGeneration: 0 });
 
 /** a held the lease with token 1; b took it over after expiry with token 2. */
 async function takenOver(): Promise<{ old: Fence; current: Fence }> {

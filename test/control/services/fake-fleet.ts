@@ -65,6 +65,6 @@ export const APP_V1 = { family: "app", containerDefinitions: [{ name: "app", ima
 export const APP_V2 = { family: "app", containerDefinitions: [{ name: "app", image: "nginx", memory: 64, essential: true, environment: [{ name: "V", value: "2" }] }] };
 
 /** The same app with a container health check: it counts as healthy only once the check says so. */
-const CHECK = { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 };
+export const CHECK = { command: ["CMD-SHELL", "test -f /tmp/ok"], interval: 5, timeout: 2, retries: 1 };
 export const CHECKED_V1 = { family: "checked", containerDefinitions: [{ ...APP_V1.containerDefinitions[0]!, healthCheck: CHECK }] };
 export const CHECKED_V2 = { family: "checked", containerDefinitions: [{ ...APP_V2.containerDefinitions[0]!, healthCheck: CHECK }] };

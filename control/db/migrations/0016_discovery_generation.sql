@@ -1,0 +1,1 @@
+ALTER TABLE `clusters` ADD `discovery_generation` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,110 @@
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
+import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
+import type { TaskRow } from "../db/rows.ts";
+import type { OpsContext } from "./context.ts";
+import { requireCluster } from "./clusters.ts";
+import { healthyTasks } from "./services.ts";
+
+type Reader = Pick<OpsContext["db"], "select">;
+
+/**
+ * The cluster's discoverable services and the tasks that may receive traffic, in a stable order
+ * (so an unchanged cluster builds the same JSON and is not published again). Which tasks count is
+ * the /endpoints API's own test (healthyTasks). A service is served under discoveryLabel of its
+ * name; two names with the same label (`My_Web`, `my-web`) go to the older service.
+ */
+export async function discoveryServices(ctx: OpsContext, clusterName: string, db: Reader = ctx.db): Promise<DiscoveryService[]> {
+  const svcs = await db
+    .select({ name: services.serviceName, createdAt: services.createdAt })
+    .from(services)
+    .where(and(eq(services.clusterName, clusterName), ne(services.status, "INACTIVE")))
+    .all();
+  svcs.sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
+  const labelOf = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const s of svcs) {
+    const label = discoveryLabel(s.name);
+    if (!label || taken.has(label)) continue;
+    taken.add(label);
+    labelOf.set(s.name, label);
+  }
+  if (labelOf.size === 0) return [];
+  // Only what the test and the records need: a task row's events and overrides are most of its
+  // bytes, and a burst of reports rebuilds this every few hundred milliseconds.
+  const rows = await db
+    .select({
+      id: tasks.id,
+      arn: tasks.arn,
+      instanceId: tasks.instanceId,
+      serviceName: tasks.serviceName,
+      taskDefinitionArn: tasks.taskDefinitionArn,
+      lastStatus: tasks.lastStatus,
+      healthStatus: tasks.healthStatus,
+      containers: tasks.containers,
+    })
+    .from(tasks)
+    .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, [...labelOf.keys()]), eq(tasks.desiredStatus, "RUNNING")))
+    .all();
+  const byLabel = new Map<string, DiscoveryTask[]>([...labelOf.values()].map((l) => [l, []]));
+  for (const h of await healthyTasks(ctx, rows as TaskRow[], db)) {
+    byLabel.get(labelOf.get(h.task.serviceName!)!)!.push({
+      taskId: h.task.id,
+      instanceId: h.instance.id,
+      address: h.bindings[0]?.address ?? h.instance.attributes["flotilla.address"] ?? h.instance.addresses?.[0] ?? h.instance.hostname,
+      ...(h.taskAddress ? { taskAddress: h.taskAddress } : {}),
+      ports: h.bindings.map((b) => ({ ...(b.portName ? { name: b.portName } : {}), containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
+    });
+  }
+  return [...byLabel]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, list]) => ({ name, tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)) }));
+}
+
+/**
+ * A new discovery set for the cluster with the records given (read just before): its generation
+ * raised in the database (one statement, so the writers' queue is not held while records are
+ * read), so it keeps rising across restarts and leader changes. Records are read before their
+ * generation is taken, which is safe because one process publishes (the leader, see
+ * control/link/discovery-publisher.ts). Null for a cluster that does not exist or whose name is
+ * no DNS label.
+ */
+export async function nextDiscoverySet(ctx: OpsContext, clusterName: string, services?: DiscoveryService[]): Promise<DiscoverySet | null> {
+  const clusterLabel = discoveryLabel(clusterName);
+  if (!clusterLabel) return null;
+  const records = services ?? (await discoveryServices(ctx, clusterName));
+  const bumped = await ctx.serialize(() =>
+    ctx.db
+      .update(clusters)
+      .set({ discoveryGeneration: sql`${clusters.discoveryGeneration} + 1` })
+      .where(eq(clusters.name, clusterName))
+      .returning({ generation: clusters.discoveryGeneration })
+      .get(),
+  );
+  if (!bumped) return null;
+  return { clusterName, clusterLabel, generation: bumped.generation, services: records };
+}
+
+/**
+ * What the hosts of a cluster answer now (GET /v1/clusters/{c}/discovery): its zone and every
+ * served name with its tasks. A service missing here has a name that is no DNS label
+ * (docs/discovery.md); zone null: the cluster's own name is none.
+ */
+export async function clusterDiscovery(ctx: OpsContext, cluster: string): Promise<{ zone: string | null; services: (DiscoveryService & { dnsName: string })[] }> {
+  const c = await requireCluster(ctx, cluster);
+  const label = discoveryLabel(c.name);
+  if (!label) return { zone: null, services: [] };
+  const zone = `${label}.flotilla`;
+  return { zone, services: (await discoveryServices(ctx, c.name)).map((s) => ({ ...s, dnsName: `${s.name}.${zone}` })) };
+}
+
+/** Clusters with live instances (the ones whose records someone reads), with how many each has. */
+export async function discoveryClusters(ctx: OpsContext): Promise<Map<string, number>> {
+  const rows = await ctx.db
+    .select({ clusterName: containerInstances.clusterName, hosts: sql<number>`count(*)` })
+    .from(containerInstances)
+    .where(ne(containerInstances.status, "INACTIVE"))
+    .groupBy(containerInstances.clusterName)
+    .all();
+  return new Map(rows.map((r) => [r.clusterName, Number(r.hosts)]));
+}
