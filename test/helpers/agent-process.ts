@@ -1,3 +1,4 @@
+import { spawnCollecting } from "./spawn-collecting.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,15 +35,7 @@ export function startAgentProcess(opts: {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
   const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
-  const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...opts.env } });
-  let out = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of s) out += dec.decode(chunk);
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
-  const running = () => proc.exitCode === null && proc.signalCode === null;
+  const { proc, output, running } = spawnCollecting(args, { cwd: ROOT, env: { ...process.env, ...opts.env } });
   const stop = async () => {
     if (!running()) return;
     proc.kill("SIGTERM");
@@ -54,7 +47,7 @@ export function startAgentProcess(opts: {
   return {
     proc,
     dataDir,
-    output: () => out,
+    output,
     exited: proc.exited,
     async kill9() {
       proc.kill("SIGKILL");

@@ -1,3 +1,4 @@
+import { spawnCollecting } from "./spawn-collecting.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,21 +28,10 @@ export async function startControlProcess(opts: { token: string; args?: string[]
   await assertEarlierFilesCleanedUp();
   const dir = mkdtempSync(join(tmpdir(), "flotilla-control-proc-"));
   const args = ["bun", join(ROOT, "control/main.ts"), "--http-port", "0", "--mqtt-port", "0", "--bind", "127.0.0.1", "--db", `file:${join(dir, "flotilla.db")}`, ...(opts.args ?? [])];
-  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(args, {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+  const { proc, output, running } = spawnCollecting(args, {
     cwd: ROOT,
     env: { ...process.env, FLOTILLA_ADMIN_TOKEN: opts.token, FLOTILLA_MASTER_KEY_FILE: join(dir, "master.key"), ...opts.env },
   });
-  let out = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of s) out += dec.decode(chunk);
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
-  const running = () => proc.exitCode === null && proc.signalCode === null;
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -55,8 +45,8 @@ export async function startControlProcess(opts: { token: string; args?: string[]
     })());
   trackResource("control", `pid ${proc.pid} (data dir ${dir})`, running, stop);
   const [httpUrl, mqttUrl] = await waitFor("the control process to listen", () => {
-    if (!running()) throw new Error(`the control process exited (${proc.exitCode ?? proc.signalCode}): ${out}`);
-    const m = /listening: api (http\S+) mqtt (mqtt[^\s"]+)/.exec(out);
+    if (!running()) throw new Error(`the control process exited (${proc.exitCode ?? proc.signalCode}): ${output()}`);
+    const m = /listening: api (http\S+) mqtt (mqtt[^\s"]+)/.exec(output());
     return m ? [m[1]!, m[2]!] : undefined;
   }, { timeoutMs: 30_000, intervalMs: 50 });
   const api: TestControl["api"] = async (method, path, body, token = opts.token) => {
@@ -70,7 +60,7 @@ export async function startControlProcess(opts: { token: string; args?: string[]
     proc,
     httpUrl,
     mqttUrl,
-    output: () => out,
+    output,
     asTestControl: () => ({ api, control: { httpUrl, mqttUrl } }) as unknown as TestControl,
     stop,
   };
