@@ -79,6 +79,9 @@ export class CommitPipeline {
       // worker takes over; it knows no earlier outcomes, so claims naming them conflict and retry.
       this.failAll(new Error(`commit worker failed: ${event.message}`));
       worker.terminate();
+      // Nothing more goes to the failed worker: jobs submitted until the replacement starts wait
+      // in the outbox, and the replacement is sent them (startWorker).
+      this.posted = true;
       // Once closed, nothing takes over: a worker that failed to open a database already closed
       // (and perhaps deleted) would otherwise be replaced by another that fails the same way,
       // a new thread every few milliseconds for as long as the process lives.
