@@ -52,8 +52,12 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
     let found = 0;
     while (found < limit && order.remaining > 0) {
       const candidate = candidates.at(order.next());
-      if (reRankUsed && scratch.has(candidate.id)) continue;
-      if (search.consider(scratch.view(candidate))) found++;
+      // Used instances were ranked above (through their scratch copies), so any other candidate
+      // has no copy: its own view is the one to check, without a second lookup.
+      if (reRankUsed) {
+        if (scratch.has(candidate.id)) continue;
+        if (search.consider(candidate)) found++;
+      } else if (search.consider(scratch.view(candidate))) found++;
     }
 
     if (!search.best) {

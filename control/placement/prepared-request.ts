@@ -18,6 +18,10 @@ export interface PreparedRequest {
   /** Messages for memberOf expressions that did not parse; those constraints match nothing. */
   readonly memberOfErrors: readonly string[];
   readonly distinctInstance: boolean;
+  /** The reservation names host ports (so the ports check can refuse). */
+  readonly hasPorts: boolean;
+  /** GPUs each task needs (0: the GPU check cannot refuse). */
+  readonly gpus: number;
   readonly hints: readonly AttributeHint[];
 }
 
@@ -57,6 +61,8 @@ export function prepareRequest(request: PlacementRequest): PreparedRequest {
     memberOf,
     memberOfErrors,
     distinctInstance,
+    hasPorts: request.reservation.tcpPorts.length > 0 || request.reservation.udpPorts.length > 0,
+    gpus: request.reservation.gpus ?? 0,
     hints,
   };
 }

@@ -5,6 +5,7 @@ import { EVENT_INSERT_COLUMNS } from "../events/log.ts";
 import { openNative, type NativeTarget } from "./native-connection.ts";
 import type { CommitJob, JobFence, ReleaseJob, WriteJob, WriteReply } from "./commit-job.ts";
 import { reserveOneArgs, reserveOneSql } from "./reserve-statement.ts";
+import { taskStateChangeEvents } from "./task-events.ts";
 import { encodedRowArgs, insertTaskRowSql } from "./task-insert.ts";
 
 type Statement = Database.Statement;
@@ -150,7 +151,8 @@ export class CommitConnection {
     }
     for (let i = 0; i < job.rows.identities.length; i++) this.insert.run(encodedRowArgs(job.rows, i));
     // The tasks' PROVISIONING events commit with them: an event exists exactly when its task does.
-    for (const e of job.rows.events ?? []) this.insertEvent.run(e);
+    const at = job.rows.stateChangeEventsAt;
+    if (at !== undefined) for (const e of taskStateChangeEvents(job.rows, at)) this.insertEvent.run(e);
     return true;
   }
 

@@ -45,8 +45,10 @@ export class CommitPipeline {
   private readonly waiting = new Map<number, Waiting>();
   private readonly stacks = new Map<string, Stack>();
   private ran = 0;
-  /** Jobs submitted in this turn of the event loop, not yet posted. */
+  /** Jobs submitted and not yet posted: they wait here while the worker writes the previous batch. */
   private outbox: WriteJob[] = [];
+  /** A batch is with the worker and not yet answered. */
+  private posted = false;
   private closed = false;
   private starts = 0;
   /** How long to wait before replacing a failed worker: 0 for the first failure, then doubling (reset by a reply). */
@@ -64,15 +66,22 @@ export class CommitPipeline {
   private startWorker(): Worker {
     this.starts++;
     const worker = new Worker(new URL("./commit-worker.ts", import.meta.url).href);
+    this.posted = false;
     worker.onmessage = (event: MessageEvent<string>) => {
       this.restartDelayMs = 0;
+      this.posted = false;
       for (const reply of JSON.parse(event.data) as WriteReply[]) this.settle(reply);
+      // What was placed while the worker wrote goes at once, as its next group.
+      this.flushOutbox();
     };
     worker.onerror = (event) => {
       // Its jobs fail (their reservations become phantoms, so later claims stay right) and a new
       // worker takes over; it knows no earlier outcomes, so claims naming them conflict and retry.
       this.failAll(new Error(`commit worker failed: ${event.message}`));
       worker.terminate();
+      // Nothing more goes to the failed worker: jobs submitted until the replacement starts wait
+      // in the outbox, and the replacement is sent them (startWorker).
+      this.posted = true;
       // Once closed, nothing takes over: a worker that failed to open a database already closed
       // (and perhaps deleted) would otherwise be replaced by another that fails the same way,
       // a new thread every few milliseconds for as long as the process lives.
@@ -84,6 +93,8 @@ export class CommitPipeline {
       else setTimeout(() => !this.closed && (this.worker = this.startWorker()), delay).unref();
     };
     worker.postMessage({ open: this.target });
+    // Jobs submitted while a failed worker was being replaced.
+    queueMicrotask(this.flushOutbox);
     // Nothing in flight means nothing to wait for: an idle pipeline must not keep the process up.
     worker.unref();
     return worker;
@@ -152,19 +163,26 @@ export class CommitPipeline {
       this.waiting.set(id, { resolve, reject, instanceIds });
       if (this.waiting.size === 1) this.worker.ref();
       this.outbox.push(job);
-      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
+      if (this.outbox.length === 1 && !this.posted) queueMicrotask(this.flushOutbox);
     });
   }
 
   /**
-   * Jobs go to the worker as one JSON string per event-loop turn: Bun's structured clone of a
-   * small object cost ~100 µs on the sending thread (more than placing a task), a string ~10 µs,
-   * and every post wakes the worker's thread, which on a busy machine costs the sender its core.
+   * One batch with the worker at a time: a job submitted while the worker is idle goes at once
+   * (after the submitting section), the jobs submitted while it writes go together when it
+   * answers. So the worker writes one RunTask while the main thread places the next ones, and
+   * each wake-up of its thread (which on a busy machine costs the sender its core) carries all
+   * that is waiting. Sending what one event-loop turn had submitted, as before, kept callers in
+   * step: all of them placed, then all waited for the worker, and the threads took turns.
+   * Batches go as one JSON string: Bun's structured clone of a small object cost ~100 µs on the
+   * sending thread (more than placing a task), a string ~10 µs.
    */
   private readonly flushOutbox = () => {
+    if (this.posted || this.outbox.length === 0) return;
     const jobs = this.outbox;
     this.outbox = [];
-    if (jobs.length) this.worker.postMessage(JSON.stringify(jobs));
+    this.posted = true;
+    this.worker.postMessage(JSON.stringify(jobs));
   };
 
   close(): void {

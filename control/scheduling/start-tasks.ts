@@ -1,5 +1,3 @@
-import { encodeEvent } from "../events/log.ts";
-import { taskStateChange } from "../events/shapes.ts";
 import { arn } from "../../shared/arn.ts";
 import { gpuIdsByContainer, taskReservation, type Reservation, type TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
@@ -97,7 +95,8 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
       if (rows.length === 0) return { rows, failures: result.failures, perInstance, commit: Promise.resolve<CommitOutcome>("committed") };
       const gpus = reservation.gpus ? gpusPerInstance(rows) : undefined;
       const encoded = encodeTaskRows(shared, rows, gpus ? rows : undefined);
-      encoded.events = rows.map((r) => encodeEvent(now, taskStateChange(r)));
+      // Their state change events are built on the commit worker, from these columns.
+      encoded.stateChangeEventsAt = now;
       const commit = ctx.placement.commit(reservation, perInstance, (id) => index.get(id)!.version, encoded, gpus);
       // Booked before anything else runs, so the next caller places on what is left.
       if (gpus) bookEach(index, rows, req.group);

@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { checkAgentConnected, checkHealth, checkStatus } from "../../../control/placement/checkers/agent.ts";
 import { checkCpuArchitecture, checkRequiredAttributes } from "../../../control/placement/checkers/attributes.ts";
-import { FEASIBILITY_CHAIN, firstRejection } from "../../../control/placement/checkers/chain.ts";
+import { FEASIBILITY_CHAIN, firstRejection, firstRejectionByChain } from "../../../control/placement/checkers/chain.ts";
+import { seededRng } from "../../../control/placement/seeded-rng.ts";
+import type { PlacementConstraint } from "../../../control/placement/types.ts";
 import { checkDistinctInstance, checkMemberOf } from "../../../control/placement/checkers/constraints.ts";
 import { checkPorts } from "../../../control/placement/checkers/ports.ts";
 import { checkCpu, checkMemory } from "../../../control/placement/checkers/resources.ts";
@@ -146,4 +148,53 @@ describe("chain", () => {
     expect(names.indexOf("checkMemberOf")).toBeLessThan(names.indexOf("checkCpu"));
     expect(names.slice(-2)).toEqual(["checkPorts", "checkGpus"]);
   });
+
+  test("the written-out chain gives the same reason as running FEASIBILITY_CHAIN in turn", () => {
+    const rng = seededRng(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+    const constraints: PlacementConstraint[][] = [
+      [],
+      [{ type: "distinctInstance" }],
+      [{ type: "memberOf", expression: "attribute:zone in [a, b]" }],
+      [{ type: "memberOf", expression: "task:group != family:db and runningTasksCount < 3" }, { type: "distinctInstance" }],
+      [{ type: "memberOf", expression: "attribute:zone ==" }],
+    ];
+    const seen = new Set<string | null>();
+    for (let n = 0; n < 3000; n++) {
+      const view = instance(`i${n}`, {
+        status: pick(["ACTIVE", "ACTIVE", "ACTIVE", "DRAINING", "REGISTERING"] as const),
+        agentConnected: rng() < 0.9,
+        healthStatus: pick(["OK", "OK", "UNKNOWN", "IMPAIRED"] as const),
+        attributes: {
+          ...(rng() < 0.9 ? { "ecs.cpu-architecture": pick(["x86_64", "arm64", "aarch64"]) } : {}),
+          ...(rng() < 0.7 ? { zone: pick(["a", "b", "c"]) } : {}),
+          ...(rng() < 0.5 ? { disk: pick(["ssd", "hdd"]) } : {}),
+        },
+        remaining: { cpu: pick([0, 128, 512, 4096]), memory: pick([0, 256, 1024, 8192]) },
+        tcp: rng() < 0.3 ? [8080] : [],
+        udp: rng() < 0.3 ? [53] : [],
+        gpus: rng() < 0.3 ? ["g0", "g1"] : [],
+        usedGpus: rng() < 0.5 ? ["g0"] : [],
+        groups: rng() < 0.4 ? { "family:web": 1, "family:db": pick([0, 1]) } : {},
+      });
+      const request = prepared({
+        reservation: {
+          cpu: pick([128, 512]),
+          memory: pick([256, 1024]),
+          tcpPorts: rng() < 0.3 ? [8080] : [],
+          udpPorts: rng() < 0.3 ? [53] : [],
+          ...(rng() < 0.3 ? { gpus: pick([1, 2]) } : {}),
+        },
+        constraints: pick(constraints),
+        requiredAttributes: pick([[], [{ name: "disk" }], [{ name: "disk", value: "ssd" }]]),
+        ...(rng() < 0.5 ? { cpuArchitecture: pick(["X86_64", "ARM64"] as const) } : {}),
+      });
+      const reason = firstRejection(view, request);
+      expect(reason).toBe(firstRejectionByChain(view, request));
+      seen.add(reason);
+    }
+    // Every checker got to refuse (and every instance to pass) somewhere in the sample.
+    expect(seen.size).toBe(9);
+  });
 });
+
