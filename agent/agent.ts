@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { HostFacts, InstanceHealth, Report } from "../shared/messages.ts";
+import type { AgentUpdate, HostFacts, InstanceHealth, Report, UpgradeRequest } from "../shared/messages.ts";
 import { ImageCleaner } from "./engine/image-cleanup.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
 import { LogServer } from "./logs/log-server.ts";
@@ -47,6 +47,8 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** The engine's clock (tests: a restart policy's attempt period without waiting a minute). */
   now?: () => number;
+  /** Self-upgrades (agent/upgrade): upgrade commands go to it, its status goes into every report. */
+  upgrader?: { status(): AgentUpdate | undefined; connected(): void; handle(req: UpgradeRequest): Promise<void> };
 }
 
 export interface Agent {
@@ -59,6 +61,8 @@ export interface Agent {
   updateFacts(facts: HostFacts): void;
   /** A health reading worth sending: sent with the next report (and again after reconnecting). */
   updateHealth(health: InstanceHealth): void;
+  /** Something reports carry changed outside the engine (the upgrade status): report soon. */
+  reportSoon(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -95,6 +99,7 @@ export function createAgent(opts: AgentOptions): Agent {
       sentAt: Date.now(),
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
+      agentUpdate: opts.upgrader?.status(),
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {
@@ -170,6 +175,7 @@ export function createAgent(opts: AgentOptions): Agent {
       healthSent = false;
       scheduleReport();
     },
+    reportSoon: () => scheduleReport(),
     async start() {
       engine.start();
       images.start();
@@ -186,6 +192,7 @@ export function createAgent(opts: AgentOptions): Agent {
           factsSent = false;
           healthSent = false;
           eventsSince = 0;
+          opts.upgrader?.connected();
           scheduleReport();
         },
         onDisconnected: () => {
@@ -194,6 +201,7 @@ export function createAgent(opts: AgentOptions): Agent {
           void exec.cancelAll();
         },
         onRequest: (req) => {
+          if (req.kind === "upgrade") return void opts.upgrader?.handle(req);
           if (req.kind === "exec") return void exec.serve(req);
           if (req.kind === "exec-input") return exec.input(req);
           if (req.kind === "cancel") {
