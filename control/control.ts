@@ -38,6 +38,10 @@ import { ControlMetrics } from "./metrics/control-metrics.ts";
 import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
+import { agentReleaseStore } from "./ops/agent-release-store.ts";
+import type { KeyObject } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ControlOptions {
   db: Database;
@@ -70,6 +74,8 @@ export interface ControlOptions {
   webhooks?: Partial<WebhookOptions>;
   /** A token-less GET /metrics listener (docs/metrics.md); absent: none (the API's /metrics still serves). */
   metricsListen?: { host: string; port: number };
+  /** Agent releases: where binaries are kept, the keys they must be signed with (docs/agent-upgrades.md); absent: none trusted, kept in a temp dir. */
+  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string };
 }
 
 export interface Control {
@@ -218,7 +224,14 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     activationCreated: (id: string, code: string) => running.external!.activationCreated(id, code),
     activationGone: (id: string) => running.external!.activationGone(id),
   };
+  const agentReleases = agentReleaseStore({
+    dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
+    keys: opts.releases?.publicKeys ?? [],
+    publicUrl: opts.releases?.publicUrl,
+  });
   const api = createApi(ctx, {
+    agentReleases,
+    agentRequests: () => link?.sendRequest,
     logRequests: () => link?.logRequests,
     execSessions: () => link?.execSessions,
     secrets,
@@ -251,7 +264,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     containerStats: ctx.containerStats,
   });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
-  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
+  // Agent release uploads are ~100 MiB binaries (JSON routes keep their own 1 MiB limit).
+  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, maxRequestBodySize: 512 * 1024 * 1024, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
   const metricsListener = opts.metricsListen ? startMetricsListener(metrics, opts.metricsListen) : undefined;
 

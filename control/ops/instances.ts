@@ -73,6 +73,9 @@ export async function registerContainerInstance(
       healthDetails: null,
       hostMetrics: null,
       healthUpdatedAt: null,
+      agentUpdateStatus: null,
+      agentUpdateVersion: null,
+      agentUpdateReason: null,
     };
     // The count is re-checked in the write transaction: several control processes (HA) share the
     // database, and ctx.serialize only orders this one.
