@@ -39,6 +39,7 @@ import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { agentReleaseStore } from "./ops/agent-release-store.ts";
+import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
 import type { KeyObject } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,7 +76,7 @@ export interface ControlOptions {
   /** A token-less GET /metrics listener (docs/metrics.md); absent: none (the API's /metrics still serves). */
   metricsListen?: { host: string; port: number };
   /** Agent releases: where binaries are kept, the keys they must be signed with (docs/agent-upgrades.md); absent: none trusted, kept in a temp dir. */
-  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string };
+  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string; upgradeStepMs?: number };
 }
 
 export interface Control {
@@ -177,6 +178,11 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
 
+  const agentReleases = agentReleaseStore({
+    dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
+    keys: opts.releases?.publicKeys ?? [],
+    publicUrl: opts.releases?.publicUrl,
+  });
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
   const duties = new LeaderDuties(log);
@@ -192,6 +198,18 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   // One deliverer and one pruner per database: the leader's (every process is its own leader without HA).
   duties.add("webhooks", (dutyCtx) => startWebhookWorker(dutyCtx, webhookOptions, { log }));
   duties.add("event-retention", (dutyCtx) => startEventRetention(dutyCtx, { ...DEFAULT_RETENTION, intervalMs: 60_000, ...opts.eventRetention }, log));
+  // Rolling agent upgrades move one step a second, on the leader only (docs/agent-upgrades.md).
+  duties.add("agent-upgrades", (dutyCtx) => {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || !link) return;
+      busy = true;
+      advanceAgentUpgrades(dutyCtx, agentReleases, link.sendRequest)
+        .catch((e: Error) => log.warn(`agent upgrade step failed: ${e.message}`))
+        .finally(() => (busy = false));
+    }, opts.releases?.upgradeStepMs ?? 1000);
+    return () => clearInterval(timer);
+  });
   if (opts.ha) {
     // A new leader bumps every live instance's desired generation: each agent then sends a full
     // report, which recovers reports (and desired publishes) lost with a killed process.
@@ -224,11 +242,6 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     activationCreated: (id: string, code: string) => running.external!.activationCreated(id, code),
     activationGone: (id: string) => running.external!.activationGone(id),
   };
-  const agentReleases = agentReleaseStore({
-    dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
-    keys: opts.releases?.publicKeys ?? [],
-    publicUrl: opts.releases?.publicUrl,
-  });
   const api = createApi(ctx, {
     agentReleases,
     agentRequests: () => link?.sendRequest,

@@ -435,6 +435,8 @@ export interface AgentUpgradeTarget {
   /** WAITING (batch not started), then the instance's agentUpdateStatus as last seen. */
   status: "WAITING" | "PENDING" | "STAGING" | "STAGED" | "UPDATING" | "UPDATED" | "FAILED";
   reason?: string;
+  /** When its upgrade command went out (ms). */
+  startedAt?: number;
 }
 
 /** A rolling agent upgrade of a cluster's instances, in batches (POST /v1/clusters/{c}/agent-upgrades). */
@@ -449,6 +451,8 @@ export const agentUpgrades = sqliteTable(
     status: text("status", { enum: ["IN_PROGRESS", "SUCCESSFUL", "FAILED"] }).notNull(),
     reason: text("reason"),
     targets: text("targets", { mode: "json" }).$type<AgentUpgradeTarget[]>().notNull(),
+    /** Base URL the agents download from (the control's --public-url, else the URL the request came to). */
+    downloadBase: text("download_base").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

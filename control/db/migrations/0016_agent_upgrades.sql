@@ -21,6 +21,7 @@ CREATE TABLE `agent_upgrades` (
 	`status` text NOT NULL,
 	`reason` text,
 	`targets` text NOT NULL,
+	`download_base` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
