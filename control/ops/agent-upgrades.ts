@@ -47,7 +47,11 @@ export async function startAgentUpgrade(ctx: OpsContext, cluster: string, input:
   let rows: InstanceRow[];
   if (q.instances) {
     rows = [];
-    for (const ref of q.instances) rows.push(await requireInstance(ctx, c.name, ref));
+    for (const [i, ref] of q.instances.entries()) {
+      const row = await requireInstance(ctx, c.name, ref).catch(() => undefined);
+      if (!row) throw clientError(`container instance "${ref}" not found in cluster "${c.name}"`, [{ path: `instances[${i}]`, message: "no such container instance in this cluster" }]);
+      rows.push(row);
+    }
   } else rows = await listContainerInstances(ctx, c.name, q.filter === undefined ? {} : { filter: q.filter });
   if (q.instances && q.filter !== undefined) {
     const matching = new Set((await listContainerInstances(ctx, c.name, { filter: q.filter })).map((r) => r.id));
