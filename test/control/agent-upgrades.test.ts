@@ -129,7 +129,7 @@ describe("POST /v1/clusters/{c}/agent-upgrades", () => {
     const res = await t.request("POST", `/v1/clusters/${C}/agent-upgrades`, { version: "1.2.0", instances: ids, batchSize: 1, maxFailures: 0 });
     const id = res.body.agentUpgrade.id;
     await step();
-    expect(sent.map((s) => s.instanceId)).toEqual([ids[0]]);
+    expect(sent.map((s) => s.instanceId)).toEqual([ids[0]!]);
     await report(ids[0]!, { status: "FAILED", version: "1.2.0", reason: "signature does not verify with this agent's release public key" });
     await step();
     await step();
