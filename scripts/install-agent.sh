@@ -30,6 +30,8 @@
 #                                 marked disconnected after 1.5 × S (see docs/operations.md)
 #   --log-level L                 agent log level: trace | debug | info (default) | warn | error | fatal | silent
 #                                 (JSON lines in the journal, or /var/log/flotilla-agent.log without systemd)
+#   --release-public-key FILE     PEM Ed25519 release key(s): the agent accepts upgrades from the control
+#                                 service only when signed with one (docs/agent-upgrades.md); without it, none
 #   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
 #                                 (ECS Anywhere's all and docker mean distro here)
 #   --ecs-version V               accepted for ECS Anywhere runbooks; the control serves its own agent
@@ -54,7 +56,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" log_level="" advertise="" docker_src=distro
+control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" log_level="" advertise="" release_key="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -76,6 +78,7 @@ while [ $# -gt 0 ]; do
     --advertise-address) need_value "$@"; advertise=$2; shift ;;
     --keepalive-seconds) need_value "$@"; keepalive=$2; shift ;;
     --log-level) need_value "$@"; log_level=$2; shift ;;
+    --release-public-key) need_value "$@"; release_key=$2; shift ;;
     --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
     --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
     --token) need_value "$@"; token=$2; shift ;;
@@ -103,6 +106,9 @@ fi
 # An IPv4/IPv6 address or a DNS name; the agent checks it exactly, this refuses it before installing.
 if [ -n "$advertise" ] && ! [[ "$advertise" =~ ^[0-9A-Za-z.:-]+$ ]]; then
   usage_error "--advertise-address must be an IP address or a DNS name, got \"$advertise\""
+fi
+if [ -n "$release_key" ] && ! grep -q -- "-----BEGIN PUBLIC KEY-----" "$release_key" 2>/dev/null; then
+  usage_error "--release-public-key must be a readable PEM public key file, got \"$release_key\""
 fi
 [[ "$reg_timeout" =~ ^[0-9]+$ ]] || usage_error "--registration-timeout must be a whole number of seconds, got \"$reg_timeout\""
 
@@ -274,9 +280,11 @@ ${cluster:+FLOTILLA_CLUSTER=$cluster
 }${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
 }${log_level:+FLOTILLA_LOG_LEVEL=$log_level
 }${advertise:+FLOTILLA_ADVERTISE_ADDRESS=$advertise
+}${release_key:+FLOTILLA_RELEASE_PUBLIC_KEY=$CONF_DIR/release.pub
 }${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
 }"
 if [ -n "$ca_file" ]; then install -m 0644 "$ca_file" "$CONF_DIR/ca.pem"; fi
+if [ -n "$release_key" ]; then install -m 0644 "$release_key" "$CONF_DIR/release.pub"; fi
 if [ ! -f "$ENV_FILE" ] || [ "$(cat "$ENV_FILE")" != "$(printf '%s' "$env_content")" ]; then
   (umask 077; printf '%s' "$env_content" >"$ENV_FILE.tmp")
   chmod 0600 "$ENV_FILE.tmp"

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { attributeMap } from "../../shared/instance-resources.ts";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { CreateActivationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
@@ -41,6 +41,7 @@ const installArgs = (code: "flag" | "file" | "env" = "flag") => [
   "--keepalive-seconds", "7",
   "--log-level", "debug",
   "--advertise-address", "192.0.2.44",
+  "--release-public-key", "/root/release.pub",
   "--docker-install-source", "none",
 ];
 
@@ -53,6 +54,8 @@ beforeAll(async () => {
     "-v", "/var/run/docker.sock:/var/run/docker.sock",
     "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`,
     DEBIAN_IMAGE, "sleep", "infinity");
+  const releasePem = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+  await run(["docker", "exec", host, "sh", "-c", `printf '%s' '${releasePem}' > /root/release.pub`]);
 }, 240_000);
 
 afterAll(async () => {
@@ -91,6 +94,10 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toContain('--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"');
 
+    const badKey = await exec([...installArgs(), "--release-public-key", "/etc/hostname"]);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('--release-public-key must be a readable PEM public key file, got "/etc/hostname"');
+
     const gpu = await exec([...installArgs(), "--enable-gpu"]);
     expect(gpu.code).toBe(2);
     expect(gpu.stderr).toContain("--enable-gpu is not supported");
@@ -123,6 +130,9 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(env.stdout).toContain("FLOTILLA_KEEPALIVE_SECONDS=7");
     expect(env.stdout).toContain("FLOTILLA_LOG_LEVEL=debug");
     expect(env.stdout).toContain("FLOTILLA_ADVERTISE_ADDRESS=192.0.2.44");
+    // The release key the agent checks upgrades against (it refuses to start on a bad one).
+    expect(env.stdout).toContain("FLOTILLA_RELEASE_PUBLIC_KEY=/etc/flotilla/release.pub");
+    expect((await run(["docker", "exec", host, "head", "-1", "/etc/flotilla/release.pub"])).stdout.trim()).toBe("-----BEGIN PUBLIC KEY-----");
 
     const inst = await waitFor("installed instance to connect", async () => {
       const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
