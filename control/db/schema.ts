@@ -435,8 +435,11 @@ export interface AgentUpgradeTarget {
   /** WAITING (batch not started), then the instance's agentUpdateStatus as last seen. */
   status: "WAITING" | "PENDING" | "STAGING" | "STAGED" | "UPDATING" | "UPDATED" | "FAILED";
   reason?: string;
-  /** When its upgrade command went out (ms). */
+  /** When its upgrade command went out, and when it became UPDATED or FAILED (ms). */
   startedAt?: number;
+  finishedAt?: number;
+  /** WAITING outside its deployment window: when that opens (null: no opening ahead). */
+  windowOpensAt?: number | null;
 }
 
 /** A rolling agent upgrade of a cluster's instances, in batches (POST /v1/clusters/{c}/agent-upgrades). */
@@ -448,6 +451,8 @@ export const agentUpgrades = sqliteTable(
     version: text("version").notNull(),
     batchSize: integer("batch_size").notNull(),
     maxFailures: integer("max_failures").notNull(),
+    /** Wait this long after a batch finished before starting the next (ms). */
+    pauseMs: integer("pause_ms").notNull().default(0),
     status: text("status", { enum: ["IN_PROGRESS", "SUCCESSFUL", "FAILED"] }).notNull(),
     reason: text("reason"),
     targets: text("targets", { mode: "json" }).$type<AgentUpgradeTarget[]>().notNull(),

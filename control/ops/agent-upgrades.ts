@@ -8,6 +8,7 @@ import type { AgentReleaseStore } from "./agent-release-store.ts";
 import { findAgentRelease } from "./agent-releases.ts";
 import { instanceArchitecture, sendUpgrade, type SendAgentRequest } from "./agent-updates.ts";
 import { requireCluster } from "./clusters.ts";
+import { loadWindowGate } from "../services/window-gate.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound } from "./errors.ts";
 import { listContainerInstances, requireInstance } from "./instances.ts";
@@ -25,11 +26,16 @@ const startInput = z
     instances: z.array(z.string().min(1)).min(1).max(10_000).optional(),
     /** A cluster query language expression (as ListContainerInstances' filter). */
     filter: z.string().min(1).max(2048).optional(),
-    batchSize: z.number().int().min(1).max(10_000).default(1),
+    batchSize: z.number().int().min(1).max(10_000).optional(),
+    /** Batch size as a share of the picked instances (rounded up); instead of batchSize. */
+    batchPercent: z.number().min(1).max(100).optional(),
+    /** Seconds to wait after a batch finished before the next starts. */
+    pauseSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(0),
     /** Failed instances tolerated; one more stops the upgrade. */
     maxFailures: z.number().int().min(0).max(10_000).default(0),
   })
-  .strict();
+  .strict()
+  .refine((q) => q.batchSize === undefined || q.batchPercent === undefined, { path: ["batchPercent"], message: "give batchSize or batchPercent, not both" });
 
 /**
  * Starts a rolling agent upgrade of the named (or matching) instances to an uploaded release, in
@@ -65,15 +71,18 @@ export async function startAgentUpgrade(ctx: OpsContext, cluster: string, input:
     }
   }
   const now = ctx.clock.now();
+  const ids = [...new Map(rows.map((r) => [r.id, r])).keys()];
+  const batchSize = q.batchPercent !== undefined ? Math.max(1, Math.ceil((ids.length * q.batchPercent) / 100)) : (q.batchSize ?? 1);
   const row: AgentUpgradeRow = {
     id: newId(),
     clusterName: c.name,
     version: q.version,
-    batchSize: q.batchSize,
+    batchSize,
     maxFailures: q.maxFailures,
+    pauseMs: q.pauseSeconds * 1000,
     status: "IN_PROGRESS",
     reason: null,
-    targets: [...new Map(rows.map((r) => [r.id, r])).keys()].map((id) => ({ containerInstanceId: id, status: "WAITING" as const })),
+    targets: ids.map((id) => ({ containerInstanceId: id, status: "WAITING" as const })),
     downloadBase,
     createdAt: now,
     updatedAt: now,
@@ -97,6 +106,11 @@ const TERMINAL = new Set(["UPDATED", "FAILED"]);
 /** Where one target stands, from its instance row. */
 function observe(t: AgentUpgradeTarget, inst: InstanceRow | undefined, version: string, now: number): AgentUpgradeTarget {
   if (t.status === "WAITING" || TERMINAL.has(t.status)) return t;
+  const next = observeStarted(t, inst, version, now);
+  return TERMINAL.has(next.status) ? { ...next, finishedAt: now } : next;
+}
+
+function observeStarted(t: AgentUpgradeTarget, inst: InstanceRow | undefined, version: string, now: number): AgentUpgradeTarget {
   if (!inst || inst.status === "INACTIVE") return { ...t, status: "FAILED", reason: "the instance was deregistered" };
   if (inst.agentUpdateVersion === version && inst.agentUpdateStatus) {
     // UPDATED counts once the agent runs the new version and is connected with it.
@@ -131,19 +145,35 @@ async function advance(ctx: OpsContext, store: AgentReleaseStore, send: SendAgen
     status = "FAILED";
     reason = `${failures()} instance(s) failed, more than maxFailures ${up.maxFailures}`;
   } else if (!targets.some((t) => t.status !== "WAITING" && !TERMINAL.has(t.status))) {
-    const next = targets.filter((t) => t.status === "WAITING").slice(0, up.batchSize);
-    if (next.length === 0) status = "SUCCESSFUL";
+    const waiting = targets.filter((t) => t.status === "WAITING");
+    const lastFinished = Math.max(0, ...targets.map((t) => t.finishedAt ?? 0));
+    // Deployment windows hold agent upgrades as they hold deployments: only hosts inside theirs now.
+    const gate = await loadWindowGate(ctx, up.clusterName, now);
+    const open = (t: AgentUpgradeTarget) => {
+      const inst = instances.get(t.containerInstanceId);
+      return !inst || gate.stateOf(inst).open;
+    };
+    targets = targets.map((t) => {
+      if (t.status !== "WAITING") return t;
+      const inst = instances.get(t.containerInstanceId);
+      const state: { open: boolean; opensAt?: number } = inst ? gate.stateOf(inst) : { open: true };
+      const { windowOpensAt: _, ...rest } = t;
+      return state.open ? rest : { ...rest, windowOpensAt: state.opensAt ?? null };
+    });
+    const paused = lastFinished > 0 && now < lastFinished + up.pauseMs;
+    const next = paused ? [] : waiting.filter(open).slice(0, up.batchSize);
+    if (waiting.length === 0) status = "SUCCESSFUL";
     for (const t of next) {
       const inst = instances.get(t.containerInstanceId);
       let result: AgentUpgradeTarget;
-      if (inst && inst.versionInfo.agentVersion === up.version && inst.agentConnected) result = { containerInstanceId: t.containerInstanceId, status: "UPDATED", startedAt: now };
-      else if (!inst) result = { ...t, status: "FAILED", reason: "the instance was deregistered" };
+      if (inst && inst.versionInfo.agentVersion === up.version && inst.agentConnected) result = { containerInstanceId: t.containerInstanceId, status: "UPDATED", startedAt: now, finishedAt: now };
+      else if (!inst) result = { containerInstanceId: t.containerInstanceId, status: "FAILED", reason: "the instance was deregistered", finishedAt: now };
       else {
         try {
           await sendUpgrade(ctx, store, send, inst, up.version, up.downloadBase);
           result = { containerInstanceId: t.containerInstanceId, status: "PENDING", startedAt: now };
         } catch (e) {
-          result = { ...t, status: "FAILED", reason: (e as Error).message, startedAt: now };
+          result = { containerInstanceId: t.containerInstanceId, status: "FAILED", reason: (e as Error).message, startedAt: now, finishedAt: now };
         }
       }
       targets = targets.map((x) => (x.containerInstanceId === t.containerInstanceId ? result : x));
@@ -167,10 +197,17 @@ export function agentUpgradeView(row: AgentUpgradeRow) {
     ...(row.reason ? { reason: row.reason } : {}),
     batchSize: row.batchSize,
     maxFailures: row.maxFailures,
+    pauseSeconds: row.pauseMs / 1000,
     updatedCount: count("UPDATED"),
     failedCount: count("FAILED"),
     waitingCount: count("WAITING"),
-    instances: row.targets.map((t) => ({ containerInstanceId: t.containerInstanceId, agentUpdateStatus: t.status === "WAITING" ? undefined : t.status, ...(t.reason ? { reason: t.reason } : {}) })),
+    instances: row.targets.map((t) => ({
+      containerInstanceId: t.containerInstanceId,
+      agentUpdateStatus: t.status === "WAITING" ? undefined : t.status,
+      ...(t.reason ? { reason: t.reason } : {}),
+      // Outside its deployment window: waits until it opens (null: no opening ahead), as deployments' waitingHosts.
+      ...(t.windowOpensAt !== undefined ? { waitingForWindowUntil: t.windowOpensAt === null ? null : new Date(t.windowOpensAt).toISOString() } : {}),
+    })),
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };

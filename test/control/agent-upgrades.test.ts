@@ -24,6 +24,7 @@ const sent: { instanceId: string; request: AgentRequest }[] = [];
 const send = async (instanceId: string, request: AgentRequest) => void sent.push({ instanceId, request });
 const ids: string[] = [];
 const seq = new Map<string, number>();
+let now = Date.now();
 
 const facts = (version: string, site: string): HostFacts => ({
   hostname: "h",
@@ -45,7 +46,7 @@ const upgrade = async (id: string) => (await t.request("GET", `/v1/clusters/${C}
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "flotilla-upgrades-"));
   store = agentReleaseStore({ dir, keys: [key.publicKey] });
-  t = await createTestOps(undefined, { agentReleases: store, agentRequests: () => send });
+  t = await createTestOps({ now: () => now }, { agentReleases: store, agentRequests: () => send });
   await t.request("POST", "/v1/clusters", { clusterName: C });
   const act = (await t.request("POST", `/v1/clusters/${C}/activations`, { registrationLimit: 10 })).body;
   for (const site of ["a", "a", "a", "b"]) {
@@ -53,6 +54,8 @@ beforeAll(async () => {
     if (!reg.ok) throw new Error(reg.reason);
     ids.push(reg.instance.id);
     await applyPresence(t.ctx, reg.instance.id, { connected: true, epoch: 1 });
+    // Upgrades go in registration order (ListContainerInstances'): one ms apart makes it this order.
+    now += 1;
   }
   const bytes = new TextEncoder().encode("agent 1.1.0");
   const sha = sha256Hex(bytes);

@@ -18,6 +18,7 @@ CREATE TABLE `agent_upgrades` (
 	`version` text NOT NULL,
 	`batch_size` integer NOT NULL,
 	`max_failures` integer NOT NULL,
+	`pause_ms` integer DEFAULT 0 NOT NULL,
 	`status` text NOT NULL,
 	`reason` text,
 	`targets` text NOT NULL,
