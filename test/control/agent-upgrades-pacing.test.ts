@@ -81,20 +81,20 @@ describe("rolling agent upgrade pacing", () => {
     expect(res.body.agentUpgrade.batchSize).toBe(2);
     const id = res.body.agentUpgrade.id;
     await step();
-    expect(sent).toEqual([ids[0], ids[1]]);
+    expect(sent).toEqual([ids[0]!, ids[1]!]);
     await updated(0, "1.1.0");
     await updated(1, "1.1.0");
     await step();
     // The next batch may hold two, but the shop's host is outside its window: only one goes.
-    expect(sent).toEqual([ids[0], ids[1], ids[2]]);
-    expect((await view(id)).instances[3]).toEqual({ containerInstanceId: ids[3], waitingForWindowUntil: OPENS_AT });
+    expect(sent).toEqual([ids[0]!, ids[1]!, ids[2]!]);
+    expect((await view(id)).instances[3]).toEqual({ containerInstanceId: ids[3]!, waitingForWindowUntil: OPENS_AT });
     await updated(2, "1.1.0");
     await step();
     expect(sent).toHaveLength(3);
     expect((await view(id)).status).toBe("IN_PROGRESS");
     now = Date.parse(OPENS_AT) + 1000;
     await step();
-    expect(sent).toEqual([ids[0], ids[1], ids[2], ids[3]]);
+    expect(sent).toEqual([ids[0]!, ids[1]!, ids[2]!, ids[3]!]);
     await updated(3, "1.1.0");
     await step();
     expect(await view(id)).toMatchObject({ status: "SUCCESSFUL", updatedCount: 4 });
@@ -106,7 +106,7 @@ describe("rolling agent upgrade pacing", () => {
     const res = await t.request("POST", `/v1/clusters/${C}/agent-upgrades`, { version: "1.2.0", filter: "attribute:site == a", batchSize: 2, pauseSeconds: 60 });
     expect(res.status).toBe(201);
     await step();
-    expect(sent).toEqual([ids[0], ids[1]]);
+    expect(sent).toEqual([ids[0]!, ids[1]!]);
     await updated(0, "1.2.0");
     await updated(1, "1.2.0");
     await step();
@@ -115,7 +115,7 @@ describe("rolling agent upgrade pacing", () => {
     expect(sent).toHaveLength(2);
     now += 2_000;
     await step();
-    expect(sent).toEqual([ids[0], ids[1], ids[2]]);
+    expect(sent).toEqual([ids[0]!, ids[1]!, ids[2]!]);
   });
 
   test("batchSize and batchPercent together are a 400 naming batchPercent", async () => {
