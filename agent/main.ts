@@ -21,7 +21,7 @@ import { createLogger, silentLogger, type Logger } from "../shared/log.ts";
 import { AGENT_VERSION } from "../shared/arn.ts";
 import { loadReleasePublicKeys } from "../shared/release-signature.ts";
 import { AgentUpgrader } from "./upgrade/agent-upgrader.ts";
-import { checkPendingUpgrade, expireTrial } from "./upgrade/rollback-guard.ts";
+import { abandonTrial, checkPendingUpgrade, expireTrial } from "./upgrade/rollback-guard.ts";
 
 /**
  * The executable to swap on an upgrade: only a compiled agent (`bun build --compile`, whose
@@ -207,7 +207,16 @@ async function main() {
     onStatus: () => agent?.reportSoon(),
     reexec: async (binary) => {
       await stopAll();
-      execBinary(binary);
+      try {
+        execBinary(binary);
+      } catch (e) {
+        // The kernel would not run it (not an executable for this host): the old binary goes back
+        // and runs again, and reports the upgrade FAILED once connected.
+        const back = abandonTrial(config.dataDir, `the new binary could not be executed: ${(e as Error).message}`);
+        log.error(`executing the new agent binary failed (${(e as Error).message}); ${back ? "re-executing the previous one" : "no previous binary to go back to"}`);
+        if (!back) process.exit(1);
+        execBinary(binary);
+      }
     },
     log,
   });

@@ -45,3 +45,12 @@ function rollBack(dataDir: string, marker: UpgradeMarker): GuardDecision {
   writeUpgradeMarker(dataDir, { ...marker, status: "FAILED", reason });
   return { action: "rolled-back", binary: marker.binary };
 }
+
+/** The new binary could not even be executed: put the old one back now, FAILED with `reason`. */
+export function abandonTrial(dataDir: string, reason: string): boolean {
+  const marker = readUpgradeMarker(dataDir);
+  if (!marker || marker.status !== "UPDATING") return false;
+  const restored = restorePrevious(marker.binary);
+  writeUpgradeMarker(dataDir, { ...marker, status: "FAILED", reason: restored ? `${reason}; rolled back to ${marker.previousVersion}` : reason });
+  return restored;
+}

@@ -136,6 +136,21 @@ describe("agent upgrade from the control service", () => {
     expect(agent.proc.exitCode).toBeNull();
   }, 60_000);
 
+  test("a signed release the host cannot execute is put back at once: the agent re-executes its own binary and reports FAILED", async () => {
+    const current = sha256Hex(new Uint8Array(readFileSync(agentBinary)));
+    await upload("0.1.0-not-executable", new TextEncoder().encode("these bytes are no program for this host"));
+    expect((await updateAgent("0.1.0-not-executable")).status).toBe(200);
+    const failed = await waitFor("the agent to come back and report FAILED", async () => {
+      const i = await instance();
+      return i.agentUpdateStatus === "FAILED" && i.agentUpdateVersion === "0.1.0-not-executable" && i.agentConnected ? i : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(failed.agentUpdateReason).toContain("could not be executed");
+    expect(failed.agentUpdateReason).toContain(`rolled back to ${NEW}`);
+    expect(failed.versionInfo.agentVersion).toBe(NEW);
+    expect(sha256Hex(new Uint8Array(readFileSync(agentBinary)))).toBe(current);
+    expect(agent.proc.exitCode).toBeNull();
+  }, 90_000);
+
   test("an unknown version is a 400 naming version", async () => {
     const res = await updateAgent("9.9.9");
     expect(res.status).toBe(400);
