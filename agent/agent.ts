@@ -88,9 +88,13 @@ export function createAgent(opts: AgentOptions): Agent {
   let leaseTimer: ReturnType<typeof setInterval> | undefined;
   let resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** The upgrade state the control last got: sent again only when it changes, or with the facts. */
+  let updateSent = "";
   const sendReport = () => {
     reportTimer = undefined;
     const builtAt = Date.now();
+    const agentUpdate = opts.upgrader?.status();
+    const updateKey = agentUpdate ? JSON.stringify(agentUpdate) : "";
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -99,13 +103,14 @@ export function createAgent(opts: AgentOptions): Agent {
       sentAt: Date.now(),
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
-      agentUpdate: opts.upgrader?.status(),
+      agentUpdate: agentUpdate && (!factsSent || updateKey !== updateSent) ? agentUpdate : undefined,
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {
       opts.metrics?.reportSent(report.generation);
       factsSent = healthSent = true;
       eventsSince = builtAt;
+      updateSent = updateKey;
     }
   };
   const scheduleReport = () => {

@@ -3,7 +3,7 @@ import type { AgentUpdate, UpgradeRequest } from "../../shared/messages.ts";
 import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 import { stagedPath, swapInStaged } from "./binary-swap.ts";
 import { downloadRelease } from "./release-download.ts";
-import { readUpgradeMarker, writeUpgradeMarker } from "./upgrade-marker.ts";
+import { readUpgradeMarker, writeUpgradeMarker, type UpgradeMarker } from "./upgrade-marker.ts";
 
 export interface AgentUpgraderOptions {
   dataDir: string;
@@ -32,23 +32,31 @@ export class AgentUpgrader {
   private transient?: AgentUpdate;
   private busy = false;
   private readonly log: Logger;
+  /** The marker as this process last read or wrote it (every report asks: no file read each time). */
+  private marker: UpgradeMarker | null;
 
   constructor(private opts: AgentUpgraderOptions) {
     this.log = withComponent(opts.log ?? silentLogger, "upgrade");
+    this.marker = readUpgradeMarker(opts.dataDir);
+  }
+
+  private saveMarker(marker: UpgradeMarker) {
+    writeUpgradeMarker(this.opts.dataDir, marker);
+    this.marker = marker;
   }
 
   /** What the reports say: the command under way, else the last upgrade's outcome. */
   status(): AgentUpdate | undefined {
     if (this.transient) return this.transient;
-    const m = readUpgradeMarker(this.opts.dataDir);
+    const m = this.marker;
     return m ? { status: m.status, version: m.version, ...(m.reason ? { reason: m.reason } : {}) } : undefined;
   }
 
   /** The link came up: a binary on trial is confirmed. */
   connected(): void {
-    const m = readUpgradeMarker(this.opts.dataDir);
+    const m = this.marker;
     if (!m || m.status !== "UPDATING" || m.version !== this.opts.version) return;
-    writeUpgradeMarker(this.opts.dataDir, { ...m, status: "UPDATED" });
+    this.saveMarker({ ...m, status: "UPDATED" });
     this.log.info(`agent ${m.version} connected: upgrade from ${m.previousVersion} confirmed`);
     this.opts.onStatus();
   }
@@ -76,7 +84,7 @@ export class AgentUpgrader {
     await downloadRelease(req, stagedPath(binary), this.opts.keys, this.opts.fetch);
     this.set({ status: "STAGED", version: req.version });
     const now = this.opts.now ?? Date.now;
-    writeUpgradeMarker(this.opts.dataDir, { status: "UPDATING", version: req.version, previousVersion: version, binary, startedAt: now(), deadlineMs: this.opts.deadlineMs });
+    this.saveMarker({ status: "UPDATING", version: req.version, previousVersion: version, binary, startedAt: now(), deadlineMs: this.opts.deadlineMs });
     swapInStaged(binary);
     this.set({ status: "UPDATING", version: req.version });
     this.log.info(`agent ${req.version} verified and in place; re-executing (containers keep running)`);
