@@ -1,6 +1,6 @@
 import type { PreparedRequest } from "../prepared-request.ts";
 import type { FailureReason, InstanceView } from "../types.ts";
-import { checkAgentConnected, checkHealth, checkStatus } from "./agent.ts";
+import { checkAgentConnected, checkAgentVersion, checkHealth, checkStatus } from "./agent.ts";
 import { checkCpuArchitecture, checkRequiredAttributes } from "./attributes.ts";
 import type { Checker } from "./checker.ts";
 import { checkDistinctInstance, checkMemberOf } from "./constraints.ts";
@@ -17,6 +17,7 @@ export const FEASIBILITY_CHAIN: readonly Checker[] = [
   checkStatus,
   checkAgentConnected,
   checkHealth,
+  checkAgentVersion,
   checkCpuArchitecture,
   checkRequiredAttributes,
   checkMemberOf,
