@@ -40,6 +40,7 @@ import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { agentReleaseStore } from "./ops/agent-release-store.ts";
 import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
+import { registerBuiltReleases } from "./ops/agent-releases.ts";
 import type { KeyObject } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,7 +77,7 @@ export interface ControlOptions {
   /** A token-less GET /metrics listener (docs/metrics.md); absent: none (the API's /metrics still serves). */
   metricsListen?: { host: string; port: number };
   /** Agent releases: where binaries are kept, the keys they must be signed with (docs/agent-upgrades.md); absent: none trusted, kept in a temp dir. */
-  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string; upgradeStepMs?: number };
+  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string; upgradeStepMs?: number; distDir?: string };
 }
 
 export interface Control {
@@ -183,6 +184,10 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     keys: opts.releases?.publicKeys ?? [],
     publicUrl: opts.releases?.publicUrl,
   });
+  const builtAgents = opts.releases?.distDir ?? process.env.FLOTILLA_DIST_DIR ?? join(import.meta.dir, "..", "dist");
+  for (const r of await registerBuiltReleases(ctx, agentReleases, builtAgents, (line) => log.warn(line))) {
+    log.info(`agent release ${r.version} (${r.architecture}) offered from this build's ${builtAgents}`);
+  }
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
   const duties = new LeaderDuties(log);

@@ -1,5 +1,5 @@
 import { and, asc, eq } from "drizzle-orm";
-import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RELEASE_ARCHITECTURES, SHA256_HEX, releaseSignatureValid } from "../../shared/release-signature.ts";
 import { agentReleases } from "../db/schema.ts";
@@ -81,4 +81,45 @@ export async function requireAgentRelease(ctx: OpsContext, version: string, arch
 
 export function agentReleaseView(row: AgentReleaseRow) {
   return { version: row.version, architecture: row.architecture, sha256: row.sha256, signature: row.signature, size: row.size, uploadedAt: new Date(row.uploadedAt).toISOString() };
+}
+
+/** dist/ names (scripts/build-agent) → ECS architecture names. */
+const BUILT = [
+  ["x64", "x86_64"],
+  ["arm64", "arm64"],
+] as const;
+
+/**
+ * The control serves its own build's agents as releases: each `flotilla-agent-linux-<arch>` in
+ * the dist folder with a `.version` and a `.sig` (scripts/build-agent --sign) that verifies under
+ * the release keys becomes the release of that version, once (copied into the release dir). A
+ * build without a valid signature is skipped, and said so.
+ */
+export async function registerBuiltReleases(ctx: OpsContext, store: AgentReleaseStore, distDir: string, warn: (line: string) => void = () => {}): Promise<AgentReleaseRow[]> {
+  if (store.keys.length === 0) return [];
+  const added: AgentReleaseRow[] = [];
+  for (const [name, architecture] of BUILT) {
+    const binary = join(distDir, `flotilla-agent-linux-${name}`);
+    if (!existsSync(binary) || !existsSync(`${binary}.version`) || !existsSync(`${binary}.sig`)) continue;
+    const version = readFileSync(`${binary}.version`, "utf8").trim();
+    if (!VERSION.test(version) || (await findAgentRelease(ctx, version, architecture))) continue;
+    const hasher = new Bun.CryptoHasher("sha256");
+    for await (const chunk of Bun.file(binary).stream()) hasher.update(chunk);
+    const sha256 = hasher.digest("hex");
+    const signature = readFileSync(`${binary}.sig`, "utf8").trim();
+    if (!releaseSignatureValid(sha256, signature, store.keys)) {
+      warn(`${binary}: its .sig does not verify with the release public key(s); not offered as agent release ${version}`);
+      continue;
+    }
+    mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+    const file = `flotilla-agent-${version}-${architecture}`;
+    const tmp = join(store.dir, `${file}.copy-${process.pid}`);
+    copyFileSync(binary, tmp);
+    renameSync(tmp, join(store.dir, file));
+    const row: AgentReleaseRow = { version, architecture, sha256, signature, size: statSync(binary).size, file, uploadedAt: ctx.clock.now() };
+    // Another control process (HA) may have registered it meanwhile: then theirs stands.
+    const inserted = await ctx.serialize(() => ctx.db.insert(agentReleases).values(row).onConflictDoNothing());
+    if (inserted.rowsAffected > 0) added.push(row);
+  }
+  return added;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generateKeyPairSync } from "node:crypto";
 import { agentReleaseStore } from "../../control/ops/agent-release-store.ts";
 import { loadReleasePublicKeys, releaseSignatureValid } from "../../shared/release-signature.ts";
-import { TEST_TOKEN } from "../helpers/control.ts";
+import { startTestControl, TEST_TOKEN } from "../helpers/control.ts";
 import { createTestOps } from "../helpers/ops.ts";
 import { releaseForm } from "../helpers/release-keys.ts";
 import { ROOT, run } from "./support.ts";
@@ -39,6 +39,25 @@ test("build-agent --version --sign writes a binary of that version and a signatu
     expect(res.status).toBe(201);
   } finally {
     t.close();
+  }
+
+  // A control service started beside that build, trusting the key, offers it by itself; one
+  // trusting another key does not, and says why.
+  expect(readFileSync(`${file}.version`, "utf8").trim()).toBe("0.9.0-release.test");
+  const tc = await startTestControl({ extra: { releases: { dir: join(dir, "served"), publicKeys: keys, distDir: out } } });
+  try {
+    const list = (await tc.api("GET", "/v1/agent-releases")).body.agentReleases;
+    expect(list).toEqual([expect.objectContaining({ version: "0.9.0-release.test", architecture: "x86_64", sha256: sha, signature })]);
+  } finally {
+    await tc.stop();
+  }
+  const other = generateKeyPairSync("ed25519").publicKey;
+  const tc2 = await startTestControl({ extra: { releases: { dir: join(dir, "served2"), publicKeys: [other], distDir: out } } });
+  try {
+    expect((await tc2.api("GET", "/v1/agent-releases")).body.agentReleases).toEqual([]);
+    expect(tc2.logs.join("\n")).toContain("its .sig does not verify with the release public key(s)");
+  } finally {
+    await tc2.stop();
   }
 }, 120_000);
 
