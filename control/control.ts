@@ -41,7 +41,7 @@ import { createLogger, type Logger } from "../shared/log.ts";
 import { agentReleaseStore } from "./ops/agent-release-store.ts";
 import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
 import { registerBuiltReleases } from "./ops/agent-releases.ts";
-import type { KeyObject } from "node:crypto";
+import { createHmac, type KeyObject } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -183,6 +183,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
     keys: opts.releases?.publicKeys ?? [],
     publicUrl: opts.releases?.publicUrl,
+    // From the master key, which every process of an HA control shares: a token one issued opens
+    // the download on any of them.
+    tokenKey: opts.masterKey ? createHmac("sha256", opts.masterKey).update("flotilla agent download tokens").digest() : undefined,
   });
   const builtAgents = opts.releases?.distDir ?? process.env.FLOTILLA_DIST_DIR ?? join(import.meta.dir, "..", "dist");
   for (const r of await registerBuiltReleases(ctx, agentReleases, builtAgents, (line) => log.warn(line))) {
