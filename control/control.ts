@@ -38,10 +38,10 @@ import { ControlMetrics } from "./metrics/control-metrics.ts";
 import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { agentReleaseStore } from "./ops/agent-release-store.ts";
+import { agentReleaseStore, downloadTokenKey } from "./ops/agent-release-store.ts";
 import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
 import { registerBuiltReleases } from "./ops/agent-releases.ts";
-import { createHmac, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -183,9 +183,7 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
     keys: opts.releases?.publicKeys ?? [],
     publicUrl: opts.releases?.publicUrl,
-    // From the master key, which every process of an HA control shares: a token one issued opens
-    // the download on any of them.
-    tokenKey: opts.masterKey ? createHmac("sha256", opts.masterKey).update("flotilla agent download tokens").digest() : undefined,
+    tokenKey: opts.masterKey ? downloadTokenKey(opts.masterKey) : undefined,
   });
   const builtAgents = opts.releases?.distDir ?? process.env.FLOTILLA_DIST_DIR ?? join(import.meta.dir, "..", "dist");
   for (const r of await registerBuiltReleases(ctx, agentReleases, builtAgents, (line) => log.warn(line))) {

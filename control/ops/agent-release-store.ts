@@ -18,6 +18,9 @@ export function agentReleaseStore(opts: { dir: string; keys: KeyObject[]; tokenK
   return { dir: opts.dir, keys: opts.keys, tokenKey: opts.tokenKey ?? randomBytes(32), publicUrl: opts.publicUrl };
 }
 
+/** The token key from the master key, which every process of an HA control shares: a token one issued opens the download on any of them. */
+export const downloadTokenKey = (masterKey: Buffer): Buffer => createHmac("sha256", masterKey).update("flotilla agent download tokens").digest();
+
 /** A download token lets one instance fetch one release for a short while (10 minutes). */
 export const DOWNLOAD_TOKEN_TTL_MS = 10 * 60_000;
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentReleaseStore, issueDownloadToken } from "../../../control/ops/agent-release-store.ts";
+import { randomBytes } from "node:crypto";
+import { agentReleaseStore, checkDownloadToken, downloadTokenKey, issueDownloadToken } from "../../../control/ops/agent-release-store.ts";
 import { TEST_TOKEN } from "../../helpers/control.ts";
 import { createTestOps, type TestOps } from "../../helpers/ops.ts";
 import { releaseForm, releaseKeyPair, sha256Hex, signDigest } from "../../helpers/release-keys.ts";
@@ -109,5 +110,18 @@ describe("GET /v1/agent-releases/{version}/{arch}/binary", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-flotilla-sha256")).toBe(sha);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(binary);
+  });
+});
+
+describe("download tokens under HA", () => {
+  test("processes built from one master key accept each other's tokens; another master key's are refused", () => {
+    const master = randomBytes(32);
+    const a = agentReleaseStore({ dir, keys: [], tokenKey: downloadTokenKey(master) });
+    const b = agentReleaseStore({ dir, keys: [], tokenKey: downloadTokenKey(master) });
+    const c = agentReleaseStore({ dir, keys: [], tokenKey: downloadTokenKey(randomBytes(32)) });
+    const release = { version: "0.2.0", architecture: "x86_64" };
+    const token = issueDownloadToken(a, release, "i-1", 1000);
+    expect(checkDownloadToken(b, token, release, 1001)).toBe("i-1");
+    expect(checkDownloadToken(c, token, release, 1001)).toBeNull();
   });
 });
