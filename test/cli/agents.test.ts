@@ -68,6 +68,8 @@ test("agents upgrade follows the upgrade to the end, printing progress", async (
   expect(r.stderr).toContain("agent upgrade to 1.1.0: IN_PROGRESS");
   expect(r.stderr).toContain("agent upgrade to 1.1.0: SUCCESSFUL | updated 1, failed 0, waiting 0");
   expect(r.stdout).toContain("1 instance(s) on 1.1.0");
+  const described = await cli(["instances", "describe", instanceId], env);
+  expect(described.stdout).toMatch(/Agent update: +UPDATED \(1\.1\.0\)/);
   const list = await cli(["agents", "upgrades"], env);
   expect(list.stdout).toMatch(/1\.1\.0\s+SUCCESSFUL\s+1\s+0\s+0/);
 });
