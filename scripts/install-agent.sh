@@ -49,6 +49,7 @@ ENV_FILE=$CONF_DIR/agent.env
 DATA_DIR=/var/lib/flotilla
 UNIT=/etc/systemd/system/flotilla-agent.service
 SUPERVISOR=/usr/local/lib/flotilla/supervise
+GUARD=/usr/local/lib/flotilla/upgrade-guard
 SUPERVISOR_PID=/run/flotilla-agent-supervisor.pid
 LOG=/var/log/flotilla-agent.log
 
@@ -174,7 +175,7 @@ if [ "$uninstall" = 1 ]; then
       rm -f /tmp/flotilla-deregister.out
     fi
   fi
-  rm -f "$UNIT" "$BIN" "$SUPERVISOR"
+  rm -f "$UNIT" "$BIN" "$BIN.previous" "$SUPERVISOR" "$GUARD"
   has_systemd && systemctl daemon-reload >/dev/null 2>&1 || true
   rm -rf "$CONF_DIR" "$DATA_DIR"
   say "agent removed${instance:+ (was instance $instance)}; containers it started are left to Docker"
@@ -293,6 +294,25 @@ if [ ! -f "$ENV_FILE" ] || [ "$(cat "$ENV_FILE")" != "$(printf '%s' "$env_conten
 fi
 chmod 0600 "$ENV_FILE"
 
+# Run before every start of the agent (systemd ExecStartPre, the supervisor loop): a self-upgrade
+# whose new binary never came up as an agent at all (so its own rollback guard never ran) gets the
+# previous binary back once its trial is a minute past its deadline (docs/agent-upgrades.md).
+guard_content="#!/usr/bin/env bash
+m=$DATA_DIR/upgrade.json
+[ -f \$m ] && grep -q '\"status\":\"UPDATING\"' \$m && [ -f $BIN.previous ] || exit 0
+started=\$(grep -o '\"startedAt\":[0-9]*' \$m | cut -d: -f2)
+deadline=\$(grep -o '\"deadlineMs\":[0-9]*' \$m | cut -d: -f2)
+[ -n \"\$started\" ] && [ -n \"\$deadline\" ] && [ \$((started + deadline + 60000)) -lt \$(date +%s%3N) ] || exit 0
+mv -f $BIN.previous $BIN
+sed -i 's/\"status\":\"UPDATING\"/\"status\":\"FAILED\",\"reason\":\"the new binary never came up as an agent; the supervisor put the previous one back\"/' \$m
+echo \"[upgrade-guard] the new agent binary never came up; restored the previous one\"
+exit 0"
+if [ ! -f "$GUARD" ] || [ "$(cat "$GUARD")" != "$guard_content" ]; then
+  printf '%s\n' "$guard_content" >"$GUARD"
+  chmod 0755 "$GUARD"
+  changed=1
+fi
+
 if has_systemd; then
   unit_content="[Unit]
 Description=Flotilla agent
@@ -302,6 +322,7 @@ Wants=docker.service network-online.target
 
 [Service]
 EnvironmentFile=$ENV_FILE
+ExecStartPre=-$GUARD
 ExecStart=$BIN
 Restart=always
 RestartSec=5
@@ -321,6 +342,7 @@ else
 set -a; . $ENV_FILE; set +a
 trap 'kill \$child 2>/dev/null; wait \$child; exit 0' TERM INT
 while true; do
+  $GUARD >>$LOG 2>&1
   $BIN >>$LOG 2>&1 & child=\$!
   wait \$child
   echo \"[supervise] agent exited (\$?), restarting in 5s\" >>$LOG

@@ -174,6 +174,30 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(revoked.stdout).toContain("nothing changed");
   }, 60_000);
 
+  test("an upgrade whose new binary never comes up as an agent: the supervisor puts the previous one back", async () => {
+    const sh = (script: string) => run(["docker", "exec", host, "bash", "-c", script]);
+    const original = (await sh("sha256sum /usr/local/bin/flotilla-agent | cut -c1-64")).stdout.trim();
+    // What a self-upgrade leaves (agent/upgrade): .previous, the marker on trial long past its deadline,
+    // and a new binary that is no agent at all (it exits at once, so its own guard never runs).
+    const swap = await sh(`set -e
+cp /usr/local/bin/flotilla-agent /usr/local/bin/flotilla-agent.previous
+printf '{"status":"UPDATING","version":"9.9.9","previousVersion":"0.1.0","binary":"/usr/local/bin/flotilla-agent","startedAt":0,"deadlineMs":1000}' > /var/lib/flotilla/upgrade.json
+printf '#!/bin/sh\nexit 1\n' > /usr/local/bin/flotilla-agent.new && chmod 0755 /usr/local/bin/flotilla-agent.new
+mv -f /usr/local/bin/flotilla-agent.new /usr/local/bin/flotilla-agent
+sup=$(cat /run/flotilla-agent-supervisor.pid)
+for p in /proc/[0-9]*; do
+  if [ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = "$sup" ] && tr '\\0' ' ' <"$p/cmdline" | grep -q '^/usr/local/bin/flotilla-agent'; then kill "\${p#/proc/}"; fi
+done`);
+    expect(swap.code).toBe(0);
+    const inst = await waitFor("the restored agent to reconnect and report the upgrade FAILED", async () => {
+      const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
+      return i?.agentConnected && i.agentUpdateStatus === "FAILED" ? i : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(inst.agentUpdateReason).toBe("the new binary never came up as an agent; the supervisor put the previous one back");
+    expect((await sh("sha256sum /usr/local/bin/flotilla-agent | cut -c1-64")).stdout.trim()).toBe(original);
+    expect((await sh("cat /var/log/flotilla-agent.log")).stdout).toContain("[upgrade-guard] the new agent binary never came up; restored the previous one");
+  }, 90_000);
+
   test("--uninstall --deregister stops the agent, removes its files and deregisters", async () => {
     const r = await exec(["--uninstall", "--deregister", "--control", tc.control.httpUrl, "--token", TEST_TOKEN]);
     expect(r.code).toBe(0);
