@@ -20,6 +20,8 @@ const prevDist = process.env.FLOTILLA_DIST_DIR;
 const SCRIPT = "/install-agent.sh";
 let act: { activationId: string; activationCode: string };
 let instanceId = "";
+/** Every instance the file registered: a later test registers another, and each may leave a task's container. */
+const registered: string[] = [];
 
 const exec = (args: string[], opts: { user?: string; env?: Record<string, string> } = {}) =>
   run([
@@ -60,7 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await run(["docker", "rm", "-f", host]);
-  if (instanceId) await removeInstanceContainers(instanceId);
+  for (const id of new Set([...registered, instanceId].filter(Boolean))) await removeInstanceContainers(id);
   await tc?.stop();
   if (prevDist === undefined) delete process.env.FLOTILLA_DIST_DIR;
   else process.env.FLOTILLA_DIST_DIR = prevDist;
@@ -122,6 +124,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(ps.stdout).toContain("flotilla-agent");
     expect(ps.stdout).not.toContain(act.activationCode);
     instanceId = r.stdout.trim().split("\n").at(-1)!;
+    registered.push(instanceId);
     expect(instanceId).toMatch(/^[0-9a-f]{32}$/);
 
     const mode = await run(["docker", "exec", host, "stat", "-c", "%a", "/etc/flotilla/agent.env"]);
@@ -230,6 +233,7 @@ done`);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("in cluster anywhere");
     instanceId = r.stdout.trim().split("\n").at(-1)!;
+    registered.push(instanceId);
     const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
     expect(env.stdout).toContain("FLOTILLA_CLUSTER=anywhere");
     await waitFor("the ECS Anywhere-style instance to connect", async () => {
