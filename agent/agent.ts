@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { HostFacts, InstanceHealth, Report } from "../shared/messages.ts";
+import type { AgentUpdate, HostFacts, InstanceHealth, Report, UpgradeRequest } from "../shared/messages.ts";
 import { ImageCleaner } from "./engine/image-cleanup.ts";
 import { TaskEngine } from "./engine/task-engine.ts";
 import { LogServer } from "./logs/log-server.ts";
@@ -52,6 +52,8 @@ export interface AgentOptions {
   discovery?: DiscoveryStore;
   /** The DNS server given to containers (the agent's responder, port 53); undefined: Docker's default. */
   containerDns?: string;
+  /** Self-upgrades (agent/upgrade): upgrade commands go to it, its status goes into every report. */
+  upgrader?: { status(): AgentUpdate | undefined; connected(): void; handle(req: UpgradeRequest): Promise<void> };
 }
 
 export interface Agent {
@@ -64,6 +66,8 @@ export interface Agent {
   updateFacts(facts: HostFacts): void;
   /** A health reading worth sending: sent with the next report (and again after reconnecting). */
   updateHealth(health: InstanceHealth): void;
+  /** Something reports carry changed outside the engine (the upgrade status): report soon. */
+  reportSoon(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -89,9 +93,13 @@ export function createAgent(opts: AgentOptions): Agent {
   let leaseTimer: ReturnType<typeof setInterval> | undefined;
   let resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** The upgrade state the control last got: sent again only when it changes, or with the facts. */
+  let updateSent = "";
   const sendReport = () => {
     reportTimer = undefined;
     const builtAt = Date.now();
+    const agentUpdate = opts.upgrader?.status();
+    const updateKey = agentUpdate ? JSON.stringify(agentUpdate) : "";
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -100,12 +108,14 @@ export function createAgent(opts: AgentOptions): Agent {
       sentAt: Date.now(),
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
+      agentUpdate: agentUpdate && (!factsSent || updateKey !== updateSent) ? agentUpdate : undefined,
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {
       opts.metrics?.reportSent(report.generation);
       factsSent = healthSent = true;
       eventsSince = builtAt;
+      updateSent = updateKey;
     }
   };
   const scheduleReport = () => {
@@ -176,6 +186,7 @@ export function createAgent(opts: AgentOptions): Agent {
       healthSent = false;
       scheduleReport();
     },
+    reportSoon: () => scheduleReport(),
     async start() {
       engine.start();
       images.start();
@@ -195,6 +206,7 @@ export function createAgent(opts: AgentOptions): Agent {
           factsSent = false;
           healthSent = false;
           eventsSince = 0;
+          opts.upgrader?.connected();
           scheduleReport();
         },
         onDisconnected: () => {
@@ -203,6 +215,7 @@ export function createAgent(opts: AgentOptions): Agent {
           void exec.cancelAll();
         },
         onRequest: (req) => {
+          if (req.kind === "upgrade") return void opts.upgrader?.handle(req);
           if (req.kind === "exec") return void exec.serve(req);
           if (req.kind === "exec-input") return exec.input(req);
           if (req.kind === "cancel") {

@@ -40,6 +40,8 @@ Options (environment variable in brackets):
   --stop-containers-on-deregister  when deregistered, stop this instance's containers before exiting (default: leave them) [FLOTILLA_STOP_CONTAINERS_ON_DEREGISTER=1]
   --resync-interval S        seconds between full state reports sent without a change (0: off) [FLOTILLA_RESYNC_INTERVAL] default 300
   --stats-interval S         seconds between samples of each running container's cpu and memory use (0: off) [FLOTILLA_STATS_INTERVAL] default 30
+  --release-public-key FILE  PEM Ed25519 key(s) agent releases must be signed with; without it the agent refuses upgrades [FLOTILLA_RELEASE_PUBLIC_KEY]
+  --upgrade-deadline S       seconds a new binary has to connect before the old one is put back (docs/agent-upgrades.md) [FLOTILLA_UPGRADE_DEADLINE] default 120
   --keepalive-seconds S      MQTT keepalive (1-65535): a vanished host is noticed after 1.5 × S [FLOTILLA_KEEPALIVE_SECONDS] default 10
   --ca-file FILE             PEM CA that signed the broker's certificate (mqtts://)    [FLOTILLA_CA_FILE]
   --tls-cert FILE            PEM client certificate presented to the broker            [FLOTILLA_TLS_CERT]
@@ -83,6 +85,9 @@ export interface AgentConfig {
   resyncIntervalSeconds: number;
   /** Container stats sampling (cpu, memory per running container, sent to the control); 0: off. */
   statsIntervalSeconds: number;
+  /** File of the release public key(s) self-upgrades are checked against; absent: upgrades refused. */
+  releasePublicKey?: string;
+  upgradeDeadlineSeconds: number;
   /** MQTT keepalive: a host that vanishes without closing its connection is noticed after 1.5 × this. */
   keepaliveSeconds: number;
   /** TLS to the broker: CA to verify it with, and an optional client certificate. */
@@ -141,6 +146,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "keepalive-seconds": { type: "string" },
         "resync-interval": { type: "string" },
         "stats-interval": { type: "string" },
+        "release-public-key": { type: "string" },
+        "upgrade-deadline": { type: "string" },
         "ca-file": { type: "string" },
         "stop-containers-on-deregister": { type: "boolean" },
         "enable-gpu-support": { type: "boolean" },
@@ -221,6 +228,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (!/^\d+$/.test(health) || Number(health) < 1) throw new ConfigError(`--health-interval must be a whole number of seconds (at least 1), got "${health}"`);
   const resync = values["resync-interval"] ?? env.FLOTILLA_RESYNC_INTERVAL ?? "300";
   if (!/^\d+$/.test(resync)) throw new ConfigError(`--resync-interval must be a whole number of seconds (0: off), got "${resync}"`);
+  const upgradeDeadline = values["upgrade-deadline"] ?? env.FLOTILLA_UPGRADE_DEADLINE ?? "120";
+  if (!/^\d+$/.test(upgradeDeadline) || Number(upgradeDeadline) < 1) throw new ConfigError(`--upgrade-deadline must be a whole number of seconds, at least 1, got "${upgradeDeadline}"`);
   const statsInterval = values["stats-interval"] ?? env.FLOTILLA_STATS_INTERVAL ?? "30";
   if (!/^\d+$/.test(statsInterval)) throw new ConfigError(`--stats-interval must be a whole number of seconds (0: off), got "${statsInterval}"`);
   // MQTT's keepalive is a 16-bit field, and 0 would turn the broker's dead-client detection off.
@@ -251,6 +260,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     keepaliveSeconds: Number(keepalive),
     resyncIntervalSeconds: Number(resync),
     statsIntervalSeconds: Number(statsInterval),
+    releasePublicKey: values["release-public-key"] ?? (env.FLOTILLA_RELEASE_PUBLIC_KEY || undefined),
+    upgradeDeadlineSeconds: Number(upgradeDeadline),
     healthMinDiskFreeBytes: parseBytes(values["health-min-disk-free"] ?? env.FLOTILLA_HEALTH_MIN_DISK_FREE ?? "512M"),
     cleanupWaitSeconds: Number(cleanup),
     imageCleanup,

@@ -23,6 +23,22 @@ import { startDnsResponder, type DnsResponder } from "./discovery/responder.ts";
 import { hostResolvers } from "./discovery/upstream.ts";
 import { localTaskServes } from "./discovery/local-view.ts";
 import type { AgentConfig } from "./config.ts";
+import { AGENT_VERSION } from "../shared/arn.ts";
+import { loadReleasePublicKeys } from "../shared/release-signature.ts";
+import { AgentUpgrader } from "./upgrade/agent-upgrader.ts";
+import { abandonTrial, checkPendingUpgrade, expireTrial } from "./upgrade/rollback-guard.ts";
+
+/**
+ * The executable to swap on an upgrade: only a compiled agent (`bun build --compile`, whose
+ * entry lives in Bun's embedded /$bunfs) is one file that can replace itself.
+ */
+const compiledBinary = process.argv[1]?.startsWith("/$bunfs/") ? process.execPath : undefined;
+
+/** Replaces this process with `binary`, same pid and arguments (the supervisor sees no exit). */
+function execBinary(binary: string): never {
+  process.execve!(binary, [binary, ...process.argv.slice(2)], process.env);
+  throw new Error("execve returned");
+}
 
 /** The process's logger: the root until the identity is known, then bound to its cluster and instance. */
 let log: Logger = silentLogger;
@@ -122,6 +138,21 @@ async function main() {
   const root = createLogger({ component: "agent", level: config.log.level, format: config.log.format });
   log = root;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // First of all: a new binary whose trial ran out (it kept crashing, or never connected) gives
+  // way to the old one before it touches anything (docs/agent-upgrades.md).
+  const trial = compiledBinary ? checkPendingUpgrade(config.dataDir, AGENT_VERSION, Date.now()) : { action: "none" as const };
+  if (trial.action === "rolled-back") {
+    log.warn(`agent ${AGENT_VERSION} did not connect within its upgrade deadline; re-executing the previous binary`);
+    execBinary(trial.binary);
+  }
+  let releaseKeys: ReturnType<typeof loadReleasePublicKeys> = [];
+  if (config.releasePublicKey) {
+    try {
+      releaseKeys = loadReleasePublicKeys([config.releasePublicKey]);
+    } catch (e) {
+      fail(`--release-public-key: ${(e as Error).message}`, 2);
+    }
+  }
   let registryAuth: RegistryAuthLookup | undefined;
   if (config.registryCredentials) {
     try {
@@ -211,7 +242,30 @@ async function main() {
         );
     },
   });
+  const upgrader = new AgentUpgrader({
+    dataDir: config.dataDir,
+    binary: compiledBinary,
+    version: AGENT_VERSION,
+    keys: releaseKeys,
+    deadlineMs: config.upgradeDeadlineSeconds * 1000,
+    onStatus: () => agent?.reportSoon(),
+    reexec: async (binary) => {
+      await stopAll();
+      try {
+        execBinary(binary);
+      } catch (e) {
+        // The kernel would not run it (not an executable for this host): the old binary goes back
+        // and runs again, and reports the upgrade FAILED once connected.
+        const back = abandonTrial(config.dataDir, `the new binary could not be executed: ${(e as Error).message}`);
+        log.error(`executing the new agent binary failed (${(e as Error).message}); ${back ? "re-executing the previous one" : "no previous binary to go back to"}`);
+        if (!back) process.exit(1);
+        execBinary(binary);
+      }
+    },
+    log,
+  });
   agent = createAgent({
+    upgrader,
     runtime,
     link,
     store,
@@ -273,13 +327,25 @@ async function main() {
     log,
   });
   monitor.start();
-  const shutdown = async () => {
+  if (trial.action === "watch") {
+    // Running but never connecting (a broken link setting in the new build) rolls back too.
+    setTimeout(() => {
+      const expired = expireTrial(config.dataDir, AGENT_VERSION);
+      if (expired.action !== "rolled-back") return;
+      log.warn(`agent ${AGENT_VERSION} did not connect within its upgrade deadline; re-executing the previous binary`);
+      void stopAll().then(() => execBinary(expired.binary));
+    }, trial.remainingMs);
+  }
+  const stopAll = async () => {
     await monitor.stop();
     await introspection?.stop();
     await metadata?.stop();
     await dns?.responder.stop();
     // Leaving containers running is deliberate: losing the agent never stops workloads.
     await agent!.stop();
+  };
+  const shutdown = async () => {
+    await stopAll();
     process.exit(0);
   };
   process.on("SIGINT", shutdown);

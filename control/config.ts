@@ -26,6 +26,9 @@ Options (environment variable in brackets):
   --event-retention-count N   events kept at most           [FLOTILLA_EVENT_RETENTION_COUNT] default 100000
   --event-retention-hours N   events older than N hours go  [FLOTILLA_EVENT_RETENTION_HOURS] default 168
   --metrics-listen HOST:PORT  token-less GET /metrics listener, "off" for none [FLOTILLA_METRICS_LISTEN] default 127.0.0.1:9464
+  --release-public-key FILE   PEM Ed25519 key(s) agent releases must be signed with (docs/agent-upgrades.md) [FLOTILLA_RELEASE_PUBLIC_KEY]
+  --release-dir DIR           where uploaded agent binaries are kept [FLOTILLA_RELEASE_DIR] default agent-releases/ next to the database
+  --public-url URL            base URL agents download releases from [FLOTILLA_PUBLIC_URL] default the URL the upgrade request came to
   --log-level L    trace | debug | info | warn | error | fatal | silent  [FLOTILLA_LOG_LEVEL]  default info
   --log-format F   json (one object a line) | pretty                   [FLOTILLA_LOG_FORMAT] default pretty on a terminal, else json
   -h, --help      show this help
@@ -50,6 +53,9 @@ export interface ControlConfig {
   eventRetention: { maxCount: number; maxAgeMs: number };
   /** The token-less /metrics listener (docs/metrics.md); undefined: off. */
   metricsListen?: { host: string; port: number };
+  releasePublicKey?: string;
+  releaseDir?: string;
+  publicUrl?: string;
   /** Log lines' threshold and format (shared/log.ts; format undefined: by the terminal). */
   log: { level: LogLevel; format?: LogFormat };
   help: boolean;
@@ -96,6 +102,9 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "event-retention-count": { type: "string" },
         "event-retention-hours": { type: "string" },
         "metrics-listen": { type: "string" },
+        "release-public-key": { type: "string" },
+        "release-dir": { type: "string" },
+        "public-url": { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -146,6 +155,9 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
     tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
     broker,
     masterKey: env.FLOTILLA_MASTER_KEY || undefined,
+    releasePublicKey: values["release-public-key"] ?? (env.FLOTILLA_RELEASE_PUBLIC_KEY || undefined),
+    releaseDir: values["release-dir"] ?? (env.FLOTILLA_RELEASE_DIR || undefined),
+    publicUrl: values["public-url"] ?? (env.FLOTILLA_PUBLIC_URL || undefined),
     masterKeyFile: values["master-key-file"] ?? env.FLOTILLA_MASTER_KEY_FILE,
     httpPort: port("--http-port", values["http-port"] ?? env.FLOTILLA_HTTP_PORT ?? "8080"),
     mqttPort: port("--mqtt-port", values["mqtt-port"] ?? env.FLOTILLA_MQTT_PORT ?? "1883"),

@@ -39,6 +39,12 @@ import { ControlMetrics } from "./metrics/control-metrics.ts";
 import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
+import { agentReleaseStore, downloadTokenKey } from "./ops/agent-release-store.ts";
+import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
+import { registerBuiltReleases } from "./ops/agent-releases.ts";
+import type { KeyObject } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ControlOptions {
   db: Database;
@@ -73,6 +79,8 @@ export interface ControlOptions {
   metricsListen?: { host: string; port: number };
   /** Service discovery sets: republished unchanged every refreshMs (docs/discovery.md). */
   discovery?: { refreshMs?: number };
+  /** Agent releases: where binaries are kept, the keys they must be signed with (docs/agent-upgrades.md); absent: none trusted, kept in a temp dir. */
+  releases?: { dir: string; publicKeys: KeyObject[]; publicUrl?: string; upgradeStepMs?: number; distDir?: string };
 }
 
 export interface Control {
@@ -174,6 +182,16 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
   const live = await ctx.db.select({ id: containerInstances.id }).from(containerInstances).where(ne(containerInstances.status, "INACTIVE")).all();
   await link.republish(live.map((r) => r.id));
 
+  const agentReleases = agentReleaseStore({
+    dir: opts.releases?.dir ?? join(tmpdir(), `flotilla-agent-releases-${process.pid}`),
+    keys: opts.releases?.publicKeys ?? [],
+    publicUrl: opts.releases?.publicUrl,
+    tokenKey: opts.masterKey ? downloadTokenKey(opts.masterKey) : undefined,
+  });
+  const builtAgents = opts.releases?.distDir ?? process.env.FLOTILLA_DIST_DIR ?? join(import.meta.dir, "..", "dist");
+  for (const r of await registerBuiltReleases(ctx, agentReleases, builtAgents, (line) => log.warn(line))) {
+    log.info(`agent release ${r.version} (${r.architecture}) offered from this build's ${builtAgents}`);
+  }
   // Leader-only work. Under HA each term gets a fresh scheduler over a context whose writes are
   // fenced by the lease, so a deposed leader's late writes are refused by the database.
   const duties = new LeaderDuties(log);
@@ -196,6 +214,18 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     return () => publisher.stop();
   });
   duties.add("event-retention", (dutyCtx) => startEventRetention(dutyCtx, { ...DEFAULT_RETENTION, intervalMs: 60_000, ...opts.eventRetention }, log));
+  // Rolling agent upgrades move one step a second, on the leader only (docs/agent-upgrades.md).
+  duties.add("agent-upgrades", (dutyCtx) => {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || !link) return;
+      busy = true;
+      advanceAgentUpgrades(dutyCtx, agentReleases, link.sendRequest)
+        .catch((e: Error) => log.warn(`agent upgrade step failed: ${e.message}`))
+        .finally(() => (busy = false));
+    }, opts.releases?.upgradeStepMs ?? 1000);
+    return () => clearInterval(timer);
+  });
   if (opts.ha) {
     // A new leader bumps every live instance's desired generation: each agent then sends a full
     // report, which recovers reports (and desired publishes) lost with a killed process.
@@ -229,6 +259,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     activationGone: (id: string) => running.external!.activationGone(id),
   };
   const api = createApi(ctx, {
+    agentReleases,
+    agentRequests: () => link?.sendRequest,
     logRequests: () => link?.logRequests,
     execSessions: () => link?.execSessions,
     secrets,
@@ -261,7 +293,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     containerStats: ctx.containerStats,
   });
   const httpAddr = opts.http ?? { host: "127.0.0.1", port: 8080 };
-  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
+  // Agent release uploads are ~100 MiB binaries (JSON routes keep their own 1 MiB limit).
+  const server = Bun.serve({ hostname: httpAddr.host, port: httpAddr.port, fetch: api.fetch, maxRequestBodySize: 512 * 1024 * 1024, websocket: { ...websocket, maxPayloadLength: 1024 * 1024 }, ...(httpAddr.tls ? { tls: httpAddr.tls } : {}) });
   const host = httpAddr.host.includes(":") ? `[${httpAddr.host}]` : httpAddr.host;
   const metricsListener = opts.metricsListen ? startMetricsListener(metrics, opts.metricsListen) : undefined;
 

@@ -5,14 +5,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadMasterKey } from "./crypto/master-key.ts";
 import { createLogger } from "../shared/log.ts";
+import { loadReleasePublicKeys } from "../shared/release-signature.ts";
 
-/** The key file lives next to a file database; with a remote database, in ./data. */
-function defaultKeyFile(dbUrl: string): string {
+/** The key file and agent releases live next to a file database; with a remote database, in ./data. */
+function dataDir(dbUrl: string): string {
   const path = dbUrl.startsWith("file:") ? dbUrl.slice("file:".length) : "";
   const dir = path && path !== ":memory:" ? dirname(path) : "./data";
   mkdirSync(dir, { recursive: true });
-  return join(dir, "master.key");
+  return dir;
 }
+const defaultKeyFile = (dbUrl: string) => join(dataDir(dbUrl), "master.key");
 
 async function main() {
   let config;
@@ -31,7 +33,9 @@ async function main() {
   }
   let tls: { cert: string; key: string; ca?: string } | undefined;
   let masterKey: Buffer;
+  let releaseKeys: ReturnType<typeof loadReleasePublicKeys> = [];
   try {
+    if (config.releasePublicKey) releaseKeys = loadReleasePublicKeys([config.releasePublicKey]);
     tls = config.tls && {
       cert: readFileSync(config.tls.certFile, "utf8"),
       key: readFileSync(config.tls.keyFile, "utf8"),
@@ -56,6 +60,7 @@ async function main() {
     webhooks: { allowHosts: config.webhookAllowHosts },
     eventRetention: config.eventRetention,
     metricsListen: config.metricsListen,
+    releases: { dir: config.releaseDir ?? join(dataDir(config.db), "agent-releases"), publicKeys: releaseKeys, publicUrl: config.publicUrl },
   });
   if (control.createdAdminToken) {
     // On the terminal only, never a log line: the one time this secret is shown (docs/security.md).

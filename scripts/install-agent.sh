@@ -30,6 +30,8 @@
 #                                 marked disconnected after 1.5 × S (see docs/operations.md)
 #   --log-level L                 agent log level: trace | debug | info (default) | warn | error | fatal | silent
 #                                 (JSON lines in the journal, or /var/log/flotilla-agent.log without systemd)
+#   --release-public-key FILE     PEM Ed25519 release key(s): the agent accepts upgrades from the control
+#                                 service only when signed with one (docs/agent-upgrades.md); without it, none
 #   --docker-install-source SRC   distro (default: install the distribution's Docker when missing) | none
 #                                 (ECS Anywhere's all and docker mean distro here)
 #   --ecs-version V               accepted for ECS Anywhere runbooks; the control serves its own agent
@@ -47,6 +49,7 @@ ENV_FILE=$CONF_DIR/agent.env
 DATA_DIR=/var/lib/flotilla
 UNIT=/etc/systemd/system/flotilla-agent.service
 SUPERVISOR=/usr/local/lib/flotilla/supervise
+GUARD=/usr/local/lib/flotilla/upgrade-guard
 SUPERVISOR_PID=/run/flotilla-agent-supervisor.pid
 LOG=/var/log/flotilla-agent.log
 
@@ -54,7 +57,7 @@ say() { echo "[flotilla-install] $*"; }
 die() { echo "flotilla-install: $*" >&2; exit 1; }
 usage_error() { echo "flotilla-install: $* (see --help)" >&2; exit 2; }
 
-control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" log_level="" advertise="" docker_src=distro
+control="" mqtt="" act_id="" act_code=${FLOTILLA_ACTIVATION_CODE:-} cluster="" region="" ca_file="" pull="" keepalive="" log_level="" advertise="" release_key="" docker_src=distro
 reg_timeout=60 no_start=0 uninstall=0 deregister=0 token=""
 attributes=()
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -76,6 +79,7 @@ while [ $# -gt 0 ]; do
     --advertise-address) need_value "$@"; advertise=$2; shift ;;
     --keepalive-seconds) need_value "$@"; keepalive=$2; shift ;;
     --log-level) need_value "$@"; log_level=$2; shift ;;
+    --release-public-key) need_value "$@"; release_key=$2; shift ;;
     --docker-install-source) need_value "$@"; docker_src=$2; shift ;;
     --registration-timeout) need_value "$@"; reg_timeout=$2; shift ;;
     --token) need_value "$@"; token=$2; shift ;;
@@ -103,6 +107,9 @@ fi
 # An IPv4/IPv6 address or a DNS name; the agent checks it exactly, this refuses it before installing.
 if [ -n "$advertise" ] && ! [[ "$advertise" =~ ^[0-9A-Za-z.:-]+$ ]]; then
   usage_error "--advertise-address must be an IP address or a DNS name, got \"$advertise\""
+fi
+if [ -n "$release_key" ] && ! grep -q -- "-----BEGIN PUBLIC KEY-----" "$release_key" 2>/dev/null; then
+  usage_error "--release-public-key must be a readable PEM public key file, got \"$release_key\""
 fi
 [[ "$reg_timeout" =~ ^[0-9]+$ ]] || usage_error "--registration-timeout must be a whole number of seconds, got \"$reg_timeout\""
 
@@ -168,7 +175,7 @@ if [ "$uninstall" = 1 ]; then
       rm -f /tmp/flotilla-deregister.out
     fi
   fi
-  rm -f "$UNIT" "$BIN" "$SUPERVISOR"
+  rm -f "$UNIT" "$BIN" "$BIN.previous" "$SUPERVISOR" "$GUARD"
   has_systemd && systemctl daemon-reload >/dev/null 2>&1 || true
   rm -rf "$CONF_DIR" "$DATA_DIR"
   say "agent removed${instance:+ (was instance $instance)}; containers it started are left to Docker"
@@ -274,9 +281,11 @@ ${cluster:+FLOTILLA_CLUSTER=$cluster
 }${keepalive:+FLOTILLA_KEEPALIVE_SECONDS=$keepalive
 }${log_level:+FLOTILLA_LOG_LEVEL=$log_level
 }${advertise:+FLOTILLA_ADVERTISE_ADDRESS=$advertise
+}${release_key:+FLOTILLA_RELEASE_PUBLIC_KEY=$CONF_DIR/release.pub
 }${ca_file:+NODE_EXTRA_CA_CERTS=$CONF_DIR/ca.pem
 }"
 if [ -n "$ca_file" ]; then install -m 0644 "$ca_file" "$CONF_DIR/ca.pem"; fi
+if [ -n "$release_key" ]; then install -m 0644 "$release_key" "$CONF_DIR/release.pub"; fi
 if [ ! -f "$ENV_FILE" ] || [ "$(cat "$ENV_FILE")" != "$(printf '%s' "$env_content")" ]; then
   (umask 077; printf '%s' "$env_content" >"$ENV_FILE.tmp")
   chmod 0600 "$ENV_FILE.tmp"
@@ -284,6 +293,25 @@ if [ ! -f "$ENV_FILE" ] || [ "$(cat "$ENV_FILE")" != "$(printf '%s' "$env_conten
   changed=1
 fi
 chmod 0600 "$ENV_FILE"
+
+# Run before every start of the agent (systemd ExecStartPre, the supervisor loop): a self-upgrade
+# whose new binary never came up as an agent at all (so its own rollback guard never ran) gets the
+# previous binary back once its trial is a minute past its deadline (docs/agent-upgrades.md).
+guard_content="#!/usr/bin/env bash
+m=$DATA_DIR/upgrade.json
+[ -f \$m ] && grep -q '\"status\":\"UPDATING\"' \$m && [ -f $BIN.previous ] || exit 0
+started=\$(grep -o '\"startedAt\":[0-9]*' \$m | cut -d: -f2)
+deadline=\$(grep -o '\"deadlineMs\":[0-9]*' \$m | cut -d: -f2)
+[ -n \"\$started\" ] && [ -n \"\$deadline\" ] && [ \$((started + deadline + 60000)) -lt \$(date +%s%3N) ] || exit 0
+mv -f $BIN.previous $BIN
+sed -i 's/\"status\":\"UPDATING\"/\"status\":\"FAILED\",\"reason\":\"the new binary never came up as an agent; the supervisor put the previous one back\"/' \$m
+echo \"[upgrade-guard] the new agent binary never came up; restored the previous one\"
+exit 0"
+if [ ! -f "$GUARD" ] || [ "$(cat "$GUARD")" != "$guard_content" ]; then
+  printf '%s\n' "$guard_content" >"$GUARD"
+  chmod 0755 "$GUARD"
+  changed=1
+fi
 
 if has_systemd; then
   unit_content="[Unit]
@@ -294,6 +322,7 @@ Wants=docker.service network-online.target
 
 [Service]
 EnvironmentFile=$ENV_FILE
+ExecStartPre=-$GUARD
 ExecStart=$BIN
 Restart=always
 RestartSec=5
@@ -313,6 +342,7 @@ else
 set -a; . $ENV_FILE; set +a
 trap 'kill \$child 2>/dev/null; wait \$child; exit 0' TERM INT
 while true; do
+  $GUARD >>$LOG 2>&1
   $BIN >>$LOG 2>&1 & child=\$!
   wait \$child
   echo \"[supervise] agent exited (\$?), restarting in 5s\" >>$LOG

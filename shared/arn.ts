@@ -108,4 +108,6 @@ export function shortName(value: string): string {
   return value.startsWith("arn:") ? (parseArn(value)?.name ?? value) : value;
 }
 
-export const AGENT_VERSION = "0.1.0";
+/** Replaced at compile time by `scripts/build/compile.ts --version` (Bun's `define`); unset in source runs. */
+declare const FLOTILLA_BUILD_VERSION: string | undefined;
+export const AGENT_VERSION: string = typeof FLOTILLA_BUILD_VERSION === "string" ? FLOTILLA_BUILD_VERSION : "0.1.0";

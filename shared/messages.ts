@@ -192,6 +192,20 @@ export const instanceHealthSchema = z.object({
 });
 export type InstanceHealth = z.infer<typeof instanceHealthSchema>;
 
+/** ECS's agentUpdateStatus values. */
+export const AGENT_UPDATE_STATUSES = ["PENDING", "STAGING", "STAGED", "UPDATING", "UPDATED", "FAILED"] as const;
+export type AgentUpdateStatus = (typeof AGENT_UPDATE_STATUSES)[number];
+
+/** Where the agent's last self-upgrade stands (kept across its re-exec in the data dir). */
+export const agentUpdateSchema = z.object({
+  status: z.enum(AGENT_UPDATE_STATUSES),
+  /** The version the upgrade is to. */
+  version: z.string().max(64),
+  /** Why it FAILED. */
+  reason: z.string().max(1024).optional(),
+});
+export type AgentUpdate = z.infer<typeof agentUpdateSchema>;
+
 export const reportSchema = z.object({
   instanceId: z.string(),
   /** Random per agent process start; with seq it orders reports from one process. */
@@ -202,6 +216,8 @@ export const reportSchema = z.object({
   sentAt: z.number(),
   facts: hostFactsSchema.optional(),
   health: instanceHealthSchema.optional(),
+  /** The agent's self-upgrade state, when it has had one. */
+  agentUpdate: agentUpdateSchema.optional(),
   tasks: z.array(reportedTaskSchema),
 });
 export type Report = z.infer<typeof reportSchema>;
@@ -328,7 +344,22 @@ export const execInputRequestSchema = z.object({
 });
 export type ExecInputRequest = z.infer<typeof execInputRequestSchema>;
 
-export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema, creditRequestSchema, execRequestSchema, execInputRequestSchema]);
+/**
+ * Upgrade the agent to a release (docs/agent-upgrades.md): the agent downloads `url` (a short-lived
+ * token in it lets it through), checks that the bytes hash to `sha256` and that `signature` signs
+ * that digest under a release key the agent itself trusts, swaps its binary and re-executes.
+ */
+export const upgradeRequestSchema = z.object({
+  kind: z.literal("upgrade"),
+  requestId: z.string().min(1).max(64),
+  version: z.string().min(1).max(64),
+  url: z.string().url().max(4096),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  signature: z.string().min(1).max(256),
+});
+export type UpgradeRequest = z.infer<typeof upgradeRequestSchema>;
+
+export const agentRequestSchema = z.discriminatedUnion("kind", [logsRequestSchema, cancelRequestSchema, keepaliveRequestSchema, creditRequestSchema, execRequestSchema, execInputRequestSchema, upgradeRequestSchema]);
 export type AgentRequest = z.input<typeof agentRequestSchema>;
 
 /**

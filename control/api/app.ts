@@ -8,6 +8,12 @@ import { jsonContentType } from "./middleware/json-content-type/index.ts";
 import { brokerProvisioning, type BrokerProvisioning } from "./middleware/broker-provisioning/index.ts";
 import { activationRoutes } from "./routes/activations.ts";
 import { agentDownloadRoutes } from "./routes/agent-download.ts";
+import { agentReleaseRoutes } from "./routes/agent-releases.ts";
+import { agentUpdateRoutes } from "./routes/agent-updates.ts";
+import { agentReleaseStore, type AgentReleaseStore } from "../ops/agent-release-store.ts";
+import type { SendAgentRequest } from "../ops/agent-updates.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
 import { deploymentWindowRoutes } from "./routes/deployment-windows.ts";
@@ -67,6 +73,10 @@ export interface ApiOptions {
   execSessions?: () => ExecSessions | undefined;
   /** Webhook destination hosts allowed (control config); absent = any http(s) host. */
   webhookAllowHosts?: string[];
+  /** Agent releases (dir, trusted keys); absent: none trusted, so every upload is refused. */
+  agentReleases?: AgentReleaseStore;
+  /** Requests to agents over their req topics (the agent link's); without it upgrades answer 503. */
+  agentRequests?: () => SendAgentRequest | undefined;
 }
 
 /** The front doors (REST under /v1, AWS JSON at POST /): thin translations onto the operations in control/ops. */
@@ -87,6 +97,8 @@ export function createApi(
     },
     sigV4 = sigV4Authenticator(ctx, accessKeys),
     webhookAllowHosts,
+    agentReleases = agentReleaseStore({ dir: join(tmpdir(), "flotilla-no-agent-releases"), keys: [] }),
+    agentRequests = () => undefined,
   }: ApiOptions = {},
 ) {
   const app = new Hono();
@@ -127,6 +139,7 @@ export function createApi(
   v1.route("/clusters", activationRoutes(ctx));
   v1.route("/clusters", clusterPolicyRoutes(ctx));
   v1.route("/clusters", deploymentWindowRoutes(ctx));
+  v1.route("/clusters", agentUpdateRoutes(ctx, agentReleases, agentRequests));
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/access-keys", accessKeyRoutes(accessKeys));
@@ -137,6 +150,8 @@ export function createApi(
   app.route("/", installScriptRoutes());
   // Before /v1: a fresh host fetches the agent with its activation code, not a bearer token.
   app.route("/v1/agent", agentDownloadRoutes(ctx));
+  // Before /v1: a binary upload is far over the JSON body limit, and the download is the agent's (token in its upgrade command).
+  app.route("/v1/agent-releases", agentReleaseRoutes(ctx, agentReleases, log));
   // Before /v1 too: an exec stream is authenticated by its session's single-use token.
   app.route("/v1/exec-sessions", execStreamRoutes(execSessions));
   app.route("/v1", v1);

@@ -90,6 +90,11 @@ export const containerInstances = sqliteTable(
     /** Light host metrics from the agent (cpu and memory use %, disk free bytes). */
     hostMetrics: text("host_metrics", { mode: "json" }).$type<Record<string, number>>(),
     healthUpdatedAt: integer("health_updated_at"),
+    /** ECS agentUpdateStatus as the agent last reported it (PENDING when the control sent the command); null: never upgraded. */
+    agentUpdateStatus: text("agent_update_status", { enum: ["PENDING", "STAGING", "STAGED", "UPDATING", "UPDATED", "FAILED"] }),
+    /** The version that update is to, and why it FAILED. */
+    agentUpdateVersion: text("agent_update_version"),
+    agentUpdateReason: text("agent_update_reason"),
   },
   (t) => [index("container_instances_cluster").on(t.clusterName)],
 );
@@ -404,4 +409,59 @@ export const deploymentWindowOverrides = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("deployment_window_overrides_cluster").on(t.clusterName, t.until)],
+);
+
+/**
+ * Agent binaries uploaded for self-upgrades (docs/agent-upgrades.md): the bytes live on disk under
+ * the control's release dir (`file`, relative to it), checked at upload against `sha256` and the
+ * Ed25519 `signature` of that digest.
+ */
+export const agentReleases = sqliteTable(
+  "agent_releases",
+  {
+    version: text("version").notNull(),
+    /** ECS's ecs.cpu-architecture values: x86_64 or arm64. */
+    architecture: text("architecture").notNull(),
+    sha256: text("sha256").notNull(),
+    signature: text("signature").notNull(),
+    size: integer("size").notNull(),
+    file: text("file").notNull(),
+    uploadedAt: integer("uploaded_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.version, t.architecture] })],
+);
+
+/** Per-instance progress of a rolling agent upgrade. */
+export interface AgentUpgradeTarget {
+  containerInstanceId: string;
+  /** WAITING (batch not started), then the instance's agentUpdateStatus as last seen. */
+  status: "WAITING" | "PENDING" | "STAGING" | "STAGED" | "UPDATING" | "UPDATED" | "FAILED";
+  reason?: string;
+  /** When its upgrade command went out, and when it became UPDATED or FAILED (ms). */
+  startedAt?: number;
+  finishedAt?: number;
+  /** WAITING outside its deployment window: when that opens (null: no opening ahead). */
+  windowOpensAt?: number | null;
+}
+
+/** A rolling agent upgrade of a cluster's instances, in batches (POST /v1/clusters/{c}/agent-upgrades). */
+export const agentUpgrades = sqliteTable(
+  "agent_upgrades",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    version: text("version").notNull(),
+    batchSize: integer("batch_size").notNull(),
+    maxFailures: integer("max_failures").notNull(),
+    /** Wait this long after a batch finished before starting the next (ms). */
+    pauseMs: integer("pause_ms").notNull().default(0),
+    status: text("status", { enum: ["IN_PROGRESS", "SUCCESSFUL", "FAILED"] }).notNull(),
+    reason: text("reason"),
+    targets: text("targets", { mode: "json" }).$type<AgentUpgradeTarget[]>().notNull(),
+    /** Base URL the agents download from (the control's --public-url, else the URL the request came to). */
+    downloadBase: text("download_base").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("agent_upgrades_cluster").on(t.clusterName, t.status)],
 );

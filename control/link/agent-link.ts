@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, statsMessageSchema, type RegisterReply } from "../../shared/messages.ts";
+import { decodeMessage, presenceSchema, registerRequestSchema, reportSchema, responseChunkSchema, statsMessageSchema, type AgentRequest, type RegisterReply } from "../../shared/messages.ts";
 import { LogRequests } from "./log-requests.ts";
 import { ExecSessions } from "./exec-sessions.ts";
 import { instanceIdFromTopic, registerClientIdFromTopic, topics } from "../../shared/topics.ts";
@@ -111,6 +111,11 @@ export class AgentLink {
       await this.client.publishAsync(topics.requests(instanceId), JSON.stringify(request), { qos: 1 });
     },
   });
+
+  /** Sends a request (an upgrade command) on an instance's own req topic. */
+  readonly sendRequest = async (instanceId: string, request: AgentRequest): Promise<void> => {
+    await this.client.publishAsync(topics.requests(instanceId), JSON.stringify(request), { qos: 1 });
+  };
 
   constructor(
     private ctx: OpsContext,

@@ -1,5 +1,7 @@
 import { and, eq, gte, inArray, ne, sql } from "drizzle-orm";
-import { arn } from "../../shared/arn.ts";
+import { AGENT_VERSION, arn } from "../../shared/arn.ts";
+import { agentVersionSkew } from "../../shared/agent-version-skew.ts";
+import { AGENT_VERSION_SKEW_ATTRIBUTE } from "../placement/attribute-names.ts";
 import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
 import type { InstanceRow } from "../db/rows.ts";
 import { activations, clusters, containerInstances, tasks } from "../db/schema.ts";
@@ -60,7 +62,7 @@ export async function registerContainerInstance(
       usedPorts: { tcp: [], udp: [] },
       registeredGpus: facts.resources.gpus ?? [],
       usedGpus: [],
-      attributes: { ...facts.attributes, "ecs.instance-id": id },
+      attributes: withVersionSkew({ ...facts.attributes, "ecs.instance-id": id }, facts),
       agentAttributeNames: Object.keys(facts.attributes),
       versionInfo: facts.versionInfo,
       addresses: facts.addresses ?? null,
@@ -73,6 +75,9 @@ export async function registerContainerInstance(
       healthDetails: null,
       hostMetrics: null,
       healthUpdatedAt: null,
+      agentUpdateStatus: null,
+      agentUpdateVersion: null,
+      agentUpdateReason: null,
     };
     // The count is re-checked in the write transaction: several control processes (HA) share the
     // database, and ctx.serialize only orders this one.
@@ -223,6 +228,14 @@ export async function applyPresence(ctx: OpsContext, instanceId: string, p: Pres
   });
 }
 
+/** The control's own word on the agent's version (agent-upgrades.md): an attribute only when it is behind. */
+function withVersionSkew(attributes: Record<string, string>, facts: HostFacts): Record<string, string> {
+  delete attributes[AGENT_VERSION_SKEW_ATTRIBUTE];
+  const skew = agentVersionSkew(facts.versionInfo.agentVersion, AGENT_VERSION);
+  if (skew === "one-minor-behind" || skew === "too-old") attributes[AGENT_VERSION_SKEW_ATTRIBUTE] = skew;
+  return attributes;
+}
+
 /** Refreshes host facts the agent reported; registered resources follow the host. */
 export async function applyFacts(ctx: OpsContext, instanceId: string, facts: HostFacts): Promise<void> {
   const changed = await ctx.serialize(async () => {
@@ -232,7 +245,7 @@ export async function applyFacts(ctx: OpsContext, instanceId: string, facts: Hos
     // agent no longer reports (an --attribute flag removed) go.
     const kept = { ...row.attributes };
     for (const name of row.agentAttributeNames ?? []) if (!(name in facts.attributes)) delete kept[name];
-    const attributes = { ...kept, ...facts.attributes, "ecs.instance-id": row.id };
+    const attributes = withVersionSkew({ ...kept, ...facts.attributes, "ecs.instance-id": row.id }, facts);
     const next = {
       hostname: facts.hostname,
       registeredCpu: facts.resources.cpu,

@@ -7,6 +7,11 @@ export const OS_TYPE_ATTRIBUTE = "ecs.os-type";
 export const INSTANCE_ID_ATTRIBUTE = "ecs.instance-id";
 export const HOSTNAME_ATTRIBUTE = "hostname";
 export const AGENT_VERSION_ATTRIBUTE = "ecs.agent-version";
+/**
+ * Set by the control (not the agent) when the agent is behind it: "one-minor-behind" (accepted)
+ * or "too-old" (no new tasks); absent otherwise (shared/agent-version-skew.ts).
+ */
+export const AGENT_VERSION_SKEW_ATTRIBUTE = "flotilla.agent-version-skew";
 
 /**
  * Attribute values accepted for a task definition's runtimePlatform.cpuArchitecture. The aliases

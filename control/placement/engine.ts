@@ -2,7 +2,8 @@ import { candidateSource, type CandidateSource } from "./candidate-source.ts";
 import { firstRejection } from "./checkers/chain.ts";
 import { ClusterIndex } from "./cluster-index.ts";
 import { describeFailure } from "./failures.ts";
-import { pickGpus } from "./instance-view.ts";
+import { attributeOf, pickGpus } from "./instance-view.ts";
+import { AGENT_VERSION_SKEW_ATTRIBUTE } from "./attribute-names.ts";
 import { prepareRequest, type PreparedRequest } from "./prepared-request.ts";
 import { rankersFor } from "./rankers/from-strategies.ts";
 import type { Ranker } from "./rankers/ranker.ts";
@@ -64,7 +65,7 @@ export function placeTasks(source: ClusterIndex | readonly InstanceView[], reque
       // Every candidate was visited and refused; now the rest of the cluster, for the report.
       lookOutsideCandidates(index, candidates, scratch, reRankUsed, search);
       if (!search.best) {
-        failure = describeFailure(search.rejectionCounts(), index.size, prepared.memberOfErrors);
+        failure = describeFailure(search.rejectionCounts(), index.size, [...prepared.memberOfErrors, ...tooOldAgents(index)]);
         failures.push(failure);
         continue;
       }
@@ -166,4 +167,11 @@ class TaskSearch {
     }
     return id < bestId;
   }
+}
+
+/** Only when a placement failed: say which refusals were agents too old to take work. */
+function tooOldAgents(index: { instances(): Iterable<InstanceView> }): string[] {
+  let n = 0;
+  for (const i of index.instances()) if (attributeOf(i, AGENT_VERSION_SKEW_ATTRIBUTE) === "too-old") n++;
+  return n ? [`${n} instance(s) run an agent more than one minor version behind the control service and get no new tasks until upgraded (attribute ${AGENT_VERSION_SKEW_ATTRIBUTE})`] : [];
 }

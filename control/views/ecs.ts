@@ -52,6 +52,8 @@ export function containerInstanceView(row: InstanceRow, counts: { runningTasksCo
     runningTasksCount: counts.runningTasksCount,
     pendingTasksCount: counts.pendingTasksCount,
     versionInfo: row.versionInfo,
+    // ECS's field; the version and a failure's reason are Flotilla's additions (docs/agent-upgrades.md).
+    ...(row.agentUpdateStatus ? { agentUpdateStatus: row.agentUpdateStatus, agentUpdateVersion: row.agentUpdateVersion, ...(row.agentUpdateReason ? { agentUpdateReason: row.agentUpdateReason } : {}) } : {}),
     registeredAt: iso(row.registeredAt),
     lastSeenAt: iso(row.lastSeenAt),
     desiredGeneration: row.desiredGeneration,

@@ -4,7 +4,7 @@
  * footprint): the stubs of scripts/build/agent-stubs.ts, and a JIT tier-up policy that keeps its
  * mostly idle code in JavaScriptCore's interpreter. The CLI is built plainly.
  *
- *   bun scripts/build/compile.ts agent|cli --target bun-linux-x64|bun-linux-arm64 --outfile PATH
+ *   bun scripts/build/compile.ts agent|cli --target bun-linux-x64|bun-linux-arm64 --outfile PATH [--version V]
  */
 import { join } from "node:path";
 import { agentStubsPlugin } from "./agent-stubs.ts";
@@ -36,6 +36,8 @@ export interface CompileOptions {
   files?: Record<string, string>;
   /** Overrides AGENT_JIT_POLICY (the footprint benchmark compares policies). */
   jitPolicy?: number;
+  /** The version the binary says it is (AGENT_VERSION in shared/arn.ts); default: the source's. */
+  version?: string;
 }
 
 export async function compileBinary(opts: CompileOptions): Promise<void> {
@@ -45,6 +47,7 @@ export async function compileBinary(opts: CompileOptions): Promise<void> {
     minify: true,
     sourcemap: "none",
     plugins: opts.agentSettings ? [agentStubsPlugin()] : [],
+    ...(opts.version ? { define: { FLOTILLA_BUILD_VERSION: JSON.stringify(opts.version) } } : {}),
     compile: {
       outfile: opts.outfile,
       ...(opts.target ? { target: opts.target as Bun.Build.CompileTarget } : {}),
@@ -70,7 +73,7 @@ if (import.meta.main) {
     process.exit(2);
   }
   try {
-    await compileBinary({ entry: ENTRY[kind], outfile, target: flag("target"), agentSettings: kind === "agent" });
+    await compileBinary({ entry: ENTRY[kind], outfile, target: flag("target"), agentSettings: kind === "agent", version: flag("version") });
   } catch (e) {
     console.error(`compile: ${(e as Error).message}`);
     process.exit(1);

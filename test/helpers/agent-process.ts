@@ -30,10 +30,12 @@ export function startAgentProcess(opts: {
   args?: string[];
   /** Extra environment (e.g. DOCKER_HOST for another engine). */
   env?: Record<string, string>;
+  /** The program to run instead of `bun agent/main.ts` (a compiled agent binary). */
+  command?: string[];
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
-  const args = ["bun", join(ROOT, "agent/main.ts"), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
+  const args = [...(opts.command ?? ["bun", join(ROOT, "agent/main.ts")]), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
   const { proc, output, running } = spawnCollecting(args, { cwd: ROOT, env: { ...process.env, ...opts.env } });
   const stop = async () => {

@@ -23,7 +23,7 @@ export interface TestOps {
 }
 
 /** Operations over a real libSQL file, without broker or HTTP server: for route and op tests. */
-export async function createTestOps(clock: Clock = systemClock): Promise<TestOps> {
+export async function createTestOps(clock: Clock = systemClock, api: Parameters<typeof createApi>[1] = {}): Promise<TestOps> {
   const dir = mkdtempSync(join(tmpdir(), "flotilla-ops-"));
   const db = await openDatabase(`file:${join(dir, "t.db")}`);
   const desiredChanges: string[] = [];
@@ -37,7 +37,7 @@ export async function createTestOps(clock: Clock = systemClock): Promise<TestOps
     placement,
   };
   await ensureAdminToken(ctx, TEST_TOKEN);
-  const app = createApi(ctx);
+  const app = createApi(ctx, api);
   return {
     ctx,
     db,

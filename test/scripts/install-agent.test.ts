@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { attributeMap } from "../../shared/instance-resources.ts";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { CreateActivationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers, runningWithLabel } from "../helpers/docker.ts";
@@ -20,6 +20,8 @@ const prevDist = process.env.FLOTILLA_DIST_DIR;
 const SCRIPT = "/install-agent.sh";
 let act: { activationId: string; activationCode: string };
 let instanceId = "";
+/** Every instance the file registered: a later test registers another, and each may leave a task's container. */
+const registered: string[] = [];
 
 const exec = (args: string[], opts: { user?: string; env?: Record<string, string> } = {}) =>
   run([
@@ -41,6 +43,7 @@ const installArgs = (code: "flag" | "file" | "env" = "flag") => [
   "--keepalive-seconds", "7",
   "--log-level", "debug",
   "--advertise-address", "192.0.2.44",
+  "--release-public-key", "/root/release.pub",
   "--docker-install-source", "none",
 ];
 
@@ -53,11 +56,13 @@ beforeAll(async () => {
     "-v", "/var/run/docker.sock:/var/run/docker.sock",
     "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`,
     DEBIAN_IMAGE, "sleep", "infinity");
+  const releasePem = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+  await run(["docker", "exec", host, "sh", "-c", `printf '%s' '${releasePem}' > /root/release.pub`]);
 }, 240_000);
 
 afterAll(async () => {
   await run(["docker", "rm", "-f", host]);
-  if (instanceId) await removeInstanceContainers(instanceId);
+  for (const id of new Set([...registered, instanceId].filter(Boolean))) await removeInstanceContainers(id);
   await tc?.stop();
   if (prevDist === undefined) delete process.env.FLOTILLA_DIST_DIR;
   else process.env.FLOTILLA_DIST_DIR = prevDist;
@@ -75,7 +80,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
 
     // A second clean host without the Docker socket.
     const noDocker = await run(["docker", "run", "--rm", "--network", "host",
-      "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`, DEBIAN_IMAGE, "bash", SCRIPT, ...installArgs()]);
+      "-v", `${join(ROOT, "scripts/install-agent.sh")}:${SCRIPT}:ro`, DEBIAN_IMAGE, "bash", SCRIPT, ...installArgs().filter((a, i, all) => a !== "--release-public-key" && all[i - 1] !== "--release-public-key")]);
     expect(noDocker.code).toBe(1);
     expect(noDocker.stderr).toContain("no usable Docker engine");
 
@@ -90,6 +95,10 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     const badLevel = await exec([...installArgs(), "--log-level", "loud"]);
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toContain('--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"');
+
+    const badKey = await exec([...installArgs(), "--release-public-key", "/etc/hostname"]);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('--release-public-key must be a readable PEM public key file, got "/etc/hostname"');
 
     const gpu = await exec([...installArgs(), "--enable-gpu"]);
     expect(gpu.code).toBe(2);
@@ -115,6 +124,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(ps.stdout).toContain("flotilla-agent");
     expect(ps.stdout).not.toContain(act.activationCode);
     instanceId = r.stdout.trim().split("\n").at(-1)!;
+    registered.push(instanceId);
     expect(instanceId).toMatch(/^[0-9a-f]{32}$/);
 
     const mode = await run(["docker", "exec", host, "stat", "-c", "%a", "/etc/flotilla/agent.env"]);
@@ -123,6 +133,9 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(env.stdout).toContain("FLOTILLA_KEEPALIVE_SECONDS=7");
     expect(env.stdout).toContain("FLOTILLA_LOG_LEVEL=debug");
     expect(env.stdout).toContain("FLOTILLA_ADVERTISE_ADDRESS=192.0.2.44");
+    // The release key the agent checks upgrades against (it refuses to start on a bad one).
+    expect(env.stdout).toContain("FLOTILLA_RELEASE_PUBLIC_KEY=/etc/flotilla/release.pub");
+    expect((await run(["docker", "exec", host, "head", "-1", "/etc/flotilla/release.pub"])).stdout.trim()).toBe("-----BEGIN PUBLIC KEY-----");
 
     const inst = await waitFor("installed instance to connect", async () => {
       const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
@@ -164,6 +177,30 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(revoked.stdout).toContain("nothing changed");
   }, 60_000);
 
+  test("an upgrade whose new binary never comes up as an agent: the supervisor puts the previous one back", async () => {
+    const sh = (script: string) => run(["docker", "exec", host, "bash", "-c", script]);
+    const original = (await sh("sha256sum /usr/local/bin/flotilla-agent | cut -c1-64")).stdout.trim();
+    // What a self-upgrade leaves (agent/upgrade): .previous, the marker on trial long past its deadline,
+    // and a new binary that is no agent at all (it exits at once, so its own guard never runs).
+    const swap = await sh(`set -e
+cp /usr/local/bin/flotilla-agent /usr/local/bin/flotilla-agent.previous
+printf '{"status":"UPDATING","version":"9.9.9","previousVersion":"0.1.0","binary":"/usr/local/bin/flotilla-agent","startedAt":0,"deadlineMs":1000}' > /var/lib/flotilla/upgrade.json
+printf '#!/bin/sh\nexit 1\n' > /usr/local/bin/flotilla-agent.new && chmod 0755 /usr/local/bin/flotilla-agent.new
+mv -f /usr/local/bin/flotilla-agent.new /usr/local/bin/flotilla-agent
+sup=$(cat /run/flotilla-agent-supervisor.pid)
+for p in /proc/[0-9]*; do
+  if [ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = "$sup" ] && tr '\\0' ' ' <"$p/cmdline" | grep -q '^/usr/local/bin/flotilla-agent'; then kill "\${p#/proc/}"; fi
+done`);
+    expect(swap.code).toBe(0);
+    const inst = await waitFor("the restored agent to reconnect and report the upgrade FAILED", async () => {
+      const i = (await tc.api("GET", `/v1/clusters/installed/container-instances/${instanceId}`)).body.containerInstance;
+      return i?.agentConnected && i.agentUpdateStatus === "FAILED" ? i : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(inst.agentUpdateReason).toBe("the new binary never came up as an agent; the supervisor put the previous one back");
+    expect((await sh("sha256sum /usr/local/bin/flotilla-agent | cut -c1-64")).stdout.trim()).toBe(original);
+    expect((await sh("cat /var/log/flotilla-agent.log")).stdout).toContain("[upgrade-guard] the new agent binary never came up; restored the previous one");
+  }, 90_000);
+
   test("--uninstall --deregister stops the agent, removes its files and deregisters", async () => {
     const r = await exec(["--uninstall", "--deregister", "--control", tc.control.httpUrl, "--token", TEST_TOKEN]);
     expect(r.code).toBe(0);
@@ -196,6 +233,7 @@ describe("scripts/install-agent.sh on clean Debian", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("in cluster anywhere");
     instanceId = r.stdout.trim().split("\n").at(-1)!;
+    registered.push(instanceId);
     const env = await run(["docker", "exec", host, "cat", "/etc/flotilla/agent.env"]);
     expect(env.stdout).toContain("FLOTILLA_CLUSTER=anywhere");
     await waitFor("the ECS Anywhere-style instance to connect", async () => {

@@ -76,6 +76,8 @@ export const instances: Resource = {
             ["Running tasks", i.runningTasksCount],
             ["Pending tasks", i.pendingTasksCount],
             ["Agent", i.versionInfo?.agentVersion],
+            // ECS's agentUpdateStatus, with the version it is about and why it failed (agent-upgrades.md).
+            ["Agent update", i.agentUpdateStatus && `${i.agentUpdateStatus} (${i.agentUpdateVersion})${i.agentUpdateReason ? `: ${i.agentUpdateReason}` : ""}`],
             ["Docker", i.versionInfo?.dockerVersion],
             ["Registered", i.registeredAt],
             ["Last seen", i.lastSeenAt],

@@ -1,3 +1,5 @@
+import { AGENT_VERSION_SKEW_ATTRIBUTE } from "../attribute-names.ts";
+import { attributeOf } from "../instance-view.ts";
 import { REASON_AGENT } from "../reasons.ts";
 import type { FailureReason, InstanceView } from "../types.ts";
 
@@ -18,4 +20,9 @@ export function checkAgentConnected(instance: InstanceView): FailureReason | nul
 /** UNKNOWN passes: a freshly connected agent has not reported health yet and must still get work. */
 export function checkHealth(instance: InstanceView): FailureReason | null {
   return instance.healthStatus === "IMPAIRED" ? REASON_AGENT : null;
+}
+
+/** An agent more than one minor version behind the control gets no new tasks (the detail says why). */
+export function checkAgentVersion(instance: InstanceView): FailureReason | null {
+  return attributeOf(instance, AGENT_VERSION_SKEW_ATTRIBUTE) === "too-old" ? REASON_AGENT : null;
 }

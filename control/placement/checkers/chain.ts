@@ -12,7 +12,7 @@ import {
   REASON_PORTS,
 } from "../reasons.ts";
 import type { FailureReason, InstanceView } from "../types.ts";
-import { checkAgentConnected, checkHealth, checkStatus } from "./agent.ts";
+import { checkAgentConnected, checkAgentVersion, checkHealth, checkStatus } from "./agent.ts";
 import { checkCpuArchitecture, checkRequiredAttributes } from "./attributes.ts";
 import type { Checker } from "./checker.ts";
 import { checkDistinctInstance, checkMemberOf } from "./constraints.ts";
@@ -29,6 +29,7 @@ export const FEASIBILITY_CHAIN: readonly Checker[] = [
   checkStatus,
   checkAgentConnected,
   checkHealth,
+  checkAgentVersion,
   checkCpuArchitecture,
   checkRequiredAttributes,
   checkMemberOf,

@@ -14,6 +14,8 @@ function adminOnly(path: string): boolean {
  * reads the API and people's tokens are not spread into scrape configs.
  */
 export function roleAllows(role: TokenRole, method: string, path: string): boolean {
+  // Uploading an agent release decides what every host may run next: admin only.
+  if (/^\/v1\/agent-releases(\/|$)/.test(path) && !READ_METHODS.has(method.toUpperCase())) return role === "admin";
   if (path === "/metrics") return (role === "admin" || role === "metrics") && READ_METHODS.has(method.toUpperCase());
   if (role === "metrics") return false;
   if (role === "admin") return true;
