@@ -1,4 +1,4 @@
-import { CPU_ARCHITECTURE_ATTRIBUTE } from "../attribute-names.ts";
+import { AGENT_VERSION_SKEW_ATTRIBUTE, CPU_ARCHITECTURE_ATTRIBUTE } from "../attribute-names.ts";
 import { attributeOf, freeGpuCount } from "../instance-view.ts";
 import type { PreparedRequest } from "../prepared-request.ts";
 import {
@@ -57,6 +57,7 @@ export function firstRejectionByChain(instance: InstanceView, request: PreparedR
  */
 export function firstRejection(i: InstanceView, r: PreparedRequest): FailureReason | null {
   if (i.status !== "ACTIVE" || !i.agentConnected || i.healthStatus === "IMPAIRED") return REASON_AGENT;
+  if (attributeOf(i, AGENT_VERSION_SKEW_ATTRIBUTE) === "too-old") return REASON_AGENT;
   const arch = r.architectureValues;
   if (arch !== null) {
     const actual = attributeOf(i, CPU_ARCHITECTURE_ATTRIBUTE);

@@ -160,6 +160,7 @@ describe("chain", () => {
       [{ type: "memberOf", expression: "attribute:zone ==" }],
     ];
     const seen = new Set<string | null>();
+    const refusedBy = new Set<number>();
     for (let n = 0; n < 3000; n++) {
       const view = instance(`i${n}`, {
         status: pick(["ACTIVE", "ACTIVE", "ACTIVE", "DRAINING", "REGISTERING"] as const),
@@ -169,6 +170,7 @@ describe("chain", () => {
           ...(rng() < 0.9 ? { "ecs.cpu-architecture": pick(["x86_64", "arm64", "aarch64"]) } : {}),
           ...(rng() < 0.7 ? { zone: pick(["a", "b", "c"]) } : {}),
           ...(rng() < 0.5 ? { disk: pick(["ssd", "hdd"]) } : {}),
+          ...(rng() < 0.2 ? { "flotilla.agent-version-skew": pick(["one-minor-behind", "too-old"]) } : {}),
         },
         remaining: { cpu: pick([0, 128, 512, 4096]), memory: pick([0, 256, 1024, 8192]) },
         tcp: rng() < 0.3 ? [8080] : [],
@@ -192,9 +194,12 @@ describe("chain", () => {
       const reason = firstRejection(view, request);
       expect(reason).toBe(firstRejectionByChain(view, request));
       seen.add(reason);
+      refusedBy.add(FEASIBILITY_CHAIN.findIndex((check) => check(view, request) !== null));
     }
-    // Every checker got to refuse (and every instance to pass) somewhere in the sample.
+    // Every reason, and every checker of the chain, refused somewhere in the sample (and some
+    // instance passed): a checker added to the chain but not to the written-out function fails here.
     expect(seen.size).toBe(9);
+    expect([...refusedBy].sort((a, b) => a - b)).toEqual([-1, ...FEASIBILITY_CHAIN.keys()]);
   });
 });
 
