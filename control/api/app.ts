@@ -112,7 +112,7 @@ export function createApi(
   const metrics = ctx.metrics;
   if (metrics) app.get("/metrics", authorize(ctx), () => metricsResponse(metrics));
   // The second front door: AWS JSON 1.1 (`X-Amz-Target`), what the aws CLI and SDKs speak.
-  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes, instanceRevoked }));
+  app.route("/", createAwsJsonApi(ctx, { services: awsJsonServices, sigV4, log, maxBodyBytes, instanceRevoked, agentUpdates: { store: agentReleases, send: agentRequests } }));
 
   const v1 = new Hono();
   // Audit wraps authorization so refused calls (401/403) are recorded too.

@@ -1,6 +1,15 @@
 import type { Caller } from "../ops/tokens.ts";
 import type { InstanceRevoked } from "../ops/instances.ts";
 import type { OpsContext } from "../ops/context.ts";
+import type { AgentReleaseStore } from "../ops/agent-release-store.ts";
+import type { SendAgentRequest } from "../ops/agent-updates.ts";
+
+/** What UpdateContainerAgent needs, as the REST route gets it: the release store and the agent link. */
+export interface AgentUpdateDoor {
+  store: AgentReleaseStore;
+  /** Undefined while the agent link is not up (then the call is a ServerException). */
+  send: () => SendAgentRequest | undefined;
+}
 
 /**
  * One action of an AWS JSON 1.1 front door (`X-Amz-Target: <Service>.<Action>`). Actions are thin:
@@ -18,6 +27,10 @@ export interface AwsJsonRequest {
    * as the REST route does: the protocol forwards createApi's `instanceRevoked` option here.
    */
   instanceRevoked?: InstanceRevoked;
+  /** UpdateContainerAgent's release store and agent link (createApi's agentReleases/agentRequests). */
+  agentUpdates?: AgentUpdateDoor;
+  /** The origin the request came to (the agent's download URL base when no --public-url is set). */
+  origin: string;
 }
 
 export interface AwsJsonAction {

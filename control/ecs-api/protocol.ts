@@ -4,7 +4,7 @@ import type { Caller } from "../ops/tokens.ts";
 import type { InstanceRevoked } from "../ops/instances.ts";
 import { recordAudit } from "../ops/audit.ts";
 import type { OpsContext } from "../ops/context.ts";
-import type { AwsJsonAction, AwsJsonActions } from "./action.ts";
+import type { AgentUpdateDoor, AwsJsonAction, AwsJsonActions } from "./action.ts";
 import { authenticate, type SigV4Verifier } from "./authenticate.ts";
 import { awsErrorOf, ProtocolError } from "./errors.ts";
 import { ECS_MODEL, SERVICE_MODELS, type ServiceModel } from "./model.ts";
@@ -21,6 +21,8 @@ export interface AwsJsonApiOptions {
   maxBodyBytes?: number;
   /** Given to every action: DeregisterContainerInstance drops the agent's broker session with it. */
   instanceRevoked?: InstanceRevoked;
+  /** Given to every action: UpdateContainerAgent sends the upgrade command with it. */
+  agentUpdates?: AgentUpdateDoor;
 }
 
 const CONTENT_TYPE = "application/x-amz-json-1.1";
@@ -39,7 +41,7 @@ interface Target {
  * timestamp as epoch seconds, every error as `{__type, message}` with `x-amzn-ErrorType`, a
  * `x-amzn-RequestId` on every response. Write actions are audited like REST calls, by action name.
  */
-export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log: logger = silentLogger, maxBodyBytes = 1024 * 1024, instanceRevoked }: AwsJsonApiOptions) {
+export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log: logger = silentLogger, maxBodyBytes = 1024 * 1024, instanceRevoked, agentUpdates }: AwsJsonApiOptions) {
   const log = withComponent(logger, "ecs-api");
   const app = new Hono();
   // Read no further than the limit (as REST's bodyLimit): a huge body is refused while streaming.
@@ -69,7 +71,7 @@ export function createAwsJsonApi(ctx: OpsContext, { services, sigV4, log: logger
         throw new ProtocolError("AccessDeniedException", `role "${caller.role}" may not call ${target.name}`);
       }
       const input = parseBody(raw);
-      const output = await target.action.handle({ ctx, caller, input, requestId, instanceRevoked });
+      const output = await target.action.handle({ ctx, caller, input, requestId, instanceRevoked, agentUpdates, origin: new URL(c.req.url).origin });
       status = 200;
       response = respond(200, requestId, withEpochSeconds(output, target.model));
     } catch (err) {

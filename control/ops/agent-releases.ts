@@ -73,6 +73,30 @@ export async function findAgentRelease(ctx: OpsContext, version: string, archite
   return ctx.db.select().from(agentReleases).where(and(eq(agentReleases.version, version), eq(agentReleases.architecture, architecture))).get();
 }
 
+/**
+ * The newest release for an architecture by semantic version (what UpdateContainerAgent without a
+ * version goes to); versions that are not semver (a development build) are never "newest".
+ */
+export async function latestAgentRelease(ctx: OpsContext, architecture: string): Promise<AgentReleaseRow | undefined> {
+  const rows = await ctx.db.select().from(agentReleases).where(eq(agentReleases.architecture, architecture)).all();
+  let best: AgentReleaseRow | undefined;
+  for (const r of rows) {
+    if (!isSemver(r.version)) continue;
+    if (!best || Bun.semver.order(r.version, best.version) > 0) best = r;
+  }
+  return best;
+}
+
+/** A plain semantic version (Bun's semver), so "newest" and "already current" can be judged. */
+export function isSemver(v: string): boolean {
+  try {
+    Bun.semver.order(v, v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function requireAgentRelease(ctx: OpsContext, version: string, architecture: string): Promise<AgentReleaseRow> {
   const row = await findAgentRelease(ctx, version, architecture);
   if (!row) throw notFound("NotFound", `no agent release ${version} for ${architecture}`);

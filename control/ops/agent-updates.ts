@@ -6,24 +6,31 @@ import type { InstanceRow } from "../db/rows.ts";
 import { containerInstances } from "../db/schema.ts";
 import type { AgentReleaseStore } from "./agent-release-store.ts";
 import { issueDownloadToken } from "./agent-release-store.ts";
-import { findAgentRelease } from "./agent-releases.ts";
+import { findAgentRelease, isSemver, latestAgentRelease } from "./agent-releases.ts";
 import type { OpsContext } from "./context.ts";
-import { clientError } from "./errors.ts";
+import { clientError, OpError } from "./errors.ts";
 import { requireInstance } from "./instances.ts";
 import { parseInput } from "./validate.ts";
 
 /** Sends a request on an instance's own req topic (the control's agent link). */
 export type SendAgentRequest = (instanceId: string, request: AgentRequest) => Promise<void>;
 
-const updateInput = z.object({ version: z.string().min(1).max(64) });
+/** No version: the newest uploaded release for the instance's architecture, as ECS updates to its latest. */
+const updateInput = z.object({ version: z.string().min(1).max(64).optional() });
+
+/** Statuses of an update that has not finished yet: a second one is refused meanwhile. */
+const IN_PROGRESS = new Set(["PENDING", "STAGING", "STAGED", "UPDATING"]);
 
 /** The architecture an instance's agent registered (ecs.cpu-architecture). */
 export const instanceArchitecture = (row: InstanceRow) => row.attributes["ecs.cpu-architecture"] ?? "x86_64";
 
 /**
- * ECS's UpdateContainerAgent, to a named uploaded release: the agent gets an upgrade command with
- * the release's digest, signature and a download URL carrying a token only it can use; the
- * instance's agentUpdateStatus is PENDING until the agent reports on.
+ * ECS's UpdateContainerAgent (both front doors), to a named uploaded release or, without one, the
+ * newest for the instance's architecture: the agent gets an upgrade command with the release's
+ * digest, signature and a download URL carrying a token only it can use; the instance's
+ * agentUpdateStatus is PENDING until the agent reports on. ECS's refusals: UpdateInProgressException
+ * (an update not UPDATED/FAILED yet), NoUpdateAvailableException (already on that version, or no
+ * newer release), MissingVersionException (no version given and the agent's is not comparable).
  */
 export async function updateContainerAgent(
   ctx: OpsContext,
@@ -34,8 +41,25 @@ export async function updateContainerAgent(
   input: unknown,
   origin: string,
 ): Promise<InstanceRow> {
-  const { version } = parseInput(updateInput, input);
+  const { version: asked } = parseInput(updateInput, input);
   const row = await requireInstance(ctx, cluster, idOrArn);
+  if (row.agentUpdateStatus && IN_PROGRESS.has(row.agentUpdateStatus)) {
+    throw new OpError("conflict", "UpdateInProgressException", `an agent update of container instance ${row.id} to ${row.agentUpdateVersion} is in progress (${row.agentUpdateStatus})`);
+  }
+  const current = row.versionInfo.agentVersion;
+  let version = asked;
+  if (version === undefined) {
+    // ECS's "latest": judged against the running version, which must then be a version at all.
+    if (!current || !isSemver(current)) {
+      throw new OpError("invalid", "MissingVersionException", `the agent of container instance ${row.id} reports no comparable version (${current ?? "none"}); name the release to update to`);
+    }
+    const latest = await latestAgentRelease(ctx, instanceArchitecture(row));
+    if (!latest || Bun.semver.order(latest.version, current) <= 0) {
+      throw new OpError("invalid", "NoUpdateAvailableException", `no agent release newer than ${current} for ${instanceArchitecture(row)}`);
+    }
+    version = latest.version;
+  }
+  if (current === version) throw new OpError("invalid", "NoUpdateAvailableException", `the agent of container instance ${row.id} already runs ${version}`);
   return sendUpgrade(ctx, store, send, row, version, origin);
 }
 

@@ -1,4 +1,5 @@
 import type { AwsJsonActions } from "../action.ts";
+import { agentUpdateActions } from "./agent-updates.ts";
 import { attributeActions } from "./attributes.ts";
 import { clusterActions } from "./clusters.ts";
 import { containerInstanceActions } from "./container-instances.ts";
@@ -14,6 +15,7 @@ export const ecsActions: AwsJsonActions = {
   ...taskActions,
   ...serviceActions,
   ...containerInstanceActions,
+  ...agentUpdateActions,
   ...attributeActions,
   ...tagActions,
 };
