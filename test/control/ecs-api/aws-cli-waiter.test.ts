@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createApi } from "../../../control/api/app.ts";
 import { APP_V1, APP_V2, fakeFleet } from "../services/fake-fleet.ts";
+import { awsCli } from "./aws-cli.ts";
 import { call } from "./call.ts";
 
 /**
@@ -15,44 +13,21 @@ import { call } from "./call.ts";
 const C = "cli-wait";
 let fleet: Awaited<ReturnType<typeof fakeFleet>>;
 let server: ReturnType<typeof Bun.serve>;
-let home: string;
+let cli: ReturnType<typeof awsCli>;
+const aws = (...args: string[]) => cli.aws(...args);
 
 beforeAll(async () => {
   fleet = await fakeFleet(C, 2);
   expect((await fleet.t.request("POST", "/v1/task-definitions", APP_V1)).status).toBe(201);
   const app = createApi(fleet.t.ctx, { sigV4: async () => ({ tokenId: "cli", name: "cli", role: "admin" }) });
   server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
-  home = mkdtempSync(join(tmpdir(), "flotilla-aws-cli-"));
-  writeFileSync(join(home, "config"), "");
+  cli = awsCli(() => server.port!);
 });
 afterAll(() => {
   server?.stop(true);
   fleet?.close();
-  if (home) rmSync(home, { recursive: true, force: true });
+  cli?.close();
 });
-
-async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  // Debian's aws CLI, which the setup installs: an `aws` earlier on PATH (a pyenv aws-cli 1.x here)
-  // would test another client than the one the docs name.
-  const aws = "/usr/bin/aws";
-  if (!existsSync(aws)) throw new Error(`${aws} is missing: run scripts/lib/ensure-test-tools.sh (it installs Debian's awscli)`);
-  const p = Bun.spawn([aws, "--endpoint-url", `http://127.0.0.1:${server.port}`, "--region", "eu-west-1", "--output", "json", ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: home,
-      AWS_CONFIG_FILE: join(home, "config"),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, "credentials"),
-      AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-      AWS_SECRET_ACCESS_KEY: "not-checked-here",
-      AWS_EC2_METADATA_DISABLED: "true",
-      AWS_MAX_ATTEMPTS: "1",
-    },
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr };
-}
 
 async function converge(rounds: number) {
   for (let i = 0; i < rounds; i++) {
