@@ -275,6 +275,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     "/console",
     createConsole(ctx, {
       changes,
+      agentReleases,
+      agentRequests: () => link?.sendRequest,
       logRequests: () => link?.logRequests,
       log,
       brokerUrl: broker.url,

@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import type { BrokerProvisioning } from "../api/middleware/broker-provisioning/index.ts";
 import type { ChangeBus } from "../change-bus.ts";
 import type { LogRequests } from "../link/log-requests.ts";
+import type { AgentReleaseStore } from "../ops/agent-release-store.ts";
+import type { SendAgentRequest } from "../ops/agent-updates.ts";
 import type { TokenRow } from "../ops/tokens.ts";
 import type { Viewer } from "./layout.tsx";
 import type { Session, SessionStore } from "./sessions.ts";
@@ -18,6 +20,9 @@ export interface ConsoleOptions {
   log?: Logger;
   /** After a host is deregistered: drop the agent's broker session and its retained desired set. */
   instanceRevoked?: (instanceId: string) => Promise<void>;
+  /** Agent releases and the agent link, for the host page's "Update agent" (as the API's update-agent route). */
+  agentReleases?: AgentReleaseStore;
+  agentRequests?: () => SendAgentRequest | undefined;
   /** The broker agents connect to (its scheme and port go into the install line). */
   brokerUrl?: string;
 }

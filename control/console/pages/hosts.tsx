@@ -7,6 +7,18 @@ function connection(r: Pick<InstanceRow, "agentConnected">) {
   return <Status value={r.agentConnected ? "connected" : "disconnected"} />;
 }
 
+const UPDATE_TONES: Record<string, "ok" | "warn" | "bad"> = { UPDATED: "ok", FAILED: "bad", PENDING: "warn", STAGING: "warn", STAGED: "warn", UPDATING: "warn" };
+
+/** ECS's agentUpdateStatus as a badge, with the version it is about; nothing when never updated. */
+function agentUpdate(r: Pick<InstanceRow, "agentUpdateStatus" | "agentUpdateVersion">) {
+  if (!r.agentUpdateStatus) return null;
+  return (
+    <span class="agent-update">
+      <Status value={r.agentUpdateStatus} tone={UPDATE_TONES[r.agentUpdateStatus] ?? "idle"} /> {r.agentUpdateVersion ? `to ${r.agentUpdateVersion}` : ""}
+    </span>
+  );
+}
+
 function health(r: Pick<InstanceRow, "healthStatus">) {
   return <Status value={r.healthStatus ?? "INSUFFICIENT_DATA"} tone={r.healthStatus === "OK" ? "ok" : r.healthStatus === "IMPAIRED" ? "bad" : "idle"} />;
 }
@@ -111,7 +123,9 @@ export function HostsPage(props: { viewer: Viewer; cluster: string; page: Instan
                 <td data-label="Last seen">
                   <Time ms={r.lastSeenAt} />
                 </td>
-                <td data-label="Agent version">{r.versionInfo.agentVersion ?? "—"}</td>
+                <td data-label="Agent version">
+                  {r.versionInfo.agentVersion ?? "—"} {agentUpdate(r)}
+                </td>
                 {v.canWrite && (
                   <td data-label="Action">
                     <StatusForm viewer={v} cluster={cluster} row={r} />
@@ -165,11 +179,34 @@ export function ConfirmStatusPage(props: { viewer: Viewer; cluster: string; row:
   );
 }
 
-export function HostPage(props: { viewer: Viewer; cluster: string; row: InstanceRow; tasks: TaskRow[] }) {
+/**
+ * UpdateContainerAgent from the host page (POST …/update-agent, the REST route's operation): the
+ * newest release for the host's architecture, or one picked from those uploaded.
+ */
+function UpdateAgentForm(props: { viewer: Viewer; cluster: string; row: InstanceRow; releases: string[] }) {
+  return (
+    <form method="post" action={clusterPath(props.cluster, `/hosts/${props.row.id}/update-agent`)} class="update-agent">
+      <Csrf viewer={props.viewer} />
+      <label>
+        Agent release
+        <select name="version">
+          <option value="">newest</option>
+          {props.releases.map((v) => (
+            <option value={v}>{v}</option>
+          ))}
+        </select>
+      </label>{" "}
+      <button type="submit">Update agent</button>
+    </form>
+  );
+}
+
+export function HostPage(props: { viewer: Viewer; cluster: string; row: InstanceRow; tasks: TaskRow[]; releases: string[]; notice?: string }) {
   const { viewer: v, cluster, row } = props;
   const details = (row.healthDetails ?? []) as { type: string; status: string; reason?: string }[];
   return (
     <Page title={`Host ${row.hostname}`} viewer={v} live="instance tasks">
+      <Notice text={props.notice} />
       <div data-live-region="host" id="host">
         <dl class="facts">
           <dt>Instance</dt>
@@ -197,6 +234,13 @@ export function HostPage(props: { viewer: Viewer; cluster: string; row: Instance
           <dt>Registered</dt>
           <dd>
             <Time ms={row.registeredAt} />
+          </dd>
+          <dt>Agent version</dt>
+          <dd class="agent-version">{row.versionInfo.agentVersion ?? "—"}</dd>
+          <dt>Agent update</dt>
+          <dd class="agent-update-status">
+            {agentUpdate(row) ?? "—"}
+            {row.agentUpdateStatus === "FAILED" && row.agentUpdateReason ? <span class="reason"> — {row.agentUpdateReason}</span> : null}
           </dd>
           <dt>Versions</dt>
           <dd>
@@ -243,6 +287,7 @@ export function HostPage(props: { viewer: Viewer; cluster: string; row: Instance
       {v.canWrite && row.status !== "INACTIVE" && (
         <section class="forms" aria-label="Change the host">
           <StatusForm viewer={v} cluster={cluster} row={row} />
+          <UpdateAgentForm viewer={v} cluster={cluster} row={row} releases={props.releases} />
           <form method="post" action={clusterPath(cluster, `/hosts/${row.id}/deregister`)}>
             <Csrf viewer={v} />
             <button type="submit">Deregister…</button>

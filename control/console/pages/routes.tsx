@@ -6,6 +6,8 @@ import { clusterCounts, listClusters } from "../../ops/clusters.ts";
 import type { OpsContext } from "../../ops/context.ts";
 import { OpError } from "../../ops/errors.ts";
 import { fleetCounts, pageContainerInstances } from "../../ops/instance-pages.ts";
+import { listAgentReleases } from "../../ops/agent-releases.ts";
+import { instanceArchitecture, updateContainerAgent } from "../../ops/agent-updates.ts";
 import { deregisterContainerInstance, instanceHostnames, listContainerInstances, requireInstance, updateInstanceStatus } from "../../ops/instances.ts";
 import { createService, listServices, requireService, serviceDetails, endpointsOf, updateService } from "../../ops/services.ts";
 import { deregisterTaskDefinition, listTaskDefinitions, registerTaskDefinition, resolveTaskDefinition } from "../../ops/task-definitions.ts";
@@ -41,6 +43,7 @@ const NOTICES: Record<string, string> = {
   updated: "The service was updated: a new deployment started.",
   created: "The service was created.",
   deregistered: "The host was deregistered.",
+  "agent-update": "The agent update was sent: the status below follows the agent's reports.",
 };
 
 const field = (form: Record<string, unknown>, name: string) => (typeof form[name] === "string" ? (form[name] as string) : undefined);
@@ -130,7 +133,21 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     const cluster = c.req.param("cluster");
     const row = await requireInstance(ctx, cluster, c.req.param("id"));
     const tasks = await listTasks(ctx, cluster, { containerInstance: row.id });
-    return c.html(<HostPage viewer={consoleRequest(c).viewer} cluster={cluster} row={row} tasks={tasks} />);
+    const arch = instanceArchitecture(row);
+    const releases = (await listAgentReleases(ctx)).filter((r) => r.architecture === arch).map((r) => r.version);
+    const done = c.req.query("done");
+    return c.html(<HostPage viewer={consoleRequest(c).viewer} cluster={cluster} row={row} tasks={tasks} releases={releases} notice={done ? NOTICES[done] : undefined} />);
+  });
+  app.post("/clusters/:cluster/hosts/:id/update-agent", async (c) => {
+    const cluster = c.req.param("cluster");
+    const id = c.req.param("id");
+    return act(c, "POST", `/v1/clusters/${cluster}/container-instances/${id}/update-agent`, async () => {
+      const send = opts.agentRequests?.();
+      if (!opts.agentReleases || !send) throw new OpError("conflict", "ServerException", "agent updates cannot be sent: the control's agent link is not up");
+      const version = field(await c.req.parseBody(), "version");
+      const row = await updateContainerAgent(ctx, opts.agentReleases, send, cluster, id, version ? { version } : {}, new URL(c.req.url).origin);
+      return c.redirect(`${clusterPath(cluster, `/hosts/${row.id}`)}?done=agent-update`, 303);
+    });
   });
   app.post("/clusters/:cluster/hosts/:id/status", async (c) => {
     const cluster = c.req.param("cluster");

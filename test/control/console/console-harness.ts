@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { ChangeBus } from "../../../control/change-bus.ts";
 import type { Clock } from "../../../control/clock.ts";
-import { createConsole } from "../../../control/console/app.tsx";
+import { createConsole, type ConsoleOptions } from "../../../control/console/app.tsx";
 import { createToken } from "../../../control/ops/tokens.ts";
 import { TEST_TOKEN } from "../../helpers/control.ts";
 import { createTestOps, type TestOps } from "../../helpers/ops.ts";
@@ -24,7 +24,8 @@ export interface ConsoleHarness {
 }
 
 /** `ops`: the operations of an existing in-process fleet (test/control/services/fake-fleet.ts). */
-export async function consoleHarness(clock?: Clock, ops?: TestOps): Promise<ConsoleHarness> {
+/** `extra`: more console options (agent releases and link for the host page's "Update agent"). */
+export async function consoleHarness(clock?: Clock, ops?: TestOps, extra: Partial<ConsoleOptions> = {}): Promise<ConsoleHarness> {
   const t = ops ?? (await createTestOps(clock));
   const changes = new ChangeBus();
   t.ctx.changes = changes;
@@ -37,6 +38,7 @@ export async function consoleHarness(clock?: Clock, ops?: TestOps): Promise<Cons
       changes,
       instanceRevoked: async (id) => void revoked.push(id),
       brokerProvisioning: { activationCreated: async (id) => void provisioned.push(`created ${id}`), activationGone: async (id) => void provisioned.push(`gone ${id}`) },
+      ...extra,
     }),
   );
   const get = async (path: string, cookie: string) => {
