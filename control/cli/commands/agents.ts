@@ -2,6 +2,7 @@ import { seg } from "../client.ts";
 import { emit, expectArgs, intFlag, type Resource } from "../command.ts";
 import { CommandFailed, UsageError } from "../errors.ts";
 import { table } from "../output.ts";
+import { uploadRelease } from "./agent-release-upload.ts";
 
 const upgrades = (cluster: string, rest = "") => `/v1/clusters/${seg(cluster)}/agent-upgrades${rest}`;
 
@@ -86,6 +87,7 @@ export const agents: Resource = {
         );
       },
     },
+    "upload-release": uploadRelease,
     releases: {
       summary: "List the agent releases uploaded to the control service.",
       async run(ctx, { positionals }) {
