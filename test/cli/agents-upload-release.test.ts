@@ -52,7 +52,7 @@ test("a signature by a key the control does not trust (given as base64): one rea
   expect(r.stdout).toBe("");
   const lines = r.stderr.trim().split("\n");
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toContain("signature: does not verify with the control's release public key(s)");
+  expect(lines[0]).toBe("flotilla: InvalidParameterException: signature: does not verify with the control's release public key(s)");
   expect((await tc.api("GET", "/v1/agent-releases")).body.agentReleases.map((x: any) => x.version)).toEqual(["2.0.0"]);
 });
 
