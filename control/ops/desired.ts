@@ -4,6 +4,7 @@ import { containerInstances, tasks } from "../db/schema.ts";
 import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
+import { openPrefetchesByInstance } from "./image-prefetch.ts";
 
 
 /**
@@ -53,7 +54,9 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
           .all()),
       );
     }
-    return { insts, taskRows };
+    // Read in the same section as the generation, so a set never lists a prefetch its host finished before it.
+    const prefetch = await openPrefetchesByInstance(ctx, ids);
+    return { insts, taskRows, prefetch };
   });
   const byInstance = new Map<string, DesiredTask[]>();
   for (const t of rows.taskRows) {
@@ -75,7 +78,8 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
     byInstance.set(t.instanceId, list);
   }
   for (const inst of rows.insts) {
-    out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [] });
+    const prefetch = rows.prefetch.get(inst.id);
+    out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [], ...(prefetch ? { prefetch } : {}) });
   }
   return out;
 }
