@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
+import { limitPulls, PullLimiter } from "../../../agent/runtime/pull-limiter.ts";
+
+/** Counts the pulls in flight inside the runtime (under the limiter) and the most seen at once. */
+function countingPulls(runtime: HollowRuntime) {
+  const seen = { active: 0, max: 0, order: [] as string[] };
+  const ensure = runtime.ensureImage.bind(runtime);
+  runtime.ensureImage = async (image, behavior) => {
+    seen.active++;
+    seen.max = Math.max(seen.max, seen.active);
+    seen.order.push(`start ${image}`);
+    try {
+      return await ensure(image, behavior);
+    } finally {
+      seen.active--;
+      seen.order.push(`end ${image}`);
+    }
+  };
+  return seen;
+}
+
+describe("PullLimiter over the in-memory runtime", () => {
+  test("limit 1: pulls run one after another, in the order they asked", async () => {
+    const hollow = new HollowRuntime({ timings: { pullLatencyMs: 5 } });
+    const seen = countingPulls(hollow);
+    const limited = limitPulls(hollow, new PullLimiter(1));
+    await Promise.all(["a", "b", "c"].map((i) => limited.ensureImage(i, "always")));
+    expect(seen.max).toBe(1);
+    expect(seen.order).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+  });
+
+  test("limit 2: never more than two at once, and two do run together", async () => {
+    const hollow = new HollowRuntime({ timings: { pullLatencyMs: 5 } });
+    const seen = countingPulls(hollow);
+    const limiter = new PullLimiter(2);
+    const limited = limitPulls(hollow, limiter);
+    const all = Promise.all(["a", "b", "c", "d", "e"].map((i) => limited.ensureImage(i, "always")));
+    expect(limiter.running).toBe(2);
+    expect(limiter.queued).toBe(3);
+    await all;
+    expect(seen.max).toBe(2);
+    expect(limiter.running).toBe(0);
+  });
+
+  test("a failed pull gives its slot back", async () => {
+    const hollow = new HollowRuntime({ timings: { pullLatencyMs: 1 }, unpullableImages: ["bad"] });
+    const limited = limitPulls(hollow, new PullLimiter(1));
+    const results = await Promise.allSettled([limited.ensureImage("bad", "always"), limited.ensureImage("good", "always")]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
+    expect((results[0] as PromiseRejectedResult).reason.name).toBe("CannotPullContainerError");
+  });
+
+  test("the other runtime calls are the runtime's own, unlimited", async () => {
+    const hollow = new HollowRuntime({ timings: { pullLatencyMs: 1 } });
+    const limited = limitPulls(hollow, new PullLimiter(1));
+    expect((await limited.info()).version).toBe("hollow-1");
+  });
+
+  test("a limit below 1 is refused", () => {
+    expect(() => new PullLimiter(0)).toThrow("positive integer");
+  });
+});
