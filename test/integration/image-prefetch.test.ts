@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AgentProcess } from "../helpers/agent-process.ts";
+import { startTestControl, type TestControl } from "../helpers/control.ts";
+import { docker, removeInstanceContainers } from "../helpers/docker.ts";
+import { startRegisteredAgent } from "../helpers/fleet.ts";
+import { startTestRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/**
+ * Image prefetch end to end: the API, the control's desired set, a real agent process pulling
+ * from Debian's docker-registry (htpasswd auth, credentials from the agent's
+ * --registry-credentials file) into the real Docker engine, progress back through its reports.
+ * The agent runs with --max-concurrent-pulls 1, so two images are pulled one after the other.
+ */
+const C = "prefetch-it";
+let tc: TestControl;
+let registry: TestRegistry;
+let agent: AgentProcess | undefined;
+let instanceId: string;
+const refs: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), "flotilla-prefetch-"));
+
+const removeLocal = (ref: string) => docker("rmi", "-f", ref).catch(() => undefined);
+const inspect = (ref: string) => docker("image", "inspect", "--format", "{{.Id}}", ref).catch(() => null);
+
+/** An image with a layer of its own (random bytes), so the pull really downloads it; not kept locally. */
+async function pushLayered(name: string): Promise<string> {
+  const local = `flotilla/prefetch-layer:${Date.now()}-${randomBytes(3).toString("hex")}`;
+  const build = Bun.spawn(["docker", "build", "--no-cache", "-q", "-t", local, "-"], {
+    stdin: new TextEncoder().encode("FROM flotilla/busybox:test\nRUN head -c 3000000 /dev/urandom > /blob\n"),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(await build.exited).toBe(0);
+  const ref = await registry.push(local, name);
+  refs.push(ref);
+  await removeLocal(local);
+  return ref;
+}
+
+async function prefetch(body: unknown) {
+  const res = await tc.api("POST", `/v1/clusters/${C}/image-prefetch`, body);
+  expect(res.status).toBe(201);
+  return res.body.imagePrefetch.id as string;
+}
+
+async function ended(id: string) {
+  return waitFor(`prefetch ${id} to end`, async () => {
+    const p = (await tc.api("GET", `/v1/clusters/${C}/image-prefetch/${id}`)).body.imagePrefetch;
+    return p.status !== "IN_PROGRESS" ? p : undefined;
+  }, { timeoutMs: 60_000 });
+}
+
+beforeAll(async () => {
+  registry = await startTestRegistry();
+  tc = await startTestControl();
+  await tc.api("POST", "/v1/clusters", { clusterName: C });
+  const creds = join(dir, "creds.json");
+  writeFileSync(creds, JSON.stringify({ [registry.host]: { username: registry.username, password: registry.password } }));
+  ({ agent, instanceId } = await startRegisteredAgent(tc, C, ["--registry-credentials", creds, "--max-concurrent-pulls", "1", "--attribute", "site=shop-1"]));
+}, 90_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  if (instanceId) await removeInstanceContainers(instanceId);
+  for (const ref of refs) await removeLocal(ref);
+  await tc?.stop();
+  await registry?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("image prefetch with a real agent, Docker and registry", () => {
+  test("a task definition's image is pulled onto the host: the API shows DONE and docker image inspect finds it", async () => {
+    const ref = await pushLayered(`flotilla/prefetch-one:${Date.now()}`);
+    expect(await inspect(ref)).toBeNull();
+    await tc.api("POST", "/v1/task-definitions", { family: "prefetched", containerDefinitions: [{ name: "app", image: ref, memory: 32 }] });
+    const id = await prefetch({ taskDefinition: "prefetched", filter: "attribute:site == shop-1" });
+    const p = await ended(id);
+    expect(p.status).toBe("SUCCESSFUL");
+    expect(p.instances).toHaveLength(1);
+    expect(p.instances[0]).toMatchObject({ containerInstanceId: instanceId, status: "DONE", images: [{ image: ref, status: "DONE" }] });
+    expect(await inspect(ref)).toStartWith("sha256:");
+  }, 90_000);
+
+  test("an image the registry does not have: FAILED with the registry's reason", async () => {
+    const missing = `${registry.host}/flotilla/not-pushed:${Date.now()}`;
+    const id = await prefetch({ images: [missing], instances: [instanceId] });
+    const p = await ended(id);
+    expect(p.status).toBe("FAILED");
+    const img = p.instances[0].images[0];
+    expect(img.status).toBe("FAILED");
+    expect(img.reason).toStartWith(`CannotPullContainerError: pull image ${missing}: `);
+    // What docker-registry answers for an unknown tag, passed on by Docker.
+    expect(img.reason).toMatch(/manifest unknown|not found/);
+  }, 60_000);
+
+  test("--max-concurrent-pulls 1: two images are pulled one after the other, never overlapping", async () => {
+    const a = await pushLayered(`flotilla/prefetch-a:${Date.now()}`);
+    const b = await pushLayered(`flotilla/prefetch-b:${Date.now()}`);
+    const id = await prefetch({ images: [a, b], instances: [instanceId] });
+    const p = await ended(id);
+    expect(p.status).toBe("SUCCESSFUL");
+    const [x, y] = [...p.instances[0].images].sort((m: any, n: any) => Date.parse(m.startedAt) - Date.parse(n.startedAt));
+    expect(Date.parse(y.startedAt)).toBeGreaterThanOrEqual(Date.parse(x.finishedAt));
+    for (const ref of [a, b]) expect(await inspect(ref)).toStartWith("sha256:");
+  }, 120_000);
+});
