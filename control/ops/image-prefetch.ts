@@ -4,7 +4,7 @@ import type { DesiredPrefetch, ReportedPrefetch } from "../../shared/messages.ts
 import { parseImageReference } from "../../shared/image-reference.ts";
 import type { InstanceRow } from "../db/rows.ts";
 import { imagePrefetches, type ImagePrefetchTarget } from "../db/schema.ts";
-import { newId } from "../ids.ts";
+import { insertImagePrefetch, type ImagePrefetchRow } from "../services/image-prefetch-store.ts";
 import { compileExpression } from "../placement/index.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
@@ -13,7 +13,7 @@ import { listContainerInstances, requireInstance } from "./instances.ts";
 import { resolveTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
 
-export type ImagePrefetchRow = typeof imagePrefetches.$inferSelect;
+export type { ImagePrefetchRow };
 
 /** Images per prefetch, and prefetches a host works on at once (the desired set's bound). */
 export const MAX_PREFETCH_IMAGES = 100;
@@ -57,20 +57,7 @@ export async function createImagePrefetch(ctx: OpsContext, cluster: string, inpu
     }
   }
   const rows = await pickInstances(ctx, c.name, q);
-  const now = ctx.clock.now();
-  const row: ImagePrefetchRow = {
-    id: newId(),
-    clusterName: c.name,
-    taskDefinitionArn,
-    images,
-    status: "IN_PROGRESS",
-    targets: rows.map((r) => ({ containerInstanceId: r.id, status: "PENDING" as const, images: images.map((image) => ({ image, status: "PENDING" as const })) })),
-    createdAt: now,
-    updatedAt: now,
-  };
-  await ctx.serialize(() => ctx.db.insert(imagePrefetches).values(row));
-  for (const t of row.targets) ctx.desiredChanged(t.containerInstanceId);
-  return row;
+  return insertImagePrefetch(ctx, c.name, images, rows.map((r) => r.id), taskDefinitionArn);
 }
 
 /** The instances named (ids or ARNs, all in the cluster) and/or matching the filter; none is a 400. */
