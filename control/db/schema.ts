@@ -270,6 +270,8 @@ export const deployments = sqliteTable(
     reachedCount: integer("reached_count").notNull().default(0),
     /** Flotilla: hosts whose tasks this deployment leaves alone until their window opens, [{containerInstanceArn, until}]. */
     waitingHosts: text("waiting_hosts", { mode: "json" }).$type<WaitingHost[]>(),
+    /** Flotilla: the image prefetch this deployment waits for before replacing tasks (deploymentConfiguration.prefetch). */
+    prefetchId: text("prefetch_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

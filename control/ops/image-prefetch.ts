@@ -152,7 +152,11 @@ export async function applyPrefetchReport(ctx: OpsContext, instanceId: string, r
       await ctx.db.update(imagePrefetches).set({ targets: row.targets, status, updatedAt: now }).where(eq(imagePrefetches.id, row.id));
     }
   });
-  if (ended) ctx.desiredChanged(instanceId);
+  if (ended) {
+    ctx.desiredChanged(instanceId);
+    // A deployment may be waiting for this prefetch (deploymentConfiguration.prefetch).
+    ctx.servicesChanged?.();
+  }
 }
 
 function hostStatus(t: ImagePrefetchTarget): ImagePrefetchTarget["status"] {

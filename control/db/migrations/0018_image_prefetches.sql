@@ -10,3 +10,5 @@ CREATE TABLE `image_prefetches` (
 );
 --> statement-breakpoint
 CREATE INDEX `image_prefetches_cluster` ON `image_prefetches` (`cluster_name`,`status`);
+--> statement-breakpoint
+ALTER TABLE `deployments` ADD `prefetch_id` text;
