@@ -115,6 +115,16 @@ describe("a prefetch's life", () => {
     expect(list.map((x: any) => x.id)).toContain(p.id);
   });
 
+  test("neither instances nor filter: every instance of the cluster; creating one is audited", async () => {
+    const res = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { images: ["busybox:1.36"] });
+    expect(res.status).toBe(201);
+    expect(res.body.imagePrefetch.instances.map((i: any) => i.containerInstanceId).sort()).toEqual([...siteA, siteB].sort());
+    const actions = (await t.request("GET", "/v1/audit?limit=20")).body.entries.map((e: any) => e.action);
+    expect(actions).toContain("CreateImagePrefetch");
+    // Leave the hosts' sets as they were for the next test.
+    for (const id of [...siteA, siteB]) await report(id, [{ prefetchId: res.body.imagePrefetch.id, images: [{ image: "busybox:1.36", status: "DONE" }] }]);
+  });
+
   test("every host DONE: SUCCESSFUL", async () => {
     const p = (await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { images: ["busybox:1.36"], instances: [siteB] })).body.imagePrefetch;
     await report(siteB, [{ prefetchId: p.id, images: [{ image: "busybox:1.36", status: "DONE" }] }]);
