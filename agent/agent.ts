@@ -106,6 +106,8 @@ export function createAgent(opts: AgentOptions): Agent {
     const builtAt = Date.now();
     const agentUpdate = opts.upgrader?.status();
     const updateKey = agentUpdate ? JSON.stringify(agentUpdate) : "";
+    // Only while the desired set lists prefetches: most reports carry none, and stay their size.
+    const prefetches = prefetcher.reported();
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -115,7 +117,7 @@ export function createAgent(opts: AgentOptions): Agent {
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
       agentUpdate: agentUpdate && (!factsSent || updateKey !== updateSent) ? agentUpdate : undefined,
-      prefetches: prefetcher.reported(),
+      prefetches: prefetches.length ? prefetches : undefined,
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {

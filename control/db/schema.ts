@@ -492,5 +492,6 @@ export const imagePrefetches = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("image_prefetches_cluster").on(t.clusterName, t.status)],
+  // By status: every desired set built reads the IN_PROGRESS ones; by cluster: the API's list.
+  (t) => [index("image_prefetches_status").on(t.status), index("image_prefetches_cluster").on(t.clusterName, t.createdAt)],
 );

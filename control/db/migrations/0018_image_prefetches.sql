@@ -9,6 +9,7 @@ CREATE TABLE `image_prefetches` (
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `image_prefetches_cluster` ON `image_prefetches` (`cluster_name`,`status`);
+CREATE INDEX `image_prefetches_status` ON `image_prefetches` (`status`);--> statement-breakpoint
+CREATE INDEX `image_prefetches_cluster` ON `image_prefetches` (`cluster_name`,`created_at`);
 --> statement-breakpoint
 ALTER TABLE `deployments` ADD `prefetch_id` text;

@@ -137,6 +137,11 @@ describe("image prefetch on the agent", () => {
     expect(a.agent.prefetcher.reported().map((p) => p.prefetchId)).toEqual(["p1"]);
     a.desired(set(4, []));
     expect(a.agent.prefetcher.reported()).toEqual([]);
+    // With nothing to prefetch the reports carry no prefetches field at all (they stay their size).
+    const sent = a.reports.length;
+    a.agent.reportSoon();
+    await waitFor("a report after the prefetch left", () => a.reports.length > sent);
+    expect("prefetches" in a.reports.at(-1)!).toBe(false);
     await a.agent.stop();
     // The same store: the engine holds generation 4 and the retained set is 4 again.
     a = start({ store });
