@@ -141,7 +141,7 @@ describe("image prefetch on the agent", () => {
     const sent = a.reports.length;
     a.agent.reportSoon();
     await waitFor("a report after the prefetch left", () => a.reports.length > sent);
-    expect("prefetches" in a.reports.at(-1)!).toBe(false);
+    expect(JSON.stringify(a.reports.at(-1))).not.toContain("prefetches");
     await a.agent.stop();
     // The same store: the engine holds generation 4 and the retained set is 4 again.
     a = start({ store });
