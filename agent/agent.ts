@@ -7,7 +7,7 @@ import { ExecServer } from "./exec/exec-server.ts";
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
-import { limitPulls, PullLimiter } from "./runtime/pull-limiter.ts";
+import { DEFAULT_MAX_CONCURRENT_PULLS, limitPulls, PullLimiter } from "./runtime/pull-limiter.ts";
 import { ImagePrefetcher } from "./engine/image-prefetcher.ts";
 import type { StateStore } from "./store/state-file.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
@@ -219,7 +219,8 @@ export function createAgent(opts: AgentOptions): Agent {
         onDesired: (d) => {
           opts.metrics?.desiredReceived(d.generation);
           if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
-          prefetcher.take(d.generation, d.prefetch ?? []);
+          // The control's limit (the instance's flotilla.max-concurrent-pulls attribute), else the flag's.
+          if (prefetcher.take(d.generation, d.prefetch ?? [])) pulls.setLimit(d.maxConcurrentPulls ?? opts.maxConcurrentPulls ?? DEFAULT_MAX_CONCURRENT_PULLS);
         },
         onDiscovery: (set) => {
           opts.discovery?.apply(set);

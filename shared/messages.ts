@@ -117,6 +117,8 @@ export const desiredStateSchema = z.object({
   generation: z.number().int().nonnegative(),
   tasks: z.array(desiredTaskSchema),
   prefetch: z.array(desiredPrefetchSchema).max(100).optional(),
+  /** Image pulls at a time on the host, from its `flotilla.max-concurrent-pulls` attribute (shared/pull-limit.ts); absent: the agent's flag. */
+  maxConcurrentPulls: z.number().int().min(1).max(64).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 

@@ -36,10 +36,10 @@ export class ImagePrefetcher {
   /**
    * The prefetch list of a desired set. A repeated generation counts (the retained set after an
    * agent restart is the same generation the saved state holds, and must start the pulls again);
-   * an older one changes nothing.
+   * an older one changes nothing. Returns false for an older one.
    */
-  take(generation: number, list: DesiredPrefetch[]): void {
-    if (generation < this.generation) return;
+  take(generation: number, list: DesiredPrefetch[]): boolean {
+    if (generation < this.generation) return false;
     this.generation = generation;
     const wanted = new Set(list.map((p) => p.prefetchId));
     for (const id of [...this.prefetches.keys()]) if (!wanted.has(id)) this.prefetches.delete(id);
@@ -50,6 +50,7 @@ export class ImagePrefetcher {
       for (const entry of images.values()) void this.pull(entry);
     }
     this.opts.changed();
+    return true;
   }
 
   reported(): ReportedPrefetch[] {

@@ -12,8 +12,26 @@ export class PullLimiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(readonly limit: number = DEFAULT_MAX_CONCURRENT_PULLS) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`pull limit must be a positive integer, got ${limit}`);
+  private current: number;
+
+  constructor(limit: number = DEFAULT_MAX_CONCURRENT_PULLS) {
+    this.current = checked(limit);
+  }
+
+  get limit(): number {
+    return this.current;
+  }
+
+  /**
+   * A new limit (the control's `flotilla.max-concurrent-pulls` attribute, else the flag's). Raised:
+   * waiting pulls start at once; lowered: running pulls finish, and new ones wait below it.
+   */
+  setLimit(limit: number): void {
+    this.current = checked(limit);
+    while (this.active < this.current && this.waiting.length > 0) {
+      this.active++;
+      this.waiting.shift()!();
+    }
   }
 
   /** Pulls holding a slot now / waiting for one (introspection and tests). */
@@ -26,17 +44,23 @@ export class PullLimiter {
 
   /** Runs fn once a slot is free; the slot is given back however fn ends. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.active >= this.current) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;
     try {
       return await fn();
     } finally {
-      // Hand the slot straight to the next waiter (active stays counted), else free it.
-      const next = this.waiting.shift();
+      // Hand the slot straight to the next waiter (active stays counted), unless the limit was
+      // lowered below the pulls running; else free it.
+      const next = this.active <= this.current ? this.waiting.shift() : undefined;
       if (next) next();
       else this.active--;
     }
   }
+}
+
+function checked(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`pull limit must be a positive integer, got ${limit}`);
+  return limit;
 }
 
 /**

@@ -5,6 +5,7 @@ import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
 import { openPrefetchesByInstance } from "./image-prefetch.ts";
+import { parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 
 /**
@@ -30,11 +31,11 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
   const ids = [...new Set(instanceIds)];
   if (ids.length === 0) return out;
   const rows = await ctx.serialize(async () => {
-    const insts: { id: string; clusterName: string; generation: number }[] = [];
+    const insts: { id: string; clusterName: string; generation: number; attributes: Record<string, string> }[] = [];
     const taskRows: (typeof tasks.$inferSelect)[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const cols = { id: containerInstances.id, clusterName: containerInstances.clusterName, generation: containerInstances.desiredGeneration };
+      const cols = { id: containerInstances.id, clusterName: containerInstances.clusterName, generation: containerInstances.desiredGeneration, attributes: containerInstances.attributes };
       // Take the generation the database assigned: with several control processes a read-then-add
       // could hand two different sets the same generation, and the agent would drop the second.
       insts.push(
@@ -79,7 +80,15 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
   }
   for (const inst of rows.insts) {
     const prefetch = rows.prefetch.get(inst.id);
-    out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [], ...(prefetch ? { prefetch } : {}) });
+    const maxConcurrentPulls = parsePullLimit(inst.attributes[PULL_LIMIT_ATTRIBUTE]);
+    out.set(inst.id, {
+      instanceId: inst.id,
+      clusterName: inst.clusterName,
+      generation: inst.generation,
+      tasks: byInstance.get(inst.id) ?? [],
+      ...(prefetch ? { prefetch } : {}),
+      ...(maxConcurrentPulls ? { maxConcurrentPulls } : {}),
+    });
   }
   return out;
 }

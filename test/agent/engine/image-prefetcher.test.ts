@@ -127,6 +127,21 @@ describe("image prefetch on the agent", () => {
     expect(a.seen.max).toBe(2);
   });
 
+  test("the desired set's maxConcurrentPulls overrides the flag, and its absence restores it", async () => {
+    const a = start({ maxConcurrentPulls: 3 });
+    await a.agent.start();
+    expect(a.agent.pulls.limit).toBe(3);
+    a.desired({ ...set(1, []), maxConcurrentPulls: 1 });
+    expect(a.agent.pulls.limit).toBe(1);
+    a.desired(set(2, [{ prefetchId: "p1", images: ["a:1", "b:1", "c:1"] }]));
+    expect(a.agent.pulls.limit).toBe(3);
+    a.desired({ ...set(3, [{ prefetchId: "p1", images: ["a:1", "b:1", "c:1"] }]), maxConcurrentPulls: 1 });
+    await waitFor("the prefetch to end", () => a.last().p1?.every((i) => i.status === "DONE"));
+    // An older set changes nothing.
+    a.desired(set(2, []));
+    expect(a.agent.pulls.limit).toBe(1);
+  });
+
   test("a prefetch left out of a newer set leaves the reports; an older set changes nothing; a restarted agent pulls again on the same generation", async () => {
     const store = memoryStateStore();
     let a = start({ store });

@@ -57,6 +57,27 @@ describe("PullLimiter over the in-memory runtime", () => {
     expect((await limited.info()).version).toBe("hollow-1");
   });
 
+  test("setLimit: raised, waiting pulls start at once; lowered, running ones finish and no new one starts above it", async () => {
+    const hollow = new HollowRuntime({ timings: { pullLatencyMs: 5 } });
+    const seen = countingPulls(hollow);
+    const limiter = new PullLimiter(1);
+    const limited = limitPulls(hollow, limiter);
+    const first = Promise.all(["a", "b", "c"].map((i) => limited.ensureImage(i, "always")));
+    expect([limiter.running, limiter.queued]).toEqual([1, 2]);
+    limiter.setLimit(3);
+    expect([limiter.running, limiter.queued]).toEqual([3, 0]);
+    await first;
+    expect(seen.max).toBe(3);
+    seen.max = 0;
+    const second = Promise.all(["d", "e", "f", "g"].map((i) => limited.ensureImage(i, "always")));
+    limiter.setLimit(1);
+    await second;
+    // d, e and f had started under 3; g waited until all three ended.
+    expect(seen.order.indexOf("start g")).toBeGreaterThan(Math.max(seen.order.indexOf("end d"), seen.order.indexOf("end e"), seen.order.indexOf("end f")));
+    expect(limiter.running).toBe(0);
+    expect(() => limiter.setLimit(0)).toThrow("positive integer");
+  });
+
   test("a limit below 1 is refused", () => {
     expect(() => new PullLimiter(0)).toThrow("positive integer");
   });

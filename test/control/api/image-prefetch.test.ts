@@ -65,6 +65,25 @@ describe("POST /v1/clusters/{c}/image-prefetch: bad input", () => {
   });
 });
 
+describe("the flotilla.max-concurrent-pulls attribute", () => {
+  test("goes into the host's desired set as maxConcurrentPulls, tells the host, and must be 1..64", async () => {
+    const before = t.desiredChanges.length;
+    const put = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-concurrent-pulls", value: "1", targetId: siteB }] });
+    expect(put.status).toBe(200);
+    expect(t.desiredChanges.slice(before)).toEqual([siteB]);
+    expect((await nextDesiredState(t.ctx, siteB))!.maxConcurrentPulls).toBe(1);
+    expect((await nextDesiredState(t.ctx, siteA[0]!))!.maxConcurrentPulls).toBeUndefined();
+    for (const bad of ["0", "65", "two", ""]) {
+      const res = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "site", value: "b", targetId: siteB }, { name: "flotilla.max-concurrent-pulls", value: bad, targetId: siteB }] });
+      expect(res.status).toBe(400);
+      expect(res.body.error.fields[0].path).toBe("attributes[1].value");
+    }
+    const del = await t.request("DELETE", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-concurrent-pulls", targetId: siteB }] });
+    expect(del.status).toBe(200);
+    expect((await nextDesiredState(t.ctx, siteB))!.maxConcurrentPulls).toBeUndefined();
+  });
+});
+
 describe("a prefetch's life", () => {
   test("a task definition's images go into the desired set of every host the filter matches, and only theirs", async () => {
     const res = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { taskDefinition: "web", filter: "attribute:site == a" });
