@@ -101,11 +101,20 @@ describe("image prefetch with a real agent, Docker and registry", () => {
   test("--max-concurrent-pulls 1: two images are pulled one after the other, never overlapping", async () => {
     const a = await pushLayered(`flotilla/prefetch-a:${Date.now()}`);
     const b = await pushLayered(`flotilla/prefetch-b:${Date.now()}`);
+    const since = Math.floor(Date.now() / 1000) - 1;
     const id = await prefetch({ images: [a, b], instances: [instanceId] });
     const p = await ended(id);
     expect(p.status).toBe("SUCCESSFUL");
     const [x, y] = [...p.instances[0].images].sort((m: any, n: any) => Date.parse(m.startedAt) - Date.parse(n.startedAt));
     expect(Date.parse(y.startedAt)).toBeGreaterThanOrEqual(Date.parse(x.finishedAt));
+    // Docker's own word, apart from the agent's times: its "pull" event (sent when a pull is complete)
+    // for the first image comes before the agent started the second.
+    const events = await docker("events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", "type=image", "--filter", "event=pull", "--format", "{{.TimeNano}} {{.Actor.ID}}");
+    const pulledAt = (ref: string) => events.split("\n").map((l) => l.split(" ")).find(([, actor]) => actor === ref)?.[0];
+    const firstDone = pulledAt(x.image);
+    expect(firstDone).toBeDefined();
+    expect(pulledAt(y.image)).toBeDefined();
+    expect(Number(BigInt(firstDone!) / 1_000_000n)).toBeLessThanOrEqual(Date.parse(y.startedAt));
     for (const ref of [a, b]) expect(await inspect(ref)).toStartWith("sha256:");
   }, 120_000);
 });
