@@ -8,6 +8,7 @@ import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { docker, removeInstanceContainers } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { startTestRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { describeService, waitServiceSteady } from "../helpers/services.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
@@ -116,5 +117,26 @@ describe("image prefetch with a real agent, Docker and registry", () => {
     expect(pulledAt(y.image)).toBeDefined();
     expect(Number(BigInt(firstDone!) / 1_000_000n)).toBeLessThanOrEqual(Date.parse(y.startedAt));
     for (const ref of [a, b]) expect(await inspect(ref)).toStartWith("sha256:");
+  }, 120_000);
+
+  test("deploymentConfiguration.prefetch: the new revision's image is on the host before its task is created", async () => {
+    const ref = await pushLayered(`flotilla/prefetch-svc:${Date.now()}`);
+    const def = (image: string) => ({ family: "svc", containerDefinitions: [{ name: "app", image, command: ["sleep", "3600"], memory: 32, stopTimeout: 2 }] });
+    expect((await tc.api("POST", "/v1/task-definitions", def("flotilla/busybox:test"))).status).toBe(201);
+    expect((await tc.api("POST", "/v1/task-definitions", def(ref))).status).toBe(201);
+    const created = await tc.api("POST", `/v1/clusters/${C}/services`, { serviceName: "svc", taskDefinition: "svc:1", desiredCount: 1, deploymentConfiguration: { prefetch: true } });
+    expect(created.status).toBe(201);
+    await waitServiceSteady(tc, C, "svc", 1, { revision: "svc:1", timeoutMs: 30_000 });
+    expect((await tc.api("PATCH", `/v1/clusters/${C}/services/svc`, { taskDefinition: "svc:2" })).status).toBe(200);
+    const steady = await waitServiceSteady(tc, C, "svc", 1, { revision: "svc:2", timeoutMs: 60_000 });
+    const prefetchId = steady.deployments[0].imagePrefetchId;
+    expect(prefetchId).toBeTruthy();
+    const p = (await tc.api("GET", `/v1/clusters/${C}/image-prefetch/${prefetchId}`)).body.imagePrefetch;
+    expect(p).toMatchObject({ status: "SUCCESSFUL", images: [ref], instances: [{ containerInstanceId: instanceId, status: "DONE" }] });
+    const tasks = (await tc.api("GET", `/v1/clusters/${C}/tasks`)).body.tasks.filter((t: any) => t.taskDefinitionArn.endsWith("svc:2"));
+    expect(tasks).toHaveLength(1);
+    expect(Date.parse(tasks[0].createdAt)).toBeGreaterThanOrEqual(Date.parse(p.instances[0].finishedAt));
+    expect((await describeService(tc, C, "svc")).events.some((e: any) => e.message.includes(`(image prefetch ${prefetchId})`))).toBe(true);
+    await tc.api("DELETE", `/v1/clusters/${C}/services/svc?force=true`);
   }, 120_000);
 });
