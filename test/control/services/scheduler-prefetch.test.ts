@@ -75,6 +75,28 @@ describe("deploymentConfiguration.prefetch", () => {
     expect(after.deployments.find((d: any) => d.status === "PRIMARY").imagePrefetchId).toBe(prefetchId);
   });
 
+  test("a DAEMON service keeps each host's old copy until every host ended the prefetch", async () => {
+    fleet = await fakeFleet(C, 2);
+    const [a, b] = fleet.instances as [string, string];
+    expect((await fleet.t.request("POST", "/v1/task-definitions", APP_V1)).status).toBe(201);
+    expect((await fleet.t.request("POST", "/v1/task-definitions", V2)).status).toBe(201);
+    const created = await fleet.t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "app:1", schedulingStrategy: "DAEMON", deploymentConfiguration: { prefetch: true } });
+    expect(created.status).toBe(201);
+    await rounds(3);
+    expect(await revisions()).toEqual([1, 1]);
+    await fleet.t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "app:2" });
+    await rounds(3);
+    expect(await revisions()).toEqual([1, 1]);
+    const prefetchId = (await fleet.t.request("GET", `/v1/clusters/${C}/services/web`)).body.service.deployments.find((d: any) => d.status === "PRIMARY").imagePrefetchId;
+    expect(prefetchId).toBeTruthy();
+    await reportPrefetch(a, prefetchId, [{ image: "registry.example/app:2", status: "DONE" }]);
+    await rounds(3);
+    expect(await revisions()).toEqual([1, 1]);
+    await reportPrefetch(b, prefetchId, [{ image: "registry.example/app:2", status: "DONE" }]);
+    await rounds(6);
+    expect(await revisions()).toEqual([2, 2]);
+  });
+
   test("without prefetch a deployment replaces tasks at once", async () => {
     fleet = await fakeFleet(C, 2);
     expect((await fleet.t.request("POST", "/v1/task-definitions", APP_V1)).status).toBe(201);
