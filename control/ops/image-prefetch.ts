@@ -121,7 +121,10 @@ const RANK = { PENDING: 0, PULLING: 1, DONE: 2, FAILED: 2 } as const;
 /**
  * Applies the prefetch progress in an agent's report. Forward only (an image DONE or FAILED stays
  * so; a restarted agent reporting PENDING again changes nothing); a host whose every image ended
- * leaves the desired set, so its instance gets a new one.
+ * leaves the desired set, so its instance gets a new one. The row's JSON is read and written back
+ * inside this process's serialize queue; with several control processes a lost update is repaired
+ * by the agent itself, which keeps reporting the prefetch while its desired set still lists it
+ * (every resync interval at the latest).
  */
 export async function applyPrefetchReport(ctx: OpsContext, instanceId: string, reported: ReportedPrefetch[]): Promise<void> {
   let ended = false;
