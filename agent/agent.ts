@@ -7,6 +7,8 @@ import { ExecServer } from "./exec/exec-server.ts";
 import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.ts";
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
+import { DEFAULT_MAX_CONCURRENT_PULLS, limitPulls, PullLimiter } from "./runtime/pull-limiter.ts";
+import { ImagePrefetcher } from "./engine/image-prefetcher.ts";
 import type { StateStore } from "./store/state-file.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
 import type { Logger } from "../shared/log.ts";
@@ -20,6 +22,8 @@ export interface AgentOptions {
   clusterName: string;
   facts: HostFacts;
   imagePullBehavior?: ImagePullBehavior;
+  /** Image pulls at a time on this host, task starts and prefetches together (--max-concurrent-pulls). */
+  maxConcurrentPulls?: number;
   relistIntervalMs?: number;
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
@@ -61,6 +65,8 @@ export interface Agent {
   logs: LogServer;
   exec: ExecServer;
   images: ImageCleaner;
+  prefetcher: ImagePrefetcher;
+  pulls: PullLimiter;
   stats: StatsSampler;
   /** Host facts changed: sent with the next report. */
   updateFacts(facts: HostFacts): void;
@@ -100,6 +106,8 @@ export function createAgent(opts: AgentOptions): Agent {
     const builtAt = Date.now();
     const agentUpdate = opts.upgrader?.status();
     const updateKey = agentUpdate ? JSON.stringify(agentUpdate) : "";
+    // Only while the desired set lists prefetches: most reports carry none, and stay their size.
+    const prefetches = prefetcher.reported();
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -109,6 +117,7 @@ export function createAgent(opts: AgentOptions): Agent {
       facts: factsSent ? undefined : facts,
       health: healthSent ? undefined : health,
       agentUpdate: agentUpdate && (!factsSent || updateKey !== updateSent) ? agentUpdate : undefined,
+      prefetches: prefetches.length ? prefetches : undefined,
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {
@@ -129,8 +138,9 @@ export function createAgent(opts: AgentOptions): Agent {
     scheduleReport();
   };
 
+  const pulls = new PullLimiter(opts.maxConcurrentPulls);
   const engine = new TaskEngine({
-    runtime: opts.runtime,
+    runtime: limitPulls(opts.runtime, pulls),
     store: opts.store,
     instanceId: opts.instanceId,
     clusterName: opts.clusterName,
@@ -147,6 +157,16 @@ export function createAgent(opts: AgentOptions): Agent {
     now: opts.now,
   });
   opts.metrics?.observeState(() => engine.state);
+
+  const prefetcher = new ImagePrefetcher({
+    runtime: opts.runtime,
+    limiter: pulls,
+    imagePullBehavior: opts.imagePullBehavior ?? "default",
+    pulled: (image) => engine.recordPulledImage(image),
+    changed: scheduleReport,
+    now: opts.now,
+    log: opts.log,
+  });
 
   const images = new ImageCleaner({
     runtime: opts.runtime,
@@ -175,6 +195,8 @@ export function createAgent(opts: AgentOptions): Agent {
     logs,
     exec,
     images,
+    prefetcher,
+    pulls,
     stats,
     updateFacts(next) {
       facts = next;
@@ -197,6 +219,8 @@ export function createAgent(opts: AgentOptions): Agent {
         onDesired: (d) => {
           opts.metrics?.desiredReceived(d.generation);
           if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
+          // The control's limit (the instance's flotilla.max-concurrent-pulls attribute), else the flag's.
+          if (prefetcher.take(d.generation, d.prefetch ?? [])) pulls.setLimit(d.maxConcurrentPulls ?? opts.maxConcurrentPulls ?? DEFAULT_MAX_CONCURRENT_PULLS);
         },
         onDiscovery: (set) => {
           opts.discovery?.apply(set);

@@ -28,6 +28,7 @@ Options (environment variable in brackets):
   --dns-upstream IP[:PORT]   where names outside .flotilla are forwarded (comma separated) [FLOTILLA_DNS_UPSTREAM] default: the host's /etc/resolv.conf nameservers
   --dns-stale-after S        discovery records the control has not renewed for S seconds are served with TTL 0 [FLOTILLA_DNS_STALE_AFTER] default 300
   --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
+  --max-concurrent-pulls N   image pulls at a time (task starts and prefetches together) [FLOTILLA_MAX_CONCURRENT_PULLS] default 2
   --image-cleanup-interval S seconds between removals of unused images this agent pulled (0: off) [FLOTILLA_IMAGE_CLEANUP_INTERVAL] default 3600
   --image-minimum-age S      an image this agent pulled is kept at least S seconds         [FLOTILLA_IMAGE_MINIMUM_AGE] default 3600
   --images-per-cycle N       at most N images removed per cleanup cycle                   [FLOTILLA_IMAGES_PER_CYCLE] default 5
@@ -59,6 +60,8 @@ export interface AgentConfig {
   cluster?: string;
   dataDir: string;
   imagePullBehavior: ImagePullBehavior;
+  /** Image pulls at a time on this host (agent/runtime/pull-limiter.ts). */
+  maxConcurrentPulls: number;
   attributes: Record<string, string>;
   /** The address service endpoints give for this host (multi-homed hosts, NAT); absent: its own IPs. */
   advertiseAddress?: string;
@@ -127,6 +130,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         cluster: { type: "string" },
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
+        "max-concurrent-pulls": { type: "string" },
         attribute: { type: "string", multiple: true },
         "advertise-address": { type: "string" },
         "task-cleanup-wait": { type: "string" },
@@ -195,6 +199,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     }
     return Number(value);
   };
+  const maxConcurrentPulls = wholeNumber("max-concurrent-pulls", values["max-concurrent-pulls"] ?? env.FLOTILLA_MAX_CONCURRENT_PULLS ?? "2", 1);
   const imageCleanup = {
     intervalSeconds: wholeNumber("image-cleanup-interval", values["image-cleanup-interval"] ?? env.FLOTILLA_IMAGE_CLEANUP_INTERVAL ?? "3600"),
     minimumAgeSeconds: wholeNumber("image-minimum-age", values["image-minimum-age"] ?? env.FLOTILLA_IMAGE_MINIMUM_AGE ?? "3600"),
@@ -271,6 +276,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     cluster,
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
+    maxConcurrentPulls,
     attributes,
     advertiseAddress,
     log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),

@@ -273,6 +273,7 @@ async function main() {
     clusterName: identity.clusterName,
     facts,
     imagePullBehavior: config.imagePullBehavior,
+    maxConcurrentPulls: config.maxConcurrentPulls,
     cleanupWaitMs: config.cleanupWaitSeconds * 1000,
     firelensRoot: join(config.dataDir, "firelens"),
     imageCleanup: {

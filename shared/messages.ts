@@ -100,11 +100,25 @@ export const desiredTaskSchema = z.object({
 });
 export type DesiredTask = z.infer<typeof desiredTaskSchema>;
 
+/**
+ * An image pre-pull the control wants on this host (POST /v1/clusters/{c}/image-prefetch): listed
+ * in the retained desired set until the agent reported every image DONE or FAILED, so it survives
+ * reconnects and agent restarts like the tasks do.
+ */
+export const desiredPrefetchSchema = z.object({
+  prefetchId: z.string().min(1).max(64),
+  images: z.array(z.string().min(1).max(512)).min(1).max(100),
+});
+export type DesiredPrefetch = z.infer<typeof desiredPrefetchSchema>;
+
 export const desiredStateSchema = z.object({
   instanceId: z.string(),
   clusterName: z.string(),
   generation: z.number().int().nonnegative(),
   tasks: z.array(desiredTaskSchema),
+  prefetch: z.array(desiredPrefetchSchema).max(100).optional(),
+  /** Image pulls at a time on the host, from its `flotilla.max-concurrent-pulls` attribute (shared/pull-limit.ts); absent: the agent's flag. */
+  maxConcurrentPulls: z.number().int().min(1).max(64).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 
@@ -206,6 +220,27 @@ export const agentUpdateSchema = z.object({
 });
 export type AgentUpdate = z.infer<typeof agentUpdateSchema>;
 
+export const PREFETCH_STATUSES = ["PENDING", "PULLING", "DONE", "FAILED"] as const;
+export type PrefetchStatus = (typeof PREFETCH_STATUSES)[number];
+
+/** One image of a prefetch as the agent saw it (times: the agent's clock, ms). */
+export const reportedPrefetchImageSchema = z.object({
+  image: z.string().min(1).max(512),
+  status: z.enum(PREFETCH_STATUSES),
+  /** Why it FAILED (the runtime's error, e.g. the registry's answer). */
+  reason: z.string().max(1024).optional(),
+  /** When the pull got its slot under --max-concurrent-pulls, and when it ended. */
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+});
+export type ReportedPrefetchImage = z.infer<typeof reportedPrefetchImageSchema>;
+
+export const reportedPrefetchSchema = z.object({
+  prefetchId: z.string().min(1).max(64),
+  images: z.array(reportedPrefetchImageSchema).max(100),
+});
+export type ReportedPrefetch = z.infer<typeof reportedPrefetchSchema>;
+
 export const reportSchema = z.object({
   instanceId: z.string(),
   /** Random per agent process start; with seq it orders reports from one process. */
@@ -218,6 +253,8 @@ export const reportSchema = z.object({
   health: instanceHealthSchema.optional(),
   /** The agent's self-upgrade state, when it has had one. */
   agentUpdate: agentUpdateSchema.optional(),
+  /** The image prefetches of the current desired set, with each image's progress. */
+  prefetches: z.array(reportedPrefetchSchema).max(100).optional(),
   tasks: z.array(reportedTaskSchema),
 });
 export type Report = z.infer<typeof reportSchema>;

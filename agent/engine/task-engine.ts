@@ -165,6 +165,12 @@ export class TaskEngine {
     return this.lastEpoch;
   }
 
+  /** An image pulled outside a task (a prefetch): the agent owns it for image cleanup. */
+  recordPulledImage(image: string): void {
+    (this.pulledImages ??= {})[image] = this.now();
+    this.changed(true);
+  }
+
   /** Image cleanup removed these images (or found them gone): the agent no longer owns them. */
   forgetPulledImages(images: string[]): void {
     for (const image of images) delete this.pulledImages?.[image];

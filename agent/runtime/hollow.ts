@@ -104,18 +104,21 @@ export class HollowRuntime implements ContainerRuntime {
   }
 
   /** Same decisions as the Docker runtime: "default" pulls and falls back to a cached image. */
-  async ensureImage(image: string, behavior: ImagePullBehavior): Promise<void> {
+  async ensureImage(image: string, behavior: ImagePullBehavior): Promise<boolean> {
     const cached = behavior !== "always" && this.images.has(image);
-    if (behavior === "prefer-cached" && cached) return;
-    if (behavior === "once" && cached && this.pulled.has(image)) return;
+    if (behavior === "prefer-cached" && cached) return false;
+    if (behavior === "once" && cached && this.pulled.has(image)) return false;
     this.calls.pull++;
     await delay(this.timings.pullLatencyMs);
     if (this.unpullable.has(image)) {
-      if (cached) return;
+      if (cached) return false;
       throw new RuntimeError("CannotPullContainerError", `pull image ${image}: repository does not exist`);
     }
+    // As Docker's: true when the engine did not have the image before (the agent then owns it).
+    const had = this.images.has(image);
     this.images.add(image);
     this.pulled.add(image);
+    return !had;
   }
 
   async imageLabels(image: string): Promise<Record<string, string> | null> {

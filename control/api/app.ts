@@ -10,6 +10,7 @@ import { activationRoutes } from "./routes/activations.ts";
 import { agentDownloadRoutes } from "./routes/agent-download.ts";
 import { agentReleaseRoutes } from "./routes/agent-releases.ts";
 import { agentUpdateRoutes } from "./routes/agent-updates.ts";
+import { imagePrefetchRoutes } from "./routes/image-prefetch.ts";
 import { agentReleaseStore, type AgentReleaseStore } from "../ops/agent-release-store.ts";
 import type { SendAgentRequest } from "../ops/agent-updates.ts";
 import { tmpdir } from "node:os";
@@ -140,6 +141,7 @@ export function createApi(
   v1.route("/clusters", clusterPolicyRoutes(ctx));
   v1.route("/clusters", deploymentWindowRoutes(ctx));
   v1.route("/clusters", agentUpdateRoutes(ctx, agentReleases, agentRequests));
+  v1.route("/clusters", imagePrefetchRoutes(ctx));
   v1.route("/clusters", instanceDeregistrationRoutes(ctx, instanceRevoked));
   v1.route("/tokens", tokenRoutes(ctx));
   v1.route("/access-keys", accessKeyRoutes(accessKeys));

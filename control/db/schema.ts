@@ -270,6 +270,8 @@ export const deployments = sqliteTable(
     reachedCount: integer("reached_count").notNull().default(0),
     /** Flotilla: hosts whose tasks this deployment leaves alone until their window opens, [{containerInstanceArn, until}]. */
     waitingHosts: text("waiting_hosts", { mode: "json" }).$type<WaitingHost[]>(),
+    /** Flotilla: the image prefetch this deployment waits for before replacing tasks (deploymentConfiguration.prefetch). */
+    prefetchId: text("prefetch_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -464,4 +466,32 @@ export const agentUpgrades = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [index("agent_upgrades_cluster").on(t.clusterName, t.status)],
+);
+
+/** One host's progress on an image prefetch: each image as the agent last reported it. */
+export interface ImagePrefetchTarget {
+  containerInstanceId: string;
+  /** PENDING until the agent reported, PULLING while any image is, then DONE or FAILED (any image failed). */
+  status: "PENDING" | "PULLING" | "DONE" | "FAILED";
+  images: { image: string; status: "PENDING" | "PULLING" | "DONE" | "FAILED"; reason?: string; startedAt?: number; finishedAt?: number }[];
+  /** When the host ended (DONE or FAILED), the control's clock (ms). */
+  finishedAt?: number;
+}
+
+export const imagePrefetches = sqliteTable(
+  "image_prefetches",
+  {
+    id: text("id").primaryKey(),
+    clusterName: text("cluster_name").notNull(),
+    /** The task definition the images came from (its ARN), when one was named. */
+    taskDefinitionArn: text("task_definition_arn"),
+    images: text("images", { mode: "json" }).$type<string[]>().notNull(),
+    /** IN_PROGRESS while any host is PENDING or PULLING; then SUCCESSFUL, or FAILED if any host failed. */
+    status: text("status", { enum: ["IN_PROGRESS", "SUCCESSFUL", "FAILED"] }).notNull(),
+    targets: text("targets", { mode: "json" }).$type<ImagePrefetchTarget[]>().notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  // By status: every desired set built reads the IN_PROGRESS ones; by cluster: the API's list.
+  (t) => [index("image_prefetches_status").on(t.status), index("image_prefetches_cluster").on(t.clusterName, t.createdAt)],
 );

@@ -6,6 +6,7 @@ import type { OpsContext } from "./context.ts";
 import { invalid, OpError } from "./errors.ts";
 import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
+import { MAX_PULL_LIMIT, parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 /** ECS attribute names: letters, digits, and `-_./@` up to 128 characters. */
 const attributeName = z.string().regex(/^[A-Za-z0-9_./@-]{1,128}$/, "must be 1-128 letters, digits, hyphens, underscores, periods, at signs or slashes");
@@ -58,8 +59,17 @@ async function rewriteAttributes(
   { limitCustom = false } = {},
 ): Promise<Attribute[]> {
   const { attributes } = parseInput(attributesInput, input);
+  for (const [i, a] of attributes.entries()) {
+    // A put (limitCustom) sets a value; a delete only names the attribute.
+    if (limitCustom && a.name === PULL_LIMIT_ATTRIBUTE && parsePullLimit(a.value ?? undefined) === undefined) {
+      throw invalid(`attributes[${i}].value: ${PULL_LIMIT_ATTRIBUTE} must be a whole number from 1 to ${MAX_PULL_LIMIT}`, [
+        { path: `attributes[${i}].value`, message: `must be a whole number from 1 to ${MAX_PULL_LIMIT}` },
+      ]);
+    }
+  }
   const c = await requireCluster(ctx, cluster);
-  return ctx.serialize(async () => {
+  const changed: string[] = [];
+  const result = await ctx.serialize(async () => {
     const rows = await targets(ctx, c.name, attributes);
     for (const [i, a] of attributes.entries()) {
       const row = rows.get(instanceIdOf(a.targetId, `attributes[${i}].targetId`))!;
@@ -87,8 +97,12 @@ async function rewriteAttributes(
       }
     });
     for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
+    if (attributes.some((a) => a.name === PULL_LIMIT_ATTRIBUTE)) changed.push(...rows.keys());
     return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
   });
+  // The pull limit travels in the desired set: its hosts get a new one.
+  for (const id of changed) ctx.desiredChanged(id);
+  return result;
 }
 
 /** ECS's limit of custom attributes per resource (AttributeLimitExceededException above it). */

@@ -4,6 +4,8 @@ import { containerInstances, tasks } from "../db/schema.ts";
 import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
+import { openPrefetchesByInstance } from "./image-prefetch.ts";
+import { parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 
 /**
@@ -29,11 +31,11 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
   const ids = [...new Set(instanceIds)];
   if (ids.length === 0) return out;
   const rows = await ctx.serialize(async () => {
-    const insts: { id: string; clusterName: string; generation: number }[] = [];
+    const insts: { id: string; clusterName: string; generation: number; attributes: Record<string, string> }[] = [];
     const taskRows: (typeof tasks.$inferSelect)[] = [];
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const cols = { id: containerInstances.id, clusterName: containerInstances.clusterName, generation: containerInstances.desiredGeneration };
+      const cols = { id: containerInstances.id, clusterName: containerInstances.clusterName, generation: containerInstances.desiredGeneration, attributes: containerInstances.attributes };
       // Take the generation the database assigned: with several control processes a read-then-add
       // could hand two different sets the same generation, and the agent would drop the second.
       insts.push(
@@ -53,7 +55,9 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
           .all()),
       );
     }
-    return { insts, taskRows };
+    // Read in the same section as the generation, so a set never lists a prefetch its host finished before it.
+    const prefetch = await openPrefetchesByInstance(ctx, ids);
+    return { insts, taskRows, prefetch };
   });
   const byInstance = new Map<string, DesiredTask[]>();
   for (const t of rows.taskRows) {
@@ -75,7 +79,16 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
     byInstance.set(t.instanceId, list);
   }
   for (const inst of rows.insts) {
-    out.set(inst.id, { instanceId: inst.id, clusterName: inst.clusterName, generation: inst.generation, tasks: byInstance.get(inst.id) ?? [] });
+    const prefetch = rows.prefetch.get(inst.id);
+    const maxConcurrentPulls = parsePullLimit(inst.attributes[PULL_LIMIT_ATTRIBUTE]);
+    out.set(inst.id, {
+      instanceId: inst.id,
+      clusterName: inst.clusterName,
+      generation: inst.generation,
+      tasks: byInstance.get(inst.id) ?? [],
+      ...(prefetch ? { prefetch } : {}),
+      ...(maxConcurrentPulls ? { maxConcurrentPulls } : {}),
+    });
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { containerInstances, tasks } from "../db/schema.ts";
 import type { OpsContext } from "./context.ts";
 import { applyFacts } from "./instances.ts";
 import { applyAgentUpdate } from "./agent-updates.ts";
+import { applyPrefetchReport } from "./image-prefetch.ts";
 import type { TaskContainer, TaskRow } from "../db/rows.ts";
 import { releaseReservation } from "./tasks.ts";
 import { appendEvents } from "../events/log.ts";
@@ -49,6 +50,7 @@ export async function applyReports(ctx: OpsContext, batch: { instanceId: string;
 async function applyReportBatch(ctx: OpsContext, batch: { instanceId: string; report: Report }[]): Promise<ReportOutcome[]> {
   for (const { instanceId, report } of batch) if (report.facts) await applyFacts(ctx, instanceId, report.facts);
   for (const { instanceId, report } of batch) if (report.agentUpdate) await applyAgentUpdate(ctx, instanceId, report.agentUpdate);
+  for (const { instanceId, report } of batch) if (report.prefetches?.length) await applyPrefetchReport(ctx, instanceId, report.prefetches);
   const result = await ctx.serialize(async () => {
     const now = ctx.clock.now();
     const generations = new Map<string, number>();

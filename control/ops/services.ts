@@ -32,6 +32,8 @@ const deploymentConfigurationInput = z.strictObject({
   deploymentCircuitBreaker: z.strictObject({ enable: z.boolean(), rollback: z.boolean() }).optional(),
   /** Flotilla (docs/deployment-windows.md): may scale-up start tasks on hosts outside their deployment window? */
   windowPolicy: z.strictObject({ allowScaleOutsideWindow: z.boolean() }).optional(),
+  /** Flotilla (docs/image-delivery.md): pull the new revision's images on every host before replacing tasks. */
+  prefetch: z.boolean().optional(),
 });
 
 const serviceName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be 1-255 letters, digits, hyphens or underscores");
@@ -70,6 +72,7 @@ function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeo
     maximumPercent: input?.maximumPercent ?? base.maximumPercent,
     deploymentCircuitBreaker: input?.deploymentCircuitBreaker ?? base.deploymentCircuitBreaker,
     ...((input?.windowPolicy ?? base.windowPolicy) ? { windowPolicy: input?.windowPolicy ?? base.windowPolicy } : {}),
+    ...((input?.prefetch ?? base.prefetch) ? { prefetch: true } : {}),
   };
 }
 

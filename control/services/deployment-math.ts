@@ -13,6 +13,11 @@ export interface DeploymentConfiguration {
    * tasks never waits. Absent = { allowScaleOutsideWindow: false }.
    */
   windowPolicy?: { allowScaleOutsideWindow: boolean };
+  /**
+   * Flotilla (docs/image-delivery.md): a new deployment first pulls its task definition's images
+   * on every ACTIVE connected host of the cluster, and replaces tasks only once that ended.
+   */
+  prefetch?: boolean;
 }
 
 /** ECS defaults: REPLICA 100/200; DAEMON 0/100 (a daemon stops the old copy before starting the new). */

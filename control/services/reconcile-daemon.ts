@@ -8,6 +8,7 @@ import { launchAllowedAt, launchTasks, throttledEvent } from "./launch.ts";
 import { maximumTasks } from "./deployment-math.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
 import { hostOpen, recordWaitingHosts, waitingHostsOf } from "./window-hold.ts";
+import { waitsForPrefetch } from "./prefetch-gate.ts";
 import { finishRound, type RoundOutcome } from "./round-end.ts";
 import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
 import { stopServiceTasks } from "./stop-tasks.ts";
@@ -48,6 +49,8 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   const perInstance = Math.max(1, maximumTasks(1, cfg.maximumPercent));
   const stopFirst = perInstance < 2;
 
+  // deploymentConfiguration.prefetch: old copies stay until the new revision's images are on the hosts.
+  const prefetching = await waitsForPrefetch(ctx, snap);
   let wanted = 0;
   let started = 0;
   let resumeAt: number | undefined;
@@ -75,6 +78,10 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
     // new one waits for the window. A host without a copy (new, or its copy failed) gets one now.
     if (oldHere.length && !hostOpen(view, inst.id)) {
       waiting.push(inst.id);
+      wanted++;
+      continue;
+    }
+    if (oldHere.length && !primaryHere.length && prefetching) {
       wanted++;
       continue;
     }
@@ -111,7 +118,9 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   const remaining = snap.tasks.filter((t) => !stopped.has(t.task.id));
   const stopping = [...snap.stopping, ...snap.tasks.filter((t) => stopped.has(t.task.id) && !t.lost)];
   const converged =
-    started === 0 && stopping.length === 0 && remaining.length === wanted && remaining.every((t) => t.task.deploymentId === primary.id && t.healthy);
+    !prefetching &&
+    started === 0 &&
+    stopping.length === 0 && remaining.length === wanted && remaining.every((t) => t.task.deploymentId === primary.id && t.healthy);
   return finishRound(ctx, snap, { remaining, stopping, desired: wanted, converged });
 }
 

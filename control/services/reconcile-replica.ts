@@ -9,6 +9,7 @@ import { stopServiceTasks } from "./stop-tasks.ts";
 import { HEALTH_CHECK_FAILED_REASON, LOST_REASON } from "./task-health.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
 import { hostOpen, recordReached, recordWaitingHosts, waitingHostsOf } from "./window-hold.ts";
+import { waitsForPrefetch } from "./prefetch-gate.ts";
 
 /** How long a task watched by the circuit breaker must have been RUNNING to count toward completion. */
 export const BREAKER_SETTLE_MS = 3000;
@@ -66,11 +67,17 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
     cfg,
   );
 
+  // deploymentConfiguration.prefetch: until the new revision's images are on the hosts, start only
+  // what replaces failed or missing tasks and stop no healthy task of an older deployment.
+  const prefetching = await waitsForPrefetch(ctx, snap);
+  const missing = Math.max(0, desired - current.filter((t) => !t.draining).length);
+  const startCount = prefetching ? Math.min(step.start, missing) : step.start;
+
   let started = 0;
-  if (step.start > 0) {
+  if (startCount > 0) {
     const resumeAt = await launchAllowedAt(ctx, svc);
     if (resumeAt > view.now) await throttledEvent(ctx, svc, resumeAt);
-    else started = await launchWindowed(ctx, snap, view, current, step.start, desired);
+    else started = await launchWindowed(ctx, snap, view, current, startCount, desired);
   }
 
   // Replaced tasks: those of older deployments and those on draining instances (held ones wait).
@@ -84,7 +91,7 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
       const age = (depAge.get(a.task.deploymentId ?? "") ?? 0) - (depAge.get(b.task.deploymentId ?? "") ?? 0);
       return age !== 0 ? age : stopOrder(a, b);
     });
-  const toStop = [...unhealthyReplaced, ...healthyReplaced.slice(0, step.stopHealthy)];
+  const toStop = [...unhealthyReplaced, ...healthyReplaced.slice(0, prefetching ? 0 : step.stopHealthy)];
   // A draining instance's primary tasks go only once a replacement has been started for each.
   const drainingPrimary = replaced.filter((t) => t.task.deploymentId === primary.id).length;
   const notReplaced = Math.max(0, desired - (primaryTasks.length + held.length + started));
@@ -122,6 +129,7 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   // that instant would complete the deployment, out of the breaker's reach, before they fail.
   const settled = (t: ClassifiedTask) => !cfg.deploymentCircuitBreaker.enable || view.now - (t.task.startedAt ?? view.now) >= BREAKER_SETTLE_MS;
   const converged =
+    !prefetching &&
     started === 0 &&
     stopping.length === 0 &&
     remaining.length === desired &&

@@ -42,6 +42,8 @@ export function serviceView(d: ServiceDetails, containerStats?: ContainerStatsSt
       rolloutStateReason: dep.rolloutStateReason ?? undefined,
       // Flotilla: hosts this deployment leaves alone until their deployment window opens (docs/deployment-windows.md).
       ...(dep.waitingHosts?.length ? { waitingHosts: dep.waitingHosts.map((h) => ({ containerInstanceArn: h.containerInstanceArn, until: iso(h.until) ?? null })) } : {}),
+      // Flotilla: the image prefetch this deployment waited (or waits) for (docs/image-delivery.md).
+      ...(dep.prefetchId ? { imagePrefetchId: dep.prefetchId } : {}),
       launchType: "EXTERNAL",
       createdAt: iso(dep.createdAt),
       updatedAt: iso(dep.updatedAt),

@@ -13,6 +13,7 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["POST", /^\/v1\/clusters\/[^/]+\/deployment-windows\/override$/, "OverrideDeploymentWindows"],
   ["DELETE", /^\/v1\/clusters\/[^/]+\/deployment-windows\/overrides\/[^/]+$/, "DeleteDeploymentWindowOverride"],
   ["DELETE", /^\/v1\/clusters\/[^/]+\/deployment-windows\/[^/]+$/, "DeleteDeploymentWindow"],
+  ["POST", /^\/v1\/clusters\/[^/]+\/image-prefetch$/, "CreateImagePrefetch"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks$/, "RunTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/start$/, "StartTask"],
   ["POST", /^\/v1\/clusters\/[^/]+\/tasks\/[^/]+\/stop$/, "StopTask"],
