@@ -36,7 +36,7 @@ async function template(): Promise<{ client: Entry; role: Entry; id: string }> {
   try {
     const broker = await ExternalBroker.start({ url: mq.url, adminUser: mq.adminUser, adminPassword: mq.adminPassword });
     const id = idOf("t", 0);
-    await broker.instanceRegistered(id, crypto.randomUUID());
+    await broker.instanceRegistered(id, crypto.randomUUID(), "bench");
     await broker.close();
     const config = JSON.parse(readFileSync(mq.dynsecFile, "utf8")) as { clients: Entry[]; roles: Entry[] };
     return { client: config.clients.find((c) => c.username === id)!, role: config.roles.find((r) => r.rolename === instanceRole(id))!, id };
@@ -67,7 +67,7 @@ async function measure(size: number, tpl: Awaited<ReturnType<typeof template>>) 
         while (next < PER_SIZE) {
           const id = idOf("n", next++);
           const s = performance.now();
-          await broker.instanceRegistered(id, crypto.randomUUID());
+          await broker.instanceRegistered(id, crypto.randomUUID(), "bench");
           each.push(performance.now() - s);
         }
       }),

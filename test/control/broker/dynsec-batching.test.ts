@@ -42,15 +42,15 @@ describe("dynamic-security commands issued together", () => {
   test("a burst of registrations is provisioned completely", async () => {
     const broker = await ExternalBroker.start({ url: mq.url, adminUser: mq.adminUser, adminPassword: mq.adminPassword });
     const ids = Array.from({ length: 60 }, (_, i) => `burst${String(i).padStart(27, "0")}`);
-    await Promise.all(ids.map((id) => broker.instanceRegistered(id, `pw-${id}`)));
+    await Promise.all(ids.map((id) => broker.instanceRegistered(id, `pw-${id}`, "burst")));
     for (const id of [ids[0]!, ids[59]!]) {
       const c = await mqtt.connectAsync(mq.url, { username: id, password: `pw-${id}`, clientId: id, reconnectPeriod: 0 });
       const [granted] = await c.subscribeAsync(`flotilla/i/${id}/desired`, { qos: 1 });
       expect(granted!.qos).toBe(1);
       await c.endAsync();
     }
-    // Registering the same id again replaces its role and client (the deletes run first).
-    await broker.instanceRegistered(ids[0]!, "new-password");
+    // Registering the same id again replaces its client and role (client deleted first: see clientWithOwnRole).
+    await broker.instanceRegistered(ids[0]!, "new-password", "burst");
     const again = await mqtt.connectAsync(mq.url, { username: ids[0], password: "new-password", clientId: ids[0], reconnectPeriod: 0 });
     expect(again.connected).toBe(true);
     await again.endAsync();
