@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt from "mqtt";
 import { DynsecClient, DynsecError } from "../../../control/broker/dynsec.ts";
 import { ExternalBroker } from "../../../control/broker/external.ts";
+import { topics } from "../../../shared/topics.ts";
 import { startMosquitto, type Mosquitto } from "../security/mosquitto.ts";
 
 /**
@@ -53,6 +54,11 @@ describe("dynamic-security commands issued together", () => {
     await broker.instanceRegistered(ids[0]!, "new-password", "burst");
     const again = await mqtt.connectAsync(mq.url, { username: ids[0], password: "new-password", clientId: ids[0], reconnectPeriod: 0 });
     expect(again.connected).toBe(true);
+    // It keeps its cluster's shared role (discovery records), and no other cluster's.
+    const [own] = await again.subscribeAsync(topics.clusterDiscovery("burst"), { qos: 1 });
+    expect(own!.qos).toBe(1);
+    const [other] = await again.subscribeAsync(topics.clusterDiscovery("other"), { qos: 1 }).catch((e) => e.packet.granted.map((qos: number) => ({ qos })));
+    expect(other!.qos).toBe(128);
     await again.endAsync();
     await broker.instanceRevoked(ids[1]!);
     const gone = await mqtt.connectAsync(mq.url, { username: ids[1], password: `pw-${ids[1]}`, clientId: ids[1], reconnectPeriod: 0 }).catch((e) => e);
