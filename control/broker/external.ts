@@ -183,7 +183,7 @@ export class ExternalBroker {
    */
   async instanceRegistered(instanceId: string, password: string, clusterName: string): Promise<void> {
     await this.clusterRoleOf(clusterName);
-    await Promise.all(
+    const made = Promise.all(
       this.clientWithOwnRole({
         username: instanceId,
         password,
@@ -193,6 +193,12 @@ export class ExternalBroker {
         clientid: instanceId,
       }),
     );
+    // A cluster role removed behind our back (by hand) fails createClient ("Role not found"):
+    // forget it, so the agent's next registration attempt creates it again.
+    await made.catch((e) => {
+      this.clusterRoles.delete(clusterName);
+      throw e;
+    });
   }
 
   /** Deleting the client drops its live connection too. */
