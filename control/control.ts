@@ -173,8 +173,8 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     log,
     resolveSecrets: secrets ? (td) => secrets.resolveForTask(td) : undefined,
     connectOptions: running.linkConnectOptions,
-    onRegistered: running.onRegistered && (async (id, password, activationId) => {
-      await running.onRegistered!(id, password);
+    onRegistered: running.onRegistered && (async (id, password, activationId, clusterName) => {
+      await running.onRegistered!(id, password, clusterName);
       cleanup?.afterRegistration(activationId);
     }),
   });

@@ -9,6 +9,8 @@ export type Acl = { acltype: AclType; topic: string };
 export const CONTROL_ROLE = "flotilla-control";
 export const instanceRole = (id: string) => `flotilla-instance-${id}`;
 export const activationRole = (id: string) => `flotilla-activation-${id}`;
+/** Shared by every instance of the cluster: the right to read the cluster's discovery records. */
+export const clusterRole = (clusterName: string) => `flotilla-cluster-${clusterName}`;
 
 /**
  * The rights of control/broker/acl.ts as dynamic-security ACLs. Mosquitto 2.0's plugin has no %c/%u
@@ -35,6 +37,20 @@ export function instanceAcls(id: string): Acl[] {
   ];
 }
 
+/**
+ * The cluster's retained discovery set (topics.clusterDiscovery), readable by its instances only.
+ * In a role of its own, shared by the cluster's instances, not in each instance's role: the
+ * instance roles stay exactly as they were (Mosquitto 2.0.11 died re-registering an instance whose
+ * recreated role also named the discovery topic) and an instance costs no extra ACL entries.
+ */
+export function clusterAcls(clusterName: string): Acl[] {
+  const topic = topics.clusterDiscovery(clusterName);
+  return [
+    { acltype: "subscribePattern", topic },
+    { acltype: "publishClientReceive", topic },
+  ];
+}
+
 export function activationAcls(activationId: string): Acl[] {
   const clientId = registrationClientId(activationId);
   return [
@@ -57,6 +73,9 @@ export interface ExternalBrokerOptions {
  * topics; deleting the client also disconnects it at once.
  */
 export class ExternalBroker {
+  /** Cluster roles this process has made sure of (created once, never deleted: see clusterRoleOf). */
+  private clusterRoles = new Map<string, Promise<void>>();
+
   private constructor(
     private dynsec: DynsecClient,
     readonly url: string,
@@ -92,31 +111,63 @@ export class ExternalBroker {
   // The commands of one change are issued together (not one awaited after the other), so they
   // travel in one message to the plugin, which runs them in order: one round trip per change.
 
-  /** (Re)creates a role with exactly these ACLs. */
-  private role(rolename: string, acls: Acl[]): Promise<void>[] {
+  private client(username: string, password: string, rolenames: string[], clientid?: string): Promise<void>[] {
     return [
-      this.dynsec.ensure({ command: "deleteRole", rolename }),
-      this.dynsec.run({ command: "createRole", rolename, acls: acls.map((a) => ({ ...a, allow: true, priority: 0 })) }),
+      this.dynsec.ensure({ command: "deleteClient", username }),
+      this.dynsec.run({ command: "createClient", username, password, roles: rolenames.map((rolename) => ({ rolename })), ...(clientid ? { clientid } : {}) }),
     ];
   }
 
-  private client(username: string, password: string, rolename: string, clientid?: string): Promise<void>[] {
-    return [
-      this.dynsec.ensure({ command: "deleteClient", username }),
-      this.dynsec.run({ command: "createClient", username, password, roles: [{ rolename }], ...(clientid ? { clientid } : {}) }),
-    ];
+  /**
+   * (Re)creates a client and its own role with exactly these ACLs (plus any shared roles).
+   *
+   * The old client goes before its role: Mosquitto 2.0.11's deleteRole leaves the deleted role in
+   * the lists of clients still holding it, and the config save that follows reads its freed name
+   * (a segfault in dynsec_rolelist__all_to_json, seen re-registering an instance whose client held
+   * its own role and its cluster's). With the client gone first no client holds the role.
+   */
+  private clientWithOwnRole(c: { username: string; password: string; rolename: string; acls: Acl[]; sharedRoles?: string[]; clientid?: string }): Promise<void>[] {
+    // Issued (queued) in this order, which is the order the plugin runs them in.
+    const deleteClient = this.dynsec.ensure({ command: "deleteClient", username: c.username });
+    const deleteRole = this.dynsec.ensure({ command: "deleteRole", rolename: c.rolename });
+    const createRole = this.dynsec.run({ command: "createRole", rolename: c.rolename, acls: c.acls.map((a) => ({ ...a, allow: true, priority: 0 })) });
+    const roles = [c.rolename, ...(c.sharedRoles ?? [])].map((rolename) => ({ rolename }));
+    const createClient = this.dynsec.run({ command: "createClient", username: c.username, password: c.password, roles, ...(c.clientid ? { clientid: c.clientid } : {}) });
+    return [deleteClient, deleteRole, createRole, createClient];
+  }
+
+  /**
+   * Creates the cluster's role once per process when missing ("already exists" is fine: another
+   * control process or an earlier run made it with the same ACLs). Never deleted or recreated: it
+   * is shared, and deleting a role strips it from (and kicks) every client holding it.
+   */
+  private clusterRoleOf(clusterName: string): Promise<void> {
+    let made = this.clusterRoles.get(clusterName);
+    if (!made) {
+      const rolename = clusterRole(clusterName);
+      made = this.dynsec.ensure({ command: "createRole", rolename, acls: clusterAcls(clusterName).map((a) => ({ ...a, allow: true, priority: 0 })) });
+      // A failure is retried by the next registration rather than remembered.
+      made.catch(() => this.clusterRoles.delete(clusterName));
+      this.clusterRoles.set(clusterName, made);
+    }
+    return made;
   }
 
   /** The control's own client, with a fresh password each start (HA: one username per process). */
   async controlClient(password: string, username: string = CONTROL_USERNAME): Promise<void> {
-    await Promise.all(this.client(username, password, CONTROL_ROLE));
+    await Promise.all(this.client(username, password, [CONTROL_ROLE]));
   }
 
   async activationCreated(activationId: string, code: string): Promise<void> {
-    await Promise.all([
-      ...this.role(activationRole(activationId), activationAcls(activationId)),
-      ...this.client(`${ACTIVATION_USER_PREFIX}${activationId}`, code, activationRole(activationId), registrationClientId(activationId)),
-    ]);
+    await Promise.all(
+      this.clientWithOwnRole({
+        username: `${ACTIVATION_USER_PREFIX}${activationId}`,
+        password: code,
+        rolename: activationRole(activationId),
+        acls: activationAcls(activationId),
+        clientid: registrationClientId(activationId),
+      }),
+    );
   }
 
   async activationGone(activationId: string): Promise<void> {
@@ -126,9 +177,28 @@ export class ExternalBroker {
     ]);
   }
 
-  /** The instance's client id is pinned to its id, so no one else can take over its session. */
-  async instanceRegistered(instanceId: string, password: string): Promise<void> {
-    await Promise.all([...this.role(instanceRole(instanceId), instanceAcls(instanceId)), ...this.client(instanceId, password, instanceRole(instanceId), instanceId)]);
+  /**
+   * The instance's client id is pinned to its id, so no one else can take over its session. Its
+   * client holds its own role and its cluster's (discovery records), the cluster's made first.
+   */
+  async instanceRegistered(instanceId: string, password: string, clusterName: string): Promise<void> {
+    await this.clusterRoleOf(clusterName);
+    const made = Promise.all(
+      this.clientWithOwnRole({
+        username: instanceId,
+        password,
+        rolename: instanceRole(instanceId),
+        acls: instanceAcls(instanceId),
+        sharedRoles: [clusterRole(clusterName)],
+        clientid: instanceId,
+      }),
+    );
+    // A cluster role removed behind our back (by hand) fails createClient ("Role not found"):
+    // forget it, so the agent's next registration attempt creates it again.
+    await made.catch((e) => {
+      this.clusterRoles.delete(clusterName);
+      throw e;
+    });
   }
 
   /** Deleting the client drops its live connection too. */

@@ -20,7 +20,7 @@ export interface RunningBroker {
   /** EmbeddedBroker-shaped handle (for an external broker: counts stay 0, disconnect deletes the client). */
   handle: EmbeddedBroker;
   linkConnectOptions?: mqtt.IClientOptions;
-  onRegistered?: (instanceId: string, password: string) => Promise<void>;
+  onRegistered?: (instanceId: string, password: string, clusterName: string) => Promise<void>;
   instanceRevoked(instanceId: string): Promise<void>;
   external?: ExternalBroker;
 }
@@ -48,7 +48,7 @@ export async function startBroker(choice: BrokerChoice): Promise<RunningBroker> 
   return {
     handle,
     linkConnectOptions: choice.external.connectOptions,
-    onRegistered: (id, password) => ext.instanceRegistered(id, password),
+    onRegistered: (id, password, clusterName) => ext.instanceRegistered(id, password, clusterName),
     instanceRevoked: (id) => ext.instanceRevoked(id),
     external: ext,
   };

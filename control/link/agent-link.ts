@@ -40,7 +40,7 @@ export interface AgentLinkOptions {
     missing: string[];
   }>;
   /** Runs before a registration reply is sent (external broker: create the instance's client). */
-  onRegistered?: (instanceId: string, password: string, activationId: string) => Promise<void>;
+  onRegistered?: (instanceId: string, password: string, activationId: string, clusterName: string) => Promise<void>;
   /** Largest agent payload acted on; larger ones are counted and dropped. */
   maxPayloadBytes?: number;
   /**
@@ -371,7 +371,7 @@ export class AgentLink {
       const { activationId, activationCode, nonce, cluster, ...facts } = req;
       const reg = await registerContainerInstance(this.ctx, activationId, activationCode, facts, cluster);
       if (reg.ok) {
-        await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId);
+        await this.opts.onRegistered?.(reg.instance.id, reg.password, activationId, reg.instance.clusterName);
         this.stats.registrations++;
         this.log.info({ cluster: reg.instance.clusterName, instanceId: reg.instance.id }, `registered container instance ${reg.instance.id} (${facts.hostname}) in cluster ${reg.instance.clusterName}`);
         reply = {

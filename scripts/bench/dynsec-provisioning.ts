@@ -9,7 +9,7 @@
  *   bun scripts/bench/dynsec-provisioning.ts [--sizes 0,2500,5000,10000] [--per-size 20] [--concurrency 8]
  */
 import { readFileSync } from "node:fs";
-import { ExternalBroker, instanceRole } from "../../control/broker/external.ts";
+import { clusterRole, ExternalBroker, instanceRole } from "../../control/broker/external.ts";
 import { benchArgs } from "./lib/args.ts";
 import { startMosquitto } from "./lib/mosquitto-process.ts";
 import { summary } from "./lib/percentiles.ts";
@@ -31,15 +31,20 @@ interface Entry {
 }
 
 /** One instance's client and role as the plugin stores them, from a broker that made them. */
-async function template(): Promise<{ client: Entry; role: Entry; id: string }> {
+async function template(): Promise<{ client: Entry; role: Entry; clusterRole: Entry; id: string }> {
   const mq = await startMosquitto();
   try {
     const broker = await ExternalBroker.start({ url: mq.url, adminUser: mq.adminUser, adminPassword: mq.adminPassword });
     const id = idOf("t", 0);
-    await broker.instanceRegistered(id, crypto.randomUUID());
+    await broker.instanceRegistered(id, crypto.randomUUID(), "bench");
     await broker.close();
     const config = JSON.parse(readFileSync(mq.dynsecFile, "utf8")) as { clients: Entry[]; roles: Entry[] };
-    return { client: config.clients.find((c) => c.username === id)!, role: config.roles.find((r) => r.rolename === instanceRole(id))!, id };
+    return {
+      client: config.clients.find((c) => c.username === id)!,
+      role: config.roles.find((r) => r.rolename === instanceRole(id))!,
+      clusterRole: config.roles.find((r) => r.rolename === clusterRole("bench"))!,
+      id,
+    };
   } finally {
     await mq.stop();
   }
@@ -48,9 +53,11 @@ async function template(): Promise<{ client: Entry; role: Entry; id: string }> {
 async function measure(size: number, tpl: Awaited<ReturnType<typeof template>>) {
   const mq = await startMosquitto({
     prepareDynsec: (config) => {
+      // The instances' shared cluster role (discovery records), held by every client beside its own.
+      config.roles.push(tpl.clusterRole);
       for (let k = 0; k < size; k++) {
         const id = idOf("f", k);
-        config.clients.push({ ...tpl.client, username: id, clientid: id, roles: [{ rolename: instanceRole(id) }] });
+        config.clients.push({ ...tpl.client, username: id, clientid: id, roles: [{ rolename: instanceRole(id) }, { rolename: clusterRole("bench") }] });
         config.roles.push({ ...tpl.role, rolename: instanceRole(id), acls: tpl.role.acls!.map((a) => ({ ...a, topic: a.topic.replace(tpl.id, id) })) });
       }
     },
@@ -67,7 +74,7 @@ async function measure(size: number, tpl: Awaited<ReturnType<typeof template>>) 
         while (next < PER_SIZE) {
           const id = idOf("n", next++);
           const s = performance.now();
-          await broker.instanceRegistered(id, crypto.randomUUID());
+          await broker.instanceRegistered(id, crypto.randomUUID(), "bench");
           each.push(performance.now() - s);
         }
       }),
