@@ -72,7 +72,9 @@ describe("container stats sampler", () => {
     const { stats, agent: a } = await startAgent(50);
     a.engine.applyDesired(desired([{ taskId: "t1", containers: ["web", "sidecar"] }, { taskId: "t2", containers: ["web"] }]));
     await waitFor("both tasks RUNNING", () => a.engine.state.tasks.t1?.knownStatus === "RUNNING" && a.engine.state.tasks.t2?.knownStatus === "RUNNING");
-    const m = await waitFor("a sample of both tasks", () => stats.map(parsed).find((s): s is StatsMessage => !!s && !!s.tasks.t1 && !!s.tasks.t2));
+    // A sample taken while t1's second container was still starting lists only its first: wait for
+    // one taken with every container of both tasks running.
+    const m = await waitFor("a sample of both tasks", () => stats.map(parsed).find((s): s is StatsMessage => !!s && Object.keys(s.tasks.t1 ?? {}).length === 2 && !!s.tasks.t2));
     expect(Object.keys(m.tasks.t1!).sort()).toEqual(["sidecar", "web"]);
     expect(m.tasks.t1!.web).toEqual([512, 50_000_000]);
     expect(m.tasks.t1!.sidecar).toEqual([64, 8_000_000]);
