@@ -3,15 +3,14 @@ import { z } from "zod";
 import type { InstanceRow } from "../db/rows.ts";
 import { agentUpgrades, containerInstances, type AgentUpgradeTarget } from "../db/schema.ts";
 import { newId } from "../ids.ts";
-import { compileExpression } from "../placement/index.ts";
 import type { AgentReleaseStore } from "./agent-release-store.ts";
 import { findAgentRelease } from "./agent-releases.ts";
 import { instanceArchitecture, sendUpgrade, type SendAgentRequest } from "./agent-updates.ts";
 import { requireCluster } from "./clusters.ts";
 import { loadWindowGate } from "../services/window-gate.ts";
 import type { OpsContext } from "./context.ts";
-import { clientError, invalid, notFound } from "./errors.ts";
-import { listContainerInstances, requireInstance } from "./instances.ts";
+import { clientError, notFound } from "./errors.ts";
+import { targetInstances } from "./instance-targets.ts";
 import { parseInput } from "./validate.ts";
 
 export type AgentUpgradeRow = typeof agentUpgrades.$inferSelect;
@@ -46,25 +45,7 @@ const startInput = z
 export async function startAgentUpgrade(ctx: OpsContext, cluster: string, input: unknown, downloadBase: string): Promise<AgentUpgradeRow> {
   const q = parseInput(startInput, input);
   const c = await requireCluster(ctx, cluster);
-  if (q.filter !== undefined) {
-    const compiled = compileExpression(q.filter);
-    if (!compiled.ok) throw invalid(`filter: ${compiled.error.message}`, [{ path: "filter", message: compiled.error.message }]);
-  }
-  let rows: InstanceRow[];
-  if (q.instances) {
-    rows = [];
-    for (const [i, ref] of q.instances.entries()) {
-      const row = await requireInstance(ctx, c.name, ref).catch(() => undefined);
-      if (!row) throw clientError(`container instance "${ref}" not found in cluster "${c.name}"`, [{ path: `instances[${i}]`, message: "no such container instance in this cluster" }]);
-      rows.push(row);
-    }
-  } else rows = await listContainerInstances(ctx, c.name, q.filter === undefined ? {} : { filter: q.filter });
-  if (q.instances && q.filter !== undefined) {
-    const matching = new Set((await listContainerInstances(ctx, c.name, { filter: q.filter })).map((r) => r.id));
-    rows = rows.filter((r) => matching.has(r.id));
-  }
-  rows = rows.filter((r) => r.status !== "INACTIVE");
-  if (rows.length === 0) throw clientError("no container instance matches", [{ path: q.instances ? "instances" : "filter", message: "matches no container instance" }]);
+  const rows = await targetInstances(ctx, c.name, q);
   for (const arch of new Set(rows.map(instanceArchitecture))) {
     if (!(await findAgentRelease(ctx, q.version, arch))) {
       throw clientError(`no agent release ${q.version} for ${arch} (upload it with POST /v1/agent-releases)`, [{ path: "version", message: `no release for ${arch}` }]);

@@ -2,14 +2,12 @@ import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { DesiredPrefetch, ReportedPrefetch } from "../../shared/messages.ts";
 import { parseImageReference } from "../../shared/image-reference.ts";
-import type { InstanceRow } from "../db/rows.ts";
 import { imagePrefetches, type ImagePrefetchTarget } from "../db/schema.ts";
 import { insertImagePrefetch, type ImagePrefetchRow } from "../services/image-prefetch-store.ts";
-import { compileExpression } from "../placement/index.ts";
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound, OpError } from "./errors.ts";
-import { listContainerInstances, requireInstance } from "./instances.ts";
+import { targetInstances } from "./instance-targets.ts";
 import { resolveTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
 
@@ -56,33 +54,10 @@ export async function createImagePrefetch(ctx: OpsContext, cluster: string, inpu
       if (!parseImageReference(image)) throw invalid(`images[${i}]: "${image}" is not an image reference`, [{ path: `images[${i}]`, message: "not an image reference" }]);
     }
   }
-  const rows = await pickInstances(ctx, c.name, q);
+  const rows = await targetInstances(ctx, c.name, q);
   return insertImagePrefetch(ctx, c.name, images, rows.map((r) => r.id), taskDefinitionArn);
 }
 
-/** The instances named (ids or ARNs, all in the cluster) and/or matching the filter; none is a 400. */
-async function pickInstances(ctx: OpsContext, cluster: string, q: { instances?: string[]; filter?: string }): Promise<InstanceRow[]> {
-  if (q.filter !== undefined) {
-    const compiled = compileExpression(q.filter);
-    if (!compiled.ok) throw invalid(`filter: ${compiled.error.message}`, [{ path: "filter", message: compiled.error.message }]);
-  }
-  let rows: InstanceRow[];
-  if (q.instances) {
-    rows = [];
-    for (const [i, ref] of q.instances.entries()) {
-      const row = await requireInstance(ctx, cluster, ref).catch(() => undefined);
-      if (!row) throw clientError(`container instance "${ref}" not found in cluster "${cluster}"`, [{ path: `instances[${i}]`, message: "no such container instance in this cluster" }]);
-      rows.push(row);
-    }
-    if (q.filter !== undefined) {
-      const matching = new Set((await listContainerInstances(ctx, cluster, { filter: q.filter })).map((r) => r.id));
-      rows = rows.filter((r) => matching.has(r.id));
-    }
-  } else rows = await listContainerInstances(ctx, cluster, q.filter === undefined ? {} : { filter: q.filter });
-  rows = [...new Map(rows.filter((r) => r.status !== "INACTIVE").map((r) => [r.id, r])).values()];
-  if (rows.length === 0) throw clientError("no container instance matches", [{ path: q.instances ? "instances" : "filter", message: "matches no container instance" }]);
-  return rows;
-}
 
 export async function describeImagePrefetch(ctx: OpsContext, cluster: string, id: string): Promise<ImagePrefetchRow> {
   const row = await ctx.db.select().from(imagePrefetches).where(and(eq(imagePrefetches.clusterName, cluster), eq(imagePrefetches.id, id))).get();
