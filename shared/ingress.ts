@@ -36,17 +36,15 @@ export interface IngressListener {
 /**
  * Every ingress of a discovery set with its targets, seen from `instanceId`: a serving task's host
  * address and the host port bound for the container port (what SRV records give). An awsvpc task
- * on this host is reached at its own address (only there is it routable). `localServes` is the
- * agent's own view of its tasks (a local task it sees stopped is no target, control or no control).
+ * on this host is reached at its own address (only there is it routable).
  */
-export function ingressListeners(set: DiscoverySet | null, instanceId: string, localServes: (taskId: string) => boolean = () => true): IngressListener[] {
+export function ingressListeners(set: DiscoverySet | null, instanceId: string): IngressListener[] {
   const out: IngressListener[] = [];
   for (const svc of set?.services ?? []) {
     for (const rule of svc.ingress ?? []) {
       const targets: IngressTarget[] = [];
       for (const t of svc.tasks) {
         const local = t.instanceId === instanceId;
-        if (local && !localServes(t.taskId)) continue;
         for (const p of t.ports) {
           if (p.protocol !== "tcp" || p.containerPort !== rule.containerPort) continue;
           const host = local && t.taskAddress ? t.taskAddress : t.address;
