@@ -35,7 +35,7 @@ export function startAgentProcess(opts: {
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
-  const args = [...(opts.command ?? ["bun", join(ROOT, "agent/main.ts")]), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
+  const args = [...(opts.command ?? ["bun", join(ROOT, "agent/main.ts")]), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", "--ingress", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
   const { proc, output, running } = spawnCollecting(args, { cwd: ROOT, env: { ...process.env, ...opts.env } });
   const stop = async () => {
