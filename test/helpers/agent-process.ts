@@ -19,7 +19,8 @@ export interface AgentProcess {
 }
 
 /**
- * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its discovery DNS
+ * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its ingress proxy
+ * is off unless `args` name an --ingress address; its discovery DNS
  * responder is off unless `args` name a --dns-listen (only one process can hold an address's port
  * 53; test/integration/discovery-dns.test.ts gives each agent an address of its own).
  */
