@@ -221,7 +221,13 @@ async function main() {
     stale: discovery.stale(),
   }));
   // The ingress proxy follows the discovery set (on disk first, then each newer one from the control).
-  const ingress = config.ingressAddress === null ? undefined : new IngressProxy({ address: config.ingressAddress, log, localServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]) });
+  const ingress = config.ingressAddress === null ? undefined : new IngressProxy({
+          address: config.ingressAddress,
+          log,
+          localServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]),
+          // The control turns it into a service event naming this host.
+          onProblem: () => agent?.reportSoon(),
+        });
   const followIngress = () => void ingress?.update(ingressListeners(discovery.set, instanceId)).catch((e: Error) => log.warn(`ingress update failed: ${e.message}`));
   discovery.onApplied(followIngress);
   let refused = false;
@@ -290,6 +296,7 @@ async function main() {
     pauseImage: config.pauseImage,
     taskMetadataUrl: metadata?.url,
     discovery,
+    ingressProblems: ingress ? () => [...ingress.problems].map(([listenPort, message]) => ({ listenPort, message })) : undefined,
     containerDns: dns?.containerDns,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     statsIntervalMs: config.statsIntervalSeconds * 1000,

@@ -1,7 +1,8 @@
 import { and, eq, ne } from "drizzle-orm";
 import { FIRST_UNPRIVILEGED_PORT, type IngressRule } from "../../shared/ingress.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import { services } from "../db/schema.ts";
+import { containerInstances, services } from "../db/schema.ts";
+import { addServiceEvent } from "../services/events.ts";
 import type { OpsContext } from "./context.ts";
 import type { FieldIssue } from "../../shared/task-definition/index.ts";
 import { invalid } from "./errors.ts";
@@ -40,4 +41,30 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
     seen.add(r.listenPort);
   });
   if (issues.length) throw invalid(issues.map((f) => `${f.path}: ${f.message}`).join("; "), issues);
+}
+
+/**
+ * Ingress ports a host's proxy could not bind (from its report): a service event on the service
+ * whose port it is, naming the host, as ECS names an instance in its service events. Repeats in
+ * later reports are suppressed by the event log (same message as the latest).
+ */
+export async function applyIngressProblems(ctx: OpsContext, instanceId: string, problems: { listenPort: number; message: string }[]): Promise<void> {
+  const inst = await ctx.db
+    .select({ clusterName: containerInstances.clusterName, arn: containerInstances.arn })
+    .from(containerInstances)
+    .where(eq(containerInstances.id, instanceId))
+    .get();
+  if (!inst) return;
+  const owners = new Map<number, string>();
+  const rows = await ctx.db
+    .select({ name: services.serviceName, ingress: services.ingress })
+    .from(services)
+    .where(and(eq(services.clusterName, inst.clusterName), ne(services.status, "INACTIVE")))
+    .all();
+  for (const r of rows) for (const rule of r.ingress ?? []) owners.set(rule.listenPort, r.name);
+  for (const p of problems) {
+    const owner = owners.get(p.listenPort);
+    if (!owner) continue;
+    await addServiceEvent(ctx, inst.clusterName, owner, `(service ${owner}) could not publish ingress port ${p.listenPort} on container instance ${inst.arn}: ${p.message}`);
+  }
 }

@@ -122,4 +122,25 @@ describe("service ingress", () => {
     expect(newAnswer).not.toBe(oldAnswer);
     await waitFor("host A's ingress to reach the new task", async () => (await viaIngress(0)) === newAnswer, { timeoutMs: 20_000 });
   }, 90_000);
+
+  test("a listen port host A cannot bind becomes a service event naming host A; the agent carries on", async () => {
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(port, ADDRESSES[0], () => r()));
+    try {
+      const res = await tc.api("POST", `/v1/clusters/${C}/services`, { serviceName: "other", taskDefinition: "ingress-web", desiredCount: 0, ingress: [{ containerPort: 80, listenPort: port }] });
+      expect(res.body.error ?? res.status).toBe(201);
+      const hostA = (await tc.api("GET", `/v1/clusters/${C}/container-instances/${hosts[0]!.instanceId}`)).body.containerInstance.containerInstanceArn as string;
+      const event = await waitFor("a service event about the port", async () =>
+        ((await tc.api("GET", `/v1/clusters/${C}/services/other`)).body.service.events as { message: string }[]).find((e) => e.message.includes(`ingress port ${port}`)),
+      );
+      expect(event.message).toContain(hostA);
+      expect(event.message).toContain("EADDRINUSE");
+      expect(event.message).not.toContain(hosts[1]!.instanceId);
+      // Host A's proxy still serves the other service's port.
+      expect(await waitFor("host A's ingress still answering", () => viaIngress(0))).toStartWith("served-by-");
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  }, 60_000);
 });
