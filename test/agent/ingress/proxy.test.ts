@@ -119,6 +119,41 @@ describe("ingress proxy", () => {
   });
 });
 
+describe("ingress proxy transfers", () => {
+  test("large transfers both ways arrive whole and in order (backpressure), and a target's close ends the client's connection after its last byte", async () => {
+    // An echo server that, once the client has sent SIZE bytes, answers them and closes.
+    const SIZE = 16 * 1024 * 1024;
+    const server = createServer((s) => {
+      let got = 0;
+      s.on("data", (d) => {
+        got += d.length;
+        s.write(d);
+        if (got >= SIZE) s.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, HOST, () => r()));
+    cleanup.push(() => new Promise((r) => server.close(r)));
+    const listenPort = await freePort();
+    const { p } = proxy();
+    await p.update([{ service: "bulk", listenPort, containerPort: 80, targets: [target("e", (server.address() as { port: number }).port)] }]);
+    const payload = new Uint8Array(SIZE);
+    for (let i = 0; i < SIZE; i++) payload[i] = (i * 7 + (i >> 12)) & 0xff;
+    const socket = createConnection(listenPort, HOST);
+    cleanup.push(() => socket.destroy());
+    const chunks: Buffer[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      socket.on("data", (d) => chunks.push(d));
+      socket.on("end", () => resolve());
+      socket.on("error", reject);
+    });
+    socket.write(payload);
+    await done;
+    const back = Buffer.concat(chunks);
+    expect(back.length).toBe(SIZE);
+    expect(Bun.hash(back)).toBe(Bun.hash(payload));
+  }, 30_000);
+});
+
 describe("ingress targets from the discovery set", () => {
   const set: DiscoverySet = {
     clusterName: "prod",
