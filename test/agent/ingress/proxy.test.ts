@@ -142,7 +142,7 @@ describe("ingress proxy transfers", () => {
     cleanup.push(() => socket.destroy());
     const chunks: Buffer[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      socket.on("data", (d) => chunks.push(d));
+      socket.on("data", (d: Buffer) => chunks.push(d));
       socket.on("end", () => resolve());
       socket.on("error", reject);
     });
