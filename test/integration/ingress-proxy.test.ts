@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
-import { type AgentProcess } from "../helpers/agent-process.ts";
+import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { runningWithLabel } from "../helpers/docker.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
@@ -142,5 +142,15 @@ describe("service ingress", () => {
     } finally {
       await new Promise((r) => holder.close(r));
     }
+  }, 60_000);
+
+  test("with the control service gone, a restarted agent forwards from the set on disk", async () => {
+    const [task] = (await serviceTasks(tc, C, "web")).filter((t) => t.lastStatus === "RUNNING");
+    const expected = await answerOf(taskIdOf(task));
+    const a = hosts[0]!;
+    await tc.stop();
+    await a.agent.stop();
+    a.agent = startAgentProcess({ control: tc.control.mqttUrl, dataDir: a.agent.dataDir, args: agentArgs(0) });
+    expect(await waitFor("the restarted agent's ingress to answer", () => viaIngress(0), { timeoutMs: 20_000 })).toBe(expected);
   }, 60_000);
 });
