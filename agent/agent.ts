@@ -57,6 +57,8 @@ export interface AgentOptions {
   /** The DNS server given to containers (the agent's responder, port 53); undefined: Docker's default. */
   containerDns?: string;
   /** Self-upgrades (agent/upgrade): upgrade commands go to it, its status goes into every report. */
+  /** Ingress ports the host's proxy could not bind (agent/ingress), sent in every report while there are any. */
+  ingressProblems?: () => { listenPort: number; message: string }[];
   upgrader?: { status(): AgentUpdate | undefined; connected(): void; handle(req: UpgradeRequest): Promise<void> };
 }
 
@@ -108,6 +110,7 @@ export function createAgent(opts: AgentOptions): Agent {
     const updateKey = agentUpdate ? JSON.stringify(agentUpdate) : "";
     // Only while the desired set lists prefetches: most reports carry none, and stay their size.
     const prefetches = prefetcher.reported();
+    const ingressProblems = opts.ingressProblems?.() ?? [];
     const report: Report = {
       instanceId: opts.instanceId,
       bootId,
@@ -118,6 +121,7 @@ export function createAgent(opts: AgentOptions): Agent {
       health: healthSent ? undefined : health,
       agentUpdate: agentUpdate && (!factsSent || updateKey !== updateSent) ? agentUpdate : undefined,
       prefetches: prefetches.length ? prefetches : undefined,
+      ingressProblems: ingressProblems.length ? ingressProblems.map((p) => ({ ...p, message: p.message.slice(0, 500) })) : undefined,
       tasks: engine.reportedTasks(eventsSince),
     };
     if (opts.link.publishReport(report)) {

@@ -26,6 +26,8 @@ Options (environment variable in brackets):
   --dns-listen A[:PORT]      service discovery DNS responder (SERVICE.CLUSTER.flotilla) given to containers as their DNS server;
                              containers are given it only on port 53 (off: none) [FLOTILLA_DNS_LISTEN] default: the Docker bridge's gateway, port 53
   --dns-upstream IP[:PORT]   where names outside .flotilla are forwarded (comma separated) [FLOTILLA_DNS_UPSTREAM] default: the host's /etc/resolv.conf nameservers
+  --ingress on|off|ADDRESS   service ingress proxy: listen on each service's ingress listenPort and forward to its tasks (docs/ingress.md);
+                             ADDRESS: bind that IP of the host only [FLOTILLA_INGRESS] default on (every IPv4 address)
   --dns-stale-after S        discovery records the control has not renewed for S seconds are served with TTL 0 [FLOTILLA_DNS_STALE_AFTER] default 300
   --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
   --max-concurrent-pulls N   image pulls at a time (task starts and prefetches together) [FLOTILLA_MAX_CONCURRENT_PULLS] default 2
@@ -81,6 +83,8 @@ export interface AgentConfig {
   /** Upstream resolvers for names outside .flotilla; undefined: the host's /etc/resolv.conf. */
   dnsUpstreams?: { address: string; port: number }[];
   dnsStaleAfterSeconds: number;
+  /** The ingress proxy's listen address ("0.0.0.0": all); null: no proxy. */
+  ingressAddress: string | null;
   registryCredentials?: string;
   healthIntervalSeconds: number;
   healthMinDiskFreeBytes: number;
@@ -145,6 +149,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "dns-listen": { type: "string" },
         "dns-upstream": { type: "string" },
         "dns-stale-after": { type: "string" },
+        ingress: { type: "string" },
         "health-interval": { type: "string" },
         "health-min-disk-free": { type: "string" },
         "keepalive-seconds": { type: "string" },
@@ -261,6 +266,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     dnsListen,
     dnsUpstreams,
     dnsStaleAfterSeconds: Number(dnsStaleAfter),
+    ingressAddress: parseIngress(values.ingress ?? (env.FLOTILLA_INGRESS || "on")),
     healthIntervalSeconds: Number(health),
     keepaliveSeconds: Number(keepalive),
     resyncIntervalSeconds: Number(resync),
@@ -293,6 +299,14 @@ function parseDnsListen(s: string): AgentConfig["dnsListen"] {
   const port = m[2] === undefined ? 53 : Number(m[2]);
   if (!isIP(address) || port > 65535) throw new ConfigError(`--dns-listen must be an IP address of this host with an optional port, or "off", got "${s}"`);
   return { address, port };
+}
+
+/** "on" (every IPv4 address), "off" or one IP address of the host. */
+function parseIngress(s: string): string | null {
+  if (s === "off") return null;
+  if (s === "on") return "0.0.0.0";
+  if (!isIP(s)) throw new ConfigError(`--ingress must be "on", "off" or an IP address of this host, got "${s}"`);
+  return s;
 }
 
 /** The activation code from a file (kept out of argv, where `ps` shows it to every user); trimmed. */

@@ -22,6 +22,8 @@ import { DiscoveryStore } from "./discovery/discovery-store.ts";
 import { startDnsResponder, type DnsResponder } from "./discovery/responder.ts";
 import { hostResolvers } from "./discovery/upstream.ts";
 import { localTaskServes } from "./discovery/local-view.ts";
+import { IngressProxy } from "./ingress/proxy.ts";
+import { ingressListeners } from "../shared/ingress.ts";
 import type { AgentConfig } from "./config.ts";
 import { AGENT_VERSION } from "../shared/arn.ts";
 import { loadReleasePublicKeys } from "../shared/release-signature.ts";
@@ -218,6 +220,16 @@ async function main() {
     localTaskServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]),
     stale: discovery.stale(),
   }));
+  // The ingress proxy follows the discovery set (on disk first, then each newer one from the control).
+  const ingress = config.ingressAddress === null ? undefined : new IngressProxy({
+          address: config.ingressAddress,
+          log,
+          localServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]),
+          // The control turns it into a service event naming this host.
+          onProblem: () => agent?.reportSoon(),
+        });
+  const followIngress = () => void ingress?.update(ingressListeners(discovery.set, instanceId)).catch((e: Error) => log.warn(`ingress update failed: ${e.message}`));
+  discovery.onApplied(followIngress);
   let refused = false;
   const link = new MqttAgentLink({
     url: config.control,
@@ -227,7 +239,7 @@ async function main() {
     log,
     keepaliveSeconds: config.keepaliveSeconds,
     connectOptions: tlsOptions,
-    discovery: dns !== undefined,
+    discovery: dns !== undefined || ingress !== undefined,
     onRefused: () => {
       if (refused) return;
       refused = true;
@@ -284,6 +296,7 @@ async function main() {
     pauseImage: config.pauseImage,
     taskMetadataUrl: metadata?.url,
     discovery,
+    ingressProblems: ingress ? () => [...ingress.problems].map(([listenPort, message]) => ({ listenPort, message })) : undefined,
     containerDns: dns?.containerDns,
     resyncIntervalMs: config.resyncIntervalSeconds * 1000,
     statsIntervalMs: config.statsIntervalSeconds * 1000,
@@ -291,6 +304,7 @@ async function main() {
     metrics,
   });
   await agent.start();
+  followIngress();
   let introspection: ReturnType<typeof startIntrospection> | undefined;
   if (config.introspectionPort !== null) {
     try {
@@ -342,6 +356,7 @@ async function main() {
     await introspection?.stop();
     await metadata?.stop();
     await dns?.responder.stop();
+    await ingress?.stop();
     // Leaving containers running is deliberate: losing the agent never stops workloads.
     await agent!.stop();
   };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ingressSchema } from "./ingress.ts";
 
 /**
  * Service discovery data (control → agent, retained on `flotilla/i/{id}/discovery`): every
@@ -32,6 +33,8 @@ export const discoveryServiceSchema = z.object({
   /** The DNS label the service is served under (discoveryLabel of its name). */
   name: z.string(),
   tasks: z.array(discoveryTaskSchema),
+  /** The service's ingress (docs/ingress.md): the hosts' proxies forward listenPort to these tasks. */
+  ingress: ingressSchema.optional(),
 });
 export type DiscoveryService = z.infer<typeof discoveryServiceSchema>;
 

@@ -255,6 +255,8 @@ export const reportSchema = z.object({
   agentUpdate: agentUpdateSchema.optional(),
   /** The image prefetches of the current desired set, with each image's progress. */
   prefetches: z.array(reportedPrefetchSchema).max(100).optional(),
+  /** Ingress listen ports this host's proxy could not bind (docs/ingress.md); absent: none. */
+  ingressProblems: z.array(z.object({ listenPort: z.number().int().min(1).max(65535), message: z.string().max(500) })).max(64).optional(),
   tasks: z.array(reportedTaskSchema),
 });
 export type Report = z.infer<typeof reportSchema>;

@@ -26,6 +26,7 @@ export interface DiscoveryStoreOptions {
  */
 export class DiscoveryStore {
   private current: { set: DiscoverySet; renewedAt: number } | null = null;
+  private listeners: ((set: DiscoverySet) => void)[] = [];
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly path?: string;
   private readonly now: () => number;
@@ -63,7 +64,13 @@ export class DiscoveryStore {
     if (this.current && set.generation <= this.current.set.generation) return false;
     this.current = { set, renewedAt: this.now() };
     this.scheduleSave();
+    for (const fn of this.listeners) fn(set);
     return true;
+  }
+
+  /** Calls fn with every set taken from now on (the ingress proxy follows the records this way). */
+  onApplied(fn: (set: DiscoverySet) => void): void {
+    this.listeners.push(fn);
   }
 
   private scheduleSave(): void {

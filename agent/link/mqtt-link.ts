@@ -47,7 +47,7 @@ export interface MqttLinkOptions {
   /** Called when the broker refuses our credentials (deregistered or revoked). */
   onRefused?: () => void;
   /**
-   * Subscribe to the cluster's service discovery records: only an agent whose DNS responder runs
+   * Subscribe to the cluster's service discovery records: only an agent whose DNS responder or ingress proxy runs
    * needs them (each set is every serving task of the cluster, sent to every host that asks).
    */
   discovery?: boolean;

@@ -1,4 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { IngressRule } from "../../shared/ingress.ts";
 
 /** Times are epoch milliseconds; JSON columns hold the ECS-shaped structures they name. */
 
@@ -243,6 +244,8 @@ export const services = sqliteTable(
     healthCheckGracePeriodSeconds: integer("health_check_grace_period_seconds").notNull().default(0),
     /** Seconds an instance may stay disconnected before its service tasks are replaced; -1 = never. */
     disconnectGracePeriodSeconds: integer("disconnect_grace_period_seconds").notNull().default(30),
+    /** Flotilla: [{containerPort, listenPort, protocol}] published on the hosts (docs/ingress.md); null: none. */
+    ingress: text("ingress", { mode: "json" }).$type<IngressRule[]>(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -2,6 +2,7 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { TaskRow } from "../db/rows.ts";
+import type { IngressRule } from "../../shared/ingress.ts";
 import type { OpsContext } from "./context.ts";
 import { requireCluster } from "./clusters.ts";
 import { healthyTasks } from "./services.ts";
@@ -16,18 +17,20 @@ type Reader = Pick<OpsContext["db"], "select">;
  */
 export async function discoveryServices(ctx: OpsContext, clusterName: string, db: Reader = ctx.db): Promise<DiscoveryService[]> {
   const svcs = await db
-    .select({ name: services.serviceName, createdAt: services.createdAt })
+    .select({ name: services.serviceName, createdAt: services.createdAt, ingress: services.ingress })
     .from(services)
     .where(and(eq(services.clusterName, clusterName), ne(services.status, "INACTIVE")))
     .all();
   svcs.sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
   const labelOf = new Map<string, string>();
+  const ingressOf = new Map<string, IngressRule[]>();
   const taken = new Set<string>();
   for (const s of svcs) {
     const label = discoveryLabel(s.name);
     if (!label || taken.has(label)) continue;
     taken.add(label);
     labelOf.set(s.name, label);
+    if (s.ingress?.length) ingressOf.set(label, s.ingress);
   }
   if (labelOf.size === 0) return [];
   // Only what the test and the records need: a task row's events and overrides are most of its
@@ -58,7 +61,12 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
   }
   return [...byLabel]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, list]) => ({ name, tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)) }));
+    .map(([name, list]) => ({
+      name,
+      tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
+      // The hosts' ingress proxies take their targets from these same tasks (docs/ingress.md).
+      ...(ingressOf.has(name) ? { ingress: ingressOf.get(name) } : {}),
+    }));
 }
 
 /**

@@ -33,6 +33,8 @@ export const clusterPolicySchema = z.strictObject({
    * enableExecuteCommand; here the cluster owner turns it off for the whole cluster).
    */
   allowExec: z.boolean().default(true),
+  /** Service ingress listen ports below 1024 on the hosts (docs/ingress.md): binding them needs root there. */
+  allowPrivilegedIngressPorts: z.boolean().default(false),
 });
 export type ClusterPolicy = z.output<typeof clusterPolicySchema>;
 

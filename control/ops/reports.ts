@@ -6,6 +6,7 @@ import type { OpsContext } from "./context.ts";
 import { applyFacts } from "./instances.ts";
 import { applyAgentUpdate } from "./agent-updates.ts";
 import { applyPrefetchReport } from "./image-prefetch.ts";
+import { applyIngressProblems } from "./ingress.ts";
 import type { TaskContainer, TaskRow } from "../db/rows.ts";
 import { releaseReservation } from "./tasks.ts";
 import { appendEvents } from "../events/log.ts";
@@ -51,6 +52,7 @@ async function applyReportBatch(ctx: OpsContext, batch: { instanceId: string; re
   for (const { instanceId, report } of batch) if (report.facts) await applyFacts(ctx, instanceId, report.facts);
   for (const { instanceId, report } of batch) if (report.agentUpdate) await applyAgentUpdate(ctx, instanceId, report.agentUpdate);
   for (const { instanceId, report } of batch) if (report.prefetches?.length) await applyPrefetchReport(ctx, instanceId, report.prefetches);
+  for (const { instanceId, report } of batch) if (report.ingressProblems?.length) await applyIngressProblems(ctx, instanceId, report.ingressProblems);
   const result = await ctx.serialize(async () => {
     const now = ctx.clock.now();
     const generations = new Map<string, number>();

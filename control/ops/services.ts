@@ -22,6 +22,8 @@ import { launchableTaskDefinition, type ResolvedTaskDefinition } from "./task-de
 import { resourceRef } from "./references.ts";
 import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
+import { checkIngress } from "./ingress.ts";
+import { ingressSchema } from "../../shared/ingress.ts";
 
 /** Default seconds a disconnected instance keeps its service tasks before they are replaced. */
 export const DEFAULT_DISCONNECT_GRACE_SECONDS = 30;
@@ -53,6 +55,8 @@ const createServiceInput = z.strictObject({
   healthCheckGracePeriodSeconds: graceSeconds.optional(),
   disconnectGracePeriodSeconds: disconnectGrace.optional(),
   tags: tagsSchema.optional(),
+  /** Flotilla (docs/ingress.md): ports the hosts publish for the service. */
+  ingress: ingressSchema.optional(),
 });
 
 const updateServiceInput = z.strictObject({
@@ -64,6 +68,8 @@ const updateServiceInput = z.strictObject({
   placementStrategy: placementStrategiesSchema.optional(),
   healthCheckGracePeriodSeconds: graceSeconds.optional(),
   disconnectGracePeriodSeconds: disconnectGrace.optional(),
+  /** Flotilla (docs/ingress.md): replaces the service's ingress ([] removes it). */
+  ingress: ingressSchema.optional(),
 });
 
 function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeof deploymentConfigurationInput>): DeploymentConfiguration {
@@ -104,6 +110,7 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
   const row = await ctx.serialize(async () => {
     const existing = await getService(ctx, c.name, req.serviceName);
     if (existing && existing.status !== "INACTIVE") throw invalid(`serviceName: service "${req.serviceName}" already exists (Creation of service was not idempotent)`, [{ path: "serviceName", message: "already exists" }]);
+    await checkIngress(ctx, c.name, req.serviceName, req.ingress ?? [], td.spec);
     const now = ctx.clock.now();
     const row: ServiceRow = {
       clusterName: c.name,
@@ -118,6 +125,7 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
       placementStrategy: req.placementStrategy ?? [],
       healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? 0,
       disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? DEFAULT_DISCONNECT_GRACE_SECONDS,
+      ingress: req.ingress?.length ? req.ingress : null,
       createdAt: now,
       updatedAt: now,
     };
@@ -198,6 +206,9 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
   const row = await ctx.serialize(async () => {
     const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
     if (cur.status !== "ACTIVE") throw conflict("ServiceNotActiveException", `service "${cur.serviceName}" is ${cur.status}`);
+    const ingress = req.ingress ?? cur.ingress ?? [];
+    // A new revision must still map the ingress's container ports; the ports are checked again too.
+    if (req.ingress || (td && ingress.length)) await checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, td?.spec ?? (await taskDefinitionByArn(ctx, cur.taskDefinitionArn)).spec);
     const now = ctx.clock.now();
     const next: ServiceRow = {
       ...cur,
@@ -208,6 +219,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
       placementStrategy: req.placementStrategy ?? cur.placementStrategy,
       healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? cur.healthCheckGracePeriodSeconds,
       disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? cur.disconnectGracePeriodSeconds,
+      ingress: ingress.length ? ingress : null,
       updatedAt: now,
     };
     const placementChanged =

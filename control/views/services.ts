@@ -53,6 +53,8 @@ export function serviceView(d: ServiceDetails, containerStats?: ContainerStatsSt
     placementStrategy: row.placementStrategy,
     healthCheckGracePeriodSeconds: row.healthCheckGracePeriodSeconds,
     disconnectGracePeriodSeconds: row.disconnectGracePeriodSeconds,
+    // Flotilla: ports the hosts publish for the service (docs/ingress.md).
+    ...(row.ingress?.length ? { ingress: row.ingress } : {}),
     createdAt: iso(row.createdAt),
     stats: serviceStatsView(containerStats, d.tasks),
   };

@@ -19,7 +19,8 @@ export interface AgentProcess {
 }
 
 /**
- * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its discovery DNS
+ * Starts a real agent process (`bun agent/main.ts`) and collects what it prints. Its ingress proxy
+ * is off unless `args` name an --ingress address; its discovery DNS
  * responder is off unless `args` name a --dns-listen (only one process can hold an address's port
  * 53; test/integration/discovery-dns.test.ts gives each agent an address of its own).
  */
@@ -35,7 +36,7 @@ export function startAgentProcess(opts: {
 }): AgentProcess {
   assertNoProcessesLeftBehind();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "flotilla-agent-"));
-  const args = [...(opts.command ?? ["bun", join(ROOT, "agent/main.ts")]), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", ...(opts.args ?? [])];
+  const args = [...(opts.command ?? ["bun", join(ROOT, "agent/main.ts")]), "--control", opts.control, "--data-dir", dataDir, "--introspection-port", "0", "--task-metadata-port", "0", "--dns-listen", "off", "--ingress", "off", ...(opts.args ?? [])];
   if (opts.activation) args.push("--activation-id", opts.activation.activationId, "--activation-code", opts.activation.activationCode);
   const { proc, output, running } = spawnCollecting(args, { cwd: ROOT, env: { ...process.env, ...opts.env } });
   const stop = async () => {

@@ -30,6 +30,8 @@ export function startBenchAgent(opts: { control: string; activation: { activatio
       "--activation-code", opts.activation.activationCode,
       // No discovery DNS unless a benchmark asks (only one process can hold the bridge's port 53).
       "--dns-listen", "off",
+      // Nor an ingress proxy (it would subscribe to the discovery sets too, docs/ingress.md).
+      "--ingress", "off",
       ...(opts.args ?? []),
     ],
     { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...opts.env } },

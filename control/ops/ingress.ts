@@ -1,0 +1,70 @@
+import { and, eq, ne } from "drizzle-orm";
+import { FIRST_UNPRIVILEGED_PORT, type IngressRule } from "../../shared/ingress.ts";
+import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
+import { containerInstances, services } from "../db/schema.ts";
+import { addServiceEvent } from "../services/events.ts";
+import type { OpsContext } from "./context.ts";
+import type { FieldIssue } from "../../shared/task-definition/index.ts";
+import { invalid } from "./errors.ts";
+import { getClusterPolicy } from "./policy.ts";
+
+/**
+ * Refuses (400 naming `ingress[i].field`) an ingress the service cannot have: a listen port below
+ * 1024 the cluster policy does not allow, a container port that is no TCP port mapping of the task
+ * definition, a listen port given twice or already published by another service of the cluster.
+ * Called inside the writers' queue before anything is written, so two services racing for one
+ * port cannot both get it and a refused request changes nothing.
+ */
+export async function checkIngress(ctx: OpsContext, cluster: string, serviceName: string, rules: IngressRule[], td: TaskDefinitionSpec): Promise<void> {
+  if (rules.length === 0) return;
+  const issues: FieldIssue[] = [];
+  const policy = await getClusterPolicy(ctx, cluster);
+  const mapped = new Set(td.containerDefinitions.flatMap((c) => (c.portMappings ?? []).filter((pm) => pm.protocol !== "udp").map((pm) => pm.containerPort)));
+  const taken = new Map<number, string>();
+  const others = await ctx.db
+    .select({ name: services.serviceName, ingress: services.ingress })
+    .from(services)
+    .where(and(eq(services.clusterName, cluster), ne(services.serviceName, serviceName), ne(services.status, "INACTIVE")))
+    .all();
+  for (const o of others) for (const r of o.ingress ?? []) taken.set(r.listenPort, o.name);
+  const seen = new Set<number>();
+  rules.forEach((r, i) => {
+    if (r.listenPort < FIRST_UNPRIVILEGED_PORT && !policy.allowPrivilegedIngressPorts) {
+      issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is below ${FIRST_UNPRIVILEGED_PORT}, not allowed by the cluster policy (allowPrivilegedIngressPorts)` });
+    }
+    if (!mapped.has(r.containerPort)) {
+      issues.push({ path: `ingress[${i}].containerPort`, message: `${r.containerPort} is not a TCP portMappings containerPort of the task definition` });
+    }
+    const owner = taken.get(r.listenPort);
+    if (owner) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is already the ingress of service "${owner}" in this cluster` });
+    else if (seen.has(r.listenPort)) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is given twice` });
+    seen.add(r.listenPort);
+  });
+  if (issues.length) throw invalid(issues.map((f) => `${f.path}: ${f.message}`).join("; "), issues);
+}
+
+/**
+ * Ingress ports a host's proxy could not bind (from its report): a service event on the service
+ * whose port it is, naming the host, as ECS names an instance in its service events. Repeats in
+ * later reports are suppressed by the event log (same message as the latest).
+ */
+export async function applyIngressProblems(ctx: OpsContext, instanceId: string, problems: { listenPort: number; message: string }[]): Promise<void> {
+  const inst = await ctx.db
+    .select({ clusterName: containerInstances.clusterName, arn: containerInstances.arn })
+    .from(containerInstances)
+    .where(eq(containerInstances.id, instanceId))
+    .get();
+  if (!inst) return;
+  const owners = new Map<number, string>();
+  const rows = await ctx.db
+    .select({ name: services.serviceName, ingress: services.ingress })
+    .from(services)
+    .where(and(eq(services.clusterName, inst.clusterName), ne(services.status, "INACTIVE")))
+    .all();
+  for (const r of rows) for (const rule of r.ingress ?? []) owners.set(rule.listenPort, r.name);
+  for (const p of problems) {
+    const owner = owners.get(p.listenPort);
+    if (!owner) continue;
+    await addServiceEvent(ctx, inst.clusterName, owner, `(service ${owner}) could not publish ingress port ${p.listenPort} on container instance ${inst.arn}: ${p.message}`);
+  }
+}

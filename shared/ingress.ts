@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { DiscoverySet } from "./discovery.ts";
+
+/**
+ * A service's ingress (Flotilla extension of CreateService/UpdateService, docs/ingress.md): every
+ * host of the cluster whose agent runs the ingress proxy listens on `listenPort` and forwards each
+ * TCP connection to a serving task's host port for `containerPort`.
+ */
+export const ingressRuleSchema = z.strictObject({
+  containerPort: z.number().int().min(1).max(65535),
+  listenPort: z.number().int().min(1).max(65535),
+  protocol: z.literal("tcp").default("tcp"),
+});
+export type IngressRule = z.output<typeof ingressRuleSchema>;
+
+export const ingressSchema = z.array(ingressRuleSchema).max(16);
+
+/** Ports below this need the cluster policy's allowPrivilegedIngressPorts (they need root on the host). */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
+
+export interface IngressTarget {
+  taskId: string;
+  /** True when the task runs on the host asking (preferred). */
+  local: boolean;
+  host: string;
+  port: number;
+}
+
+export interface IngressListener {
+  service: string;
+  listenPort: number;
+  containerPort: number;
+  targets: IngressTarget[];
+}
+
+/**
+ * Every ingress of a discovery set with its targets, seen from `instanceId`: a serving task's host
+ * address and the host port bound for the container port (what SRV records give). An awsvpc task
+ * on this host is reached at its own address (only there is it routable).
+ */
+export function ingressListeners(set: DiscoverySet | null, instanceId: string): IngressListener[] {
+  const out: IngressListener[] = [];
+  for (const svc of set?.services ?? []) {
+    for (const rule of svc.ingress ?? []) {
+      const targets: IngressTarget[] = [];
+      for (const t of svc.tasks) {
+        const local = t.instanceId === instanceId;
+        for (const p of t.ports) {
+          if (p.protocol !== "tcp" || p.containerPort !== rule.containerPort) continue;
+          const host = local && t.taskAddress ? t.taskAddress : t.address;
+          const port = local && t.taskAddress ? p.containerPort : p.hostPort;
+          targets.push({ taskId: t.taskId, local, host, port });
+        }
+      }
+      out.push({ service: svc.name, listenPort: rule.listenPort, containerPort: rule.containerPort, targets });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { discoveryServices } from "../../../control/ops/discovery.ts";
+import { fakeFleet } from "./fake-fleet.ts";
+
+const C = "ingress-routes";
+const WEB = { family: "web", containerDefinitions: [{ name: "web", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 80 }, { containerPort: 53, protocol: "udp" }] }] };
+const NO_PORTS = { family: "web", containerDefinitions: [{ name: "web", image: "nginx", memory: 64, essential: true }] };
+
+let fleet: Awaited<ReturnType<typeof fakeFleet>>;
+afterEach(() => fleet?.close());
+
+async function setup() {
+  fleet = await fakeFleet(C, 1);
+  expect((await fleet.t.request("POST", "/v1/task-definitions", WEB)).status).toBe(201);
+  return fleet.t;
+}
+
+const svc = (name: string, ingress: unknown, extra: object = {}) => ({ serviceName: name, taskDefinition: "web:1", desiredCount: 0, ingress, ...extra });
+const fieldsOf = (res: { body: any }) => res.body.error.fields.map((f: any) => f.path);
+
+describe("service ingress (CreateService / UpdateService)", () => {
+  test("bad ingress is a 400 naming the field, and stores nothing", async () => {
+    const t = await setup();
+    const cases: [unknown, string][] = [
+      [[{ containerPort: 80, listenPort: 0 }], "ingress[0].listenPort"],
+      [[{ containerPort: 80, listenPort: 65536 }], "ingress[0].listenPort"],
+      [[{ containerPort: 80, listenPort: 8080, protocol: "udp" }], "ingress[0].protocol"],
+      [[{ containerPort: 80, listenPort: 8080, bogus: 1 }], "ingress[0].bogus"],
+      [[{ containerPort: 81, listenPort: 8080 }], "ingress[0].containerPort"],
+      // a UDP mapping is no TCP target
+      [[{ containerPort: 53, listenPort: 8053 }], "ingress[0].containerPort"],
+      // below 1024 without the cluster policy
+      [[{ containerPort: 80, listenPort: 80 }], "ingress[0].listenPort"],
+      [[{ containerPort: 80, listenPort: 8080 }, { containerPort: 80, listenPort: 8080 }], "ingress[1].listenPort"],
+    ];
+    for (const [ingress, field] of cases) {
+      const res = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", ingress));
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res)).toContain(field);
+    }
+    expect((await t.request("GET", `/v1/clusters/${C}/services`)).body.services).toEqual([]);
+  });
+
+  test("a listen port is one service's per cluster; the policy allows ports below 1024; update replaces or clears", async () => {
+    const t = await setup();
+    const created = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]));
+    expect(created.status).toBe(201);
+    expect(created.body.service.ingress).toEqual([{ containerPort: 80, listenPort: 8080, protocol: "tcp" }]);
+    expect((await t.request("GET", `/v1/clusters/${C}/services/web`)).body.service.ingress).toEqual([{ containerPort: 80, listenPort: 8080, protocol: "tcp" }]);
+
+    const taken = await t.request("POST", `/v1/clusters/${C}/services`, svc("api", [{ containerPort: 80, listenPort: 8080 }]));
+    expect(taken.status).toBe(400);
+    expect(fieldsOf(taken)).toEqual(["ingress[0].listenPort"]);
+    expect(taken.body.error.message).toContain('service "web"');
+    expect((await t.request("GET", `/v1/clusters/${C}/services/api`)).status).toBe(404);
+
+    // UpdateService: refused as a whole (the desiredCount given with it is not applied either).
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("api", undefined))).status).toBe(201);
+    const refused = await t.request("PATCH", `/v1/clusters/${C}/services/api`, { desiredCount: 3, ingress: [{ containerPort: 80, listenPort: 8080 }] });
+    expect(refused.status).toBe(400);
+    expect(fieldsOf(refused)).toEqual(["ingress[0].listenPort"]);
+    const api = (await t.request("GET", `/v1/clusters/${C}/services/api`)).body.service;
+    expect(api.desiredCount).toBe(0);
+    expect(api.ingress).toBeUndefined();
+
+    // Below 1024 once the cluster policy allows it.
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/api`, { ingress: [{ containerPort: 80, listenPort: 80 }] })).status).toBe(400);
+    expect((await t.request("PUT", `/v1/clusters/${C}/policy`, { allowPrivilegedIngressPorts: true })).status).toBe(200);
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/api`, { ingress: [{ containerPort: 80, listenPort: 80 }] })).body.service.ingress).toEqual([{ containerPort: 80, listenPort: 80, protocol: "tcp" }]);
+
+    // Clearing web's ingress frees its port.
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [] })).body.service.ingress).toBeUndefined();
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/api`, { ingress: [{ containerPort: 80, listenPort: 8080 }] })).status).toBe(200);
+  });
+
+  test("a new revision must still map the ingress's container port", async () => {
+    const t = await setup();
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
+    expect((await t.request("POST", "/v1/task-definitions", NO_PORTS)).status).toBe(201);
+    const res = await t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "web:2" });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res)).toEqual(["ingress[0].containerPort"]);
+    const web = (await t.request("GET", `/v1/clusters/${C}/services/web`)).body.service;
+    expect(web.taskDefinition).toContain("web:1");
+    expect(web.deployments).toHaveLength(1);
+    // Dropping the ingress with it is accepted.
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "web:2", ingress: [] })).status).toBe(200);
+  });
+
+  test("the discovery set carries each service's ingress", async () => {
+    const t = await setup();
+    await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]));
+    await t.request("POST", `/v1/clusters/${C}/services`, svc("plain", undefined));
+    const set = await discoveryServices(t.ctx, C);
+    expect(set.find((s) => s.name === "web")?.ingress).toEqual([{ containerPort: 80, listenPort: 8080, protocol: "tcp" }]);
+    expect(set.find((s) => s.name === "plain")).not.toHaveProperty("ingress");
+  });
+});
