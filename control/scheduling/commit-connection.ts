@@ -125,6 +125,14 @@ export class CommitConnection {
         throw e;
       }
     }
+    return this.writeGroupOneByOne(jobs, outcomes);
+  }
+
+  /**
+   * `writeGroup` without the shared work: every job in its own savepoint with its own statements.
+   * What a group falls back to; public for scripts/bench/commit-group.ts, which compares the two.
+   */
+  writeGroupOneByOne(jobs: readonly WriteJob[], outcomes: Map<number, boolean>): WriteReply[] {
     if (!this.beginOrBusy()) return jobs.map((job) => ({ id: job.id, outcome: "busy" }));
     return this.writeOneByOne(jobs, outcomes);
   }
