@@ -104,7 +104,9 @@ export class CommitConnection {
 
   /**
    * Runs `jobs` in one transaction (a group commit: one COMMIT and one write of the pages they
-   * share, such as the tasks table's last page), each job all or nothing inside its own savepoint.
+   * share, such as the tasks table's last page), each job all or nothing: normally with the rows
+   * and events of the group shared in multi-row INSERTs (writeBatched), and when one of those
+   * fails, once more from the start with every job in its own savepoint (writeOneByOne).
    * A commit is "conflict" (nothing of it written) when an instance moved on or is no longer
    * ACTIVE and connected, "fenced" when its fence no longer holds, an error when a statement
    * failed; every job is "busy" when the write lock could not be had. `outcomes` (commit id →
