@@ -11,6 +11,11 @@ const rowPlaceholders = `(${columns.map(() => "?").join(", ")})`;
 /** INSERT of one complete task row; prepared once and run per row with `taskRowArgs`. */
 export const insertTaskRowSql = `INSERT INTO "${table}" (${columnList}) VALUES ${rowPlaceholders}`;
 
+/** INSERT of `rows` complete task rows in one statement, their `taskRowArgs` one after another. */
+export function insertTaskRowsSql(rows: number): string {
+  return `INSERT INTO "${table}" (${columnList}) VALUES ${Array(rows).fill(rowPlaceholders).join(", ")}`;
+}
+
 /**
  * A task row's values in column order, encoded by the schema's own column mappers (JSON,
  * booleans) so they stay in step with control/db/schema.ts.
