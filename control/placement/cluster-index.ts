@@ -106,7 +106,7 @@ export class ClusterIndex {
   upsert(instance: InstanceView): void {
     const old = this.byId.get(instance.id);
     if (old) this.detach(old);
-    const own = cloneInstanceView(instance, true);
+    const own = cloneInstanceView(instance, { copyAttributes: true });
     this.byId.set(own.id, own);
     this.attach(own);
   }

@@ -8,8 +8,13 @@ export function attributeOf(instance: InstanceView, name: string): string | unde
   return Object.hasOwn(instance.attributes, name) ? instance.attributes[name] : undefined;
 }
 
-/** Deep enough copy that reserving on the copy never shows through to the original. */
-export function cloneInstanceView(v: InstanceView, copyAttributes = false): InstanceView {
+/**
+ * Deep enough copy that reserving on the copy never shows through to the original. A copy that will
+ * only ever book reservations without ports (or GPUs) may share the original's port (GPU) sets:
+ * `copyPorts` / `copyGpus` false (the engine's scratch copies; copying every set was a tenth of the
+ * engine's time outside the checkers).
+ */
+export function cloneInstanceView(v: InstanceView, opts: { copyAttributes?: boolean; copyPorts?: boolean; copyGpus?: boolean } = {}): InstanceView {
   return {
     id: v.id,
     arn: v.arn,
@@ -20,10 +25,10 @@ export function cloneInstanceView(v: InstanceView, copyAttributes = false): Inst
     version: v.version,
     registered: { cpu: v.registered.cpu, memory: v.registered.memory },
     remaining: { cpu: v.remaining.cpu, memory: v.remaining.memory },
-    usedPorts: { tcp: new Set(v.usedPorts.tcp), udp: new Set(v.usedPorts.udp) },
-    gpus: { ids: v.gpus.ids, used: new Set(v.gpus.used) },
+    usedPorts: opts.copyPorts === false ? v.usedPorts : { tcp: new Set(v.usedPorts.tcp), udp: new Set(v.usedPorts.udp) },
+    gpus: opts.copyGpus === false ? v.gpus : { ids: v.gpus.ids, used: new Set(v.gpus.used) },
     // The engine's scratch copies never change attributes, so they may share them.
-    attributes: copyAttributes ? { ...v.attributes } : v.attributes,
+    attributes: opts.copyAttributes ? { ...v.attributes } : v.attributes,
     runningTasksCount: v.runningTasksCount,
     groups: new Map(v.groups),
   };

@@ -1,4 +1,4 @@
-import { applyReservation } from "./instance-view.ts";
+import { applyReservation, cloneInstanceView } from "./instance-view.ts";
 import type { InstanceView, Reservation } from "./types.ts";
 
 /**
@@ -40,26 +40,11 @@ export class ScratchOverlay {
 /**
  * A copy to book the request's tasks on. All tasks of one request have the same reservation, so
  * the port and GPU sets are copied only when it takes ports or GPUs; otherwise the shadow shares
- * the instance's, which nothing writes while the request is placed. (Copying every set was a
- * tenth of the engine's time outside the checkers.)
+ * the instance's, which nothing writes while the request is placed.
  */
 function shadowOf(v: InstanceView, r: Reservation): InstanceView {
-  const ports = r.tcpPorts.length > 0 || r.udpPorts.length > 0;
-  const gpus = (r.gpus ?? 0) > 0 || (r.gpuIds?.length ?? 0) > 0;
-  return {
-    id: v.id,
-    arn: v.arn,
-    status: v.status,
-    agentConnected: v.agentConnected,
-    healthStatus: v.healthStatus,
-    registeredAt: v.registeredAt,
-    version: v.version,
-    registered: v.registered,
-    remaining: { cpu: v.remaining.cpu, memory: v.remaining.memory },
-    usedPorts: ports ? { tcp: new Set(v.usedPorts.tcp), udp: new Set(v.usedPorts.udp) } : v.usedPorts,
-    gpus: gpus ? { ids: v.gpus.ids, used: new Set(v.gpus.used) } : v.gpus,
-    attributes: v.attributes,
-    runningTasksCount: v.runningTasksCount,
-    groups: new Map(v.groups),
-  };
+  return cloneInstanceView(v, {
+    copyPorts: r.tcpPorts.length > 0 || r.udpPorts.length > 0,
+    copyGpus: (r.gpus ?? 0) > 0 || (r.gpuIds?.length ?? 0) > 0,
+  });
 }
