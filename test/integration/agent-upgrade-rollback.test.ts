@@ -1,3 +1,4 @@
+import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,7 +79,7 @@ describe("agent upgrade rollback", () => {
   test("a new binary that does not connect within the deadline puts the old one back; the old one reports FAILED", async () => {
     const reg = await tc.api("POST", "/v1/task-definitions", {
       family: "rollback-sleeper",
-      containerDefinitions: [{ name: "main", image: "flotilla/busybox:test", memory: 16, stopTimeout: 2, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"] }],
+      containerDefinitions: [{ ...QUICK_STOP_SERVER, name: "main", memory: 16 }],
     });
     expect(reg.status).toBe(201);
     const run = await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "rollback-sleeper" });

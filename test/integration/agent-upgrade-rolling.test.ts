@@ -1,3 +1,4 @@
+import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,7 +52,7 @@ describe("rolling agent upgrade", () => {
   test("three agents in batches of one, containers running: all UPDATED on the new version, same containers", async () => {
     const reg = await tc.api("POST", "/v1/task-definitions", {
       family: "rolling-sleeper",
-      containerDefinitions: [{ name: "main", image: "flotilla/busybox:test", memory: 16, stopTimeout: 2, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"] }],
+      containerDefinitions: [{ ...QUICK_STOP_SERVER, name: "main", memory: 16 }],
     });
     expect(reg.status).toBe(201);
     const run = await tc.api("POST", `/v1/clusters/${CLUSTER}/tasks`, { taskDefinition: "rolling-sleeper", count: 3, placementConstraints: [{ type: "distinctInstance" }] });

@@ -1,3 +1,4 @@
+import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,7 +60,7 @@ beforeAll(async () => {
   ({ agent, instanceId } = await startRegisteredAgent(tc, CLUSTER, ["--release-public-key", keyFile, "--upgrade-deadline", "120"], { command: [agentBinary] }));
   const reg = await tc.api("POST", "/v1/task-definitions", {
     family: "upgrade-sleeper",
-    containerDefinitions: [{ name: "main", image: "flotilla/busybox:test", memory: 16, stopTimeout: 2, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"] }],
+    containerDefinitions: [{ ...QUICK_STOP_SERVER, name: "main", memory: 16 }],
   });
   expect(reg.status).toBe(201);
 }, 180_000);

@@ -1,3 +1,4 @@
+import { servedByWeb } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
@@ -28,20 +29,7 @@ type Host = { agent: AgentProcess; instanceId: string; dns: { address: string; p
 const hosts: Host[] = [];
 let clientTask = "";
 
-const webDefinition = {
-  family: "dns-web",
-  containerDefinitions: [
-    {
-      name: "web",
-      image: "flotilla/busybox:test",
-      memory: 32,
-      essential: true,
-      stopTimeout: 2,
-      portMappings: [{ name: "http", containerPort: 80, hostPort: 0, protocol: "tcp" }],
-      command: ["sh", "-c", "mkdir -p /www && echo served-by-$HOSTNAME > /www/index.html && exec httpd -f -p 80 -h /www"],
-    },
-  ],
-};
+const webDefinition = servedByWeb("dns-web");
 const clientDefinition = (networkMode: "bridge" | "host" | "awsvpc") => ({
   family: `dns-client-${networkMode}`,
   networkMode,

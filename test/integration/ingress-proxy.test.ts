@@ -1,3 +1,4 @@
+import { servedByWeb } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
@@ -24,20 +25,7 @@ let listenPort = 0;
 const removals: (() => Promise<void>)[] = [];
 const hosts: { agent: AgentProcess; instanceId: string }[] = [];
 
-const webDefinition = {
-  family: "ingress-web",
-  containerDefinitions: [
-    {
-      name: "web",
-      image: "flotilla/busybox:test",
-      memory: 32,
-      essential: true,
-      stopTimeout: 2,
-      portMappings: [{ name: "http", containerPort: 80, hostPort: 0, protocol: "tcp" }],
-      command: ["sh", "-c", "mkdir -p /www && echo served-by-$HOSTNAME > /www/index.html && exec httpd -f -p 80 -h /www"],
-    },
-  ],
-};
+const webDefinition = servedByWeb("ingress-web");
 
 const agentArgs = (i: number) => ["--ingress", ADDRESSES[i]!, "--advertise-address", ADDRESSES[i]!, "--attribute", `role=${i === 0 ? "edge" : "web"}`];
 
