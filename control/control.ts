@@ -40,6 +40,7 @@ import { registerFleetGauges } from "./metrics/fleet-gauges.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { agentReleaseStore, downloadTokenKey } from "./ops/agent-release-store.ts";
+import { expireAgentUpdates } from "./ops/agent-updates.ts";
 import { advanceAgentUpgrades } from "./ops/agent-upgrades.ts";
 import { registerBuiltReleases } from "./ops/agent-releases.ts";
 import type { KeyObject } from "node:crypto";
@@ -220,7 +221,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     const timer = setInterval(() => {
       if (busy || !link) return;
       busy = true;
+      // Single updates (UpdateContainerAgent) that made no progress expire as FAILED here too.
       advanceAgentUpgrades(dutyCtx, agentReleases, link.sendRequest)
+        .then(() => expireAgentUpdates(dutyCtx))
         .catch((e: Error) => log.warn(`agent upgrade step failed: ${e.message}`))
         .finally(() => (busy = false));
     }, opts.releases?.upgradeStepMs ?? 1000);

@@ -1,3 +1,4 @@
+import { FLOTILLA_VERSION } from "./version.ts";
 /**
  * ECS-shaped ARNs, built and parsed in one place. Flotilla has no AWS account, so the partition
  * says whose they are; ARNs that ECS users paste (`arn:aws:ecs:eu-west-1:123456789012:…`) parse
@@ -108,6 +109,5 @@ export function shortName(value: string): string {
   return value.startsWith("arn:") ? (parseArn(value)?.name ?? value) : value;
 }
 
-/** Replaced at compile time by `scripts/build/compile.ts --version` (Bun's `define`); unset in source runs. */
-declare const FLOTILLA_BUILD_VERSION: string | undefined;
-export const AGENT_VERSION: string = typeof FLOTILLA_BUILD_VERSION === "string" ? FLOTILLA_BUILD_VERSION : "0.1.0";
+/** The agent's version is its build's (shared/version.ts); kept here for the agent's many importers. */
+export const AGENT_VERSION: string = FLOTILLA_VERSION;

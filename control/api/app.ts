@@ -28,6 +28,7 @@ import { onApiError } from "./errors.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { attributeRoutes } from "./routes/attributes.ts";
+import { FLOTILLA_VERSION } from "../../shared/version.ts";
 import { clusterRoutes } from "./routes/clusters.ts";
 import { containerInstanceRoutes } from "./routes/container-instances.ts";
 import { taskDefinitionRoutes } from "./routes/task-definitions.ts";
@@ -108,7 +109,8 @@ export function createApi(
   app.onError(onApiError);
   app.use("*", requestLog(log ?? silentLogger));
   app.notFound((c) => c.json({ error: { code: "NotFound", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // The control's own version, so an operator (and an upgrade script) can see what answers.
+  app.get("/healthz", (c) => c.json({ status: "ok", version: FLOTILLA_VERSION }));
   // Prometheus scrape behind a token with the metrics role (or admin); docs/metrics.md.
   const metrics = ctx.metrics;
   if (metrics) app.get("/metrics", authorize(ctx), () => metricsResponse(metrics));

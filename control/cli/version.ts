@@ -1,4 +1,4 @@
-import pkg from "../../package.json" with { type: "json" };
+import { FLOTILLA_VERSION } from "../../shared/version.ts";
 
 /** The CLI's version is the release's (package.json), the same number the agent reports. */
-export const CLI_VERSION: string = pkg.version;
+export const CLI_VERSION: string = FLOTILLA_VERSION;

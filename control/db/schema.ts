@@ -96,6 +96,8 @@ export const containerInstances = sqliteTable(
     /** The version that update is to, and why it FAILED. */
     agentUpdateVersion: text("agent_update_version"),
     agentUpdateReason: text("agent_update_reason"),
+    /** When agentUpdateStatus last changed (ms): an update making no progress for AGENT_UPDATE_DEADLINE_MS expires as FAILED. */
+    agentUpdateAt: integer("agent_update_at"),
   },
   (t) => [index("container_instances_cluster").on(t.clusterName)],
 );

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { processMetrics } from "../../shared/process-metrics.ts";
+import { FLOTILLA_VERSION } from "../../shared/version.ts";
 
 /** Latency buckets (seconds) for work that should take milliseconds: RunTask, report apply, API calls. */
 const FAST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,6 +32,8 @@ export class ControlMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.processMetrics ?? true) processMetrics(this.registry, "flotilla_control_");
+    // Prometheus' build_info convention: a constant 1 whose label says which version answers.
+    new Gauge({ name: "flotilla_control_build_info", help: "Always 1; the version label is this control process's Flotilla version.", labelNames: ["version"], registers }).set({ version: FLOTILLA_VERSION }, 1);
     this.placements = new Counter({ name: "flotilla_placements_total", help: "Tasks placed on a container instance (RunTask, StartTask, services).", labelNames: ["cluster"], registers });
     this.runTaskDuration = new Histogram({
       name: "flotilla_run_task_duration_seconds",

@@ -1,7 +1,7 @@
-import { count, inArray, ne, sql } from "drizzle-orm";
+import { and, count, inArray, isNotNull, ne, sql } from "drizzle-orm";
 import type { ContainerStatsStore } from "../container-stats.ts";
 import type { Db } from "../db/open.ts";
-import { containerInstances, deployments, tasks } from "../db/schema.ts";
+import { agentUpgrades, containerInstances, deployments, tasks } from "../db/schema.ts";
 import type { ControlMetrics } from "./control-metrics.ts";
 
 export interface FleetGaugeSources {
@@ -82,6 +82,34 @@ export function registerFleetGauges(m: ControlMetrics, src: FleetGaugeSources): 
       .all();
     g.reset();
     for (const r of rows) g.set({ cluster: r.cluster, rollout_state: r.state }, r.n);
+  });
+
+  // Agent upgrades (docs/agent-upgrades.md): what a fleet runs, and how its updates are going.
+  m.scrapeGauge("flotilla_agent_versions", "Registered container instances (not INACTIVE) by cluster and the agent version they report.", ["cluster", "version"], async (g) => {
+    const version = sql<string>`coalesce(json_extract(${containerInstances.versionInfo}, '$.agentVersion'), 'unknown')`;
+    const rows = await db
+      .select({ cluster: containerInstances.clusterName, version, n: count() })
+      .from(containerInstances)
+      .where(ne(containerInstances.status, "INACTIVE"))
+      .groupBy(containerInstances.clusterName, version)
+      .all();
+    g.reset();
+    for (const r of rows) g.set({ cluster: r.cluster, version: r.version }, r.n);
+  });
+  m.scrapeGauge("flotilla_agent_updates", "Container instances by cluster and agentUpdateStatus of their last agent update (instances never updated are left out).", ["cluster", "status"], async (g) => {
+    const rows = await db
+      .select({ cluster: containerInstances.clusterName, status: containerInstances.agentUpdateStatus, n: count() })
+      .from(containerInstances)
+      .where(and(ne(containerInstances.status, "INACTIVE"), isNotNull(containerInstances.agentUpdateStatus)))
+      .groupBy(containerInstances.clusterName, containerInstances.agentUpdateStatus)
+      .all();
+    g.reset();
+    for (const r of rows) g.set({ cluster: r.cluster, status: r.status! }, r.n);
+  });
+  m.scrapeGauge("flotilla_agent_upgrades", "Rolling agent upgrades by cluster and status (IN_PROGRESS, SUCCESSFUL, FAILED).", ["cluster", "status"], async (g) => {
+    const rows = await db.select({ cluster: agentUpgrades.clusterName, status: agentUpgrades.status, n: count() }).from(agentUpgrades).groupBy(agentUpgrades.clusterName, agentUpgrades.status).all();
+    g.reset();
+    for (const r of rows) g.set({ cluster: r.cluster, status: r.status }, r.n);
   });
 
   m.scrapeGauge("flotilla_commit_queue_depth", "Placement commits and releases waiting for the commit worker.", [], (g) => g.set(src.commitQueueDepth()));

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { AgentRequest, AgentUpdate } from "../../shared/messages.ts";
@@ -19,7 +19,24 @@ export type SendAgentRequest = (instanceId: string, request: AgentRequest) => Pr
 const updateInput = z.object({ version: z.string().min(1).max(64).optional() });
 
 /** Statuses of an update that has not finished yet: a second one is refused meanwhile. */
-const IN_PROGRESS = new Set(["PENDING", "STAGING", "STAGED", "UPDATING"]);
+const IN_PROGRESS = ["PENDING", "STAGING", "STAGED", "UPDATING"] as const;
+const IN_PROGRESS_SET = new Set<string>(IN_PROGRESS);
+
+/**
+ * How long an update may go without progress before it is FAILED. The command travels on a
+ * non-retained topic, so an agent that drops off just then never hears of it; without a bound its
+ * instance would say PENDING for ever and refuse every later update (UpdateInProgressException).
+ * The same bound as a rolling upgrade's per-host deadline (agent-upgrades.ts) and longer than an
+ * agent's own rollback guard, so an agent still working on it reports first.
+ */
+export const AGENT_UPDATE_DEADLINE_MS = 10 * 60_000;
+
+/** An update not finished, with no progress for AGENT_UPDATE_DEADLINE_MS (null time: from before the column, never expires). */
+export function agentUpdateExpired(row: Pick<InstanceRow, "agentUpdateStatus" | "agentUpdateAt">, now: number): boolean {
+  return !!row.agentUpdateStatus && IN_PROGRESS_SET.has(row.agentUpdateStatus) && row.agentUpdateAt !== null && now - row.agentUpdateAt > AGENT_UPDATE_DEADLINE_MS;
+}
+
+const expiredReason = (status: string) => `no progress reported within ${AGENT_UPDATE_DEADLINE_MS / 60_000} minutes (last status ${status})`;
 
 /** The architecture an instance's agent registered (ecs.cpu-architecture). */
 export const instanceArchitecture = (row: InstanceRow) => row.attributes["ecs.cpu-architecture"] ?? "x86_64";
@@ -43,7 +60,8 @@ export async function updateContainerAgent(
 ): Promise<InstanceRow> {
   const { version: asked } = parseInput(updateInput, input);
   const row = await requireInstance(ctx, cluster, idOrArn);
-  if (row.agentUpdateStatus && IN_PROGRESS.has(row.agentUpdateStatus)) {
+  // An expired update no longer blocks, even before the leader's sweep has marked it FAILED.
+  if (row.agentUpdateStatus && IN_PROGRESS_SET.has(row.agentUpdateStatus) && !agentUpdateExpired(row, ctx.clock.now())) {
     throw new OpError("conflict", "UpdateInProgressException", `an agent update of container instance ${row.id} to ${row.agentUpdateVersion} is in progress (${row.agentUpdateStatus})`);
   }
   const current = row.versionInfo.agentVersion;
@@ -71,12 +89,11 @@ export async function sendUpgrade(ctx: OpsContext, store: AgentReleaseStore, sen
   const token = issueDownloadToken(store, release, row.id, ctx.clock.now());
   const base = (store.publicUrl ?? origin).replace(/\/+$/, "");
   const url = `${base}/v1/agent-releases/${encodeURIComponent(version)}/${architecture}/binary?token=${encodeURIComponent(token)}`;
-  await ctx.serialize(() =>
-    ctx.db.update(containerInstances).set({ agentUpdateStatus: "PENDING", agentUpdateVersion: version, agentUpdateReason: null }).where(eq(containerInstances.id, row.id)),
-  );
+  const pending = { agentUpdateStatus: "PENDING", agentUpdateVersion: version, agentUpdateReason: null, agentUpdateAt: ctx.clock.now() } as const;
+  await ctx.serialize(() => ctx.db.update(containerInstances).set(pending).where(eq(containerInstances.id, row.id)));
   await send(row.id, { kind: "upgrade", requestId: randomBytes(8).toString("hex"), version, url, sha256: release.sha256, signature: release.signature });
   ctx.changes?.emit({ kind: "instance", instanceId: row.id });
-  return { ...row, agentUpdateStatus: "PENDING", agentUpdateVersion: version, agentUpdateReason: null };
+  return { ...row, ...pending };
 }
 
 /**
@@ -88,7 +105,7 @@ export async function applyAgentUpdate(ctx: OpsContext, instanceId: string, upda
   const changed = await ctx.serialize(async () => {
     const res = await ctx.db
       .update(containerInstances)
-      .set({ agentUpdateStatus: update.status, agentUpdateVersion: update.version, agentUpdateReason: update.reason ?? null })
+      .set({ agentUpdateStatus: update.status, agentUpdateVersion: update.version, agentUpdateReason: update.reason ?? null, agentUpdateAt: ctx.clock.now() })
       .where(
         sql`${containerInstances.id} = ${instanceId} and (${containerInstances.agentUpdateVersion} is null or ${containerInstances.agentUpdateVersion} = ${update.version})
             and not (${containerInstances.agentUpdateStatus} is ${update.status} and ${containerInstances.agentUpdateReason} is ${update.reason ?? null})`,
@@ -96,4 +113,34 @@ export async function applyAgentUpdate(ctx: OpsContext, instanceId: string, upda
     return res.rowsAffected > 0;
   });
   if (changed) ctx.changes?.emit({ kind: "instance", instanceId });
+}
+
+/**
+ * Marks FAILED every update that made no progress for AGENT_UPDATE_DEADLINE_MS (a leader duty, run
+ * with the rolling upgrades' step). Returns the instances it changed. An agent that reports on
+ * later about that same version still overwrites it (applyAgentUpdate), so a slow agent's UPDATED wins.
+ */
+export async function expireAgentUpdates(ctx: OpsContext): Promise<string[]> {
+  const cutoff = ctx.clock.now() - AGENT_UPDATE_DEADLINE_MS;
+  const stale = await ctx.db
+    .select({ id: containerInstances.id, status: containerInstances.agentUpdateStatus })
+    .from(containerInstances)
+    .where(and(inArray(containerInstances.agentUpdateStatus, [...IN_PROGRESS]), lt(containerInstances.agentUpdateAt, cutoff)))
+    .all();
+  const expired: string[] = [];
+  for (const { id, status } of stale) {
+    const changed = await ctx.serialize(async () => {
+      // The status is checked again in the write: a report between the read and here wins.
+      const res = await ctx.db
+        .update(containerInstances)
+        .set({ agentUpdateStatus: "FAILED", agentUpdateReason: expiredReason(status!), agentUpdateAt: ctx.clock.now() })
+        .where(and(eq(containerInstances.id, id), eq(containerInstances.agentUpdateStatus, status!), lt(containerInstances.agentUpdateAt, cutoff)));
+      return res.rowsAffected > 0;
+    });
+    if (changed) {
+      expired.push(id);
+      ctx.changes?.emit({ kind: "instance", instanceId: id });
+    }
+  }
+  return expired;
 }

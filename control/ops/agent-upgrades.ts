@@ -5,7 +5,7 @@ import { agentUpgrades, containerInstances, type AgentUpgradeTarget } from "../d
 import { newId } from "../ids.ts";
 import type { AgentReleaseStore } from "./agent-release-store.ts";
 import { findAgentRelease } from "./agent-releases.ts";
-import { instanceArchitecture, sendUpgrade, type SendAgentRequest } from "./agent-updates.ts";
+import { AGENT_UPDATE_DEADLINE_MS, instanceArchitecture, sendUpgrade, type SendAgentRequest } from "./agent-updates.ts";
 import { requireCluster } from "./clusters.ts";
 import { loadWindowGate } from "../services/window-gate.ts";
 import type { OpsContext } from "./context.ts";
@@ -16,7 +16,7 @@ import { parseInput } from "./validate.ts";
 export type AgentUpgradeRow = typeof agentUpgrades.$inferSelect;
 
 /** An agent that has not reported UPDATED this long after its command counts as FAILED. */
-export const TARGET_DEADLINE_MS = 10 * 60_000;
+export const TARGET_DEADLINE_MS = AGENT_UPDATE_DEADLINE_MS;
 
 const startInput = z
   .object({

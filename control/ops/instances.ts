@@ -1,5 +1,6 @@
 import { and, eq, gte, inArray, ne, sql } from "drizzle-orm";
-import { AGENT_VERSION, arn } from "../../shared/arn.ts";
+import { arn } from "../../shared/arn.ts";
+import { FLOTILLA_VERSION as CONTROL_VERSION } from "../../shared/version.ts";
 import { agentVersionSkew } from "../../shared/agent-version-skew.ts";
 import { AGENT_VERSION_SKEW_ATTRIBUTE } from "../placement/attribute-names.ts";
 import type { HostFacts, InstanceHealth, Presence } from "../../shared/messages.ts";
@@ -78,6 +79,7 @@ export async function registerContainerInstance(
       agentUpdateStatus: null,
       agentUpdateVersion: null,
       agentUpdateReason: null,
+      agentUpdateAt: null,
     };
     // The count is re-checked in the write transaction: several control processes (HA) share the
     // database, and ctx.serialize only orders this one.
@@ -231,7 +233,7 @@ export async function applyPresence(ctx: OpsContext, instanceId: string, p: Pres
 /** The control's own word on the agent's version (agent-upgrades.md): an attribute only when it is behind. */
 function withVersionSkew(attributes: Record<string, string>, facts: HostFacts): Record<string, string> {
   delete attributes[AGENT_VERSION_SKEW_ATTRIBUTE];
-  const skew = agentVersionSkew(facts.versionInfo.agentVersion, AGENT_VERSION);
+  const skew = agentVersionSkew(facts.versionInfo.agentVersion, CONTROL_VERSION);
   if (skew === "one-minor-behind" || skew === "too-old") attributes[AGENT_VERSION_SKEW_ATTRIBUTE] = skew;
   return attributes;
 }

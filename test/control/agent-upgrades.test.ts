@@ -7,7 +7,10 @@ import { advanceAgentUpgrades } from "../../control/ops/agent-upgrades.ts";
 import { applyPresence, registerContainerInstance } from "../../control/ops/instances.ts";
 import { applyReports } from "../../control/ops/reports.ts";
 import type { AgentRequest, AgentUpdate, HostFacts } from "../../shared/messages.ts";
+import { ControlMetrics } from "../../control/metrics/control-metrics.ts";
+import { registerFleetGauges } from "../../control/metrics/fleet-gauges.ts";
 import { TEST_TOKEN } from "../helpers/control.ts";
+import { Scrape } from "../helpers/prometheus.ts";
 import { createTestOps, type TestOps } from "../helpers/ops.ts";
 import { releaseForm, releaseKeyPair, sha256Hex, signDigest } from "../helpers/release-keys.ts";
 
@@ -140,5 +143,21 @@ describe("POST /v1/clusters/{c}/agent-upgrades", () => {
     expect(up).toMatchObject({ status: "FAILED", failedCount: 1, waitingCount: 3 });
     expect(up.instances[0].reason).toContain("signature");
     expect(sent).toHaveLength(1);
+  });
+});
+
+describe("upgrade metrics (/metrics' fleet gauges over the same database)", () => {
+  test("agent versions, agentUpdateStatus counts and rolling upgrades by status follow what the upgrades above did", async () => {
+    const m = new ControlMetrics({ processMetrics: false });
+    registerFleetGauges(m, { db: t.ctx.db, commitQueueDepth: () => 0, isLeader: () => true, ha: false });
+    const s = new Scrape((await m.text()).body);
+    // The first upgrade took site a's three hosts to 1.1.0 (site b's stayed on 1.0.0); the second
+    // failed on the first host and stopped there.
+    expect(s.value("flotilla_agent_versions", { cluster: C, version: "1.1.0" })).toBe(3);
+    expect(s.value("flotilla_agent_versions", { cluster: C, version: "1.0.0" })).toBe(1);
+    expect(s.value("flotilla_agent_updates", { cluster: C, status: "FAILED" })).toBe(1);
+    expect(s.value("flotilla_agent_updates", { cluster: C, status: "UPDATED" })).toBe(2);
+    expect(s.value("flotilla_agent_upgrades", { cluster: C, status: "SUCCESSFUL" })).toBe(1);
+    expect(s.value("flotilla_agent_upgrades", { cluster: C, status: "FAILED" })).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import pkg from "../../../package.json" with { type: "json" };
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { applyHealth, applyPresence } from "../../../control/ops/instances.ts";
 import { and, eq } from "drizzle-orm";
@@ -158,6 +159,9 @@ describe("the process", () => {
     expect(s.value("flotilla_control_process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(s.type("flotilla_control_nodejs_eventloop_lag_seconds")).toBe("GAUGE");
     expect(s.value("flotilla_leader", { ha: "false" })).toBe(1);
+    // The control's own version, here and in /healthz (the release's, package.json, from source).
+    expect(s.value("flotilla_control_build_info", { version: pkg.version })).toBe(1);
+    expect((await tc.api("GET", "/healthz")).body).toEqual({ status: "ok", version: pkg.version });
     // The control's own MQTT client, on its embedded broker.
     expect(s.value("flotilla_mqtt_connections")).toBeGreaterThanOrEqual(1);
   });

@@ -1,0 +1,1 @@
+ALTER TABLE `container_instances` ADD `agent_update_at` integer;
