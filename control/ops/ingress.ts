@@ -1,4 +1,5 @@
 import { and, eq, ne } from "drizzle-orm";
+import { discoveryLabel } from "../../shared/discovery.ts";
 import { FIRST_UNPRIVILEGED_PORT, type IngressRule } from "../../shared/ingress.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
 import { containerInstances, services } from "../db/schema.ts";
@@ -27,6 +28,15 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
     .where(and(eq(services.clusterName, cluster), ne(services.serviceName, serviceName), ne(services.status, "INACTIVE")))
     .all();
   for (const o of others) for (const r of o.ingress ?? []) taken.set(r.listenPort, o.name);
+  // A name with no DNS label is left out of the discovery set, and the ingress rides in that set:
+  // accepted, it would never be published anywhere. ECS's names allow what DNS does not (up to 255
+  // characters, leading underscores), so only a service asking for ingress is held to it.
+  if (!discoveryLabel(serviceName)) {
+    issues.push({ path: "serviceName", message: `"${serviceName}" has no DNS label (letters, digits and inner hyphens or underscores, 63 at most), so its ingress could not be published; rename the service` });
+  }
+  if (!discoveryLabel(cluster)) {
+    issues.push({ path: "cluster", message: `cluster "${cluster}" has no DNS label (letters, digits and inner hyphens or underscores, 63 at most), so no ingress of it can be published` });
+  }
   const seen = new Set<number>();
   rules.forEach((r, i) => {
     if (r.listenPort < FIRST_UNPRIVILEGED_PORT && !policy.allowPrivilegedIngressPorts) {

@@ -41,6 +41,24 @@ describe("service ingress (CreateService / UpdateService)", () => {
     expect((await t.request("GET", `/v1/clusters/${C}/services`)).body.services).toEqual([]);
   });
 
+  test("a service whose name has no DNS label cannot take ingress (it could never be published): 400 naming serviceName; without ingress the name is fine", async () => {
+    const t = await setup();
+    const long = "w".repeat(64);
+    for (const name of [long, "_web", "web_"]) {
+      const res = await t.request("POST", `/v1/clusters/${C}/services`, svc(name, [{ containerPort: 80, listenPort: 8080 }]));
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res)).toEqual(["serviceName"]);
+      expect(res.body.error.message).toContain("no DNS label");
+    }
+    // ECS's names allow them without ingress; UpdateService adding ingress is refused the same way.
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc(long, undefined))).status).toBe(201);
+    const update = await t.request("PATCH", `/v1/clusters/${C}/services/${long}`, { ingress: [{ containerPort: 80, listenPort: 8080 }] });
+    expect(update.status).toBe(400);
+    expect(fieldsOf(update)).toEqual(["serviceName"]);
+    // Underscores map to hyphens in DNS: web_api is served as web-api, so it may have ingress.
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web_api", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
+  });
+
   test("a listen port is one service's per cluster; the policy allows ports below 1024; update replaces or clears", async () => {
     const t = await setup();
     const created = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]));
