@@ -7,6 +7,7 @@ import { insertImagePrefetch, type ImagePrefetchRow } from "../services/image-pr
 import { requireCluster } from "./clusters.ts";
 import type { OpsContext } from "./context.ts";
 import { clientError, invalid, notFound, OpError } from "./errors.ts";
+import { eligibleInstances } from "../scheduling/definition-placement.ts";
 import { targetInstances } from "./instance-targets.ts";
 import { resolveTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
@@ -41,8 +42,9 @@ export async function createImagePrefetch(ctx: OpsContext, cluster: string, inpu
   const c = await requireCluster(ctx, cluster);
   let images: string[];
   let taskDefinitionArn: string | null = null;
+  let td: Awaited<ReturnType<typeof resolveTaskDefinition>> | undefined;
   if (q.taskDefinition !== undefined) {
-    const td = await resolveTaskDefinition(ctx, q.taskDefinition).catch((e) => {
+    td = await resolveTaskDefinition(ctx, q.taskDefinition).catch((e) => {
       if (e instanceof OpError && e.kind === "not-found") throw clientError(e.message, [{ path: "taskDefinition", message: "no such task definition" }]);
       throw e;
     });
@@ -54,7 +56,18 @@ export async function createImagePrefetch(ctx: OpsContext, cluster: string, inpu
       if (!parseImageReference(image)) throw invalid(`images[${i}]: "${image}" is not an image reference`, [{ path: `images[${i}]`, message: "not an image reference" }]);
     }
   }
-  const rows = await targetInstances(ctx, c.name, q);
+  let rows = await targetInstances(ctx, c.name, q);
+  if (td) {
+    // A task definition's images go only where its tasks could run (its memberOf constraints,
+    // requiresAttributes, the images' CPU architecture): elsewhere they would be pulled for nothing.
+    const eligible = new Set((await eligibleInstances(ctx, c.name, td)).map((v) => v.id));
+    rows = rows.filter((r) => eligible.has(r.id));
+    if (rows.length === 0) {
+      throw clientError(`none of the container instances targeted can run ${td.arn} (its placement constraints, required attributes or CPU architecture)`, [
+        { path: "taskDefinition", message: "no targeted container instance can run it" },
+      ]);
+    }
+  }
   return insertImagePrefetch(ctx, c.name, images, rows.map((r) => r.id), taskDefinitionArn);
 }
 

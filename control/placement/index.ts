@@ -16,6 +16,7 @@ export type {
 export { placeTasks } from "./engine.ts";
 // For StartTask-style checks of one named instance: firstRejection(view, prepareRequest(request)).
 export { FEASIBILITY_CHAIN, firstRejection } from "./checkers/chain.ts";
+export { ELIGIBILITY_CHECKERS, eligibilityRejection } from "./checkers/eligibility.ts";
 export { prepareRequest, type PreparedRequest } from "./prepared-request.ts";
 export { ClusterIndex, isSchedulable, type InstancePatch } from "./cluster-index.ts";
 export { parseExpression, MAX_EXPRESSION_LENGTH } from "./query/parser.ts";

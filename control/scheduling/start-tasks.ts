@@ -4,6 +4,7 @@ import type { TaskContainer, TaskDefinitionRow, TaskRow } from "../db/rows.ts";
 import { newId } from "../ids.ts";
 import type { OpsContext } from "./context.ts";
 import type { CommitOutcome } from "./commit-job.ts";
+import { definitionConstraints, enforcedAttributes } from "./definition-placement.ts";
 import { taskPlatform } from "./task-platform.ts";
 import { encodeTaskRows, newTaskColumns, type SharedTaskColumns } from "./task-insert.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementRequest, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
@@ -37,17 +38,6 @@ export interface StartTasksResult {
 }
 
 const COMMIT_ATTEMPTS = 8;
-
-/** ECS capability attributes that ECS itself adds to definitions; Flotilla agents satisfy them. */
-function enforcedAttributes(spec: TaskDefinitionSpec): RequiredAttribute[] {
-  const req = (spec as { requiresAttributes?: { name: string; value?: string }[] }).requiresAttributes ?? [];
-  return req.filter((a) => !/^(com\.amazonaws\.)?ecs\.capability\./.test(a.name)).map((a) => ({ name: a.name, value: a.value }));
-}
-
-function definitionConstraints(spec: TaskDefinitionSpec): PlacementConstraint[] {
-  const pcs = (spec as { placementConstraints?: { type: string; expression?: string }[] }).placementConstraints ?? [];
-  return pcs.filter((p) => p.type === "memberOf" && p.expression).map((p) => ({ type: "memberOf", expression: p.expression! }));
-}
 
 /**
  * Places and commits new tasks: the one path RunTask and the service scheduler share. Placement

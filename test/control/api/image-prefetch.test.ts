@@ -101,6 +101,31 @@ describe("a prefetch's life", () => {
     expect((await nextDesiredState(t.ctx, siteB))!.prefetch).toBeUndefined();
   });
 
+  test("a task definition's images go only where its tasks could run: its memberOf constraints and CPU architecture narrow the targets", async () => {
+    await t.request("POST", "/v1/task-definitions", {
+      family: "site-b-only",
+      placementConstraints: [{ type: "memberOf", expression: "attribute:site == b" }],
+      containerDefinitions: [{ name: "app", image: "busybox:1.36", memory: 16 }],
+    });
+    const res = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { taskDefinition: "site-b-only" });
+    expect(res.status).toBe(201);
+    expect(res.body.imagePrefetch.instances.map((i: any) => i.containerInstanceId)).toEqual([siteB]);
+    // Named hosts are narrowed the same way: of site a's two and site b's, only site b's.
+    const named = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { taskDefinition: "site-b-only", instances: [...siteA, siteB] });
+    expect(named.body.imagePrefetch.instances.map((i: any) => i.containerInstanceId)).toEqual([siteB]);
+    // Every host here is x86_64: an ARM64 definition can run on none, a 400 naming taskDefinition.
+    await t.request("POST", "/v1/task-definitions", {
+      family: "arm-only",
+      runtimePlatform: { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" },
+      containerDefinitions: [{ name: "app", image: "busybox:1.36", memory: 16 }],
+    });
+    const before = t.desiredChanges.length;
+    const none = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { taskDefinition: "arm-only" });
+    expect(none.status).toBe(400);
+    expect(none.body.error.fields[0].path).toBe("taskDefinition");
+    expect(t.desiredChanges.length).toBe(before);
+  });
+
   test("reports move each host forward only; a host that ended leaves its desired set; the prefetch ends FAILED when one host failed", async () => {
     const p = (await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { images: ["busybox:1.36", "127.0.0.1:1/missing:1"], instances: siteA })).body.imagePrefetch;
     const [a1, a2] = siteA as [string, string];

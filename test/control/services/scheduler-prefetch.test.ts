@@ -75,6 +75,33 @@ describe("deploymentConfiguration.prefetch", () => {
     expect(after.deployments.find((d: any) => d.status === "PRIMARY").imagePrefetchId).toBe(prefetchId);
   });
 
+  test("the prefetch aims only at hosts the service may place on (its placementConstraints)", async () => {
+    fleet = await fakeFleet(C, 3);
+    const [a, b] = fleet.instances as [string, string, string];
+    const put = await fleet.t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [a, b].map((targetId) => ({ name: "site", value: "edge", targetId })) });
+    expect(put.status).toBe(200);
+    expect((await fleet.t.request("POST", "/v1/task-definitions", APP_V1)).status).toBe(201);
+    expect((await fleet.t.request("POST", "/v1/task-definitions", V2)).status).toBe(201);
+    const created = await fleet.t.request("POST", `/v1/clusters/${C}/services`, {
+      serviceName: "web",
+      taskDefinition: "app:1",
+      desiredCount: 2,
+      placementConstraints: [{ type: "memberOf", expression: "attribute:site == edge" }],
+      deploymentConfiguration: { prefetch: true },
+    });
+    expect(created.status).toBe(201);
+    await rounds(3);
+    expect(await revisions()).toEqual([1, 1]);
+    expect((await fleet.t.request("PATCH", `/v1/clusters/${C}/services/web`, { taskDefinition: "app:2" })).status).toBe(200);
+    await rounds(2);
+    const svc = (await fleet.t.request("GET", `/v1/clusters/${C}/services/web`)).body.service;
+    const prefetchId = svc.deployments.find((d: any) => d.status === "PRIMARY").imagePrefetchId as string;
+    expect(prefetchId).toBeTruthy();
+    const p = (await fleet.t.request("GET", `/v1/clusters/${C}/image-prefetch/${prefetchId}`)).body.imagePrefetch;
+    expect(p.instances.map((i: any) => i.containerInstanceId).sort()).toEqual([a, b].sort());
+    expect(svc.events.some((e: any) => e.message.includes(`is prefetching 1 images on 2 container instances`))).toBe(true);
+  });
+
   test("a DAEMON service keeps each host's old copy until every host ended the prefetch", async () => {
     fleet = await fakeFleet(C, 2);
     const [a, b] = fleet.instances as [string, string];
