@@ -30,8 +30,10 @@ export const discoveryTaskSchema = z.object({
 export type DiscoveryTask = z.infer<typeof discoveryTaskSchema>;
 
 export const discoveryServiceSchema = z.object({
-  /** The DNS label the service is served under (discoveryLabel of its name). */
+  /** The DNS label the service is served under (its chosen name, else discoveryLabel of its name). */
   name: z.string(),
+  /** More labels answering as `name` does (docs/discovery.md, Chosen names); an older agent ignores them. */
+  aliases: z.array(z.string()).optional(),
   tasks: z.array(discoveryTaskSchema),
   /** The service's ingress (docs/ingress.md): the hosts' proxies forward listenPort to these tasks. */
   ingress: ingressSchema.optional(),

@@ -28,6 +28,7 @@ export function isDiscoveryName(name: string): boolean {
 /**
  * Answers one question from the discovery set. Names (case-insensitive):
  *   SERVICE.CLUSTER.flotilla                 A/AAAA: the addresses of its serving tasks; SRV: every bound port
+ *                                            (SERVICE: the name the set carries, or one of its aliases)
  *   _PORTNAME._tcp.SERVICE.CLUSTER.flotilla   SRV: the ports named PORTNAME (portMappings[].name)
  *   TASKID.SERVICE.CLUSTER.flotilla           A/AAAA: that task's address (the SRV targets)
  * A known service with no serving task is NOERROR with no answers (and the zone's SOA, so
@@ -50,7 +51,9 @@ export function answer(q: Question, ctx: AnswerContext): Reply {
   if (!set || !zone || !(name === zone || name.endsWith(`.${zone}`))) return nx();
   if (name === zone) return q.type === "SOA" ? { rcode: "NOERROR", answers: [soa()], additionals: [], authorities: [] } : empty();
   const labels = name.slice(0, -zone.length - 1).split(".");
-  const service = set.services.find((s) => s.name === labels[labels.length - 1]);
+  const asked = labels[labels.length - 1];
+  // An alias answers as the service's name does; SRV targets stay under the name.
+  const service = set.services.find((s) => s.name === asked) ?? set.services.find((s) => s.aliases?.includes(asked!));
   if (!service) return nx();
   const serving = service.tasks.filter((t) => t.instanceId !== ctx.instanceId || ctx.localTaskServes(t.taskId));
   const addressOf = (t: DiscoveryTask) => (t.instanceId === ctx.instanceId && t.taskAddress ? t.taskAddress : t.address);

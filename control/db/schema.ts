@@ -1,5 +1,6 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { IngressRule } from "../../shared/ingress.ts";
+import type { ServiceNaming } from "../../shared/service-naming.ts";
 
 /** Times are epoch milliseconds; JSON columns hold the ECS-shaped structures they name. */
 
@@ -248,6 +249,8 @@ export const services = sqliteTable(
     disconnectGracePeriodSeconds: integer("disconnect_grace_period_seconds").notNull().default(30),
     /** Flotilla: [{containerPort, listenPort, protocol}] published on the hosts (docs/ingress.md); null: none. */
     ingress: text("ingress", { mode: "json" }).$type<IngressRule[]>(),
+    /** Flotilla: the DNS name the service chose and its aliases (docs/discovery.md, Chosen names); null: derived from its name. */
+    discovery: text("discovery", { mode: "json" }).$type<ServiceNaming>(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

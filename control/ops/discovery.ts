@@ -12,25 +12,31 @@ type Reader = Pick<OpsContext["db"], "select">;
 /**
  * The cluster's discoverable services and the tasks that may receive traffic, in a stable order
  * (so an unchanged cluster builds the same JSON and is not published again). Which tasks count is
- * the /endpoints API's own test (healthyTasks). A service is served under discoveryLabel of its
- * name; two names with the same label (`My_Web`, `my-web`) go to the older service.
+ * the /endpoints API's own test (healthyTasks). A service is served under its chosen name, else
+ * discoveryLabel of its name, and its aliases; two services with one name (`My_Web`, `my-web`, or
+ * a derived name that is another's alias) go to the older service.
  */
 export async function discoveryServices(ctx: OpsContext, clusterName: string, db: Reader = ctx.db): Promise<DiscoveryService[]> {
   const svcs = await db
-    .select({ name: services.serviceName, createdAt: services.createdAt, ingress: services.ingress })
+    .select({ name: services.serviceName, createdAt: services.createdAt, ingress: services.ingress, discovery: services.discovery })
     .from(services)
     .where(and(eq(services.clusterName, clusterName), ne(services.status, "INACTIVE")))
     .all();
   svcs.sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
   const labelOf = new Map<string, string>();
   const ingressOf = new Map<string, IngressRule[]>();
+  const aliasesOf = new Map<string, string[]>();
   const taken = new Set<string>();
   for (const s of svcs) {
-    const label = discoveryLabel(s.name);
+    // A chosen name (docs/discovery.md, Chosen names) replaces the derived one; its aliases answer too.
+    const label = s.discovery?.name ?? discoveryLabel(s.name);
     if (!label || taken.has(label)) continue;
     taken.add(label);
     labelOf.set(s.name, label);
     if (s.ingress?.length) ingressOf.set(label, s.ingress);
+    const aliases = [...new Set((s.discovery?.aliases ?? []).map((a) => a.name))].filter((a) => !taken.has(a));
+    for (const a of aliases) taken.add(a);
+    if (aliases.length) aliasesOf.set(label, aliases.sort());
   }
   if (labelOf.size === 0) return [];
   // Only what the test and the records need: a task row's events and overrides are most of its
@@ -64,6 +70,7 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
     .map(([name, list]) => ({
       name,
       tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
+      ...(aliasesOf.has(name) ? { aliases: aliasesOf.get(name) } : {}),
       // The hosts' ingress proxies take their targets from these same tasks (docs/ingress.md).
       ...(ingressOf.has(name) ? { ingress: ingressOf.get(name) } : {}),
     }));
@@ -98,12 +105,15 @@ export async function nextDiscoverySet(ctx: OpsContext, clusterName: string, ser
  * served name with its tasks. A service missing here has a name that is no DNS label
  * (docs/discovery.md); zone null: the cluster's own name is none.
  */
-export async function clusterDiscovery(ctx: OpsContext, cluster: string): Promise<{ zone: string | null; services: (DiscoveryService & { dnsName: string })[] }> {
+export async function clusterDiscovery(ctx: OpsContext, cluster: string): Promise<{ zone: string | null; services: (DiscoveryService & { dnsName: string; aliasDnsNames?: string[] })[] }> {
   const c = await requireCluster(ctx, cluster);
   const label = discoveryLabel(c.name);
   if (!label) return { zone: null, services: [] };
   const zone = `${label}.flotilla`;
-  return { zone, services: (await discoveryServices(ctx, c.name)).map((s) => ({ ...s, dnsName: `${s.name}.${zone}` })) };
+  return {
+    zone,
+    services: (await discoveryServices(ctx, c.name)).map((s) => ({ ...s, dnsName: `${s.name}.${zone}`, ...(s.aliases ? { aliasDnsNames: s.aliases.map((a) => `${a}.${zone}`) } : {}) })),
+  };
 }
 
 /** Clusters with live instances (the ones whose records someone reads), with how many each has. */

@@ -24,6 +24,9 @@ import { clearTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { parseInput } from "./validate.ts";
 import { checkIngress } from "./ingress.ts";
 import { ingressSchema } from "../../shared/ingress.ts";
+import { resolveAddressing, storedNaming } from "./service-addressing.ts";
+import { serviceConnectSchema, serviceRegistriesSchema } from "./service-connect.ts";
+import { checkNaming, discoveryInputSchema } from "./service-naming.ts";
 
 /** Default seconds a disconnected instance keeps its service tasks before they are replaced. */
 export const DEFAULT_DISCONNECT_GRACE_SECONDS = 30;
@@ -57,6 +60,11 @@ const createServiceInput = z.strictObject({
   tags: tagsSchema.optional(),
   /** Flotilla (docs/ingress.md): ports the hosts publish for the service. */
   ingress: ingressSchema.optional(),
+  /** Flotilla (docs/discovery.md, Chosen names): the DNS name and aliases instead of the derived name. */
+  discovery: discoveryInputSchema.optional(),
+  /** ECS's shapes for the same (ops/service-connect.ts). */
+  serviceConnectConfiguration: serviceConnectSchema.optional(),
+  serviceRegistries: serviceRegistriesSchema.optional(),
 });
 
 const updateServiceInput = z.strictObject({
@@ -70,6 +78,10 @@ const updateServiceInput = z.strictObject({
   disconnectGracePeriodSeconds: disconnectGrace.optional(),
   /** Flotilla (docs/ingress.md): replaces the service's ingress ([] removes it). */
   ingress: ingressSchema.optional(),
+  /** Flotilla: replaces the chosen name and aliases (null or {} goes back to the derived name). */
+  discovery: discoveryInputSchema.optional(),
+  serviceConnectConfiguration: serviceConnectSchema.optional(),
+  serviceRegistries: serviceRegistriesSchema.optional(),
 });
 
 function mergeConfiguration(base: DeploymentConfiguration, input?: z.infer<typeof deploymentConfigurationInput>): DeploymentConfiguration {
@@ -107,10 +119,12 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
   const c = await requireCluster(ctx, cluster);
   const td = await usableTaskDefinition(ctx, c.name, req.taskDefinition);
   const cfg = mergeConfiguration(defaultDeploymentConfiguration(req.schedulingStrategy), req.deploymentConfiguration);
+  const addressing = resolveAddressing(req, td.spec, c.name, req.serviceName, null);
   const row = await ctx.serialize(async () => {
     const existing = await getService(ctx, c.name, req.serviceName);
     if (existing && existing.status !== "INACTIVE") throw invalid(`serviceName: service "${req.serviceName}" already exists (Creation of service was not idempotent)`, [{ path: "serviceName", message: "already exists" }]);
-    await checkIngress(ctx, c.name, req.serviceName, req.ingress ?? [], td.spec);
+    await checkIngress(ctx, c.name, req.serviceName, addressing.ingress ?? [], td.spec);
+    if (addressing.naming) await checkNaming(ctx, c.name, req.serviceName, addressing.naming);
     const now = ctx.clock.now();
     const row: ServiceRow = {
       clusterName: c.name,
@@ -125,7 +139,8 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
       placementStrategy: req.placementStrategy ?? [],
       healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? 0,
       disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? DEFAULT_DISCONNECT_GRACE_SECONDS,
-      ingress: req.ingress?.length ? req.ingress : null,
+      ingress: addressing.ingress?.length ? addressing.ingress : null,
+      discovery: addressing.naming ? storedNaming(addressing.naming.naming) : null,
       createdAt: now,
       updatedAt: now,
     };
@@ -206,9 +221,12 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
   const row = await ctx.serialize(async () => {
     const cur = (await getService(ctx, found.clusterName, found.serviceName))!;
     if (cur.status !== "ACTIVE") throw conflict("ServiceNotActiveException", `service "${cur.serviceName}" is ${cur.status}`);
-    const ingress = req.ingress ?? cur.ingress ?? [];
+    const spec = td?.spec ?? (await taskDefinitionByArn(ctx, cur.taskDefinitionArn)).spec;
+    const addressing = resolveAddressing(req, spec, cur.clusterName, cur.serviceName, cur.discovery);
+    const ingress = addressing.ingress ?? cur.ingress ?? [];
     // A new revision must still map the ingress's container ports; the ports are checked again too.
-    if (req.ingress || (td && ingress.length)) await checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, td?.spec ?? (await taskDefinitionByArn(ctx, cur.taskDefinitionArn)).spec);
+    if (addressing.ingress || (td && ingress.length)) await checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, spec);
+    if (addressing.naming) await checkNaming(ctx, cur.clusterName, cur.serviceName, addressing.naming);
     const now = ctx.clock.now();
     const next: ServiceRow = {
       ...cur,
@@ -220,6 +238,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
       healthCheckGracePeriodSeconds: req.healthCheckGracePeriodSeconds ?? cur.healthCheckGracePeriodSeconds,
       disconnectGracePeriodSeconds: req.disconnectGracePeriodSeconds ?? cur.disconnectGracePeriodSeconds,
       ingress: ingress.length ? ingress : null,
+      discovery: addressing.naming ? storedNaming(addressing.naming.naming) : cur.discovery,
       updatedAt: now,
     };
     const placementChanged =
@@ -290,6 +309,8 @@ export interface ServiceDetails {
   /** Desired-RUNNING tasks of the service. */
   tasks: TaskRow[];
   events: ServiceEventRow[];
+  /** The service's current task definition (its port names give the SRV and Service Connect names). */
+  spec?: TaskDefinitionSpec;
 }
 
 /** Everything DescribeServices shows: deployments in play with their task counts, and events. */
@@ -299,6 +320,7 @@ export async function serviceDetails(ctx: OpsContext, row: ServiceRow, eventLimi
     deployments: row.status === "INACTIVE" ? [] : await liveDeployments(ctx, row.clusterName, row.serviceName),
     tasks: await serviceTasks(ctx, row.clusterName, row.serviceName),
     events: await listServiceEvents(ctx, row.clusterName, row.serviceName, eventLimit),
+    spec: (await taskDefinitionByArn(ctx, row.taskDefinitionArn).catch(() => undefined))?.spec as TaskDefinitionSpec | undefined,
   };
 }
 

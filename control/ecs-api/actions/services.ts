@@ -21,12 +21,10 @@ import { clusterOf, includeOf, namesOf, pick, withoutUnsupported } from "./field
 /** ECS members with no Flotilla counterpart, and the values of them that ask for nothing. */
 const UNSUPPORTED_ON_CREATE: Record<string, unknown[]> = {
   loadBalancers: [],
-  serviceRegistries: [],
   capacityProviderStrategy: [],
   platformVersion: [],
   role: [],
   networkConfiguration: [],
-  serviceConnectConfiguration: [],
   volumeConfigurations: [],
   vpcLatticeConfigurations: [],
   monitoring: [],
@@ -61,6 +59,9 @@ const CREATE_MEMBERS = [
   "healthCheckGracePeriodSeconds",
   "disconnectGracePeriodSeconds",
   "tags",
+  // ECS's shapes for ingress and DNS names (ops/service-connect.ts; docs/ingress.md).
+  "serviceConnectConfiguration",
+  "serviceRegistries",
 ] as const;
 
 const UPDATE_MEMBERS = [
@@ -72,6 +73,8 @@ const UPDATE_MEMBERS = [
   "placementStrategy",
   "healthCheckGracePeriodSeconds",
   "disconnectGracePeriodSeconds",
+  "serviceConnectConfiguration",
+  "serviceRegistries",
 ] as const;
 
 /**
