@@ -48,9 +48,10 @@ export function resolveAddressing(req: AddressingInput, td: TaskDefinitionSpec, 
       { path: "serviceRegistries[0].registryArn", message: `differs from serviceConnectConfiguration's discoveryName "${scName}"` },
     ]);
   }
-  // serviceRegistries sets (or with [] clears) the name only; serviceConnectConfiguration replaces
-  // the name and the aliases, as ECS replaces the whole configuration.
-  const name = fromSr ? (fromSr.name ?? scName) : fromSc ? scName : current?.name;
+  // serviceRegistries sets (or with [] clears) the name; serviceConnectConfiguration replaces the
+  // aliases (as ECS replaces its whole configuration) and sets the name when it gives a
+  // discoveryName, never clears it: the name is the service's, with or without ingress.
+  const name = fromSr ? (fromSr.name ?? scName) : (scName ?? current?.name);
   const namePath = fromSr?.path ?? fromSc?.naming.namePath;
   const aliases = fromSc ? fromSc.naming.naming.aliases : current?.aliases;
   const naming: ServiceNaming = { ...(name ? { name } : {}), ...(aliases?.length ? { aliases } : {}) };

@@ -56,7 +56,8 @@ export function namingFromDiscoveryInput(input: z.output<typeof discoveryInputSc
   }
   (input?.aliases ?? []).forEach((a, i) => {
     const l = labelOf(a, `discovery.aliases[${i}]`, clusterLabel, issues);
-    if (l) {
+    if (l && naming.aliases?.some((x) => x.name === l)) issues.push({ path: `discovery.aliases[${i}]`, message: `"${l}" is given twice` });
+    else if (l) {
       (naming.aliases ??= []).push({ name: l });
       aliasPaths.push(`discovery.aliases[${i}]`);
     }

@@ -12,6 +12,8 @@ const set: DiscoverySet = {
   services: [
     {
       name: "web",
+      // Chosen aliases (docs/discovery.md, Chosen names): answered as the name is.
+      aliases: ["www", "shop"],
       tasks: [
         { taskId: "t1", instanceId: "inst-b", address: "10.0.0.2", ports: [{ name: "http", containerPort: 80, hostPort: 32768, protocol: "tcp" }] },
         { taskId: "t2", instanceId: "inst-c", address: "10.0.0.3", ports: [{ name: "http", containerPort: 80, hostPort: 32769, protocol: "tcp" }, { containerPort: 9000, hostPort: 9000, protocol: "udp" }] },
@@ -72,6 +74,14 @@ describe("discovery DNS responder", () => {
     expect(dataOf(await queryUdp(responder, "t2.web.prod-cluster.flotilla", "A"), "A")).toEqual(["10.0.0.3"]);
     // An SRV query on the service name lists every bound port.
     expect((dataOf(await queryUdp(responder, "web.prod-cluster.flotilla", "SRV"), "SRV") as { port: number }[]).map((s) => s.port).sort()).toEqual([32768, 32769, 8080, 9000]);
+  });
+
+  test("an alias answers as the service's name: A, SRV by port name (targets under the name); an unknown alias is NXDOMAIN", async () => {
+    expect(dataOf(await queryUdp(responder, "www.prod-cluster.flotilla", "A"), "A").sort()).toEqual(["10.0.0.2", "10.0.0.3", "172.31.0.5"]);
+    const srv = dataOf(await queryUdp(responder, "_http._tcp.Shop.prod-cluster.flotilla", "SRV"), "SRV") as { port: number; target: string }[];
+    expect(srv.map((s) => s.port).sort()).toEqual([32768, 32769, 8080]);
+    expect(srv.find((s) => s.port === 32768)!.target).toBe("t1.web.prod-cluster.flotilla");
+    expect(rcodeOf(await queryUdp(responder, "shops.prod-cluster.flotilla", "A"))).toBe("NXDOMAIN");
   });
 
   test("a service with no serving task is NOERROR with no answers and the zone's SOA; unknown names are NXDOMAIN", async () => {
