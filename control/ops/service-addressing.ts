@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { IngressRule, ingressSchema } from "../../shared/ingress.ts";
 import type { ServiceNaming } from "../../shared/service-naming.ts";
 import type { TaskDefinitionSpec } from "../../shared/task-definition/index.ts";
-import { invalid } from "./errors.ts";
+import { invalid, OpError } from "./errors.ts";
 import { fromServiceConnect, nameFromServiceRegistries, type ServiceConnectInput, type ServiceRegistriesInput } from "./service-connect.ts";
 import { namingFromDiscoveryInput, type discoveryInputSchema, type NamingRequest } from "./service-naming.ts";
 
@@ -22,6 +22,8 @@ export interface AddressingInput {
 /** What the request changes; an absent part is left as it is (UpdateService) or none (CreateService). */
 export interface Addressing {
   ingress?: IngressRule[];
+  /** For ingress taken from serviceConnectConfiguration: the request path of each rule's members. */
+  ingressPaths?: { listenPort: string; containerPort: string }[];
   naming?: NamingRequest;
 }
 
@@ -41,7 +43,10 @@ export function resolveAddressing(req: AddressingInput, td: TaskDefinitionSpec, 
   if (sc === undefined && sr === undefined) return out;
   const fromSc = sc ? fromServiceConnect(sc, td, cluster, serviceName) : undefined;
   const fromSr = sr ? nameFromServiceRegistries(sr, td, cluster) : undefined;
-  if (fromSc) out.ingress = fromSc.ingress;
+  if (fromSc) {
+    out.ingress = fromSc.ingress;
+    out.ingressPaths = fromSc.ingressPaths;
+  }
   const scName = fromSc?.naming.naming.name;
   if (fromSr?.name && scName && fromSr.name !== scName) {
     throw invalid(`serviceRegistries[0].registryArn: names "${fromSr.name}", serviceConnectConfiguration's discoveryName "${scName}": a service has one discovery name`, [
@@ -62,4 +67,26 @@ export function resolveAddressing(req: AddressingInput, td: TaskDefinitionSpec, 
 /** The naming to store: null when it names nothing. */
 export function storedNaming(n: ServiceNaming): ServiceNaming | null {
   return n.name || n.aliases?.length ? n : null;
+}
+
+/**
+ * Runs the ingress checks (ops/ingress.ts, which name `ingress[k].listenPort`) and, for ingress
+ * given as serviceConnectConfiguration, names the member the caller sent instead
+ * (`serviceConnectConfiguration.services[0].clientAliases[1].port`).
+ */
+export async function withRequestPaths(addressing: Addressing, check: () => Promise<void>): Promise<void> {
+  const paths = addressing.ingressPaths;
+  if (!paths) return check();
+  try {
+    await check();
+  } catch (e) {
+    if (!(e instanceof OpError) || !e.fields.length) throw e;
+    const rename = (p: string) => {
+      const m = /^ingress\[(\d+)\]\.(listenPort|containerPort)$/.exec(p);
+      const to = m ? paths[Number(m[1])]?.[m[2] as "listenPort" | "containerPort"] : undefined;
+      return to ?? p;
+    };
+    const fields = e.fields.map((f) => ({ ...f, path: rename(f.path) }));
+    throw new OpError(e.kind, e.code, fields.map((f) => `${f.path}: ${f.message}`).join("; "), fields);
+  }
 }

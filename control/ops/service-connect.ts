@@ -66,6 +66,8 @@ export type ServiceRegistriesInput = z.output<typeof serviceRegistriesSchema>;
 /** What ECS's shapes ask for, as the stored fields: the ingress and the naming. */
 export interface ServiceConnectRequest {
   ingress: IngressRule[];
+  /** Where each ingress rule came from: `serviceConnectConfiguration.services[i].clientAliases[j]` and its portName. */
+  ingressPaths: { listenPort: string; containerPort: string }[];
   naming: NamingRequest;
 }
 
@@ -98,6 +100,7 @@ export function fromServiceConnect(sc: ServiceConnectInput, td: TaskDefinitionSp
   if (!sc.enabled && services.length) issues.push({ path: `${SC}.services`, message: "must be empty when enabled is false" });
   const ports = namedPorts(td);
   const ingress: IngressRule[] = [];
+  const ingressPaths: ServiceConnectRequest["ingressPaths"] = [];
   const naming: ServiceNaming = {};
   const aliasPaths: string[] = [];
   let namePath: string | undefined;
@@ -121,7 +124,10 @@ export function fromServiceConnect(sc: ServiceConnectInput, td: TaskDefinitionSp
     (s.clientAliases ?? []).forEach((a, j) => {
       const ap = `${at}.clientAliases[${j}]`;
       if (a.testTrafficRules != null) issues.push({ path: `${ap}.testTrafficRules`, message: notSupported });
-      if (port) ingress.push({ containerPort: port.containerPort, listenPort: a.port, protocol: "tcp" });
+      if (port) {
+        ingress.push({ containerPort: port.containerPort, listenPort: a.port, protocol: "tcp" });
+        ingressPaths.push({ listenPort: `${ap}.port`, containerPort: `${at}.portName` });
+      }
       if (a.dnsName !== undefined) {
         const l = labelOf(a.dnsName, `${ap}.dnsName`, clusterLabel, issues);
         if (l) {
@@ -138,6 +144,7 @@ export function fromServiceConnect(sc: ServiceConnectInput, td: TaskDefinitionSp
   const kept = (naming.aliases ?? []).map((a, i) => ({ a, path: aliasPaths[i]! })).filter((x) => x.a.name !== own);
   return {
     ingress,
+    ingressPaths,
     naming: { naming: { ...(naming.name ? { name: naming.name } : {}), ...(kept.length ? { aliases: kept.map((x) => x.a) } : {}) }, ...(namePath ? { namePath } : {}), aliasPaths: kept.map((x) => x.path) },
   };
 }

@@ -91,7 +91,9 @@ describe("serviceConnectConfiguration and serviceRegistries on the AWS JSON door
     const cases: [Record<string, unknown>, string, string][] = [
       [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "nope", clientAliases: [{ port: 8080 }] }] } }, "serviceConnectConfiguration.services[0].portName", "InvalidParameterException"],
       [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "dns", clientAliases: [{ port: 8053 }] }] } }, "serviceConnectConfiguration.services[0].portName", "InvalidParameterException"],
-      [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", clientAliases: [{ port: 80 }] }] } }, "ingress[0].listenPort", "InvalidParameterException"],
+      [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", clientAliases: [{ port: 80 }] }] } }, "serviceConnectConfiguration.services[0].clientAliases[0].port", "InvalidParameterException"],
+      // the ingress checks' own refusal (a port given twice), named as sent
+      [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", clientAliases: [{ port: 8080 }] }, { portName: "admin", clientAliases: [{ port: 8080 }] }] } }, "serviceConnectConfiguration.services[1].clientAliases[0].port", "InvalidParameterException"],
       [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", clientAliases: [{ port: 70000 }] }] } }, "serviceConnectConfiguration.services[0].clientAliases[0].port", "InvalidParameterException"],
       [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", clientAliases: [{ port: 8080, dnsName: "shop.example.com" }] }] } }, "serviceConnectConfiguration.services[0].clientAliases[0].dnsName", "InvalidParameterException"],
       [{ serviceConnectConfiguration: { enabled: true, services: [{ portName: "http", discoveryName: "-bad" }] } }, "serviceConnectConfiguration.services[0].discoveryName", "InvalidParameterException"],
