@@ -39,7 +39,7 @@ export function resolveAddressing(req: AddressingInput, td: TaskDefinitionSpec, 
   }
   const out: Addressing = {};
   if (req.ingress !== undefined) out.ingress = req.ingress;
-  if (req.discovery !== undefined) out.naming = namingFromDiscoveryInput(req.discovery, cluster);
+  if (req.discovery !== undefined) out.naming = namingFromDiscoveryInput(req.discovery, cluster, current);
   if (sc === undefined && sr === undefined) return out;
   const fromSc = sc ? fromServiceConnect(sc, td, cluster, serviceName) : undefined;
   const fromSr = sr ? nameFromServiceRegistries(sr, td, cluster) : undefined;

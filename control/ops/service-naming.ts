@@ -15,10 +15,14 @@ import { invalid } from "./errors.ts";
  * serviceRegistries and serviceConnectConfiguration, ops/service-connect.ts).
  */
 
-/** REST's `discovery` member of CreateService/UpdateService: `{name, aliases}` (null or {} clears). */
+/**
+ * REST's `discovery` member of CreateService/UpdateService: `{name, aliases}`. On UpdateService a
+ * member left out stays as it is; `name: null` goes back to the derived name, `aliases: []`
+ * removes them, `discovery: null` both.
+ */
 export const discoveryInputSchema = z
   .strictObject({
-    name: z.string().min(1).optional(),
+    name: z.string().min(1).nullable().optional(),
     aliases: z.array(z.string().min(1)).max(MAX_ALIASES, `at most ${MAX_ALIASES}`).optional(),
   })
   .nullable();
@@ -44,26 +48,29 @@ export function labelOf(value: string, path: string, clusterLabel: string | unde
   return undefined;
 }
 
-/** REST's `discovery` as a naming request (labels checked; issues thrown naming `discovery.…`). */
-export function namingFromDiscoveryInput(input: z.output<typeof discoveryInputSchema>, cluster: string): NamingRequest {
+/** REST's `discovery` over the current naming (labels checked; issues thrown naming `discovery.…`). */
+export function namingFromDiscoveryInput(input: z.output<typeof discoveryInputSchema>, cluster: string, current: ServiceNaming | null): NamingRequest {
   const issues: FieldIssue[] = [];
   const clusterLabel = discoveryLabel(cluster);
-  const naming: ServiceNaming = {};
   const aliasPaths: string[] = [];
-  if (input?.name !== undefined) {
-    const l = labelOf(input.name, "discovery.name", clusterLabel, issues);
-    if (l) naming.name = l;
+  let name = input === null ? undefined : current?.name;
+  if (typeof input?.name === "string") name = labelOf(input.name, "discovery.name", clusterLabel, issues);
+  else if (input?.name === null) name = undefined;
+  let aliases = input === null ? undefined : current?.aliases;
+  if (input?.aliases) {
+    aliases = [];
+    input.aliases.forEach((a, i) => {
+      const l = labelOf(a, `discovery.aliases[${i}]`, clusterLabel, issues);
+      if (l && aliases!.some((x) => x.name === l)) issues.push({ path: `discovery.aliases[${i}]`, message: `"${l}" is given twice` });
+      else if (l) {
+        aliases!.push({ name: l });
+        aliasPaths.push(`discovery.aliases[${i}]`);
+      }
+    });
   }
-  (input?.aliases ?? []).forEach((a, i) => {
-    const l = labelOf(a, `discovery.aliases[${i}]`, clusterLabel, issues);
-    if (l && naming.aliases?.some((x) => x.name === l)) issues.push({ path: `discovery.aliases[${i}]`, message: `"${l}" is given twice` });
-    else if (l) {
-      (naming.aliases ??= []).push({ name: l });
-      aliasPaths.push(`discovery.aliases[${i}]`);
-    }
-  });
   throwIssues(issues);
-  return { naming, ...(input?.name !== undefined ? { namePath: "discovery.name" } : {}), aliasPaths };
+  const naming: ServiceNaming = { ...(name ? { name } : {}), ...(aliases?.length ? { aliases } : {}) };
+  return { naming, ...(typeof input?.name === "string" ? { namePath: "discovery.name" } : {}), aliasPaths: input?.aliases ? aliasPaths : [] };
 }
 
 export function throwIssues(issues: FieldIssue[]): void {

@@ -36,6 +36,71 @@ function mergedDeployment(input: Record<string, unknown>, values: Record<string,
   return input;
 }
 
+/** Flags shared by create and update for ingress (docs/ingress.md) and DNS names (docs/discovery.md). */
+const addressingOptions = {
+  ingress: { type: "string", multiple: true, valueName: "LISTEN:CONTAINER", description: "publish host port LISTEN for containerPort CONTAINER on every host (ingress); repeatable" },
+  "discovery-name": { type: "string", valueName: "NAME", description: "DNS name NAME.CLUSTER.flotilla instead of the service's own (discovery.name)" },
+  "dns-alias": { type: "string", multiple: true, valueName: "NAME", description: "another DNS name answering as the service's (discovery.aliases); repeatable" },
+} as const;
+
+/** `8080:80` → {listenPort: 8080, containerPort: 80}; the API checks the ports themselves. */
+function ingressFlag(values: string[]): { listenPort: number; containerPort: number }[] {
+  return values.map((v) => {
+    const m = /^(\d{1,5}):(\d{1,5})$/.exec(v);
+    if (!m) throw new UsageError(`--ingress must be LISTEN:CONTAINER (host port : container port, e.g. 8080:80), got "${v}"`);
+    return { listenPort: Number(m[1]), containerPort: Number(m[2]) };
+  });
+}
+
+/**
+ * Puts the ingress and naming flags into the request; flags win over the file. On update
+ * `--no-ingress` clears the ingress, `--no-discovery-name` goes back to the derived name and
+ * `--no-dns-aliases` removes the aliases; what no flag names stays as it is.
+ */
+function mergedAddressing(input: Record<string, unknown>, values: Record<string, any>, update: boolean) {
+  const both = (a: string, b: string) => {
+    if (values[a] !== undefined && values[a] !== false && values[b]) throw new UsageError(`give --${a} or --${b}, not both`);
+  };
+  if (values.ingress?.length) input.ingress = ingressFlag(values.ingress);
+  const name = values["discovery-name"] as string | undefined;
+  const aliases = values["dns-alias"] as string[] | undefined;
+  const discovery: Record<string, unknown> = {};
+  if (name !== undefined) discovery.name = name;
+  if (aliases?.length) discovery.aliases = aliases;
+  if (update) {
+    both("ingress", "no-ingress");
+    both("discovery-name", "no-discovery-name");
+    both("dns-alias", "no-dns-aliases");
+    if (values["no-ingress"]) input.ingress = [];
+    if (values["no-discovery-name"]) discovery.name = null;
+    if (values["no-dns-aliases"]) discovery.aliases = [];
+  }
+  if (Object.keys(discovery).length) input.discovery = { ...((input.discovery as object | null) ?? {}), ...discovery };
+  return input;
+}
+
+/** Ingress ports and DNS names of a service (DescribeServices' `ingress` and `discovery`). */
+function addressingLines(s: any): string[] {
+  const lines: string[] = [];
+  const names = s.discovery;
+  if (names) {
+    lines.push("", details([["DNS name", `${names.dnsName}${names.chosen ? " (chosen)" : ""}`], ...(names.aliases?.length ? ([["Aliases", names.aliases.join(", ")]] as [string, unknown][]) : []), ...(names.srvNames?.length ? ([["SRV", names.srvNames.join(", ")]] as [string, unknown][]) : [])]));
+  } else {
+    lines.push("", details([["DNS name", "none (the service's or cluster's name is no DNS label)"]]));
+  }
+  if (s.ingress?.length) {
+    lines.push(
+      "",
+      table(s.ingress, [
+        ["INGRESS PORT", (r) => r.listenPort],
+        ["CONTAINER PORT", (r) => r.containerPort],
+        ["PROTOCOL", (r) => r.protocol],
+      ]),
+    );
+  }
+  return lines;
+}
+
 function deploymentLine(d: any): string {
   return `${d.status} ${lastSegment(d.taskDefinition) ?? "-"}: running ${d.runningCount ?? 0}/${d.desiredCount ?? 0}, pending ${d.pendingCount ?? 0}${d.failedTasks ? `, failed ${d.failedTasks}` : ""}${d.rolloutState ? ` (${d.rolloutState})` : ""}`;
 }
@@ -52,6 +117,7 @@ function serviceDetails(s: any): string {
       ["Running", s.runningCount],
       ["Pending", s.pendingCount],
     ]),
+    ...addressingLines(s),
     "",
     table(s.deployments ?? [], [
       ["DEPLOYMENT", (d) => d.id],
@@ -105,9 +171,13 @@ export const services: Resource = {
         "desired-count": { type: "string", valueName: "N", description: "tasks to keep running (REPLICA)" },
         "scheduling-strategy": { type: "string", valueName: "REPLICA|DAEMON", description: "default REPLICA" },
         ...deploymentOptions,
-        file: { type: "string", short: "f", valueName: "FILE.json", description: "CreateService fields (placement, grace periods...); flags override" },
+        ...addressingOptions,
+        file: { type: "string", short: "f", valueName: "FILE.json", description: "CreateService fields (placement, grace periods, ingress, discovery, serviceConnectConfiguration...); flags override" },
       },
-      examples: ["flotilla services create -c edge web --task-definition web:1 --desired-count 4 --circuit-breaker true --rollback true"],
+      examples: [
+        "flotilla services create -c edge web --task-definition web:1 --desired-count 4 --circuit-breaker true --rollback true",
+        "flotilla services create -c edge web --task-definition web:1 --desired-count 2 --ingress 8080:80 --dns-alias www",
+      ],
       async run(ctx, { positionals, values }) {
         const [name] = expectArgs(positionals, ["name"]);
         const req: Record<string, unknown> = { ...(values.file ? readJsonFile(values.file) : {}), serviceName: name };
@@ -116,8 +186,8 @@ export const services: Resource = {
         if (n !== undefined) req.desiredCount = n;
         if (values["scheduling-strategy"]) req.schedulingStrategy = values["scheduling-strategy"];
         if (!req.taskDefinition) throw new UsageError("--task-definition is required");
-        const body = await ctx.client.call("POST", base(ctx), mergedDeployment(req, values));
-        emit(ctx, body, () => `created service ${body.service.serviceName} (${body.service.status})`);
+        const body = await ctx.client.call("POST", base(ctx), mergedAddressing(mergedDeployment(req, values), values, false));
+        emit(ctx, body, () => [`created service ${body.service.serviceName} (${body.service.status})`, ...addressingLines(body.service).slice(1)].join("\n"));
       },
     },
     update: {
@@ -128,6 +198,10 @@ export const services: Resource = {
         "desired-count": { type: "string", valueName: "N", description: "new desired count" },
         "force-new-deployment": { type: "boolean", description: "redeploy the same task definition" },
         ...deploymentOptions,
+        ...addressingOptions,
+        "no-ingress": { type: "boolean", description: "remove the service's ingress" },
+        "no-discovery-name": { type: "boolean", description: "go back to the DNS name derived from the service's name" },
+        "no-dns-aliases": { type: "boolean", description: "remove the service's DNS aliases" },
         file: { type: "string", short: "f", valueName: "FILE.json", description: "UpdateService fields; flags override" },
       },
       async run(ctx, { positionals, values }) {
@@ -138,9 +212,10 @@ export const services: Resource = {
         if (n !== undefined) req.desiredCount = n;
         if (values["force-new-deployment"]) req.forceNewDeployment = true;
         mergedDeployment(req, values);
-        if (Object.keys(req).length === 0) throw new UsageError("nothing to update: give --desired-count, --task-definition, --force-new-deployment, a deployment flag or --file");
+        mergedAddressing(req, values, true);
+        if (Object.keys(req).length === 0) throw new UsageError("nothing to update: give --desired-count, --task-definition, --force-new-deployment, a deployment flag, --ingress, --discovery-name, --dns-alias or --file");
         const body = await ctx.client.call("PATCH", `${base(ctx)}/${seg(name!)}`, req);
-        emit(ctx, body, () => `updated service ${body.service.serviceName}\n${(body.service.deployments ?? []).map(deploymentLine).join("\n")}`);
+        emit(ctx, body, () => [`updated service ${body.service.serviceName}`, ...(body.service.deployments ?? []).map(deploymentLine), ...addressingLines(body.service).slice(1)].join("\n"));
       },
     },
     list: {

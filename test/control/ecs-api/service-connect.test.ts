@@ -159,10 +159,16 @@ describe("REST: discovery {name, aliases}", () => {
     // REST's ingress shows on the AWS door as Service Connect (no alias given with the port: the service's name).
     const d = (await call(t.app, "DescribeServices", { cluster: C, services: ["Web_Site"] })).services[0];
     expect(d.deployments[0].serviceConnectConfiguration.services).toEqual([{ portName: "http", discoveryName: "front", clientAliases: [{ port: 8080, dnsName: `front.${C}.flotilla` }] }]);
+    // UpdateService: a member left out stays; name null goes back to the derived name.
+    const aliasOnly = await t.request("PATCH", `/v1/clusters/${C}/services/Web_Site`, { discovery: { aliases: ["store"] } });
+    expect(aliasOnly.body.service.discovery).toMatchObject({ dnsName: `front.${C}.flotilla`, aliases: [`store.${C}.flotilla`] });
+    const unnamed = await t.request("PATCH", `/v1/clusters/${C}/services/Web_Site`, { discovery: { name: null } });
+    expect(unnamed.body.service.discovery).toMatchObject({ dnsName: `web-site.${C}.flotilla`, aliases: [`store.${C}.flotilla`] });
     // Both ways at once are refused.
     const both = await t.request("PATCH", `/v1/clusters/${C}/services/Web_Site`, { discovery: null, serviceRegistries: [] });
     expect(both.status).toBe(400);
     expect(both.body.error.fields.map((f: any) => f.path)).toEqual(["serviceRegistries"]);
+    await t.request("PATCH", `/v1/clusters/${C}/services/Web_Site`, { discovery: { name: "front" } });
     const cleared = await t.request("PATCH", `/v1/clusters/${C}/services/Web_Site`, { discovery: null });
     expect(cleared.body.service.discovery).toMatchObject({ dnsName: `web-site.${C}.flotilla`, aliases: [] });
     expect(cleared.body.service.discovery.chosen).toBeUndefined();
