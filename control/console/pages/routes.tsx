@@ -25,6 +25,7 @@ import { ActivationsPage, installLine } from "./activations.tsx";
 import { ConfirmStatusPage, HostPage, HostsPage } from "./hosts.tsx";
 import { OverviewPage } from "./overview.tsx";
 import { ServicePage, ServicesPage, type CoverageRow, type CreateServiceForm } from "./services.tsx";
+import { ingressFromText, namesFromText } from "../ingress-form.ts";
 import { DiffPage, FamiliesPage, FamilyPage, RegisterPage, RevisionPage } from "./task-definitions.tsx";
 import { lineDiff, prettyJson } from "../revision-diff.ts";
 import { TaskPage, TasksPage } from "./tasks.tsx";
@@ -42,6 +43,7 @@ const NOTICES: Record<string, string> = {
   redeployed: "A new deployment started.",
   updated: "The service was updated: a new deployment started.",
   created: "The service was created.",
+  addressed: "The service's ingress and DNS names were changed.",
   deregistered: "The host was deregistered.",
   "agent-update": "The agent update was sent: the status below follows the agent's reports.",
 };
@@ -206,6 +208,9 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
         taskDefinition: field(form, "taskDefinition")?.trim(),
         desiredCount: field(form, "desiredCount"),
         schedulingStrategy: field(form, "schedulingStrategy"),
+        ingress: field(form, "ingress")?.trim(),
+        discoveryName: field(form, "discoveryName")?.trim(),
+        aliases: field(form, "aliases")?.trim(),
       };
       const daemon = fields.schedulingStrategy === "DAEMON";
       try {
@@ -215,6 +220,8 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
           taskDefinition: fields.taskDefinition,
           ...(fields.schedulingStrategy ? { schedulingStrategy: fields.schedulingStrategy } : {}),
           ...(daemon ? {} : { desiredCount: integer(fields.desiredCount) }),
+          ...(fields.ingress ? { ingress: ingressFromText(fields.ingress) } : {}),
+          ...(fields.discoveryName || fields.aliases ? { discovery: { ...(fields.discoveryName ? { name: fields.discoveryName } : {}), aliases: namesFromText(fields.aliases) } } : {}),
         });
         return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(row.serviceName)}`)}?done=created`, 303);
       } catch (e) {
@@ -263,28 +270,36 @@ export function pageRoutes(ctx: OpsContext, opts: ConsoleOptions & { audit: Audi
     );
   };
   app.get("/clusters/:cluster/services/:name", (c) => servicePage(c));
-  const serviceAction = (what: "scale" | "redeploy" | "update") =>
+  const serviceAction = (what: "scale" | "redeploy" | "update" | "addressing") =>
     app.post(`/clusters/:cluster/services/:name/${what}`, async (c) => {
       const cluster = c.req.param("cluster");
       const name = c.req.param("name");
       return act(c, "PATCH", `/v1/clusters/${cluster}/services/${name}`, async () => {
         const form = await c.req.parseBody();
-        const input =
-          what === "scale" ? { desiredCount: integer(field(form, "desiredCount")) } : what === "update" ? { taskDefinition: field(form, "taskDefinition") } : { forceNewDeployment: true };
         try {
+          const input =
+            what === "scale"
+              ? { desiredCount: integer(field(form, "desiredCount")) }
+              : what === "update"
+                ? { taskDefinition: field(form, "taskDefinition") }
+                : what === "addressing"
+                  ? // The form shows the whole of both: what it sends replaces them (an empty name: the derived one).
+                    { ingress: ingressFromText(field(form, "ingress")), discovery: { name: field(form, "discoveryName")?.trim() || null, aliases: namesFromText(field(form, "aliases")) } }
+                  : { forceNewDeployment: true };
           await updateService(ctx, cluster, name, input);
         } catch (e) {
           // A bad value or a revision that does not exist: shown on the service page, with its status.
           if (e instanceof OpError && (e.kind === "invalid" || e.kind === "not-found")) return servicePage(c, e.kind === "invalid" ? 400 : 404, e);
           throw e;
         }
-        const done = { scale: "scaled", redeploy: "redeployed", update: "updated" }[what];
+        const done = { scale: "scaled", redeploy: "redeployed", update: "updated", addressing: "addressed" }[what];
         return c.redirect(`${clusterPath(cluster, `/services/${encodeURIComponent(name)}`)}?done=${done}`, 303);
       });
     });
   serviceAction("scale");
   serviceAction("redeploy");
   serviceAction("update");
+  serviceAction("addressing");
 
   // Tasks
   app.get("/clusters/:cluster/tasks", async (c) => {

@@ -3,6 +3,7 @@ import type { ServiceEndpoint } from "../../ops/services.ts";
 import type { serviceView } from "../../views/services.ts";
 import { clusterPath, Csrf, FieldErrors, Notice, Page, Status, Time, type Viewer } from "../layout.tsx";
 import { Table } from "../table.tsx";
+import { ingressText } from "../ingress-form.ts";
 
 type ServiceView = ReturnType<typeof serviceView>;
 
@@ -12,6 +13,11 @@ export interface CreateServiceForm {
   taskDefinition?: string;
   desiredCount?: string;
   schedulingStrategy?: string;
+  /** `8080:80, 9443:443`: listen port : container port (docs/ingress.md). */
+  ingress?: string;
+  discoveryName?: string;
+  /** `www, shop`. */
+  aliases?: string;
 }
 
 export function ServicesPage(props: {
@@ -86,6 +92,18 @@ export function ServicesPage(props: {
             Desired count (REPLICA)
             <input type="number" name="desiredCount" min="0" max="10000" value={f.desiredCount ?? "1"} />
           </label>
+          <label>
+            Ingress ports (optional)
+            <input name="ingress" placeholder="8080:80 (host port : container port), comma-separated" value={f.ingress ?? ""} />
+          </label>
+          <label>
+            DNS name (optional; default: the service's name)
+            <input name="discoveryName" placeholder="web" value={f.discoveryName ?? ""} />
+          </label>
+          <label>
+            DNS aliases (optional)
+            <input name="aliases" placeholder="www, shop" value={f.aliases ?? ""} />
+          </label>
           <button type="submit">Create service</button>
         </form>
       )}
@@ -128,6 +146,59 @@ function Endpoints(props: { endpoints: ServiceEndpoint[]; cluster: string; servi
         </p>
       )}
     </>
+  );
+}
+
+/** The names the hosts answer for the service and the ports they publish for it (DescribeServices' discovery and ingress). */
+function Addressing(props: { service: ServiceView }) {
+  const { discovery: names, ingress } = props.service;
+  return (
+    <div id="addressing">
+      {names ? (
+        <dl class="facts">
+          <dt>DNS name</dt>
+          <dd>
+            <code data-dns-name>{names.dnsName}</code>
+            {names.chosen ? " (chosen)" : ""}
+          </dd>
+          {names.aliases.length > 0 && (
+            <>
+              <dt>Aliases</dt>
+              <dd>
+                {names.aliases.map((a) => (
+                  <code data-dns-alias>{a} </code>
+                ))}
+              </dd>
+            </>
+          )}
+          {names.srvNames.length > 0 && (
+            <>
+              <dt>SRV names</dt>
+              <dd>
+                {names.srvNames.map((n) => (
+                  <code data-srv-name>{n} </code>
+                ))}
+              </dd>
+            </>
+          )}
+        </dl>
+      ) : (
+        <p>No DNS name: the service's (or cluster's) name is no DNS label, and it chose none.</p>
+      )}
+      {ingress?.length ? (
+        <Table id="ingress" headers={["Ingress port (every host)", "Container port", "Protocol"]}>
+          {ingress.map((r) => (
+            <tr data-ingress-port={String(r.listenPort)}>
+              <td data-label="Ingress port">{r.listenPort}</td>
+              <td data-label="Container port">{r.containerPort}</td>
+              <td data-label="Protocol">{r.protocol}</td>
+            </tr>
+          ))}
+        </Table>
+      ) : (
+        <p id="ingress">No ingress ports.</p>
+      )}
+    </div>
   );
 }
 
@@ -285,6 +356,8 @@ export function ServicePage(props: {
         )}
         <h2>Tasks</h2>
         <ServiceTasks cluster={cluster} family={s.taskDefinition.split("/").pop()!.split(":")[0]!} tasks={props.tasks} />
+        <h2>Ingress and DNS names</h2>
+        <Addressing service={s} />
         <h2>Endpoints</h2>
         <Endpoints endpoints={props.endpoints} cluster={props.cluster} service={props.service.serviceName} />
         <h2>Events</h2>
@@ -321,6 +394,22 @@ export function ServicePage(props: {
               </select>
             </label>
             <button type="submit">Update service</button>
+          </form>
+          <form method="post" action={action("addressing")} class="card" id="addressing-form">
+            <Csrf viewer={v} />
+            <label>
+              Ingress ports
+              <input name="ingress" placeholder="8080:80, comma-separated (empty: none)" value={ingressText(s.ingress)} />
+            </label>
+            <label>
+              DNS name (empty: the service's name)
+              <input name="discoveryName" value={s.discovery?.chosen ? s.discovery.dnsName.split(".")[0] : ""} />
+            </label>
+            <label>
+              DNS aliases
+              <input name="aliases" value={(s.discovery?.aliases ?? []).map((a) => a.split(".")[0]).join(", ")} />
+            </label>
+            <button type="submit">Change ingress and DNS names</button>
           </form>
           <form method="post" action={action("redeploy")} class="card">
             <Csrf viewer={v} />
