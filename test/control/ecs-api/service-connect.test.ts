@@ -173,4 +173,12 @@ describe("REST: discovery {name, aliases}", () => {
     expect(cleared.body.service.discovery).toMatchObject({ dnsName: `web-site.${C}.flotilla`, aliases: [] });
     expect(cleared.body.service.discovery.chosen).toBeUndefined();
   });
+
+  test("a derived name is never refused: where it meets an older service's alias, the older service keeps the name", async () => {
+    const t = await setup();
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "shop", taskDefinition: "web", desiredCount: 0, discovery: { aliases: ["www"] } })).status).toBe(201);
+    fleet.clock.advance(1000);
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "www", taskDefinition: "web", desiredCount: 0 })).status).toBe(201);
+    expect((await discoveryServices(t.ctx, C)).map((s) => [s.name, s.aliases])).toEqual([["shop", ["www"]]]);
+  });
 });
