@@ -16,7 +16,7 @@ import { getClusterPolicy } from "./policy.ts";
  * Called inside the writers' queue before anything is written, so two services racing for one
  * port cannot both get it and a refused request changes nothing.
  */
-export async function checkIngress(ctx: OpsContext, cluster: string, serviceName: string, rules: IngressRule[], td: TaskDefinitionSpec): Promise<void> {
+export async function checkIngress(ctx: OpsContext, cluster: string, serviceName: string, rules: IngressRule[], td: TaskDefinitionSpec, chosenName?: string): Promise<void> {
   if (rules.length === 0) return;
   const issues: FieldIssue[] = [];
   const policy = await getClusterPolicy(ctx, cluster);
@@ -31,8 +31,9 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
   // A name with no DNS label is left out of the discovery set, and the ingress rides in that set:
   // accepted, it would never be published anywhere. ECS's names allow what DNS does not (up to 255
   // characters, leading underscores), so only a service asking for ingress is held to it.
-  if (!discoveryLabel(serviceName)) {
-    issues.push({ path: "serviceName", message: `"${serviceName}" has no DNS label (letters, digits and inner hyphens or underscores, 63 at most), so its ingress could not be published; rename the service` });
+  // A chosen DNS name (discovery.name, serviceRegistries, discoveryName) is checked as a label where it is given.
+  if (!chosenName && !discoveryLabel(serviceName)) {
+    issues.push({ path: "serviceName", message: `"${serviceName}" has no DNS label (letters, digits and inner hyphens or underscores, 63 at most), so its ingress could not be published; choose a DNS name for it (discovery.name) or rename the service` });
   }
   if (!discoveryLabel(cluster)) {
     issues.push({ path: "cluster", message: `cluster "${cluster}" has no DNS label (letters, digits and inner hyphens or underscores, 63 at most), so no ingress of it can be published` });

@@ -123,7 +123,7 @@ export async function createService(ctx: OpsContext, cluster: string, input: unk
   const row = await ctx.serialize(async () => {
     const existing = await getService(ctx, c.name, req.serviceName);
     if (existing && existing.status !== "INACTIVE") throw invalid(`serviceName: service "${req.serviceName}" already exists (Creation of service was not idempotent)`, [{ path: "serviceName", message: "already exists" }]);
-    await withRequestPaths(addressing, () => checkIngress(ctx, c.name, req.serviceName, addressing.ingress ?? [], td.spec));
+    await withRequestPaths(addressing, () => checkIngress(ctx, c.name, req.serviceName, addressing.ingress ?? [], td.spec, addressing.naming?.naming.name));
     if (addressing.naming) await checkNaming(ctx, c.name, req.serviceName, addressing.naming);
     const now = ctx.clock.now();
     const row: ServiceRow = {
@@ -225,7 +225,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
     const addressing = resolveAddressing(req, spec, cur.clusterName, cur.serviceName, cur.discovery);
     const ingress = addressing.ingress ?? cur.ingress ?? [];
     // A new revision must still map the ingress's container ports; the ports are checked again too.
-    if (addressing.ingress || (td && ingress.length)) await withRequestPaths(addressing, () => checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, spec));
+    if (addressing.ingress || (td && ingress.length)) await withRequestPaths(addressing, () => checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, spec, addressing.naming ? addressing.naming.naming.name : cur.discovery?.name));
     if (addressing.naming) await checkNaming(ctx, cur.clusterName, cur.serviceName, addressing.naming);
     const now = ctx.clock.now();
     const next: ServiceRow = {

@@ -55,6 +55,9 @@ describe("service ingress (CreateService / UpdateService)", () => {
     const update = await t.request("PATCH", `/v1/clusters/${C}/services/${long}`, { ingress: [{ containerPort: 80, listenPort: 8080 }] });
     expect(update.status).toBe(400);
     expect(fieldsOf(update)).toEqual(["serviceName"]);
+    // A chosen DNS name serves the service instead: then its own name need not be a label.
+    const chosen = await t.request("POST", `/v1/clusters/${C}/services`, svc("_legacy", [{ containerPort: 80, listenPort: 8082 }], { discovery: { name: "legacy" } }));
+    expect(chosen.status).toBe(201);
     // Underscores map to hyphens in DNS: web_api is served as web-api, so it may have ingress.
     expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web_api", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
   });
