@@ -5,7 +5,7 @@ import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
 import { openPrefetchesByInstance } from "./image-prefetch.ts";
-import { parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
+import { parsePullBandwidth, parsePullLimit, PULL_BANDWIDTH_ATTRIBUTE, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 
 /**
@@ -81,6 +81,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
   for (const inst of rows.insts) {
     const prefetch = rows.prefetch.get(inst.id);
     const maxConcurrentPulls = parsePullLimit(inst.attributes[PULL_LIMIT_ATTRIBUTE]);
+    const maxPullBytesPerSecond = parsePullBandwidth(inst.attributes[PULL_BANDWIDTH_ATTRIBUTE]);
     out.set(inst.id, {
       instanceId: inst.id,
       clusterName: inst.clusterName,
@@ -88,6 +89,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       tasks: byInstance.get(inst.id) ?? [],
       ...(prefetch ? { prefetch } : {}),
       ...(maxConcurrentPulls ? { maxConcurrentPulls } : {}),
+      ...(maxPullBytesPerSecond ? { maxPullBytesPerSecond } : {}),
     });
   }
   return out;
