@@ -6,6 +6,7 @@ import type { OpsContext } from "./context.ts";
 import { invalid, OpError } from "./errors.ts";
 import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
+import { storedPullLimits } from "./pull-limits.ts";
 import { MAX_PULL_LIMIT, MIN_PULL_BANDWIDTH, parsePullBandwidth, parsePullLimit, PULL_BANDWIDTH_ATTRIBUTE, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 /** ECS attribute names: letters, digits, and `-_./@` up to 128 characters. */
@@ -102,7 +103,8 @@ async function rewriteAttributes(
       }
     });
     for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
-    if (attributes.some((a) => a.name === PULL_LIMIT_ATTRIBUTE || a.name === PULL_BANDWIDTH_ATTRIBUTE)) changed.push(...rows.keys());
+    // A change of any attribute may move a host in or out of a pull-limits rule's filter.
+    if (attributes.some((a) => a.name === PULL_LIMIT_ATTRIBUTE || a.name === PULL_BANDWIDTH_ATTRIBUTE) || (await storedPullLimits(ctx, c.name)).rules.length > 0) changed.push(...rows.keys());
     return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
   });
   // The pull limits travel in the desired set: its hosts get a new one.

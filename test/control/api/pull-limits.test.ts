@@ -72,6 +72,14 @@ describe("PUT /v1/clusters/{c}/pull-limits", () => {
     expect(await limitsOf(other)).toEqual({ maxConcurrentPulls: 2, maxPullBytesPerSecond: 5_000_000 });
   });
 
+  test("a host whose attribute moves it into a rule's filter is told at once", async () => {
+    const before = t.desiredChanges.length;
+    const put = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "site", value: "b", targetId: other }] });
+    expect(put.status).toBe(200);
+    expect(t.desiredChanges.slice(before)).toEqual([other]);
+    expect(await limitsOf(other)).toEqual({ maxConcurrentPulls: 1, maxPullBytesPerSecond: 5_000_000 });
+  });
+
   test("an instance's own attribute wins over the cluster's setting; an empty setting lifts it", async () => {
     await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-pull-bytes-per-second", value: "2048", targetId: siteA }] });
     expect(await limitsOf(siteA)).toEqual({ maxConcurrentPulls: 2, maxPullBytesPerSecond: 2048 });
