@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobCache, BlobError, type BlobSource } from "../../../../agent/runtime/registry/blob-cache.ts";
@@ -138,6 +138,25 @@ describe("BlobCache", () => {
     expect(cache.bytesFrom.get("registry")).toBe(layer.length);
     // Cached now: no source is asked again.
     await cache.ensure(sha(layer), layer.length, []);
+  });
+
+  test("a partial file left by an earlier process is resumed from its length, and the whole is verified", async () => {
+    const where = join(dir, "restarted");
+    const first = new BlobCache(where, { limiter: new ByteRateLimiter(), retryDelayMs: 1 });
+    writeFileSync(`${first.path(sha(layer))}.partial`, layer.subarray(0, 12_345));
+    const offsets: number[] = [];
+    const source: BlobSource = {
+      name: "registry",
+      fetch: async (_d, offset) => {
+        offsets.push(offset);
+        return new Response(layer.subarray(offset), { status: offset ? 206 : 200, headers: { "content-range": `bytes ${offset}-${layer.length - 1}/${layer.length}` } });
+      },
+    };
+    const restarted = new BlobCache(where, { limiter: new ByteRateLimiter(), retryDelayMs: 1 });
+    await restarted.ensure(sha(layer), layer.length, [source]);
+    expect(offsets).toEqual([12_345]);
+    expect(restarted.bytesFrom.get("registry")).toBe(layer.length - 12_345);
+    expect(new Uint8Array(readFileSync(restarted.path(sha(layer))))).toEqual(layer);
   });
 
   test("content whose digest is not the manifest's is refused and not kept", async () => {
