@@ -8,6 +8,7 @@ import { DEFAULT_STATS_INTERVAL_MS, StatsSampler } from "./engine/stats-sampler.
 import type { AgentLink } from "./link/mqtt-link.ts";
 import type { ContainerRuntime, ImagePullBehavior } from "./runtime/types.ts";
 import { DEFAULT_MAX_CONCURRENT_PULLS, limitPulls, PullLimiter } from "./runtime/pull-limiter.ts";
+import type { ByteRateLimiter } from "./runtime/registry/byte-rate-limiter.ts";
 import { ImagePrefetcher } from "./engine/image-prefetcher.ts";
 import type { StateStore } from "./store/state-file.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
@@ -24,6 +25,10 @@ export interface AgentOptions {
   imagePullBehavior?: ImagePullBehavior;
   /** Image pulls at a time on this host, task starts and prefetches together (--max-concurrent-pulls). */
   maxConcurrentPulls?: number;
+  /** The host's pull bandwidth cap (--max-pull-bytes-per-second), the control's overriding it. */
+  maxPullBytesPerSecond?: number;
+  /** The limiter the runtime's own registry pulls draw from (main.ts shares it with the DockerRuntime's puller). */
+  pullBandwidth?: ByteRateLimiter;
   relistIntervalMs?: number;
   /** Image of the container holding an awsvpc task's network namespace. */
   pauseImage?: string;
@@ -224,7 +229,11 @@ export function createAgent(opts: AgentOptions): Agent {
           opts.metrics?.desiredReceived(d.generation);
           if (engine.applyDesired(d)) opts.log?.info({ generation: d.generation }, `applied desired generation ${d.generation} (${d.tasks.length} tasks)`);
           // The control's limit (the instance's flotilla.max-concurrent-pulls attribute), else the flag's.
-          if (prefetcher.take(d.generation, d.prefetch ?? [])) pulls.setLimit(d.maxConcurrentPulls ?? opts.maxConcurrentPulls ?? DEFAULT_MAX_CONCURRENT_PULLS);
+          if (prefetcher.take(d.generation, d.prefetch ?? [])) {
+            pulls.setLimit(d.maxConcurrentPulls ?? opts.maxConcurrentPulls ?? DEFAULT_MAX_CONCURRENT_PULLS);
+            // The control's cap (flotilla.max-pull-bytes-per-second), else the flag's; pulls in flight follow it from their next chunk.
+            opts.pullBandwidth?.setRate(d.maxPullBytesPerSecond ?? opts.maxPullBytesPerSecond);
+          }
         },
         onDiscovery: (set) => {
           opts.discovery?.apply(set);

@@ -31,6 +31,8 @@ Options (environment variable in brackets):
   --dns-stale-after S        discovery records the control has not renewed for S seconds are served with TTL 0 [FLOTILLA_DNS_STALE_AFTER] default 300
   --registry-credentials F   JSON {"<registry host>":{"username","password"}} for private images without repositoryCredentials [FLOTILLA_REGISTRY_CREDENTIALS]
   --max-concurrent-pulls N   image pulls at a time (task starts and prefetches together) [FLOTILLA_MAX_CONCURRENT_PULLS] default 2
+  --max-pull-bytes-per-second N  cap on image download bandwidth; pulls then go through the agent's own
+                             registry client (resumable, blob cache under DATA_DIR/blobs) [FLOTILLA_MAX_PULL_BYTES_PER_SECOND] default none
   --image-cleanup-interval S seconds between removals of unused images this agent pulled (0: off) [FLOTILLA_IMAGE_CLEANUP_INTERVAL] default 3600
   --image-minimum-age S      an image this agent pulled is kept at least S seconds         [FLOTILLA_IMAGE_MINIMUM_AGE] default 3600
   --images-per-cycle N       at most N images removed per cleanup cycle                   [FLOTILLA_IMAGES_PER_CYCLE] default 5
@@ -64,6 +66,8 @@ export interface AgentConfig {
   imagePullBehavior: ImagePullBehavior;
   /** Image pulls at a time on this host (agent/runtime/pull-limiter.ts). */
   maxConcurrentPulls: number;
+  /** --max-pull-bytes-per-second; undefined: no cap (dockerd pulls). */
+  maxPullBytesPerSecond?: number;
   attributes: Record<string, string>;
   /** The address service endpoints give for this host (multi-homed hosts, NAT); absent: its own IPs. */
   advertiseAddress?: string;
@@ -135,6 +139,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         "data-dir": { type: "string" },
         "image-pull-behavior": { type: "string" },
         "max-concurrent-pulls": { type: "string" },
+        "max-pull-bytes-per-second": { type: "string" },
         attribute: { type: "string", multiple: true },
         "advertise-address": { type: "string" },
         "task-cleanup-wait": { type: "string" },
@@ -205,6 +210,8 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     return Number(value);
   };
   const maxConcurrentPulls = wholeNumber("max-concurrent-pulls", values["max-concurrent-pulls"] ?? env.FLOTILLA_MAX_CONCURRENT_PULLS ?? "2", 1);
+  const bandwidth = values["max-pull-bytes-per-second"] ?? (env.FLOTILLA_MAX_PULL_BYTES_PER_SECOND || undefined);
+  const maxPullBytesPerSecond = bandwidth === undefined ? undefined : wholeNumber("max-pull-bytes-per-second", bandwidth, 1024);
   const imageCleanup = {
     intervalSeconds: wholeNumber("image-cleanup-interval", values["image-cleanup-interval"] ?? env.FLOTILLA_IMAGE_CLEANUP_INTERVAL ?? "3600"),
     minimumAgeSeconds: wholeNumber("image-minimum-age", values["image-minimum-age"] ?? env.FLOTILLA_IMAGE_MINIMUM_AGE ?? "3600"),
@@ -283,6 +290,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     dataDir: values["data-dir"] ?? env.FLOTILLA_DATA_DIR ?? "/var/lib/flotilla",
     imagePullBehavior: pull as ImagePullBehavior,
     maxConcurrentPulls,
+    maxPullBytesPerSecond,
     attributes,
     advertiseAddress,
     log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),

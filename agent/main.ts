@@ -17,7 +17,7 @@ import { startTaskMetadata, type TaskMetadataSource } from "./metadata/server.ts
 import { HostMonitor } from "./host/monitor.ts";
 import { loadIdentity, saveIdentity, type Identity } from "./store/identity.ts";
 import { fileStateStore } from "./store/state-file.ts";
-import { createLogger, silentLogger, type Logger } from "../shared/log.ts";
+import { createLogger, silentLogger, withComponent, type Logger } from "../shared/log.ts";
 import { DiscoveryStore } from "./discovery/discovery-store.ts";
 import { startDnsResponder, type DnsResponder } from "./discovery/responder.ts";
 import { hostResolvers } from "./discovery/upstream.ts";
@@ -28,6 +28,9 @@ import type { AgentConfig } from "./config.ts";
 import { AGENT_VERSION } from "../shared/arn.ts";
 import { loadReleasePublicKeys } from "../shared/release-signature.ts";
 import { AgentUpgrader } from "./upgrade/agent-upgrader.ts";
+import { ByteRateLimiter } from "./runtime/registry/byte-rate-limiter.ts";
+import { BlobCache } from "./runtime/registry/blob-cache.ts";
+import { RegistryPuller } from "./runtime/registry/registry-pull.ts";
 import { abandonTrial, checkPendingUpgrade, expireTrial } from "./upgrade/rollback-guard.ts";
 
 /**
@@ -165,7 +168,19 @@ async function main() {
   }
   // Every Docker call, whoever makes it, is timed and its failures counted (agent/metrics).
   const metrics = new AgentMetrics();
-  const runtime = instrumentRuntime(new DockerRuntime({}, registryAuth), metrics);
+  const docker = new DockerRuntime({}, registryAuth);
+  // Pulls under a bandwidth cap go through the agent's own registry client, into a blob cache
+  // beside the state (the cap may come later from the control, so the puller is always there).
+  const pullBandwidth = new ByteRateLimiter(config.maxPullBytesPerSecond);
+  docker.usePuller(
+    new RegistryPuller({
+      cache: new BlobCache(join(config.dataDir, "blobs"), { limiter: pullBandwidth, log: withComponent(log, "blob-cache") }),
+      limiter: pullBandwidth,
+      load: (archive) => docker.loadImageStream(archive),
+      log: withComponent(log, "registry-pull"),
+    }),
+  );
+  const runtime = instrumentRuntime(docker, metrics);
   let info;
   try {
     info = await runtime.info();
@@ -286,6 +301,8 @@ async function main() {
     facts,
     imagePullBehavior: config.imagePullBehavior,
     maxConcurrentPulls: config.maxConcurrentPulls,
+    maxPullBytesPerSecond: config.maxPullBytesPerSecond,
+    pullBandwidth,
     cleanupWaitMs: config.cleanupWaitSeconds * 1000,
     firelensRoot: join(config.dataDir, "firelens"),
     imageCleanup: {

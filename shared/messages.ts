@@ -119,6 +119,8 @@ export const desiredStateSchema = z.object({
   prefetch: z.array(desiredPrefetchSchema).max(100).optional(),
   /** Image pulls at a time on the host, from its `flotilla.max-concurrent-pulls` attribute (shared/pull-limit.ts); absent: the agent's flag. */
   maxConcurrentPulls: z.number().int().min(1).max(64).optional(),
+  /** Image download bandwidth cap, from its `flotilla.max-pull-bytes-per-second` attribute (shared/pull-limit.ts); absent: the agent's flag. */
+  maxPullBytesPerSecond: z.number().int().min(1024).optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 

@@ -7,6 +7,20 @@
 export const PULL_LIMIT_ATTRIBUTE = "flotilla.max-concurrent-pulls";
 export const MAX_PULL_LIMIT = 64;
 
+/**
+ * The per-host pull bandwidth cap in bytes per second (at least 1024): under it the agent pulls
+ * through its own registry client (agent/runtime/registry/), as dockerd cannot be throttled.
+ */
+export const PULL_BANDWIDTH_ATTRIBUTE = "flotilla.max-pull-bytes-per-second";
+export const MIN_PULL_BANDWIDTH = 1024;
+
+/** The bandwidth attribute's value, or undefined when it is no whole number of at least 1024. */
+export function parsePullBandwidth(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,12}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n >= MIN_PULL_BANDWIDTH ? n : undefined;
+}
+
 /** The attribute's value as a limit, or undefined when it is no whole number in 1..64. */
 export function parsePullLimit(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,2}$/.test(value)) return undefined;

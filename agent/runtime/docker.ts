@@ -9,6 +9,7 @@ import type { ExecOptions, ExecProcess } from "./types.ts";
 import { registryHost, type RegistryAuthLookup } from "./registry-auth.ts";
 import { RuntimeError, type TaskCgroupResult, type TaskResourceLimits } from "./types.ts";
 import { TaskCgroups, dockerCgroupProblem } from "./task-cgroups.ts";
+import type { RegistryPuller } from "./registry/registry-pull.ts";
 
 function labelFilter(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
@@ -64,6 +65,8 @@ export class DockerRuntime implements ContainerRuntime {
   /** Images pulled by this process (for the "once" behaviour). */
   private pulled = new Set<string>();
   private cgroups: TaskCgroups;
+  /** The agent's own registry client, for pulls under a bandwidth cap (registry/registry-pull.ts). */
+  private puller: RegistryPuller | undefined;
 
   constructor(
     opts: Docker.DockerOptions = {},
@@ -83,6 +86,11 @@ export class DockerRuntime implements ContainerRuntime {
           return dockerCgroupProblem(await this.docker.info());
         },
       });
+  }
+
+  /** Pulls the puller handles (a cap applies) go through it instead of dockerd. */
+  usePuller(puller: RegistryPuller): void {
+    this.puller = puller;
   }
 
   ensureTaskCgroup(taskId: string, limits: TaskResourceLimits): Promise<TaskCgroupResult> {
@@ -119,6 +127,11 @@ export class DockerRuntime implements ContainerRuntime {
     const auth = credentials
       ? { username: credentials.username, password: credentials.password, serveraddress: registryHost(image) }
       : this.registryAuth?.(image);
+    if (this.puller?.handles(image)) {
+      await this.puller.pull(image, auth, onProgress);
+      this.pulled.add(image);
+      return;
+    }
     const stream = await this.docker.pull(image, auth ? { authconfig: auth } : {});
     const progress = onProgress ? new PullProgress(onProgress) : undefined;
     await new Promise<void>((resolve, reject) =>
@@ -193,6 +206,19 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (e) {
       throw new RuntimeError("CannotPullContainerError", `load image: ${(e as Error).message}`);
     }
+  }
+
+  /** `docker load` of an archive stream (the agent's own pulls), failing on the engine's in-stream error. */
+  async loadImageStream(archive: NodeJS.ReadableStream): Promise<void> {
+    const stream = await this.docker.loadImage(archive, { quiet: true });
+    let body = "";
+    for await (const chunk of stream as AsyncIterable<Buffer>) body += chunk.toString();
+    const failed = body
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { error?: string })
+      .find((m) => m.error);
+    if (failed) throw new Error(`docker load: ${failed.error}`);
   }
 
   async removeImage(image: string): Promise<void> {

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterPolicyRoutes } from "./routes/cluster-policy.ts";
+import { pullLimitsRoutes } from "./routes/pull-limits.ts";
 import { deploymentWindowRoutes } from "./routes/deployment-windows.ts";
 import { instanceDeregistrationRoutes, type InstanceRevoked } from "./routes/instance-deregistration.ts";
 import { secretRoutes } from "./routes/secrets.ts";
@@ -141,6 +142,7 @@ export function createApi(
   v1.route("/task-definitions", taskDefinitionRoutes(ctx));
   v1.route("/clusters", activationRoutes(ctx));
   v1.route("/clusters", clusterPolicyRoutes(ctx));
+  v1.route("/clusters", pullLimitsRoutes(ctx));
   v1.route("/clusters", deploymentWindowRoutes(ctx));
   v1.route("/clusters", agentUpdateRoutes(ctx, agentReleases, agentRequests));
   v1.route("/clusters", imagePrefetchRoutes(ctx));

@@ -7,6 +7,7 @@ import { audit } from "./commands/audit.ts";
 import { clusters } from "./commands/clusters.ts";
 import { instances } from "./commands/instances.ts";
 import { policy } from "./commands/policy.ts";
+import { pullLimits } from "./commands/pull-limits.ts";
 import { secrets } from "./commands/secrets.ts";
 import { services } from "./commands/services.ts";
 import { taskDefinitions } from "./commands/task-definitions.ts";
@@ -22,4 +23,4 @@ import { images } from "./commands/images.ts";
  * Every API resource the CLI drives; a new resource is one file under commands/ plus one line here.
  * (`config` and `completion` need no API and are added by runCli.)
  */
-export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks, windows, agents, images];
+export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks, windows, agents, images, pullLimits];

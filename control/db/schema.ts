@@ -229,6 +229,13 @@ export const clusterPolicies = sqliteTable("cluster_policies", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/** A cluster's image pull limits, default and per query of instances (control/ops/pull-limits.ts); absent row = none. */
+export const pullLimits = sqliteTable("pull_limits", {
+  clusterName: text("cluster_name").primaryKey(),
+  limits: text("limits", { mode: "json" }).notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 /** ECS services (control/services): what the service scheduler keeps running. */
 export const services = sqliteTable(
   "services",

@@ -6,7 +6,8 @@ import type { OpsContext } from "./context.ts";
 import { invalid, OpError } from "./errors.ts";
 import { resourceName } from "./references.ts";
 import { parseInput } from "./validate.ts";
-import { MAX_PULL_LIMIT, parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
+import { storedPullLimits } from "./pull-limits.ts";
+import { MAX_PULL_LIMIT, MIN_PULL_BANDWIDTH, parsePullBandwidth, parsePullLimit, PULL_BANDWIDTH_ATTRIBUTE, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 /** ECS attribute names: letters, digits, and `-_./@` up to 128 characters. */
 const attributeName = z.string().regex(/^[A-Za-z0-9_./@-]{1,128}$/, "must be 1-128 letters, digits, hyphens, underscores, periods, at signs or slashes");
@@ -66,6 +67,11 @@ async function rewriteAttributes(
         { path: `attributes[${i}].value`, message: `must be a whole number from 1 to ${MAX_PULL_LIMIT}` },
       ]);
     }
+    if (limitCustom && a.name === PULL_BANDWIDTH_ATTRIBUTE && parsePullBandwidth(a.value ?? undefined) === undefined) {
+      throw invalid(`attributes[${i}].value: ${PULL_BANDWIDTH_ATTRIBUTE} must be a whole number of bytes per second, at least ${MIN_PULL_BANDWIDTH}`, [
+        { path: `attributes[${i}].value`, message: `must be a whole number of bytes per second, at least ${MIN_PULL_BANDWIDTH}` },
+      ]);
+    }
   }
   const c = await requireCluster(ctx, cluster);
   const changed: string[] = [];
@@ -97,10 +103,11 @@ async function rewriteAttributes(
       }
     });
     for (const id of rows.keys()) ctx.indexes.instanceChanged(id);
-    if (attributes.some((a) => a.name === PULL_LIMIT_ATTRIBUTE)) changed.push(...rows.keys());
+    // A change of any attribute may move a host in or out of a pull-limits rule's filter.
+    if (attributes.some((a) => a.name === PULL_LIMIT_ATTRIBUTE || a.name === PULL_BANDWIDTH_ATTRIBUTE) || (await storedPullLimits(ctx, c.name)).rules.length > 0) changed.push(...rows.keys());
     return attributes.map((a) => ({ ...a, targetType: "container-instance" as const }));
   });
-  // The pull limit travels in the desired set: its hosts get a new one.
+  // The pull limits travel in the desired set: its hosts get a new one.
   for (const id of changed) ctx.desiredChanged(id);
   return result;
 }

@@ -5,7 +5,8 @@ import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import type { TaskContainer } from "../db/rows.ts";
 import type { OpsContext } from "./context.ts";
 import { openPrefetchesByInstance } from "./image-prefetch.ts";
-import { parsePullLimit, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
+import { pullLimitsByInstance } from "./pull-limits.ts";
+import { parsePullBandwidth, parsePullLimit, PULL_BANDWIDTH_ATTRIBUTE, PULL_LIMIT_ATTRIBUTE } from "../../shared/pull-limit.ts";
 
 
 /**
@@ -78,9 +79,13 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
     });
     byInstance.set(t.instanceId, list);
   }
+  // The cluster's pull-limits setting; an instance's own attribute wins over it.
+  const clusterLimits = await pullLimitsByInstance(ctx, rows.insts);
   for (const inst of rows.insts) {
     const prefetch = rows.prefetch.get(inst.id);
-    const maxConcurrentPulls = parsePullLimit(inst.attributes[PULL_LIMIT_ATTRIBUTE]);
+    const limits = clusterLimits.get(inst.id);
+    const maxConcurrentPulls = parsePullLimit(inst.attributes[PULL_LIMIT_ATTRIBUTE]) ?? limits?.maxConcurrentPulls;
+    const maxPullBytesPerSecond = parsePullBandwidth(inst.attributes[PULL_BANDWIDTH_ATTRIBUTE]) ?? limits?.maxPullBytesPerSecond;
     out.set(inst.id, {
       instanceId: inst.id,
       clusterName: inst.clusterName,
@@ -88,6 +93,7 @@ export async function nextDesiredStates(ctx: OpsContext, instanceIds: string[], 
       tasks: byInstance.get(inst.id) ?? [],
       ...(prefetch ? { prefetch } : {}),
       ...(maxConcurrentPulls ? { maxConcurrentPulls } : {}),
+      ...(maxPullBytesPerSecond ? { maxPullBytesPerSecond } : {}),
     });
   }
   return out;

@@ -18,3 +18,16 @@ describe("--max-concurrent-pulls", () => {
     }
   });
 });
+
+describe("--max-pull-bytes-per-second", () => {
+  test("no cap by default; the flag, else FLOTILLA_MAX_PULL_BYTES_PER_SECOND, sets it", () => {
+    expect(parse([]).maxPullBytesPerSecond).toBeUndefined();
+    expect(parse(["--max-pull-bytes-per-second", "1000000"]).maxPullBytesPerSecond).toBe(1_000_000);
+    expect(parse([], { FLOTILLA_MAX_PULL_BYTES_PER_SECOND: "2048" }).maxPullBytesPerSecond).toBe(2048);
+  });
+  test("below 1024, a fraction or a unit is refused naming the flag", () => {
+    for (const bad of ["1023", "1.5", "8mbit"]) {
+      expect(() => parse(["--max-pull-bytes-per-second", bad])).toThrow(/--max-pull-bytes-per-second must be a whole number \(at least 1024\)/);
+    }
+  });
+});

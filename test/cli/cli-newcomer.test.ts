@@ -199,6 +199,14 @@ describe("flotilla CLI, as a newcomer found it", () => {
     const pol = await flo(["-c", C, "policy", "put", "-f", file("policy.json", { allowedHostPaths: ["/srv"] })]);
     expect(pol.code).toBe(0);
     expect((await flo(["-c", C, "-o", "json", "policy", "get"])).json().policy.allowedHostPaths).toEqual(["/srv"]);
+    const limits = await flo(["-c", C, "pull-limits", "put", "-f", file("limits.json", { default: { maxConcurrentPulls: 2 }, rules: [{ filter: "attribute:site == shop-12", maxPullBytesPerSecond: 1000000 }] })]);
+    expect(limits.code).toBe(0);
+    expect(limits.stdout).toMatch(/attribute:site == shop-12\s+-\s+1000000/);
+    expect(limits.stdout).toMatch(/\(default\)\s+2\s+-/);
+    expect((await flo(["-c", C, "-o", "json", "pull-limits", "get"])).json().pullLimits.default).toEqual({ maxConcurrentPulls: 2 });
+    const badLimits = await flo(["-c", C, "pull-limits", "put", "-f", file("bad-limits.json", { rules: [{ filter: "attribute:site ==" }] })]);
+    expect(badLimits.code).not.toBe(0);
+    expect(badLimits.stderr).toContain("rules[0].filter");
     const tok = await flo(["-o", "json", "tokens", "create", "ci", "--role", "read-only"]);
     expect(tok.json().token).toMatch(/^flt_/);
     expect((await flo(["tokens", "list"])).stdout).toMatch(/ci\s+read-only/);

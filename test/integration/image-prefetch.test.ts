@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
@@ -138,5 +138,23 @@ describe("image prefetch with a real agent, Docker and registry", () => {
     expect(Date.parse(tasks[0].createdAt)).toBeGreaterThanOrEqual(Date.parse(p.instances[0].finishedAt));
     expect((await describeService(tc, C, "svc")).events.some((e: any) => e.message.includes(`(image prefetch ${prefetchId})`))).toBe(true);
     await tc.api("DELETE", `/v1/clusters/${C}/services/svc?force=true`);
+  }, 120_000);
+
+  test("flotilla.max-pull-bytes-per-second on the host: the agent pulls through its own capped registry client and records the repo digest", async () => {
+    const ref = await pushLayered(`flotilla/prefetch-capped:${Date.now()}`);
+    const put = await tc.api("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-pull-bytes-per-second", value: "4000000", targetId: instanceId }] });
+    expect(put.status).toBe(200);
+    try {
+      const id = await prefetch({ images: [ref], instances: [instanceId] });
+      const p = await ended(id);
+      expect(p.status).toBe("SUCCESSFUL");
+      expect(await inspect(ref)).toStartWith("sha256:");
+      // The agent's record of its own pull: dockerd's load does not know the repo digest, the agent does.
+      const records = JSON.parse(readFileSync(join(agent!.dataDir, "blobs", "images.json"), "utf8"));
+      expect(records[ref].repoDigest).toMatch(/@sha256:[0-9a-f]{64}$/);
+      expect(records[ref].blobs[0]).toBe(await inspect(ref));
+    } finally {
+      await tc.api("DELETE", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-pull-bytes-per-second", targetId: instanceId }] });
+    }
   }, 120_000);
 });

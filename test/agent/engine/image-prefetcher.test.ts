@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createAgent, type Agent } from "../../../agent/agent.ts";
+import { ByteRateLimiter } from "../../../agent/runtime/registry/byte-rate-limiter.ts";
 import type { AgentLink, LinkHandlers } from "../../../agent/link/mqtt-link.ts";
 import { HollowRuntime } from "../../../agent/runtime/hollow.ts";
 import { memoryStateStore, type StateStore } from "../../../agent/store/state-file.ts";
@@ -18,7 +19,7 @@ afterEach(async () => {
   agent = undefined;
 });
 
-function start(opts: { maxConcurrentPulls?: number; unpullable?: string[]; store?: StateStore } = {}) {
+function start(opts: { maxConcurrentPulls?: number; maxPullBytesPerSecond?: number; pullBandwidth?: ByteRateLimiter; unpullable?: string[]; store?: StateStore } = {}) {
   let handlers: LinkHandlers | undefined;
   const reports: Report[] = [];
   const link: AgentLink = {
@@ -52,6 +53,8 @@ function start(opts: { maxConcurrentPulls?: number; unpullable?: string[]; store
     facts: { hostname: "h", resources: { cpu: 2048, memory: 4096 }, attributes: {}, versionInfo: { agentVersion: "t", dockerVersion: "t" } },
     imagePullBehavior: "default",
     maxConcurrentPulls: opts.maxConcurrentPulls,
+    maxPullBytesPerSecond: opts.maxPullBytesPerSecond,
+    pullBandwidth: opts.pullBandwidth,
     relistIntervalMs: 20,
     reportDelayMs: 1,
     resyncIntervalMs: 0,
@@ -140,6 +143,19 @@ describe("image prefetch on the agent", () => {
     // An older set changes nothing.
     a.desired(set(2, []));
     expect(a.agent.pulls.limit).toBe(1);
+  });
+
+  test("the desired set's maxPullBytesPerSecond sets the agent's bandwidth cap over the flag's, and its absence restores the flag's", async () => {
+    const pullBandwidth = new ByteRateLimiter(50_000);
+    const a = start({ maxPullBytesPerSecond: 50_000, pullBandwidth });
+    await a.agent.start();
+    a.desired({ ...set(1, []), maxPullBytesPerSecond: 8_000 });
+    expect(pullBandwidth.bytesPerSecond).toBe(8_000);
+    a.desired(set(2, []));
+    expect(pullBandwidth.bytesPerSecond).toBe(50_000);
+    // An older set changes nothing.
+    a.desired({ ...set(1, []), maxPullBytesPerSecond: 8_000 });
+    expect(pullBandwidth.bytesPerSecond).toBe(50_000);
   });
 
   test("a prefetch left out of a newer set leaves the reports; an older set changes nothing; a restarted agent pulls again on the same generation", async () => {

@@ -84,6 +84,25 @@ describe("the flotilla.max-concurrent-pulls attribute", () => {
   });
 });
 
+describe("the flotilla.max-pull-bytes-per-second attribute", () => {
+  test("goes into the host's desired set as maxPullBytesPerSecond, tells the host, and must be a whole number of at least 1024", async () => {
+    const before = t.desiredChanges.length;
+    const put = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-pull-bytes-per-second", value: "1000000", targetId: siteB }] });
+    expect(put.status).toBe(200);
+    expect(t.desiredChanges.slice(before)).toEqual([siteB]);
+    expect((await nextDesiredState(t.ctx, siteB))!.maxPullBytesPerSecond).toBe(1_000_000);
+    expect((await nextDesiredState(t.ctx, siteA[0]!))!.maxPullBytesPerSecond).toBeUndefined();
+    for (const bad of ["1023", "0", "1.5", "8mbit", ""]) {
+      const res = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "site", value: "b", targetId: siteB }, { name: "flotilla.max-pull-bytes-per-second", value: bad, targetId: siteB }] });
+      expect(res.status).toBe(400);
+      expect(res.body.error.fields[0].path).toBe("attributes[1].value");
+    }
+    const del = await t.request("DELETE", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "flotilla.max-pull-bytes-per-second", targetId: siteB }] });
+    expect(del.status).toBe(200);
+    expect((await nextDesiredState(t.ctx, siteB))!.maxPullBytesPerSecond).toBeUndefined();
+  });
+});
+
 describe("a prefetch's life", () => {
   test("a task definition's images go into the desired set of every host the filter matches, and only theirs", async () => {
     const res = await t.request("POST", `/v1/clusters/${C}/image-prefetch`, { taskDefinition: "web", filter: "attribute:site == a" });

@@ -3,6 +3,7 @@ const ACTIONS: Array<[method: string, pattern: RegExp, action: string]> = [
   ["POST", /^\/v1\/clusters\/?$/, "CreateCluster"],
   ["DELETE", /^\/v1\/clusters\/[^/]+$/, "DeleteCluster"],
   ["PUT", /^\/v1\/clusters\/[^/]+\/policy$/, "PutClusterPolicy"],
+  ["PUT", /^\/v1\/clusters\/[^/]+\/pull-limits$/, "PutPullLimits"],
   ["POST", /^\/v1\/clusters\/[^/]+\/activations$/, "CreateActivation"],
   ["DELETE", /^\/v1\/clusters\/[^/]+\/activations\/[^/]+$/, "DeleteActivation"],
   ["DELETE", /^\/v1\/clusters\/[^/]+\/container-instances\/[^/]+$/, "DeregisterContainerInstance"],
