@@ -22,6 +22,8 @@ export interface IngressTarget {
   taskId: string;
   /** True when the task runs on the host asking (preferred). */
   local: boolean;
+  /** The task's host's site (ecs.availability-zone), when it has one: same-site targets come next. */
+  site?: string;
   host: string;
   port: number;
 }
@@ -49,7 +51,7 @@ export function ingressListeners(set: DiscoverySet | null, instanceId: string): 
           if (p.protocol !== "tcp" || p.containerPort !== rule.containerPort) continue;
           const host = local && t.taskAddress ? t.taskAddress : t.address;
           const port = local && t.taskAddress ? p.containerPort : p.hostPort;
-          targets.push({ taskId: t.taskId, local, host, port });
+          targets.push({ taskId: t.taskId, local, ...(t.site ? { site: t.site } : {}), host, port });
         }
       }
       out.push({ service: svc.name, listenPort: rule.listenPort, containerPort: rule.containerPort, targets });

@@ -11,6 +11,11 @@ export interface IngressProxyOptions {
    * task it sees stopped gets no connection even before the control's next set).
    */
   localServes?: (taskId: string) => boolean;
+  /**
+   * This host's site (its ecs.availability-zone attribute): targets on other hosts of the same
+   * site are tried before the rest. Undefined: no site, every other host is "other".
+   */
+  site?: string;
   /** A listen port could not be bound (or bound again): said once per change, for the agent's report. */
   onProblem?: (listenPort: number, message: string | null) => void;
 }
@@ -112,12 +117,25 @@ export class IngressProxy {
     }
   }
 
-  /** This connection's targets in the order to try: local ones first, each group in turn. */
+  /**
+   * This connection's targets in the order to try: this host's first, then other hosts of its
+   * site, then the rest; each group in turn (round-robin).
+   */
   private order(l: Listening): IngressTarget[] {
     const n = l.next++;
     const serves = this.opts.localServes ?? (() => true);
-    const rotate = (list: IngressTarget[]) => (list.length ? list.map((_, i) => list[(n + i) % list.length]!) : list);
-    return [...rotate(l.targets.filter((t) => t.local && serves(t.taskId))), ...rotate(l.targets.filter((t) => !t.local))];
+    const site = this.opts.site;
+    const local: IngressTarget[] = [];
+    const sameSite: IngressTarget[] = [];
+    const others: IngressTarget[] = [];
+    for (const t of l.targets) {
+      if (t.local) {
+        if (serves(t.taskId)) local.push(t);
+      } else if (site !== undefined && t.site === site) sameSite.push(t);
+      else others.push(t);
+    }
+    const rotate = (list: IngressTarget[]) => (list.length > 1 ? list.map((_, i) => list[(n + i) % list.length]!) : list);
+    return [...rotate(local), ...rotate(sameSite), ...rotate(others)];
   }
 
   /** Connects the client's pair to the first target that accepts; bytes wait in the pair until then. */
