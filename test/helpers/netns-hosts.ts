@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startSecondDockerd, type SecondDockerd } from "./second-dockerd.ts";
 
@@ -44,12 +45,54 @@ async function sh(cmd: string[], env?: Record<string, string>): Promise<string> 
   return out.trim();
 }
 
+/** Namespaces of this helper carry the creating process's pid: `fl-sw-ID-pPID`, `fl-ID-I-pPID`. */
+const OURS = /^fl-(?:sw-)?([0-9a-f]{6})(?:-\d+)?-p(\d+)$/;
+
+/**
+ * What a run killed before its teardown (a file's time limit) left: its namespaces, the processes
+ * in them (its engines and agents) and this machine's veth, found by the dead pid in the names.
+ */
+async function removeLeftovers(): Promise<void> {
+  const list = (await sh(["ip", "netns", "list"])).split("\n").map((l) => l.split(" ")[0]!).filter(Boolean);
+  for (const ns of list) {
+    const m = OURS.exec(ns);
+    if (!m || isAlive(Number(m[2]))) continue;
+    for (const pid of (await sh(["ip", "netns", "pids", ns]).catch(() => "")).split("\n").filter(Boolean)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {}
+    }
+    await sh(["ip", "netns", "del", ns]).catch(() => {});
+    await sh(["ip", "link", "del", `flh${m[1]}`]).catch(() => {});
+  }
+  // Their engines' folders (second-dockerd.ts makes them): only one whose engine is dead and that
+  // is older than any starting engine, so another file's engine is never touched.
+  for (const name of readdirSync("/tmp").filter((n) => n.startsWith("fl-dockerd-"))) {
+    const dir = join("/tmp", name);
+    const pid = Number(existsSync(join(dir, "dockerd.pid")) ? readFileSync(join(dir, "dockerd.pid"), "utf8") : 0);
+    if ((pid && isAlive(pid)) || Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue;
+    const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(dir + "/")).reverse();
+    for (const m of mounts) await sh(["umount", "-l", m]).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `count` hosts on the segment `${segment}.0/24` (a /24 of 198.18.0.0/15 not on this machine). */
 export async function startNetnsHosts(count: number, segment = "198.18.70"): Promise<NetnsHosts> {
+  await removeLeftovers();
   const used = await sh(["ip", "-4", "addr", "show"]);
   if (used.includes(` ${segment}.`)) throw new Error(`${segment}.0/24 is already on this machine (a run that died? see ip addr)`);
   const id = randomBytes(3).toString("hex");
-  const sw = `fl-sw-${id}`;
+  const sw = `fl-sw-${id}-p${process.pid}`;
   const hostVeth = `flh${id}`;
   const namespaces: string[] = [];
   const hosts: NetnsHost[] = [];
@@ -78,7 +121,7 @@ export async function startNetnsHosts(count: number, segment = "198.18.70"): Pro
     await sh(["ip", "addr", "add", `${segment}.1/24`, "dev", hostVeth]);
     await sh(["ip", "link", "set", hostVeth, "up"]);
     for (let i = 0; i < count; i++) {
-      const ns = `fl-${id}-${i}`;
+      const ns = `fl-${id}-${i}-p${process.pid}`;
       await addNetns(ns);
       const end = `fl${id}e${i}`;
       await plug(end, `p${id}${i}`, ns);
