@@ -24,6 +24,7 @@ import { hostResolvers } from "./discovery/upstream.ts";
 import { localTaskServes } from "./discovery/local-view.ts";
 import { IngressProxy } from "./ingress/proxy.ts";
 import { ingressListeners } from "../shared/ingress.ts";
+import { SITE_ATTRIBUTE } from "../shared/discovery.ts";
 import type { AgentConfig } from "./config.ts";
 import { AGENT_VERSION } from "../shared/arn.ts";
 import { loadReleasePublicKeys } from "../shared/release-signature.ts";
@@ -238,6 +239,7 @@ async function main() {
   // The ingress proxy follows the discovery set (on disk first, then each newer one from the control).
   const ingress = config.ingressAddress === null ? undefined : new IngressProxy({
           address: config.ingressAddress,
+          site: config.attributes[SITE_ATTRIBUTE],
           log,
           localServes: (taskId) => localTaskServes(agent?.engine.state.tasks[taskId]),
           // The control turns it into a service event naming this host.

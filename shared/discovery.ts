@@ -8,6 +8,14 @@ import { ingressSchema } from "./ingress.ts";
  */
 export const DISCOVERY_DOMAIN = "flotilla";
 
+/**
+ * The instance attribute that names a host's site for the ingress proxy's preference (local, then
+ * same site, then others; docs/ingress.md): ECS's own `ecs.availability-zone`, the attribute ECS
+ * users already spread tasks over (`spread` on `attribute:ecs.availability-zone`); on EXTERNAL
+ * hosts it is set like any attribute (`--attribute ecs.availability-zone=dc1-rack2`).
+ */
+export const SITE_ATTRIBUTE = "ecs.availability-zone";
+
 const portSchema = z.object({
   /** portMappings[].name of the task definition, when it has one (the SRV record's _name). */
   name: z.string().optional(),
@@ -25,6 +33,8 @@ export const discoveryTaskSchema = z.object({
   address: z.string(),
   /** awsvpc: the task's own address, routable from its own host only. */
   taskAddress: z.string().optional(),
+  /** The host's site (its SITE_ATTRIBUTE), when it has one: ingress prefers targets of its own site. */
+  site: z.string().optional(),
   ports: z.array(portSchema),
 });
 export type DiscoveryTask = z.infer<typeof discoveryTaskSchema>;

@@ -6,10 +6,30 @@ import type { DiscoverySet } from "./discovery.ts";
  * host of the cluster whose agent runs the ingress proxy listens on `listenPort` and forwards each
  * TCP connection to a serving task's host port for `containerPort`.
  */
+/**
+ * HTTP health of the targets, checked by every host's proxy (optional): ELB target group health
+ * check names, ranges and defaults (HealthCheckPath, HealthCheckIntervalSeconds 5-300 (30),
+ * HealthCheckTimeoutSeconds 2-120 (5), HealthyThresholdCount 2-10 (5), UnhealthyThresholdCount
+ * 2-10 (2), Matcher.HttpCode "200" / "200,202" / "200-299"). Timeout below interval: at
+ * CreateService/UpdateService (control/ops/ingress.ts).
+ */
+export const ingressHealthCheckSchema = z.strictObject({
+  path: z.string().startsWith("/").max(1024).default("/"),
+  intervalSeconds: z.number().int().min(5).max(300).default(30),
+  timeoutSeconds: z.number().int().min(2).max(120).default(5),
+  healthyThresholdCount: z.number().int().min(2).max(10).default(5),
+  unhealthyThresholdCount: z.number().int().min(2).max(10).default(2),
+  matcher: z
+    .strictObject({ httpCode: z.string().regex(/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/, 'codes such as "200", "200,202" or "200-299"').default("200") })
+    .default({ httpCode: "200" }),
+});
+export type IngressHealthCheck = z.output<typeof ingressHealthCheckSchema>;
+
 export const ingressRuleSchema = z.strictObject({
   containerPort: z.number().int().min(1).max(65535),
   listenPort: z.number().int().min(1).max(65535),
   protocol: z.literal("tcp").default("tcp"),
+  healthCheck: ingressHealthCheckSchema.optional(),
 });
 export type IngressRule = z.output<typeof ingressRuleSchema>;
 
@@ -22,6 +42,8 @@ export interface IngressTarget {
   taskId: string;
   /** True when the task runs on the host asking (preferred). */
   local: boolean;
+  /** The task's host's site (ecs.availability-zone), when it has one: same-site targets come next. */
+  site?: string;
   host: string;
   port: number;
 }
@@ -31,6 +53,8 @@ export interface IngressListener {
   listenPort: number;
   containerPort: number;
   targets: IngressTarget[];
+  /** The ingress's HTTP health check: the proxy skips targets that fail it. */
+  healthCheck?: IngressHealthCheck;
 }
 
 /**
@@ -49,10 +73,10 @@ export function ingressListeners(set: DiscoverySet | null, instanceId: string): 
           if (p.protocol !== "tcp" || p.containerPort !== rule.containerPort) continue;
           const host = local && t.taskAddress ? t.taskAddress : t.address;
           const port = local && t.taskAddress ? p.containerPort : p.hostPort;
-          targets.push({ taskId: t.taskId, local, host, port });
+          targets.push({ taskId: t.taskId, local, ...(t.site ? { site: t.site } : {}), host, port });
         }
       }
-      out.push({ service: svc.name, listenPort: rule.listenPort, containerPort: rule.containerPort, targets });
+      out.push({ service: svc.name, listenPort: rule.listenPort, containerPort: rule.containerPort, targets, ...(rule.healthCheck ? { healthCheck: rule.healthCheck } : {}) });
     }
   }
   return out;

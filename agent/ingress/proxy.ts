@@ -1,6 +1,7 @@
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { IngressListener, IngressTarget } from "../../shared/ingress.ts";
 import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
+import { TargetHealth } from "./target-health.ts";
 
 export interface IngressProxyOptions {
   /** The host address the listeners bind ("0.0.0.0": every IPv4 address of the host). */
@@ -11,6 +12,11 @@ export interface IngressProxyOptions {
    * task it sees stopped gets no connection even before the control's next set).
    */
   localServes?: (taskId: string) => boolean;
+  /**
+   * This host's site (its ecs.availability-zone attribute): targets on other hosts of the same
+   * site are tried before the rest. Undefined: no site, every other host is "other".
+   */
+  site?: string;
   /** A listen port could not be bound (or bound again): said once per change, for the agent's report. */
   onProblem?: (listenPort: number, message: string | null) => void;
 }
@@ -23,6 +29,8 @@ interface Listening {
   next: number;
   /** The bind failed; tried again at the next update. */
   failed?: string;
+  /** The ingress's HTTP health checks of its targets, when it has any. */
+  health?: TargetHealth;
 }
 
 /** How many targets a connection tries before it is given up (a target that refuses is skipped). */
@@ -65,6 +73,7 @@ export class IngressProxy {
       this.listening.delete(port);
       // stop(false) stops accepting; connections already forwarded run on until they end (draining).
       l.server?.stop(false);
+      l.health?.stop();
       if (l.failed) this.opts.onProblem?.(port, null);
       if (!w) this.log.info(`ingress port ${port} of service ${l.service} closed`);
     }
@@ -74,6 +83,7 @@ export class IngressProxy {
         if (l) {
           l.service = w.service;
           l.targets = w.targets;
+          follow(l, w);
           return;
         }
         await this.open(w);
@@ -84,6 +94,7 @@ export class IngressProxy {
   private async open(w: IngressListener): Promise<void> {
     const l: Listening = { service: w.service, targets: w.targets, next: 0 };
     this.listening.set(w.listenPort, l);
+    follow(l, w);
     try {
       l.server = Bun.listen<Side>({
         hostname: this.opts.address,
@@ -112,12 +123,28 @@ export class IngressProxy {
     }
   }
 
-  /** This connection's targets in the order to try: local ones first, each group in turn. */
+  /**
+   * This connection's targets in the order to try: this host's first, then other hosts of its
+   * site, then the rest; each group in turn (round-robin).
+   */
   private order(l: Listening): IngressTarget[] {
     const n = l.next++;
     const serves = this.opts.localServes ?? (() => true);
-    const rotate = (list: IngressTarget[]) => (list.length ? list.map((_, i) => list[(n + i) % list.length]!) : list);
-    return [...rotate(l.targets.filter((t) => t.local && serves(t.taskId))), ...rotate(l.targets.filter((t) => !t.local))];
+    const site = this.opts.site;
+    const local: IngressTarget[] = [];
+    const sameSite: IngressTarget[] = [];
+    const others: IngressTarget[] = [];
+    // Unhealthy targets are skipped, unless every one is (ELB fails open the same way).
+    const health = l.health;
+    const healthy = health ? l.targets.filter((t) => health.healthy(t)) : l.targets;
+    for (const t of healthy.length ? healthy : l.targets) {
+      if (t.local) {
+        if (serves(t.taskId)) local.push(t);
+      } else if (site !== undefined && t.site === site) sameSite.push(t);
+      else others.push(t);
+    }
+    const rotate = (list: IngressTarget[]) => (list.length > 1 ? list.map((_, i) => list[(n + i) % list.length]!) : list);
+    return [...rotate(local), ...rotate(sameSite), ...rotate(others)];
   }
 
   /** Connects the client's pair to the first target that accepts; bytes wait in the pair until then. */
@@ -161,11 +188,20 @@ export class IngressProxy {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const servers = [...this.listening.values()].map((l) => l.server);
+    const servers = [...this.listening.values()].map((l) => (l.health?.stop(), l.server));
     this.listening.clear();
     // Not waiting for open connections: the proxy stops with the agent, the tasks run on.
     for (const s of servers) s?.stop(false);
   }
+}
+
+/** Starts, follows or stops a listener's health checks as its ingress says. */
+function follow(l: Listening, w: IngressListener): void {
+  if (!w.healthCheck) {
+    l.health?.stop();
+    l.health = undefined;
+  } else if (l.health) l.health.update(w.targets, w.healthCheck);
+  else (l.health = new TargetHealth(w.healthCheck)).update(w.targets, w.healthCheck);
 }
 
 /** One forwarded connection: the client's socket, the target's once connected, and what waits for each. */

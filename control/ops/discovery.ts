@@ -1,5 +1,5 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
-import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
+import { SITE_ATTRIBUTE, discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { TaskRow } from "../db/rows.ts";
 import type { IngressRule } from "../../shared/ingress.ts";
@@ -57,11 +57,13 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
     .all();
   const byLabel = new Map<string, DiscoveryTask[]>([...labelOf.values()].map((l) => [l, []]));
   for (const h of await healthyTasks(ctx, rows as TaskRow[], db)) {
+    const site = h.instance.attributes[SITE_ATTRIBUTE];
     byLabel.get(labelOf.get(h.task.serviceName!)!)!.push({
       taskId: h.task.id,
       instanceId: h.instance.id,
       address: h.bindings[0]?.address ?? h.instance.attributes["flotilla.address"] ?? h.instance.addresses?.[0] ?? h.instance.hostname,
       ...(h.taskAddress ? { taskAddress: h.taskAddress } : {}),
+      ...(site ? { site } : {}),
       ports: h.bindings.map((b) => ({ ...(b.portName ? { name: b.portName } : {}), containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
     });
   }

@@ -50,6 +50,10 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
     if (owner) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is already the ingress of service "${owner}" in this cluster` });
     else if (seen.has(r.listenPort)) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is given twice` });
     seen.add(r.listenPort);
+    // ELB's rule: a check must time out before the next one is due.
+    if (r.healthCheck && r.healthCheck.timeoutSeconds >= r.healthCheck.intervalSeconds) {
+      issues.push({ path: `ingress[${i}].healthCheck.timeoutSeconds`, message: `${r.healthCheck.timeoutSeconds} must be smaller than intervalSeconds (${r.healthCheck.intervalSeconds})` });
+    }
   });
   if (issues.length) throw invalid(issues.map((f) => `${f.path}: ${f.message}`).join("; "), issues);
 }

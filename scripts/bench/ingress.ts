@@ -33,12 +33,16 @@ if (role === "server") {
   const proxy = new IngressProxy({ address: HOST });
   await proxy.update([{ service: "bench", listenPort, containerPort: 80, targets: [{ taskId: "t", local: true, host: HOST, port: args.num("target", 0) }] }]);
   console.log(listenPort);
+  // An orderly exit on SIGTERM, so `--cpu-prof` writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
 } else {
   const CONNECTIONS = args.num("connections", 16);
   const SECONDS = args.num("seconds", 5);
   const children: Bun.Subprocess[] = [];
   const start = async (extra: string[]): Promise<number> => {
-    const p = Bun.spawn(["bun", import.meta.path, ...extra], { stdout: "pipe", stderr: "inherit" });
+    // FLOTILLA_BENCH_CPU_PROF=DIR: the proxy runs under `bun --cpu-prof` (its profile written there at exit).
+    const prof = process.env.FLOTILLA_BENCH_CPU_PROF && extra.includes("proxy") ? ["--cpu-prof", "--cpu-prof-dir", process.env.FLOTILLA_BENCH_CPU_PROF] : [];
+    const p = Bun.spawn(["bun", ...prof, import.meta.path, ...extra], { stdout: "pipe", stderr: "inherit" });
     children.push(p);
     const reader = p.stdout.getReader();
     let text = "";
@@ -93,6 +97,8 @@ if (role === "server") {
       }),
     );
   } finally {
-    for (const c of children) c.kill();
+    // SIGTERM, and a moment for a profiled proxy to write its profile.
+    for (const c of children) c.kill("SIGTERM");
+    await Promise.all(children.map((c) => Promise.race([c.exited, Bun.sleep(3_000)])));
   }
 }

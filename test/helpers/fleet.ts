@@ -16,11 +16,11 @@ export async function activation(tc: TestControl, cluster: string, registrationL
  * Starts a real agent and waits until its instance is registered and connected. Its namespace
  * holders run the agent's built-in pause image (no --pause-image), as on a user's host.
  */
-export async function startRegisteredAgent(tc: TestControl, cluster: string, args: string[] = [], process: { command?: string[] } = {}): Promise<{ agent: AgentProcess; instanceId: string }> {
+export async function startRegisteredAgent(tc: TestControl, cluster: string, args: string[] = [], process: { command?: string[]; env?: Record<string, string> } = {}): Promise<{ agent: AgentProcess; instanceId: string }> {
   await assertEarlierFilesCleanedUp();
   const act = await activation(tc, cluster);
   const before = new Set(((await tc.api("GET", `/v1/clusters/${cluster}/container-instances`)).body.containerInstances as any[]).map((i) => i.containerInstanceId));
-  const agent = startAgentProcess({ control: tc.control.mqttUrl, activation: act, args: ["--image-pull-behavior", "prefer-cached", ...args], command: process.command });
+  const agent = startAgentProcess({ control: tc.control.mqttUrl, activation: act, args: ["--image-pull-behavior", "prefer-cached", ...args], command: process.command, env: process.env });
   const instanceId = await waitFor(`agent in ${cluster} to register and connect`, async () => {
     const list = (await tc.api("GET", `/v1/clusters/${cluster}/container-instances`)).body.containerInstances as any[];
     return list.find((i) => !before.has(i.containerInstanceId) && i.agentConnected)?.containerInstanceId as string | undefined;

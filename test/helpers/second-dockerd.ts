@@ -14,7 +14,16 @@ import { waitFor } from "./wait.ts";
  *    or sysctls (awsvpc does not need them: the task network is a plain bridge);
  *  - its address pools are a 10.x.0.0/16 no host route uses, so its networks overlap nothing.
  * `stop()` removes its containers and networks, stops it (and its containerd) and deletes it all.
+ *
+ * With `netns` (a network namespace the test made, test/helpers/netns-hosts.ts) the engine, its
+ * bridge and its containers live in that namespace: a host of its own. It is entered with
+ * `nsenter --net` only: `ip netns exec` also remounts /sys, and the engine then finds no cgroups
+ * ("Devices cgroup isn't mounted").
  */
+export interface SecondDockerdOptions {
+  /** A network namespace name (`ip netns add`): the engine runs in it. */
+  netns?: string;
+}
 export interface SecondDockerd {
   /** For DOCKER_HOST and `docker -H`. */
   host: string;
@@ -32,24 +41,33 @@ async function sh(cmd: string[], stdin?: ReadableStream<Uint8Array> | null): Pro
   return out.trim();
 }
 
-/** A 10.x.0.0/16 that no route on this host is in. */
+/** Bases handed out in this process: engines in namespaces do not show in the host's routes. */
+const taken = new Set<number>();
+
+/** A 10.x.0.0/16 that no route on this host is in (nor another engine of this process). */
 async function freeSubnetBase(): Promise<number> {
   const routes = await sh(["ip", "-4", "route", "show", "table", "all"]);
-  for (let x = 213; x < 250; x++) if (!routes.includes(`10.${x}.`)) return x;
+  for (let x = 213; x < 250; x++) {
+    if (routes.includes(`10.${x}.`) || taken.has(x)) continue;
+    taken.add(x);
+    return x;
+  }
   throw new Error("no free 10.x.0.0/16 for the second Docker engine");
 }
 
-export async function startSecondDockerd(): Promise<SecondDockerd> {
+export async function startSecondDockerd(opts: SecondDockerdOptions = {}): Promise<SecondDockerd & { subnetBase: number }> {
   // Short: containerd's socket lives under the exec root and unix socket paths are ≤ 107 bytes.
   const dir = mkdtempSync("/tmp/fl-dockerd-");
   const socket = join(dir, "docker.sock");
   const host = `unix://${socket}`;
   const x = await freeSubnetBase();
   const bridge = `fl${randomBytes(4).toString("hex")}`;
-  await sh(["ip", "link", "add", "name", bridge, "type", "bridge"]);
+  // `ip -n NS`: the bridge is made in the engine's namespace.
+  const ipIn = opts.netns ? ["ip", "-n", opts.netns] : ["ip"];
+  await sh([...ipIn, "link", "add", "name", bridge, "type", "bridge"]);
   // With -b the engine takes the bridge's own address for its default network (no --bip then).
-  await sh(["ip", "addr", "add", `10.${x}.255.1/24`, "dev", bridge]).catch(async (e) => {
-    await sh(["ip", "link", "del", bridge]);
+  await sh([...ipIn, "addr", "add", `10.${x}.255.1/24`, "dev", bridge]).catch(async (e) => {
+    await sh([...ipIn, "link", "del", bridge]);
     throw e;
   });
   const logFile = join(dir, "dockerd.log");
@@ -76,7 +94,8 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
         await proc.exited;
       }
     }
-    await sh(["ip", "link", "del", bridge]).catch(() => {});
+    await sh([...ipIn, "link", "del", bridge]).catch(() => {});
+    taken.delete(x);
     // Anything still mounted under the data root (a killed engine) must not be deleted through.
     const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(dir)).reverse();
     for (const m of mounts) await sh(["umount", "-l", m]).catch(() => {});
@@ -85,6 +104,7 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
   try {
     proc = Bun.spawn(
       [
+        ...(opts.netns ? ["nsenter", `--net=/run/netns/${opts.netns}`] : []),
         "dockerd",
         "--data-root", join(dir, "data"),
         "--exec-root", join(dir, "exec"),
@@ -109,6 +129,7 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
   }
   return {
     host,
+    subnetBase: x,
     docker,
     log,
     stop,

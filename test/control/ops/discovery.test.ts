@@ -75,6 +75,19 @@ describe("discovery records", () => {
     expect(svcs[1]!.tasks.every((x) => x.instanceId !== fleet.instances[0])).toBe(true);
   });
 
+  test("each task carries its host's site (ecs.availability-zone) when the host has one", async () => {
+    const t = await setup();
+    const put = await t.request("PUT", `/v1/clusters/${C}/attributes`, { attributes: [{ name: "ecs.availability-zone", value: "dc1", targetId: fleet.instances[0] }] });
+    expect(put.status).toBe(200);
+    await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "web", taskDefinition: "named", desiredCount: 2, placementConstraints: [{ type: "distinctInstance" }] });
+    await fleet.round();
+    await fleet.settle(undefined, { bindings });
+    const tasks = (await discoveryServices(t.ctx, C))[0]!.tasks;
+    expect(tasks.map((x) => [x.instanceId, x.site]).sort()).toEqual(
+      [[fleet.instances[0], "dc1"], [fleet.instances[1], undefined]].sort() as [string, string | undefined][],
+    );
+  });
+
   test("two names with one label go to the older service; a name that is no label is not served; GET /discovery shows the names", async () => {
     const t = await setup(1);
     await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "my_web", taskDefinition: "named", desiredCount: 0 });

@@ -32,6 +32,15 @@ describe("service ingress (CreateService / UpdateService)", () => {
       // below 1024 without the cluster policy
       [[{ containerPort: 80, listenPort: 80 }], "ingress[0].listenPort"],
       [[{ containerPort: 80, listenPort: 8080 }, { containerPort: 80, listenPort: 8080 }], "ingress[1].listenPort"],
+      // health checks: ELB's names and ranges
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { intervalSeconds: 4 } }], "ingress[0].healthCheck.intervalSeconds"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { timeoutSeconds: 121 } }], "ingress[0].healthCheck.timeoutSeconds"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { intervalSeconds: 10, timeoutSeconds: 10 } }], "ingress[0].healthCheck.timeoutSeconds"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { healthyThresholdCount: 1 } }], "ingress[0].healthCheck.healthyThresholdCount"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { unhealthyThresholdCount: 11 } }], "ingress[0].healthCheck.unhealthyThresholdCount"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { path: "health" } }], "ingress[0].healthCheck.path"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { matcher: { httpCode: "2xx" } } }], "ingress[0].healthCheck.matcher.httpCode"],
+      [[{ containerPort: 80, listenPort: 8080, healthCheck: { interval: 10 } }], "ingress[0].healthCheck.interval"],
     ];
     for (const [ingress, field] of cases) {
       const res = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", ingress));
@@ -115,5 +124,20 @@ describe("service ingress (CreateService / UpdateService)", () => {
     const set = await discoveryServices(t.ctx, C);
     expect(set.find((s) => s.name === "web")?.ingress).toEqual([{ containerPort: 80, listenPort: 8080, protocol: "tcp" }]);
     expect(set.find((s) => s.name === "plain")).not.toHaveProperty("ingress");
+  });
+
+  test("a health check is stored with ELB's defaults, replaced at update, and carried in the set", async () => {
+    const t = await setup();
+    const res = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080, healthCheck: { path: "/health" } }]));
+    expect(res.body.error ?? res.status).toBe(201);
+    const defaults = { path: "/health", intervalSeconds: 30, timeoutSeconds: 5, healthyThresholdCount: 5, unhealthyThresholdCount: 2, matcher: { httpCode: "200" } };
+    expect(res.body.service.ingress[0].healthCheck).toEqual(defaults);
+    expect((await discoveryServices(t.ctx, C))[0]!.ingress![0]!.healthCheck).toEqual(defaults);
+    const bad = await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [{ containerPort: 80, listenPort: 8080, healthCheck: { intervalSeconds: 5, timeoutSeconds: 6 } }] });
+    expect(bad.status).toBe(400);
+    expect(fieldsOf(bad)).toContain("ingress[0].healthCheck.timeoutSeconds");
+    const upd = await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [{ containerPort: 80, listenPort: 8080, healthCheck: { matcher: { httpCode: "200-399" } } }] });
+    expect(upd.body.error ?? upd.status).toBe(200);
+    expect((await discoveryServices(t.ctx, C))[0]!.ingress![0]!.healthCheck!.matcher).toEqual({ httpCode: "200-399" });
   });
 });
