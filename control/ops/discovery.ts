@@ -2,7 +2,8 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { TaskRow } from "../db/rows.ts";
-import type { IngressRule } from "../../shared/ingress.ts";
+import type { DiscoveryIngressRule, IngressRule } from "../../shared/ingress.ts";
+import { compileExpression } from "../placement/index.ts";
 import type { OpsContext } from "./context.ts";
 import { requireCluster } from "./clusters.ts";
 import { healthyTasks } from "./services.ts";
@@ -65,8 +66,21 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
       name,
       tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
       // The hosts' ingress proxies take their targets from these same tasks (docs/ingress.md).
-      ...(ingressOf.has(name) ? { ingress: ingressOf.get(name) } : {}),
+      ...(ingressOf.has(name) ? { ingress: ingressOf.get(name)!.map((r) => withListenHosts(ctx, clusterName, r)) } : {}),
     }));
+}
+
+/**
+ * An entry with a hostExpression carries the hosts that match it now (evaluated by placement's
+ * own evaluator on the placement store's view of the instances, as memberOf is), so each agent
+ * only has to find its own id. An expression that no longer parses (none is stored that way)
+ * leaves no host listening rather than every one.
+ */
+function withListenHosts(ctx: OpsContext, clusterName: string, rule: IngressRule): DiscoveryIngressRule {
+  if (rule.hostExpression === undefined) return rule;
+  const compiled = compileExpression(rule.hostExpression);
+  const hosts = compiled.ok ? ctx.placement.cluster(clusterName).filter((v) => compiled.predicate(v)).map((v) => v.id) : [];
+  return { ...rule, listenHosts: hosts.sort() };
 }
 
 /**

@@ -208,7 +208,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
     if (cur.status !== "ACTIVE") throw conflict("ServiceNotActiveException", `service "${cur.serviceName}" is ${cur.status}`);
     const ingress = req.ingress ?? cur.ingress ?? [];
     // A new revision must still map the ingress's container ports; the ports are checked again too.
-    if (req.ingress || (td && ingress.length)) await checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, td?.spec ?? (await taskDefinitionByArn(ctx, cur.taskDefinitionArn)).spec);
+    if (req.ingress || td) await checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, td?.spec ?? (await taskDefinitionByArn(ctx, cur.taskDefinitionArn)).spec);
     const now = ctx.clock.now();
     const next: ServiceRow = {
       ...cur,
