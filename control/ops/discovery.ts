@@ -46,6 +46,8 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
       lastStatus: tasks.lastStatus,
       healthStatus: tasks.healthStatus,
       containers: tasks.containers,
+      // A deactivating task (deregistration delay) is out of the answers.
+      deactivatingAt: tasks.deactivatingAt,
     })
     .from(tasks)
     .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, [...labelOf.keys()]), eq(tasks.desiredStatus, "RUNNING")))
