@@ -162,6 +162,8 @@ export function taskView(row: TaskRow, spec?: TaskDefinitionSpec, containerStats
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),
     stoppingAt: iso(row.stoppingAt),
+    // Flotilla extension: when the task left discovery and ingress (its deregistration delay began).
+    deactivatingAt: iso(row.deactivatingAt),
     stoppedAt: iso(row.stoppedAt),
     stoppedReason: row.stoppedReason ?? undefined,
     stopCode: row.stopCode ?? undefined,
