@@ -163,4 +163,21 @@ describe("service ingress (CreateService / UpdateService)", () => {
     expect(ingressListeners(set, edge).map((l) => l.listenPort)).toEqual([8080, 8081]);
     expect(ingressListeners(set, fleet.instances[0]!).map((l) => l.listenPort)).toEqual([8081]);
   });
+
+  test("placement does not put a task with a static host port on a host whose ingress proxy listens on that port (RESOURCE:PORTS); with a hostExpression, the other hosts take it", async () => {
+    const t = await setup();
+    const edge = await addInstance(t, C, { cpu: 1024, memory: 2048 }, { site: "edge" });
+    const FIXED = { family: "fixed", containerDefinitions: [{ name: "fixed", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 80, hostPort: 8080 }] }] };
+    expect((await t.request("POST", "/v1/task-definitions", FIXED)).status).toBe(201);
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
+    const refused = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "fixed:1", count: 1 });
+    expect(refused.body.tasks).toEqual([]);
+    expect(refused.body.failures.map((f: any) => f.reason)).toEqual(["RESOURCE:PORTS"]);
+    // Only the edge host listens now: the task goes to the other one.
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [{ containerPort: 80, listenPort: 8080, hostExpression: "attribute:site == edge" }] })).status).toBe(200);
+    const placed = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "fixed:1", count: 2 });
+    expect(placed.body.tasks.map((x: any) => x.containerInstanceId)).toEqual([fleet.instances[0]]);
+    expect(placed.body.failures.map((f: any) => f.reason)).toEqual(["RESOURCE:PORTS"]);
+    expect(placed.body.tasks.map((x: any) => x.containerInstanceId)).not.toContain(edge);
+  });
 });
