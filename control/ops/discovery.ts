@@ -79,10 +79,13 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
  * leaves no host listening rather than every one.
  */
 function withListenHosts(ctx: OpsContext, clusterName: string, rule: IngressRule): DiscoveryIngressRule {
-  if (rule.hostExpression === undefined) return rule;
+  // Only what a proxy needs: the delay is the control's business, and a set an agent of the first
+  // ingress slice can still read unless a hostExpression is used.
+  const { containerPort, listenPort, protocol } = rule;
+  if (rule.hostExpression === undefined) return { containerPort, listenPort, protocol };
   const compiled = compileExpression(rule.hostExpression);
   const hosts = compiled.ok ? ctx.placement.cluster(clusterName).filter((v) => compiled.predicate(v)).map((v) => v.id) : [];
-  return { ...rule, listenHosts: hosts.sort() };
+  return { containerPort, listenPort, protocol, listenHosts: hosts.sort() };
 }
 
 /**
