@@ -131,4 +131,31 @@ describe("deregistration delay", () => {
     expect((await fleet.t.request("POST", `/v1/clusters/${C}/tasks/${b.id}/stop`, {})).body.task.lastStatus).toBe("RUNNING");
     expect(await desiredOf(b.instanceId, b.id)).toBe("STOPPED");
   });
+
+  test("a task on a DRAINING instance is deactivated once its replacement runs, and stopped after the delay", async () => {
+    await setup([{ containerPort: 80, listenPort: 8080, deregistrationDelaySeconds: 3 }]);
+    const [a] = (await fleet.running("web")) as [any];
+    expect((await fleet.t.request("PATCH", `/v1/clusters/${C}/container-instances/${a.instanceId}`, { status: "DRAINING" })).status).toBe(200);
+    await waitRounds(() => described(a.id).then((t) => t.lastStatus === "DEACTIVATING"));
+    expect((await discovered()).has(a.id)).toBe(false);
+    expect(await desiredOf(a.instanceId, a.id)).toBe("RUNNING");
+    // Its replacement serves on the other host meanwhile.
+    const others = (await fleet.running("web")).filter((t) => t.id !== a.id);
+    expect(others).toHaveLength(2);
+    for (const t of others) {
+      expect(t.instanceId).not.toBe(a.instanceId);
+      expect((await discovered()).has(t.id)).toBe(true);
+    }
+    await step(3000);
+    expect((await described(a.id)).lastStatus).toBe("STOPPED");
+  });
 });
+
+/** Scheduler rounds (500 ms apart, the agents reporting after each) until `done`, at most 10. */
+async function waitRounds(done: () => Promise<boolean>) {
+  for (let i = 0; i < 10; i++) {
+    if (await done()) return;
+    await step(500);
+  }
+  throw new Error("not reached within 10 rounds");
+}
