@@ -63,6 +63,8 @@ beforeAll(async () => {
     serviceName: "web",
     taskDefinition: "roll-web:1",
     desiredCount: 3,
+    // One task at a time: one extra task above desired, none below.
+    deploymentConfiguration: { maximumPercent: 134, minimumHealthyPercent: 100 },
     ingress: [{ containerPort: 80, listenPort, deregistrationDelaySeconds: DELAY_SECONDS }],
   });
   expect(res.body.error ?? res.status).toBe(201);
