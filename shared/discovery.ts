@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ingressSchema } from "./ingress.ts";
+import { discoveryIngressRuleSchema } from "./ingress.ts";
 
 /**
  * Service discovery data (control → agent, retained on `flotilla/i/{id}/discovery`): every
@@ -46,7 +46,7 @@ export const discoveryServiceSchema = z.object({
   aliases: z.array(z.string()).optional(),
   tasks: z.array(discoveryTaskSchema),
   /** The service's ingress (docs/ingress.md): the hosts' proxies forward listenPort to these tasks. */
-  ingress: ingressSchema.optional(),
+  ingress: z.array(discoveryIngressRuleSchema).max(16).optional(),
 });
 export type DiscoveryService = z.infer<typeof discoveryServiceSchema>;
 

@@ -30,10 +30,38 @@ export const ingressRuleSchema = z.strictObject({
   listenPort: z.number().int().min(1).max(65535),
   protocol: z.literal("tcp").default("tcp"),
   healthCheck: ingressHealthCheckSchema.optional(),
+  /**
+   * ECS's target group `deregistration_delay.timeout_seconds`: how long a task leaving the service
+   * stays out of the answers (DEACTIVATING) before its stop goes to its agent. Default
+   * DEFAULT_DEREGISTRATION_DELAY_SECONDS; 0: none.
+   */
+  deregistrationDelaySeconds: z.number().int().min(0).max(3600).optional(),
+  /**
+   * Only hosts matching this cluster query language expression (as a memberOf constraint's) listen;
+   * absent: every host with the proxy.
+   */
+  hostExpression: z.string().min(1).max(2000).optional(),
 });
 export type IngressRule = z.output<typeof ingressRuleSchema>;
 
 export const ingressSchema = z.array(ingressRuleSchema).max(16);
+
+/** Short where ECS's is 300 s: at the edge a rolling update should not wait five minutes per task. */
+export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 5;
+
+/** A service's deregistration delay in ms: the longest of its ingress entries' (0 without ingress). */
+export function deregistrationDelayMs(rules: IngressRule[] | null | undefined): number {
+  let s = 0;
+  for (const r of rules ?? []) s = Math.max(s, r.deregistrationDelaySeconds ?? DEFAULT_DEREGISTRATION_DELAY_SECONDS);
+  return s * 1000;
+}
+
+/** An ingress entry as the discovery set carries it: with the hosts the control chose to listen (hostExpression). */
+export const discoveryIngressRuleSchema = ingressRuleSchema.extend({
+  /** Instance ids that listen; absent: every host. */
+  listenHosts: z.array(z.string()).optional(),
+});
+export type DiscoveryIngressRule = z.output<typeof discoveryIngressRuleSchema>;
 
 /** Ports below this need the cluster policy's allowPrivilegedIngressPorts (they need root on the host). */
 export const FIRST_UNPRIVILEGED_PORT = 1024;
@@ -66,6 +94,7 @@ export function ingressListeners(set: DiscoverySet | null, instanceId: string): 
   const out: IngressListener[] = [];
   for (const svc of set?.services ?? []) {
     for (const rule of svc.ingress ?? []) {
+      if (rule.listenHosts && !rule.listenHosts.includes(instanceId)) continue;
       const targets: IngressTarget[] = [];
       for (const t of svc.tasks) {
         const local = t.instanceId === instanceId;

@@ -149,6 +149,12 @@ export const tasks = sqliteTable(
     createdAt: integer("created_at").notNull(),
     startedAt: integer("started_at"),
     stoppingAt: integer("stopping_at"),
+    /**
+     * Deregistration delay (docs/ingress.md): when the scheduler took the task out of discovery and
+     * ingress (ECS's DEACTIVATING), and when its stop is sent to the agent. Null: not deactivating.
+     */
+    deactivatingAt: integer("deactivating_at"),
+    deactivationEndsAt: integer("deactivation_ends_at"),
     stoppedAt: integer("stopped_at"),
     stoppedReason: text("stopped_reason"),
     stopCode: text("stop_code"),

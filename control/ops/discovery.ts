@@ -2,7 +2,8 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { SITE_ATTRIBUTE, discoveryLabel, type DiscoveryService, type DiscoverySet, type DiscoveryTask } from "../../shared/discovery.ts";
 import { clusters, containerInstances, services, tasks } from "../db/schema.ts";
 import type { TaskRow } from "../db/rows.ts";
-import type { IngressRule } from "../../shared/ingress.ts";
+import type { DiscoveryIngressRule, IngressRule } from "../../shared/ingress.ts";
+import { compileExpression } from "../placement/index.ts";
 import type { OpsContext } from "./context.ts";
 import { requireCluster } from "./clusters.ts";
 import { healthyTasks } from "./services.ts";
@@ -51,6 +52,8 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
       lastStatus: tasks.lastStatus,
       healthStatus: tasks.healthStatus,
       containers: tasks.containers,
+      // A deactivating task (deregistration delay) is out of the answers.
+      deactivatingAt: tasks.deactivatingAt,
     })
     .from(tasks)
     .where(and(eq(tasks.clusterName, clusterName), inArray(tasks.serviceName, [...labelOf.keys()]), eq(tasks.desiredStatus, "RUNNING")))
@@ -74,8 +77,24 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
       tasks: list.sort((a, b) => (a.taskId < b.taskId ? -1 : 1)),
       ...(aliasesOf.has(name) ? { aliases: aliasesOf.get(name) } : {}),
       // The hosts' ingress proxies take their targets from these same tasks (docs/ingress.md).
-      ...(ingressOf.has(name) ? { ingress: ingressOf.get(name) } : {}),
+      ...(ingressOf.has(name) ? { ingress: ingressOf.get(name)!.map((r) => withListenHosts(ctx, clusterName, r)) } : {}),
     }));
+}
+
+/**
+ * An entry with a hostExpression carries the hosts that match it now (evaluated by placement's
+ * own evaluator on the placement store's view of the instances, as memberOf is), so each agent
+ * only has to find its own id. An expression that no longer parses (none is stored that way)
+ * leaves no host listening rather than every one.
+ */
+function withListenHosts(ctx: OpsContext, clusterName: string, rule: IngressRule): DiscoveryIngressRule {
+  // Only what a proxy needs: the delay is the control's business, and a set an agent of the first
+  // ingress slice can still read unless a hostExpression is used.
+  const { containerPort, listenPort, protocol } = rule;
+  if (rule.hostExpression === undefined) return { containerPort, listenPort, protocol };
+  const compiled = compileExpression(rule.hostExpression);
+  const hosts = compiled.ok ? ctx.placement.cluster(clusterName).filter((v) => compiled.predicate(v)).map((v) => v.id) : [];
+  return { containerPort, listenPort, protocol, listenHosts: hosts.sort() };
 }
 
 /**

@@ -8,6 +8,10 @@ import type { OpsContext } from "./context.ts";
 import type { FieldIssue } from "../../shared/task-definition/index.ts";
 import { invalid } from "./errors.ts";
 import { getClusterPolicy } from "./policy.ts";
+import { compileExpression } from "../placement/index.ts";
+import { taskDefinitionRevision } from "../db/task-definition-revisions.ts";
+import { networkModeOf } from "../../shared/task-definition/network.ts";
+import { taskReservation } from "../../shared/task-definition/reservation.ts";
 
 /**
  * Refuses (400 naming `ingress[i].field`) an ingress the service cannot have: a listen port below
@@ -17,17 +21,33 @@ import { getClusterPolicy } from "./policy.ts";
  * port cannot both get it and a refused request changes nothing.
  */
 export async function checkIngress(ctx: OpsContext, cluster: string, serviceName: string, rules: IngressRule[], td: TaskDefinitionSpec, chosenName?: string): Promise<void> {
-  if (rules.length === 0) return;
-  const issues: FieldIssue[] = [];
-  const policy = await getClusterPolicy(ctx, cluster);
-  const mapped = new Set(td.containerDefinitions.flatMap((c) => (c.portMappings ?? []).filter((pm) => pm.protocol !== "udp").map((pm) => pm.containerPort)));
-  const taken = new Map<number, string>();
   const others = await ctx.db
-    .select({ name: services.serviceName, ingress: services.ingress })
+    .select({ name: services.serviceName, ingress: services.ingress, taskDefinitionArn: services.taskDefinitionArn })
     .from(services)
     .where(and(eq(services.clusterName, cluster), ne(services.serviceName, serviceName), ne(services.status, "INACTIVE")))
     .all();
+  const taken = new Map<number, string>();
   for (const o of others) for (const r of o.ingress ?? []) taken.set(r.listenPort, o.name);
+  // Every host of the cluster may listen on an ingress port, so a task binding it statically
+  // could never start beside the proxy (or would take the port from it): refused either way.
+  const ownStatic = staticHostTcpPorts(td);
+  const ownListen = new Set(rules.map((r) => r.listenPort));
+  const staticIssues: FieldIssue[] = [];
+  for (const p of ownStatic) {
+    const owner = taken.get(p) ?? (ownListen.has(p) ? serviceName : undefined);
+    if (owner) staticIssues.push({ path: "taskDefinition", message: `the task definition binds host port ${p}, the ingress listenPort of service "${owner}" in this cluster` });
+  }
+  if (rules.length === 0) {
+    if (staticIssues.length) throw invalid(staticIssues.map((f) => `${f.path}: ${f.message}`).join("; "), staticIssues);
+    return;
+  }
+  const issues: FieldIssue[] = [...staticIssues];
+  const policy = await getClusterPolicy(ctx, cluster);
+  const mapped = new Set(td.containerDefinitions.flatMap((c) => (c.portMappings ?? []).filter((pm) => pm.protocol !== "udp").map((pm) => pm.containerPort)));
+  const boundBy = new Map<number, string>();
+  for (const o of others) {
+    for (const p of staticHostTcpPorts((await taskDefinitionRevision(ctx.db, o.taskDefinitionArn))?.spec as TaskDefinitionSpec | undefined)) boundBy.set(p, o.name);
+  }
   // A name with no DNS label is left out of the discovery set, and the ingress rides in that set:
   // accepted, it would never be published anywhere. ECS's names allow what DNS does not (up to 255
   // characters, leading underscores), so only a service asking for ingress is held to it.
@@ -46,6 +66,12 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
     if (!mapped.has(r.containerPort)) {
       issues.push({ path: `ingress[${i}].containerPort`, message: `${r.containerPort} is not a TCP portMappings containerPort of the task definition` });
     }
+    if (r.hostExpression !== undefined) {
+      const compiled = compileExpression(r.hostExpression);
+      if (!compiled.ok) issues.push({ path: `ingress[${i}].hostExpression`, message: `not a cluster query language expression: ${compiled.error.message}` });
+    }
+    const binder = boundBy.get(r.listenPort);
+    if (binder) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is a static host port of the tasks of service "${binder}" in this cluster` });
     const owner = taken.get(r.listenPort);
     if (owner) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is already the ingress of service "${owner}" in this cluster` });
     else if (seen.has(r.listenPort)) issues.push({ path: `ingress[${i}].listenPort`, message: `port ${r.listenPort} is given twice` });
@@ -56,6 +82,12 @@ export async function checkIngress(ctx: OpsContext, cluster: string, serviceName
     }
   });
   if (issues.length) throw invalid(issues.map((f) => `${f.path}: ${f.message}`).join("; "), issues);
+}
+
+/** TCP host ports a task of this definition binds on its host (none in awsvpc mode: its own namespace). */
+export function staticHostTcpPorts(td: TaskDefinitionSpec | undefined): number[] {
+  if (!td || networkModeOf(td) === "awsvpc") return [];
+  return taskReservation(td).tcpPorts;
 }
 
 /**

@@ -225,7 +225,7 @@ export async function updateService(ctx: OpsContext, cluster: string, nameOrArn:
     const addressing = resolveAddressing(req, spec, cur.clusterName, cur.serviceName, cur.discovery);
     const ingress = addressing.ingress ?? cur.ingress ?? [];
     // A new revision must still map the ingress's container ports; the ports are checked again too.
-    if (addressing.ingress || (td && ingress.length)) await withRequestPaths(addressing, () => checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, spec, addressing.naming ? addressing.naming.naming.name : cur.discovery?.name));
+    if (addressing.ingress || td) await withRequestPaths(addressing, () => checkIngress(ctx, cur.clusterName, cur.serviceName, ingress, spec, addressing.naming ? addressing.naming.naming.name : cur.discovery?.name));
     if (addressing.naming) await checkNaming(ctx, cur.clusterName, cur.serviceName, addressing.naming);
     const now = ctx.clock.now();
     const next: ServiceRow = {

@@ -19,6 +19,7 @@ import { MAX_TAGS, readTags, tagsSchema, writeTags } from "./tag-store.ts";
 import { resourceName } from "./references.ts";
 import { launchableTaskDefinition } from "./task-definitions.ts";
 import { parseInput } from "./validate.ts";
+import { deactivateTasks, serviceDeregistrationDelayMs } from "../services/deactivation.ts";
 import { enforceClusterPolicy } from "./policy.ts";
 import { requireSecretsExist } from "./secrets.ts";
 
@@ -258,6 +259,16 @@ const stopTaskInput = z.strictObject({ reason: z.string().max(1024).optional() }
 export async function stopTask(ctx: OpsContext, cluster: string, taskIdOrArn: string, input: unknown): Promise<TaskRow> {
   const { reason } = parseInput(stopTaskInput, input);
   const row = await describeTask(ctx, cluster, taskIdOrArn);
+  // A RUNNING task of a service with ingress leaves the answers first (deregistration delay); a
+  // second StopTask of a deactivating task stops it at once.
+  if (row.serviceName && row.lastStatus === "RUNNING" && row.desiredStatus === "RUNNING" && row.deactivatingAt == null) {
+    const svc = await ctx.db.select({ ingress: services.ingress }).from(services).where(and(eq(services.clusterName, row.clusterName), eq(services.serviceName, row.serviceName))).get();
+    const delayMs = svc ? serviceDeregistrationDelayMs(svc) : 0;
+    if ((await deactivateTasks(ctx, [row.id], delayMs, reason ?? "Task stopped by user", "UserInitiated")).length) {
+      ctx.servicesChanged?.();
+      return (await ctx.db.select().from(tasks).where(eq(tasks.id, row.id)).get())!;
+    }
+  }
   const updated = await ctx.serialize(async () => {
     const current = (await ctx.db.select().from(tasks).where(eq(tasks.id, row.id)).get())!;
     if (current.desiredStatus === "STOPPED") return null;

@@ -2,7 +2,7 @@ import { ARCHITECTURE_VALUES, CPU_ARCHITECTURE_ATTRIBUTE } from "./attribute-nam
 import { compileExpression } from "./query/compile.ts";
 import type { InstancePredicate } from "./query/evaluator.ts";
 import { attributeHints, type AttributeHint } from "./query/hints.ts";
-import type { PlacementRequest, RequiredAttribute, Reservation } from "./types.ts";
+import type { InstanceView, PlacementRequest, RequiredAttribute, Reservation } from "./types.ts";
 
 /**
  * A request with its per-request work done once: expressions compiled, the architecture turned
@@ -22,6 +22,8 @@ export interface PreparedRequest {
   readonly hasPorts: boolean;
   /** GPUs each task needs (0: the GPU check cannot refuse). */
   readonly gpus: number;
+  /** See PlacementRequest.heldTcpPorts. */
+  readonly heldTcpPorts?: (instance: InstanceView) => ReadonlySet<number>;
   readonly hints: readonly AttributeHint[];
 }
 
@@ -63,6 +65,7 @@ export function prepareRequest(request: PlacementRequest): PreparedRequest {
     distinctInstance,
     hasPorts: request.reservation.tcpPorts.length > 0 || request.reservation.udpPorts.length > 0,
     gpus: request.reservation.gpus ?? 0,
+    ...(request.heldTcpPorts ? { heldTcpPorts: request.heldTcpPorts } : {}),
     hints,
   };
 }

@@ -67,6 +67,11 @@ export interface PlacementRequest {
    * (deployment windows: only hosts inside their window). A refusal reads as a memberOf one.
    */
   admit?: (instance: InstanceView) => boolean;
+  /**
+   * TCP ports held on an instance by something other than tasks (the cluster's ingress listen
+   * ports, docs/ingress.md): a task binding one statically is refused there (RESOURCE:PORTS).
+   */
+  heldTcpPorts?: (instance: InstanceView) => ReadonlySet<number>;
 }
 
 /**

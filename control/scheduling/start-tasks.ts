@@ -7,6 +7,7 @@ import type { CommitOutcome } from "./commit-job.ts";
 import { definitionConstraints, enforcedAttributes } from "./definition-placement.ts";
 import { taskPlatform } from "./task-platform.ts";
 import { encodeTaskRows, newTaskColumns, type SharedTaskColumns } from "./task-insert.ts";
+import { ingressHeldPorts } from "./ingress-ports.ts";
 import { placeTasks, type ClusterIndex, type PlacementConstraint, type PlacementRequest, type PlacementStrategy, type RequiredAttribute } from "../placement/index.ts";
 
 export interface StartTasksRequest {
@@ -65,6 +66,7 @@ export async function startTasks(ctx: OpsContext, req: StartTasksRequest): Promi
     cpuArchitecture: platform.cpuArchitecture,
     onInstance: req.onInstance,
     admit: req.admit,
+    heldTcpPorts: await ingressHeldPorts(ctx, req.clusterName, spec, reservation.tcpPorts),
   };
 
   for (let attempt = 1; ; attempt++) {

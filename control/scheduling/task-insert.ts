@@ -49,6 +49,8 @@ export function newTaskColumns(given: NewTaskColumns, now: number): SharedTaskCo
     createdAt: now,
     startedAt: null,
     stoppingAt: null,
+    deactivatingAt: null,
+    deactivationEndsAt: null,
     stoppedAt: null,
     stoppedReason: null,
     stopCode: null,

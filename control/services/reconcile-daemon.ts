@@ -12,6 +12,8 @@ import { waitsForPrefetch } from "./prefetch-gate.ts";
 import { finishRound, type RoundOutcome } from "./round-end.ts";
 import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
 import { stopServiceTasks } from "./stop-tasks.ts";
+import { LOST_REASON } from "./task-health.ts";
+import { serviceDeregistrationDelayMs } from "./deactivation.ts";
 
 /** Refusals that mean "this instance is not for this daemon", not "something is wrong". */
 const NOT_MATCHING = new Set(["MemberOf placement constraint unsatisfied", "ATTRIBUTE", "AGENT"]);
@@ -35,7 +37,7 @@ export async function reconcileDaemon(ctx: OpsContext, snap: ServiceSnapshot, vi
   const name = svc.serviceName;
   const stopped = new Set<string>();
   const stop = async (list: ClassifiedTask[], reason: string) => {
-    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason);
+    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason, reason === LOST_REASON ? 0 : serviceDeregistrationDelayMs(svc));
     for (const id of ids) stopped.add(id);
     if (ids.length) await addServiceEvent(ctx, svc.clusterName, name, `(service ${name}) has stopped ${ids.length} running tasks: ${taskList(ids)}.`);
   };

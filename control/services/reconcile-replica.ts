@@ -6,6 +6,7 @@ import { finishRound, type RoundOutcome } from "./round-end.ts";
 import type { ClassifiedTask, ClusterView, ServiceSnapshot } from "./snapshot.ts";
 import { stopOrder } from "./snapshot.ts";
 import { stopServiceTasks } from "./stop-tasks.ts";
+import { serviceDeregistrationDelayMs } from "./deactivation.ts";
 import { HEALTH_CHECK_FAILED_REASON, LOST_REASON } from "./task-health.ts";
 import { syncPrimaryDesired } from "./rollout-state.ts";
 import { hostOpen, recordReached, recordWaitingHosts, waitingHostsOf } from "./window-hold.ts";
@@ -26,8 +27,10 @@ export async function reconcileReplica(ctx: OpsContext, snap: ServiceSnapshot, v
   const name = svc.serviceName;
   const desired = svc.status === "ACTIVE" ? svc.desiredCount : 0;
   const stopped = new Set<string>();
+  // A task leaving is deregistered first (deactivation.ts); one on a lost host serves nobody already.
+  const delayMs = serviceDeregistrationDelayMs(svc);
   const stop = async (list: ClassifiedTask[], reason: string) => {
-    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason);
+    const ids = await stopServiceTasks(ctx, list.map((t) => t.task.id), reason, reason === LOST_REASON ? 0 : delayMs);
     for (const id of ids) stopped.add(id);
     return ids;
   };

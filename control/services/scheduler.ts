@@ -2,6 +2,7 @@ import { ne } from "drizzle-orm";
 import { services } from "../db/schema.ts";
 import type { OpsContext } from "../scheduling/context.ts";
 import { DisconnectTracker, loadServiceInstances } from "./cluster-view.ts";
+import { finishDeactivations, isDeactivating } from "./deactivation.ts";
 import { reconcileDaemon } from "./reconcile-daemon.ts";
 import { reconcileReplica } from "./reconcile-replica.ts";
 import { checkCircuitBreaker, failedTasksByDeployment, recordFailedTasks } from "./rollout-state.ts";
@@ -143,7 +144,12 @@ export class ServiceScheduler {
   }
 
   private async reconcile(svc: ServiceRow, view: ClusterView): Promise<void> {
-    const snap = await loadSnapshot(this.ctx, svc, view);
+    let snap = await loadSnapshot(this.ctx, svc, view);
+    // Deregistration delays that have passed: their stops go out before the round counts tasks.
+    if (snap?.stopping.some((t) => isDeactivating(t.task) && (t.task.deactivationEndsAt ?? 0) <= view.now)) {
+      await finishDeactivations(this.ctx, svc.clusterName, svc.serviceName);
+      snap = await loadSnapshot(this.ctx, svc, view);
+    }
     if (!snap) return;
     const failed = await failedTasksByDeployment(this.ctx, svc, snap.deps.map((d) => d.id));
     await recordFailedTasks(this.ctx, snap.deps, failed);

@@ -5,6 +5,7 @@ import type { DeploymentRow, ServiceRow, TaskRow } from "../db/rows.ts";
 import { taskDefinitionRevision, type TaskDefinitionRevision } from "../db/task-definition-revisions.ts";
 import { deploymentConfigurationOf, liveDeployments, unstoppedServiceTasks } from "./store.ts";
 import type { DeploymentConfiguration } from "./deployment-math.ts";
+import { isDeactivating } from "./deactivation.ts";
 import { hasHealthChecks, isFailingHealthChecks, isHealthy, isInstanceLost } from "./task-health.ts";
 
 /** What one reconcile round knows about the cluster, shared by its services. */
@@ -79,8 +80,10 @@ export async function loadSnapshot(ctx: OpsContext, svc: ServiceRow, view: Clust
       failingHealthChecks: !lost && isFailingHealthChecks(task, checks, svc.healthCheckGracePeriodSeconds, view.now),
     };
   });
-  const tasks = classified.filter((t) => t.task.desiredStatus === "RUNNING");
-  const stopping = classified.filter((t) => t.task.desiredStatus !== "RUNNING" && !t.lost);
+  // A deactivating task (deactivation.ts) has left the service already: it stops once its
+  // deregistration delay has passed, and until it has STOPPED it counts toward maximumPercent.
+  const tasks = classified.filter((t) => t.task.desiredStatus === "RUNNING" && !isDeactivating(t.task));
+  const stopping = classified.filter((t) => (t.task.desiredStatus !== "RUNNING" || isDeactivating(t.task)) && !t.lost);
   return { svc, cfg: deploymentConfigurationOf(svc), deps, primary, tds, tasks, stopping };
 }
 

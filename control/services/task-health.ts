@@ -12,8 +12,9 @@ export function hasHealthChecks(spec: TaskDefinitionSpec): boolean {
   return spec.containerDefinitions.some((c) => (c as { healthCheck?: unknown }).healthCheck !== undefined);
 }
 
+/** Deactivating tasks (deregistration delay) are out of the answers, so none counts as healthy. */
 export function isHealthy(t: TaskRow, checks: boolean): boolean {
-  return t.lastStatus === "RUNNING" && (!checks || t.healthStatus === "HEALTHY");
+  return t.lastStatus === "RUNNING" && t.deactivatingAt == null && (!checks || t.healthStatus === "HEALTHY");
 }
 
 /** RUNNING but reported UNHEALTHY after the grace period: the scheduler replaces it. */

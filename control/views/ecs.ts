@@ -142,8 +142,10 @@ export function taskView(row: TaskRow, spec?: TaskDefinitionSpec, containerStats
     group: row.group,
     startedBy: row.startedBy ?? undefined,
     launchType: "EXTERNAL",
-    desiredStatus: row.desiredStatus,
-    lastStatus: row.lastStatus,
+    // Deregistration delay (docs/ingress.md): ECS shows a task leaving its target groups as desired
+    // STOPPED, last DEACTIVATING; its agent is told to stop only once the delay has passed.
+    desiredStatus: row.deactivatingAt != null ? "STOPPED" : row.desiredStatus,
+    lastStatus: row.deactivatingAt != null && row.desiredStatus === "RUNNING" && row.lastStatus === "RUNNING" ? "DEACTIVATING" : row.lastStatus,
     cpu: String(row.reservation.cpu),
     memory: String(row.reservation.memory),
     containers: containers.map(({ essential: _essential, ...c }) => ({
@@ -160,6 +162,8 @@ export function taskView(row: TaskRow, spec?: TaskDefinitionSpec, containerStats
     createdAt: iso(row.createdAt),
     startedAt: iso(row.startedAt),
     stoppingAt: iso(row.stoppingAt),
+    // Flotilla extension: when the task left discovery and ingress (its deregistration delay began).
+    deactivatingAt: iso(row.deactivatingAt),
     stoppedAt: iso(row.stoppedAt),
     stoppedReason: row.stoppedReason ?? undefined,
     stopCode: row.stopCode ?? undefined,

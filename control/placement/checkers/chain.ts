@@ -80,6 +80,8 @@ export function firstRejection(i: InstanceView, r: PreparedRequest): FailureReas
     for (let k = 0; k < tcp.length; k++) if (i.usedPorts.tcp.has(tcp[k]!)) return REASON_PORTS;
     const udp = reservation.udpPorts;
     for (let k = 0; k < udp.length; k++) if (i.usedPorts.udp.has(udp[k]!)) return REASON_PORTS;
+    const held = r.heldTcpPorts?.(i);
+    if (held) for (let k = 0; k < tcp.length; k++) if (held.has(tcp[k]!)) return REASON_PORTS;
   }
   if (r.gpus > 0 && freeGpuCount(i) < r.gpus) return REASON_GPU;
   return null;

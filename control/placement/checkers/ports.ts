@@ -7,5 +7,8 @@ export function checkPorts(instance: InstanceView, request: PreparedRequest): Fa
   const { tcpPorts, udpPorts } = request.reservation;
   for (const p of tcpPorts) if (instance.usedPorts.tcp.has(p)) return REASON_PORTS;
   for (const p of udpPorts) if (instance.usedPorts.udp.has(p)) return REASON_PORTS;
+  // A port a host's ingress proxy listens on is as taken as one a task holds.
+  const held = request.heldTcpPorts?.(instance);
+  if (held) for (const p of tcpPorts) if (held.has(p)) return REASON_PORTS;
   return null;
 }

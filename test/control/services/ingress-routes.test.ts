@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { discoveryServices } from "../../../control/ops/discovery.ts";
 import { fakeFleet } from "./fake-fleet.ts";
+import { addInstance } from "../../helpers/ops.ts";
+import { ingressListeners } from "../../../shared/ingress.ts";
 
 const C = "ingress-routes";
 const WEB = { family: "web", containerDefinitions: [{ name: "web", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 80 }, { containerPort: 53, protocol: "udp" }] }] };
@@ -139,5 +141,70 @@ describe("service ingress (CreateService / UpdateService)", () => {
     const upd = await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [{ containerPort: 80, listenPort: 8080, healthCheck: { matcher: { httpCode: "200-399" } } }] });
     expect(upd.body.error ?? upd.status).toBe(200);
     expect((await discoveryServices(t.ctx, C))[0]!.ingress![0]!.healthCheck!.matcher).toEqual({ httpCode: "200-399" });
+  });
+
+  test("a static host port equal to an ingress listenPort of the cluster is refused either way: 400 naming taskDefinition or ingress[i].listenPort", async () => {
+    const t = await setup();
+    const STATIC = { family: "fixed", containerDefinitions: [{ name: "fixed", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 80, hostPort: 8080 }] }] };
+    const HOST = { family: "hostnet", containerDefinitions: [{ name: "h", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 9090, hostPort: 9090 }] }] };
+    const AWSVPC = { family: "vpc", networkMode: "awsvpc", containerDefinitions: [{ name: "v", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 8080 }] }] };
+    for (const td of [STATIC, HOST, AWSVPC]) expect((await t.request("POST", "/v1/task-definitions", td)).status).toBe(201);
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
+    // The service's own task definition binds another service's ingress port: at create, at update.
+    const create = await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "fixed", taskDefinition: "fixed:1", desiredCount: 0 });
+    expect(create.status).toBe(400);
+    expect(fieldsOf(create)).toEqual(["taskDefinition"]);
+    expect(create.body.error.message).toContain('host port 8080, the ingress listenPort of service "web"');
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("other", undefined))).status).toBe(201);
+    const update = await t.request("PATCH", `/v1/clusters/${C}/services/other`, { taskDefinition: "fixed:1" });
+    expect(update.status).toBe(400);
+    expect(fieldsOf(update)).toEqual(["taskDefinition"]);
+    // Its own ingress on its own static port: the same refusal.
+    const own = await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "self", taskDefinition: "hostnet:1", desiredCount: 0, ingress: [{ containerPort: 9090, listenPort: 9090 }] });
+    expect(own.status).toBe(400);
+    expect(fieldsOf(own)).toContain("taskDefinition");
+    // An awsvpc task binds in its own namespace, not on the host: no conflict.
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "vpc", taskDefinition: "vpc:1", desiredCount: 0 })).status).toBe(201);
+    // The other direction: an ingress on a port another service's tasks bind statically.
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, { serviceName: "hostnet", taskDefinition: "hostnet:1", desiredCount: 0 })).status).toBe(201);
+    const taken = await t.request("PATCH", `/v1/clusters/${C}/services/other`, { ingress: [{ containerPort: 80, listenPort: 9090 }] });
+    expect(taken.status).toBe(400);
+    expect(fieldsOf(taken)).toEqual(["ingress[0].listenPort"]);
+    expect(taken.body.error.message).toContain('static host port of the tasks of service "hostnet"');
+    expect((await t.request("GET", `/v1/clusters/${C}/services/other`)).body.service.ingress).toBeUndefined();
+  });
+
+  test("hostExpression: a bad expression is a 400 naming it; the discovery set carries the hosts that match, and only those hosts listen", async () => {
+    const t = await setup();
+    const edge = await addInstance(t, C, { cpu: 1024, memory: 2048 }, { site: "edge" });
+    const bad = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080, hostExpression: "attribute:site ==" }]));
+    expect(bad.status).toBe(400);
+    expect(fieldsOf(bad)).toEqual(["ingress[0].hostExpression"]);
+    expect((await t.request("GET", `/v1/clusters/${C}/services`)).body.services).toEqual([]);
+    const ok = await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080, hostExpression: "attribute:site == edge" }, { containerPort: 80, listenPort: 8081 }]));
+    expect(ok.status).toBe(201);
+    const [rule, open] = (await discoveryServices(t.ctx, C)).find((s) => s.name === "web")!.ingress!;
+    expect(rule!.listenHosts).toEqual([edge]);
+    expect(open).not.toHaveProperty("listenHosts");
+    const set = { clusterName: C, clusterLabel: C, generation: 1, services: await discoveryServices(t.ctx, C) };
+    expect(ingressListeners(set, edge).map((l) => l.listenPort)).toEqual([8080, 8081]);
+    expect(ingressListeners(set, fleet.instances[0]!).map((l) => l.listenPort)).toEqual([8081]);
+  });
+
+  test("placement does not put a task with a static host port on a host whose ingress proxy listens on that port (RESOURCE:PORTS); with a hostExpression, the other hosts take it", async () => {
+    const t = await setup();
+    const edge = await addInstance(t, C, { cpu: 1024, memory: 2048 }, { site: "edge" });
+    const FIXED = { family: "fixed", containerDefinitions: [{ name: "fixed", image: "nginx", memory: 64, essential: true, portMappings: [{ containerPort: 80, hostPort: 8080 }] }] };
+    expect((await t.request("POST", "/v1/task-definitions", FIXED)).status).toBe(201);
+    expect((await t.request("POST", `/v1/clusters/${C}/services`, svc("web", [{ containerPort: 80, listenPort: 8080 }]))).status).toBe(201);
+    const refused = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "fixed:1", count: 1 });
+    expect(refused.body.tasks).toEqual([]);
+    expect(refused.body.failures.map((f: any) => f.reason)).toEqual(["RESOURCE:PORTS"]);
+    // Only the edge host listens now: the task goes to the other one.
+    expect((await t.request("PATCH", `/v1/clusters/${C}/services/web`, { ingress: [{ containerPort: 80, listenPort: 8080, hostExpression: "attribute:site == edge" }] })).status).toBe(200);
+    const placed = await t.request("POST", `/v1/clusters/${C}/tasks`, { taskDefinition: "fixed:1", count: 2 });
+    expect(placed.body.tasks.map((x: any) => x.containerInstanceId)).toEqual([fleet.instances[0]]);
+    expect(placed.body.failures.map((f: any) => f.reason)).toEqual(["RESOURCE:PORTS"]);
+    expect(placed.body.tasks.map((x: any) => x.containerInstanceId)).not.toContain(edge);
   });
 });

@@ -1,0 +1,2 @@
+ALTER TABLE `tasks` ADD `deactivating_at` integer;--> statement-breakpoint
+ALTER TABLE `tasks` ADD `deactivation_ends_at` integer;
