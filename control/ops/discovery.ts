@@ -88,13 +88,15 @@ export async function discoveryServices(ctx: OpsContext, clusterName: string, db
  * leaves no host listening rather than every one.
  */
 function withListenHosts(ctx: OpsContext, clusterName: string, rule: IngressRule): DiscoveryIngressRule {
-  // Only what a proxy needs: the delay is the control's business, and a set an agent of the first
-  // ingress slice can still read unless a hostExpression is used.
-  const { containerPort, listenPort, protocol } = rule;
-  if (rule.hostExpression === undefined) return { containerPort, listenPort, protocol };
+  // Only what a proxy needs (its targets' health check too): the delay is the control's business,
+  // and a set an agent of the first ingress slice can still read unless a hostExpression or a
+  // health check is used.
+  const { containerPort, listenPort, protocol, healthCheck } = rule;
+  const carried = { containerPort, listenPort, protocol, ...(healthCheck ? { healthCheck } : {}) };
+  if (rule.hostExpression === undefined) return carried;
   const compiled = compileExpression(rule.hostExpression);
   const hosts = compiled.ok ? ctx.placement.cluster(clusterName).filter((v) => compiled.predicate(v)).map((v) => v.id) : [];
-  return { containerPort, listenPort, protocol, listenHosts: hosts.sort() };
+  return { ...carried, listenHosts: hosts.sort() };
 }
 
 /**
