@@ -159,7 +159,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
   // Under HA every process has its own broker client: recreating a shared one would drop the others.
-  const controlUsername = holderId ? `${CONTROL_USERNAME}-${holderId}` : CONTROL_USERNAME;
+  // (On a clustered embedded broker each process's link logs into its own node, which knows only
+  // its own process's secret: the plain name does; the client id below is unique cluster-wide.)
+  const controlUsername = holderId && opts.externalBroker ? `${CONTROL_USERNAME}-${holderId}` : CONTROL_USERNAME;
   const running = await startBroker({ embedded: brokerAddr, external: opts.externalBroker, authenticate, controlPassword, controlUsername, log });
   const broker = running.handle;
   const cleanup = running.external ? startActivationCleanup(ctx, running.external, log) : undefined;
