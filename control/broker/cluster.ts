@@ -33,11 +33,14 @@ export function redisConnectionOptions(url: string): Record<string, unknown> {
   };
 }
 
-export function brokerCluster(url: string): BrokerCluster {
+export function brokerCluster(url: string, onError: (e: Error) => void): BrokerCluster {
   const conn = redisConnectionOptions(url);
+  const mq = createRedisEmitter(conn);
+  // A Redis that went away is said, not thrown: ioredis reconnects by itself.
+  (mq as unknown as { state: { on(event: "error", f: (e: Error) => void): void } }).state.on("error", onError);
   const persistence = createRedisPersistence(conn) as { destroy(cb: () => void): void };
   return {
-    mq: createRedisEmitter(conn),
+    mq,
     persistence,
     // Bounded: a Redis that is gone must not keep a stopping control from exiting.
     close: () => new Promise<void>((resolve) => {

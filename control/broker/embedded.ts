@@ -85,7 +85,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const limiter = new AuthRateLimiter(opts.rateLimit);
   const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024;
   const requireCert = opts.tls?.ca !== undefined && (opts.tls.requireClientCert ?? false);
-  const cluster = opts.clusterUrl ? brokerCluster(opts.clusterUrl) : undefined;
+  const cluster = opts.clusterUrl ? brokerCluster(opts.clusterUrl, (e) => log.warn(`broker cluster (Redis): ${e.message}`)) : undefined;
   let brokerId = "";
   const broker = await Aedes.createBroker({
     // Clustered, a node that dies is noticed by the others after 3 heartbeats, and only then are

@@ -70,15 +70,22 @@ afterAll(async () => {
 
 /** StartTask through a node's API: one task of "app" on that instance. */
 async function startOn(node: TestControl, instanceId: string): Promise<string> {
-  const r = await node.api("POST", `/v1/clusters/${C}/tasks/start`, { taskDefinition: "app", containerInstances: [instanceId] });
-  if (r.status !== 201) throw new Error(`StartTask failed: ${JSON.stringify(r.body)}`);
-  return r.body.tasks[0].taskId as string;
+  // A process's placement index learns of an instance another process registered or saw connect
+  // within its reload interval (10 s; control/scheduling/index-cache.ts): until then StartTask
+  // there answers MISSING or AGENT, so wait for it to be taken.
+  return waitFor(`StartTask on ${instanceId}`, async () => {
+    const r = await node.api("POST", `/v1/clusters/${C}/tasks/start`, { taskDefinition: "app", containerInstances: [instanceId] });
+    if (r.status === 201) return r.body.tasks[0].taskId as string;
+    if (!["MISSING", "AGENT"].includes(r.body.failures?.[0]?.reason)) throw new Error(`StartTask failed: ${JSON.stringify(r.body)}`);
+    return undefined;
+  }, { timeoutMs: 15_000, intervalMs: 250 });
 }
 
 let registeredOnly: Identity;
 
 async function hollowAgent(name: string, urls: string[]): Promise<{ agent: Agent; identity: Identity; sent: () => number }> {
-  const identity = await registerInstance(urls[0]!, { id: act.activationId, code: act.activationCode }, facts(name));
+  // Registered through node 1, the node whose API the tests use.
+  const identity = await registerInstance(nodes[0]!.control.mqttUrl, { id: act.activationId, code: act.activationCode }, facts(name));
   let epoch = 0;
   let sent = 0;
   const link = new MqttAgentLink({ url: urls, identity, nextEpoch: () => (epoch = Math.max(Date.now(), epoch + 1)), backoff: { initialMs: 50, maxMs: 500 } });
@@ -166,7 +173,7 @@ describe("clustered embedded broker", () => {
     expect(onNode3.generation).toBe(onNode1.generation);
     expect(onNode3.tasks.map((t) => t.taskId)).toContain(taskId);
     await nodes[1]!.api("POST", `/v1/clusters/${C}/tasks/${taskId}/stop`, {});
-  });
+  }, 30_000);
 
   test("per-agent ACLs hold on every node: an instance uses only its own topics", async () => {
     const mine = await registerInstance(nodes[0]!.control.mqttUrl, { id: act.activationId, code: act.activationCode }, facts("acl-a"));
@@ -176,22 +183,26 @@ describe("clustered embedded broker", () => {
       const wrongId = await connectAs(mine, node.control.mqttUrl, other.instanceId).catch((e: Error) => e);
       expect(wrongId).toBeInstanceOf(Error);
       const c = await connectAs(mine, node.control.mqttUrl);
-      const granted = await c.subscribeAsync({ [topics.desired(other.instanceId)]: { qos: 1 }, [topics.desired(mine.instanceId)]: { qos: 1 }, [topics.allReports]: { qos: 1 } });
-      expect(granted.map((g) => g.qos)).toEqual([128, 1, 128]);
+      // mqtt.js rejects a SUBACK with any refusal; the packet says which were refused.
+      const suback = await c.subscribeAsync({ [topics.desired(other.instanceId)]: { qos: 1 }, [topics.desired(mine.instanceId)]: { qos: 1 }, [topics.allReports]: { qos: 1 } }).catch((e: { packet?: { granted: number[] } }) => e.packet);
+      expect(suback && "granted" in suback ? suback.granted : suback).toEqual([128, 1, 128]);
       const refusedBefore = node.control.broker.stats.refusedPublishes;
       const appliedBefore = appliedReports(other.instanceId).length;
       // A forged report for the other instance: refused by this node, applied by no control.
       const forged: Report = { instanceId: other.instanceId, bootId: `forged-${i}`, seq: 1, generation: 0, sentAt: Date.now(), tasks: [] };
-      await c.publishAsync(topics.report(other.instanceId), JSON.stringify(forged), { qos: 1 }).catch(() => undefined);
+      // (The broker drops a client whose publish it refuses: a connection of its own, QoS 0.)
+      const forger = await connectAs(mine, node.control.mqttUrl);
+      forger.publish(topics.report(other.instanceId), JSON.stringify(forged), { qos: 0 });
       await waitFor(`node ${i + 1} to refuse the forged report`, () => node.control.broker.stats.refusedPublishes > refusedBefore);
       // Its own report goes through (and is applied once): the check passes what it should.
       const own: Report = { instanceId: mine.instanceId, bootId: `own-${i}`, seq: 1, generation: 0, sentAt: Date.now(), tasks: [] };
       const ownBefore = appliedReports(mine.instanceId).length;
-      await c.publishAsync(topics.report(mine.instanceId), JSON.stringify(own), { qos: 1 });
+      const honest = await connectAs(mine, node.control.mqttUrl);
+      await honest.publishAsync(topics.report(mine.instanceId), JSON.stringify(own), { qos: 1 });
       await waitFor(`the own report via node ${i + 1} to be applied`, () => appliedReports(mine.instanceId).length > ownBefore);
       expect(appliedReports(mine.instanceId).filter((a) => a.seq === 1)).toHaveLength(i + 1);
       expect(appliedReports(other.instanceId).length).toBe(appliedBefore);
-      await c.endAsync();
+      await honest.endAsync();
     }
     // Each node's own control applied the report that came in through it.
     expect(appliedReports(mine.instanceId).map((a) => a.node).sort()).toEqual([0, 1, 2]);
