@@ -9,6 +9,7 @@ import { startRegisteredAgent } from "../helpers/fleet.ts";
 import { QUICK_STOP_SERVER } from "../helpers/fixtures.ts";
 import { startRedis, type Redis } from "../helpers/redis.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { logEntriesOf } from "../helpers/log-capture.ts";
 import { asTestControl, startControlProcess, type ControlProcess } from "../control/leader/control-process.ts";
 
 /**
@@ -28,7 +29,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "flotilla-ha-cluster-"));
   redis = await startRedis();
   const masterKey = randomBytes(32).toString("hex");
-  for (const id of ["b1", "b2"]) controls.push(await startControlProcess({ id, db: `file:${join(dir, "flotilla.db")}`, broker: { cluster: redis.url }, masterKey }));
+  for (const id of ["b1", "b2"]) controls.push(await startControlProcess({ id, db: `file:${join(dir, "flotilla.db")}`, broker: { cluster: redis.url }, masterKey, extraArgs: ["--log-level", "debug"] }));
 }, 60_000);
 
 afterAll(async () => {
@@ -65,5 +66,13 @@ describe("clustered embedded broker, real processes", () => {
     expect((await n2.api("POST", `/v1/clusters/${C}/tasks/${taskId}/stop`, {})).status).toBe(200);
     await waitFor("the task STOPPED", async () => (await status(n2)()) === "STOPPED", { timeoutMs: 30_000 });
     expect(await runningWithLabel(`flotilla.task-id=${taskId}`)).toHaveLength(0);
+    // Exactly once: no report of the agent (one process, one bootId) was applied by both
+    // processes, and each process applied some (node 1 before the kill, node 2 after).
+    const seqs = (c: ControlProcess) => logEntriesOf(c.output()).filter((e) => e.msg === "report applied" && e.instanceId === agent!.instanceId).map((e) => e.seq as number);
+    const [s1, s2] = [seqs(n1), seqs(n2)];
+    expect(s1.length).toBeGreaterThan(0);
+    expect(s2.length).toBeGreaterThan(0);
+    expect(new Set([...s1, ...s2]).size).toBe(s1.length + s2.length);
+    expect(Math.max(...s1)).toBeLessThan(Math.min(...s2));
   }, 120_000);
 });
