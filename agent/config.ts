@@ -11,7 +11,9 @@ Runs the Flotilla agent: registers this host with the control service (first sta
 the tasks placed on it in the local Docker engine.
 
 Options (environment variable in brackets):
-  --control URL              MQTT URL of the control service, e.g. mqtt://10.0.0.5:1883   [FLOTILLA_CONTROL]
+  --control URL[,URL...]     MQTT URL of the control service, e.g. mqtt://10.0.0.5:1883   [FLOTILLA_CONTROL]
+                             Several (comma separated, or the option repeated): the nodes of a clustered broker,
+                             tried in order with jittered backoff; a lost node is left for the next
   --activation-id ID         activation id (first start only)                           [FLOTILLA_ACTIVATION_ID]
   --activation-code CODE     activation code (first start only; on the command line it shows in ps: prefer the variable or the file) [FLOTILLA_ACTIVATION_CODE]
   --activation-code-file F   read the activation code from file F                       [FLOTILLA_ACTIVATION_CODE_FILE]
@@ -57,7 +59,10 @@ Options (environment variable in brackets):
 The Docker engine is the one DOCKER_HOST names (unix:///path or tcp://host:port), else /var/run/docker.sock.`;
 
 export interface AgentConfig {
+  /** The first of controlUrls (registration starts there). */
   control: string;
+  /** Every broker URL given, in the order to try them. */
+  controlUrls: string[];
   activationId?: string;
   activationCode?: string;
   /** The cluster to register into; undefined: the activation's (or "default" for one with none). */
@@ -131,7 +136,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     ({ values } = parseArgs({
       args: argv,
       options: {
-        control: { type: "string" },
+        control: { type: "string", multiple: true },
         "activation-id": { type: "string" },
         "activation-code": { type: "string" },
         "activation-code-file": { type: "string" },
@@ -177,11 +182,13 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     throw new ConfigError((e as Error).message);
   }
   const help = values.help ?? false;
-  const control = values.control ?? env.FLOTILLA_CONTROL ?? "";
+  const controlUrls = (values.control ?? [env.FLOTILLA_CONTROL ?? ""]).flatMap((v) => v.split(",")).map((u) => u.trim()).filter((u) => u.length > 0);
   if (!help) {
-    if (!control) throw new ConfigError("--control is required (e.g. mqtt://127.0.0.1:1883)");
-    if (!/^mqtts?:\/\/[^/]+/.test(control)) throw new ConfigError(`--control must be an mqtt:// or mqtts:// URL, got "${control}"`);
+    if (!controlUrls.length) throw new ConfigError("--control is required (e.g. mqtt://127.0.0.1:1883)");
+    for (const u of controlUrls) if (!/^mqtts?:\/\/[^/,]+\/?$/.test(u)) throw new ConfigError(`--control must be mqtt:// or mqtts:// URLs (comma separated), got "${u}"`);
+    if (new Set(controlUrls).size !== controlUrls.length) throw new ConfigError(`--control names a broker URL twice: ${controlUrls.join(",")}`);
   }
+  const control = controlUrls[0] ?? "";
   const cluster = values.cluster ?? (env.FLOTILLA_CLUSTER || undefined);
   if (cluster !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(cluster)) {
     throw new ConfigError(`--cluster must be 1-255 letters, digits, hyphens or underscores, got "${cluster}"`);
@@ -266,6 +273,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     // ECS's own variable is accepted too, so an ECS Anywhere host's setting carries over.
     gpuSupport: values["enable-gpu-support"] ?? (env.FLOTILLA_ENABLE_GPU_SUPPORT === "1" || env.ECS_ENABLE_GPU_SUPPORT === "true"),
     control,
+    controlUrls,
     introspectionPort: introspection === "off" ? null : Number(introspection),
     taskMetadataPort: metadataPort === "off" ? null : Number(metadataPort),
     taskMetadataAddress: metadataAddress,

@@ -56,13 +56,15 @@ function fail(message: string, code = 1): never {
 }
 
 async function registerWithRetry(
-  url: string,
+  urls: string[],
   activation: { id: string; code: string },
   facts: Parameters<typeof registerInstance>[2],
   connectOptions: Parameters<typeof registerInstance>[3] = {},
   cluster?: string,
 ): Promise<Identity> {
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+  for (let delay = 1000, attempt = 0; ; delay = Math.min(delay * 2, 30_000), attempt++) {
+    // Each attempt goes to the next broker node named (a cluster's nodes all reach a control).
+    const url = urls[attempt % urls.length]!;
     try {
       return await registerInstance(url, activation, facts, connectOptions, cluster);
     } catch (e) {
@@ -213,7 +215,7 @@ async function main() {
     if (!config.activationId || !config.activationCode) {
       fail("not registered yet: --activation-id and --activation-code are required on first start", 2);
     }
-    identity = await registerWithRetry(config.control, { id: config.activationId, code: config.activationCode }, facts, tlsOptions, config.cluster);
+    identity = await registerWithRetry(config.controlUrls, { id: config.activationId, code: config.activationCode }, facts, tlsOptions, config.cluster);
     saveIdentity(config.dataDir, identity);
     log = root.child({ cluster: identity.clusterName, instanceId: identity.instanceId });
     log.info(`registered as container instance ${identity.instanceId} in cluster ${identity.clusterName}`);
@@ -249,7 +251,7 @@ async function main() {
   discovery.onApplied(followIngress);
   let refused = false;
   const link = new MqttAgentLink({
-    url: config.control,
+    url: config.controlUrls,
     identity,
     // Rising across restarts even if the host clock steps back (no RTC on a Raspberry Pi).
     nextEpoch: () => agent!.engine.nextEpoch(),

@@ -17,9 +17,11 @@ Options (environment variable in brackets):
   --broker-url URL            external broker URL agents and the control use [FLOTILLA_BROKER_URL]
   --broker-admin-user NAME    dynamic-security admin on the external broker  [FLOTILLA_BROKER_ADMIN_USER]
   --broker-admin-password PW  its password                                   [FLOTILLA_BROKER_ADMIN_PASSWORD]
+  --broker-cluster URL        redis://HOST:PORT: the embedded broker is one node of a cluster sharing messages,
+                              retained state and sessions through this Redis (each control process its own node) [FLOTILLA_BROKER_CLUSTER]
   --master-key-file FILE      key encrypting secrets, created 0600 if absent [FLOTILLA_MASTER_KEY_FILE] default next to the database
   --ha             high availability: run beside other control processes on the same database and
-                   external broker; a database lease elects the one running the reconcilers [FLOTILLA_HA=1]
+                   external broker (or broker cluster); a database lease elects the one running the reconcilers [FLOTILLA_HA=1]
   --ha-id NAME     this process's lease holder id, unique per process  [FLOTILLA_HA_ID]  default host-pid-random
   --lease-ttl-ms N leader lease duration; failover takes at most N*4/3 [FLOTILLA_LEASE_TTL_MS] default 5000
   --webhook-allow-hosts H,H   webhook destinations allowed (host names); others refused [FLOTILLA_WEBHOOK_ALLOW_HOSTS] default any
@@ -43,7 +45,8 @@ export interface ControlConfig {
   db: string;
   adminToken?: string;
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
-  broker: { mode: "embedded" } | { mode: "external"; url: string; adminUser: string; adminPassword: string };
+  /** clusterUrl (--broker-cluster): the embedded broker is one node of a Redis-backed cluster. */
+  broker: { mode: "embedded"; clusterUrl?: string } | { mode: "external"; url: string; adminUser: string; adminPassword: string };
   masterKey?: string;
   masterKeyFile?: string;
   /** Set with --ha: lease-elected leader among several control processes (docs/operations.md). */
@@ -94,6 +97,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
         "broker-url": { type: "string" },
         "broker-admin-user": { type: "string" },
         "broker-admin-password": { type: "string" },
+        "broker-cluster": { type: "string" },
         "master-key-file": { type: "string" },
         ha: { type: "boolean" },
         "ha-id": { type: "string" },
@@ -121,7 +125,10 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
   if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca needs --tls-cert and --tls-key");
   const mode = values.broker ?? env.FLOTILLA_BROKER ?? "embedded";
   let broker: ControlConfig["broker"];
-  if (mode === "embedded") broker = { mode };
+  const clusterUrl = values["broker-cluster"] ?? (env.FLOTILLA_BROKER_CLUSTER || undefined);
+  if (clusterUrl !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(clusterUrl)) throw new ConfigError(`--broker-cluster must be redis://HOST:PORT (or rediss://, optionally /DB), got "${clusterUrl}"`);
+  if (clusterUrl !== undefined && mode !== "embedded") throw new ConfigError("--broker-cluster clusters the embedded broker; it does not go with --broker external");
+  if (mode === "embedded") broker = { mode, clusterUrl };
   else if (mode === "external") {
     const url = values["broker-url"] ?? env.FLOTILLA_BROKER_URL;
     const adminUser = values["broker-admin-user"] ?? env.FLOTILLA_BROKER_ADMIN_USER;
@@ -133,7 +140,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
   const haOn = values.ha ?? ["1", "true", "yes"].includes((env.FLOTILLA_HA ?? "").toLowerCase());
   let ha: ControlConfig["ha"];
   if (haOn) {
-    if (broker.mode !== "external") throw new ConfigError("--ha needs --broker external (MQTT shared subscriptions)");
+    if (broker.mode !== "external" && !broker.clusterUrl) throw new ConfigError("--ha needs --broker external (MQTT shared subscriptions) or --broker-cluster redis://HOST:PORT");
     const ttl = values["lease-ttl-ms"] ?? env.FLOTILLA_LEASE_TTL_MS ?? "5000";
     if (!/^\d+$/.test(ttl) || Number(ttl) < 300 || Number(ttl) > 600_000) throw new ConfigError(`--lease-ttl-ms must be a whole number of milliseconds from 300 to 600000, got "${ttl}"`);
     const holderId = values["ha-id"] ?? env.FLOTILLA_HA_ID;

@@ -49,8 +49,11 @@ import { join } from "node:path";
 
 export interface ControlOptions {
   db: Database;
-  /** Embedded aedes broker (default) listening on host:port; with tls it serves mqtts://. */
-  broker?: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
+  /**
+   * Embedded aedes broker (default) listening on host:port; with tls it serves mqtts://. With
+   * clusterUrl (redis://) it is one node of a broker cluster shared by several control processes.
+   */
+  broker?: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions; clusterUrl?: string };
   /** HTTPS when tls (PEM cert chain and key) is given. */
   http?: { host: string; port: number; tls?: { cert: string; key: string } };
   /** Mosquitto 2 with dynamic security instead of the embedded broker (`broker` is then unused). */
@@ -65,7 +68,8 @@ export interface ControlOptions {
   /**
    * High availability: several control processes share one database and an external broker;
    * a lease in the database (control/leader) picks the one that runs the reconcilers, whose
-   * writes are fenced by it. Needs `externalBroker` (MQTT shared subscriptions).
+   * writes are fenced by it. Needs `externalBroker` (MQTT shared subscriptions) or a clustered
+   * embedded broker (`broker.clusterUrl`: node-local delivery, control/broker/node-local.ts).
    */
   ha?: { holderId?: string; leaseTtlMs?: number };
   /** Change notifications (what the web console's live pages hear); one is made when not given. */
@@ -109,7 +113,7 @@ export interface Control {
 export async function createControl(opts: ControlOptions): Promise<Control> {
   const log = opts.log ?? createLogger({ component: "control" });
   const clock = opts.clock ?? systemClock;
-  if (opts.ha && !opts.externalBroker) throw new Error("HA needs the external broker (MQTT shared subscriptions; aedes has none)");
+  if (opts.ha && !opts.externalBroker && !opts.broker?.clusterUrl) throw new Error("HA needs the external broker (MQTT shared subscriptions) or a clustered embedded broker (broker.clusterUrl)");
   const holderId = opts.ha ? (opts.ha.holderId ?? defaultHolderId()) : undefined;
   let link: AgentLink | undefined;
   const placement = PlacementStore.open(opts.db);
@@ -155,7 +159,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
 
   const brokerAddr = opts.broker ?? { host: "127.0.0.1", port: 1883 };
   // Under HA every process has its own broker client: recreating a shared one would drop the others.
-  const controlUsername = holderId ? `${CONTROL_USERNAME}-${holderId}` : CONTROL_USERNAME;
+  // (On a clustered embedded broker each process's link logs into its own node, which knows only
+  // its own process's secret: the plain name does; the client id below is unique cluster-wide.)
+  const controlUsername = holderId && opts.externalBroker ? `${CONTROL_USERNAME}-${holderId}` : CONTROL_USERNAME;
   const running = await startBroker({ embedded: brokerAddr, external: opts.externalBroker, authenticate, controlPassword, controlUsername, log });
   const broker = running.handle;
   const cleanup = running.external ? startActivationCleanup(ctx, running.external, log) : undefined;
@@ -170,7 +176,9 @@ export async function createControl(opts: ControlOptions): Promise<Control> {
     username: controlUsername,
     password: controlPassword,
     clientId: holderId ? `flotilla-control-${holderId}` : `flotilla-control-${process.pid}`,
-    shareGroup: opts.ha ? CONTROL_SHARE_GROUP : undefined,
+    // Clustered embedded nodes have no shared subscriptions: each node hands its own process
+    // only what was published on it (control/broker/node-local.ts).
+    shareGroup: opts.ha && opts.externalBroker ? CONTROL_SHARE_GROUP : undefined,
     log,
     resolveSecrets: secrets ? (td) => secrets.resolveForTask(td) : undefined,
     connectOptions: running.linkConnectOptions,

@@ -51,7 +51,7 @@ async function main() {
   const control = await createControl({
     db,
     log,
-    broker: { host: config.bind, port: config.mqttPort, tls: tls && { cert: tls.cert, key: tls.key, ca: tls.ca, requireClientCert: tls.ca !== undefined } },
+    broker: { host: config.bind, port: config.mqttPort, tls: tls && { cert: tls.cert, key: tls.key, ca: tls.ca, requireClientCert: tls.ca !== undefined }, clusterUrl: config.broker.mode === "embedded" ? config.broker.clusterUrl : undefined },
     externalBroker: config.broker.mode === "external" ? config.broker : undefined,
     http: { host: config.bind, port: config.httpPort, tls: tls && { cert: tls.cert, key: tls.key } },
     adminToken: config.adminToken,

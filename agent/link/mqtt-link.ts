@@ -5,6 +5,7 @@ import { topics } from "../../shared/topics.ts";
 import { discoverySetSchema, type DiscoverySet } from "../../shared/discovery.ts";
 import type { Identity } from "../store/identity.ts";
 import { brokerAddress } from "../../shared/broker-address.ts";
+import { ReconnectBackoff, type BackoffOptions } from "./reconnect-backoff.ts";
 import { endWithin } from "../../shared/mqtt-end.ts";
 import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
@@ -37,7 +38,13 @@ export interface AgentLink {
 }
 
 export interface MqttLinkOptions {
-  url: string;
+  /**
+   * The broker, or the nodes of a clustered broker in the order to try them (--control a,b,c):
+   * a lost node is left for the next in the list (reconnect-backoff.ts).
+   */
+  url: string | readonly string[];
+  /** Waits between attempts (tests shorten or pin them). */
+  backoff?: BackoffOptions;
   identity: Identity;
   /** Returns a connection epoch greater than any used before (persisted by the agent). */
   nextEpoch: () => number;
@@ -64,11 +71,25 @@ const STOP_PUBLISH_TIMEOUT_MS = 2000;
 export class MqttAgentLink implements AgentLink {
   private client?: MqttClient;
   private epoch = 0;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private stopping = false;
+  private readonly urls: readonly string[];
 
   private readonly log: Logger;
 
   constructor(private opts: MqttLinkOptions) {
     this.log = withComponent(opts.log ?? silentLogger, "link");
+    this.urls = typeof opts.url === "string" ? [opts.url] : opts.url;
+    if (!this.urls.length) throw new Error("no broker URL");
+  }
+
+  /** The broker URL of the current (or last) attempt. */
+  private currentUrl(client: MqttClient): string {
+    const { protocol, host, port } = client.options;
+    return this.urls.find((u) => {
+      const a = brokerAddress(u);
+      return a.host === host && a.port === port && a.protocol === protocol;
+    }) ?? this.urls[0]!;
   }
 
   get connected(): boolean {
@@ -84,15 +105,20 @@ export class MqttAgentLink implements AgentLink {
     const { identity } = this.opts;
     const log = this.log;
     this.epoch = this.opts.nextEpoch();
+    const servers = this.urls.map(brokerAddress);
+    const backoff = new ReconnectBackoff(this.opts.backoff);
     const client = mqtt.connect({
-      ...brokerAddress(this.opts.url),
+      ...servers[0]!,
+      // mqtt.js takes each (re)connection to the next of these, in order, starting over after the last.
+      ...(servers.length > 1 ? { servers } : {}),
       ...this.opts.connectOptions,
       clientId: identity.instanceId,
       username: identity.username,
       password: identity.password,
       clean: true,
       keepalive: this.opts.keepaliveSeconds ?? 10,
-      reconnectPeriod: 1000,
+      // Reconnections are ours (below): mqtt.js only knows a fixed period.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       will: this.will(),
     });
@@ -112,7 +138,8 @@ export class MqttAgentLink implements AgentLink {
         [topics.requests(identity.instanceId)]: { qos: 1 },
         ...(this.opts.discovery ? { [topics.clusterDiscovery(identity.clusterName)]: { qos: 1 } } : {}),
       });
-      log.info(`connected to ${this.opts.url} as ${identity.instanceId}`);
+      log.info(`connected to ${this.currentUrl(client)} as ${identity.instanceId}`);
+      backoff.reset();
       wasConnected = true;
       lastError = "";
       handlers.onConnected();
@@ -124,11 +151,18 @@ export class MqttAgentLink implements AgentLink {
         client.options.will = this.will();
       }
       neverReachedBroker = false;
+      const delayMs = backoff.nextDelayMs();
       if (wasConnected) {
         wasConnected = false;
-        log.warn(`disconnected from ${this.opts.url}; retrying every second, tasks keep running`);
+        log.warn(`disconnected from ${this.currentUrl(client)}; retrying${this.urls.length > 1 ? " the next broker" : ""} with backoff, tasks keep running`);
         handlers.onDisconnected?.();
       }
+      // Fresh stores: a report not acknowledged by a lost node is not re-sent to the next one
+      // (the new connection sends the full state anyway; docs/operations.md, exactly once).
+      if (!this.stopping && !this.retryTimer) this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.stopping) client.reconnect();
+      }, delayMs);
     });
     client.on("error", (e) => {
       const code = (e as { code?: number | string }).code;
@@ -184,6 +218,9 @@ export class MqttAgentLink implements AgentLink {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     if (!this.client) return;
     // A clean disconnect does not fire the will, so say we are going.
     const presence: Presence = { connected: false, epoch: this.epoch };

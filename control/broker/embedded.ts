@@ -4,6 +4,8 @@ import { createServer as createTlsServer } from "node:tls";
 import { CONTROL_USERNAME, clientIdAllowed, maySubscribe, mayPublish, type Principal } from "./acl.ts";
 import { AuthRateLimiter, type AuthRateLimitOptions } from "./auth-rate-limit.ts";
 import { indexedRetainedPersistence } from "./retained-index.ts";
+import { brokerCluster } from "./cluster.ts";
+import { isNodeLocalTopic } from "./node-local.ts";
 import { silentLogger, withComponent, type Logger } from "../../shared/log.ts";
 
 export type Authenticator = (username: string, password: string) => Promise<Principal | null>;
@@ -27,6 +29,12 @@ export interface EmbeddedBrokerOptions {
   rateLimit?: AuthRateLimitOptions;
   /** Largest payload a non-control client may publish; larger ones are refused and counted. */
   maxPayloadBytes?: number;
+  /**
+   * redis:// URL: this broker is one node of a cluster sharing messages and state through Redis
+   * (cluster.ts). Registrations and reports are then handed to the control process of the node
+   * they were published on only (node-local.ts), so each is applied once.
+   */
+  clusterUrl?: string;
 }
 
 export interface EmbeddedBrokerStats {
@@ -77,10 +85,15 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const limiter = new AuthRateLimiter(opts.rateLimit);
   const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024;
   const requireCert = opts.tls?.ca !== undefined && (opts.tls.requireClientCert ?? false);
+  const cluster = opts.clusterUrl ? brokerCluster(opts.clusterUrl, (e) => log.warn(`broker cluster (Redis): ${e.message}`)) : undefined;
+  let brokerId = "";
   const broker = await Aedes.createBroker({
-    heartbeatInterval: 60_000,
-    // Retained lookups by exact topic: see retained-index.ts (fleet bring-up was O(fleet²)).
-    persistence: indexedRetainedPersistence(),
+    // Clustered, a node that dies is noticed by the others after 3 heartbeats, and only then are
+    // the last wills of its clients published: keep that within the agents' own failover time.
+    heartbeatInterval: cluster ? 5_000 : 60_000,
+    // Alone: retained lookups by exact topic, see retained-index.ts (fleet bring-up was O(fleet²)).
+    // Clustered: Redis (aedes-persistence-redis looks an exact topic up with one HGET).
+    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : { persistence: indexedRetainedPersistence() }),
     authenticate: (client, username, password, done) => {
       const address = addressOf(client);
       const blocked = limiter.blocked(address);
@@ -135,7 +148,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       log.warn({ clientId: client.id, topic: sub.topic }, `refused subscribe by ${client.id} to ${sub.topic}`);
       done(null, null);
     },
+    // Clustered, every node's control process subscribes to every registration and report; each
+    // gets only those published on its own node, so exactly one process applies each.
+    authorizeForward: (client, packet) => {
+      if (!cluster || !isNodeLocalTopic(packet.topic) || principals.get(client)?.kind !== "control") return packet;
+      return packet.brokerId === brokerId ? packet : null;
+    },
   });
+  brokerId = broker.id;
   broker.on("client", (c) => clients.set(c.id, c));
   broker.on("clientDisconnect", (c) => {
     if (clients.get(c.id) === c) clients.delete(c.id);
@@ -166,6 +186,6 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       new Promise<void>((resolve) => {
         for (const c of clients.values()) c.close();
         server.close(() => broker.close(() => resolve()));
-      }),
+      }).then(() => cluster?.close()),
   };
 }

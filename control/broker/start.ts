@@ -5,7 +5,8 @@ import { ExternalBroker, type ExternalBrokerOptions } from "./external.ts";
 import { withComponent, type Logger } from "../../shared/log.ts";
 
 export interface BrokerChoice {
-  embedded: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions };
+  /** clusterUrl (redis://): this embedded broker is one node of several (cluster.ts). */
+  embedded: { host: string; port: number; tls?: BrokerTls; rateLimit?: AuthRateLimitOptions; clusterUrl?: string };
   /** When set, agents use this Mosquitto instead of the embedded broker. */
   external?: ExternalBrokerOptions;
   authenticate: Authenticator;

@@ -15,7 +15,7 @@ describe("control HA configuration", () => {
   });
 
   test("bad input is one readable error", () => {
-    expect(() => parseControlConfig(["--ha"], {})).toThrow(new ConfigError("--ha needs --broker external (MQTT shared subscriptions)"));
+    expect(() => parseControlConfig(["--ha"], {})).toThrow(new ConfigError("--ha needs --broker external (MQTT shared subscriptions) or --broker-cluster redis://HOST:PORT"));
     expect(() => parseControlConfig(["--ha", "--lease-ttl-ms", "fast", ...EXTERNAL], {})).toThrow(/--lease-ttl-ms must be a whole number of milliseconds from 300 to 600000, got "fast"/);
     expect(() => parseControlConfig(["--ha", "--lease-ttl-ms", "100", ...EXTERNAL], {})).toThrow(/--lease-ttl-ms/);
     expect(() => parseControlConfig(["--ha", "--ha-id", "a b/c", ...EXTERNAL], {})).toThrow(/--ha-id must be/);

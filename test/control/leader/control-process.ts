@@ -8,6 +8,8 @@ const ROOT = join(import.meta.dir, "..", "..", "..");
 export interface ControlProcess {
   id: string;
   httpUrl: string;
+  /** Its MQTT URL as it logged it (its own broker node with a broker cluster). */
+  mqttUrl?: string;
   output(): string;
   /** When the process printed a line matching re (ms since epoch), or undefined. */
   lineAt(re: RegExp): number | undefined;
@@ -23,13 +25,16 @@ export interface ControlProcess {
 export async function startControlProcess(opts: {
   id: string;
   db: string;
-  broker: { url: string; adminUser: string; adminPassword: string };
+  /** An external broker, or `{ cluster }`: its embedded node in a broker cluster through that Redis URL. */
+  broker: { url: string; adminUser: string; adminPassword: string } | { cluster: string };
   masterKey: string;
   extraArgs?: string[];
 }): Promise<ControlProcess> {
   const args = [
     "bun", join(ROOT, "control/main.ts"), "--ha", "--ha-id", opts.id, "--http-port", "0", "--metrics-listen", "127.0.0.1:0", "--bind", "127.0.0.1", "--db", opts.db,
-    "--broker", "external", "--broker-url", opts.broker.url, "--broker-admin-user", opts.broker.adminUser, "--broker-admin-password", opts.broker.adminPassword,
+    ...("cluster" in opts.broker
+      ? ["--broker-cluster", opts.broker.cluster, "--mqtt-port", "0"]
+      : ["--broker", "external", "--broker-url", opts.broker.url, "--broker-admin-user", opts.broker.adminUser, "--broker-admin-password", opts.broker.adminPassword]),
     ...(opts.extraArgs ?? []),
   ];
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(args, {
@@ -62,6 +67,7 @@ export async function startControlProcess(opts: {
   return {
     id: opts.id,
     httpUrl,
+    mqttUrl: /listening: api \S+ mqtt (mqtt[^\s"]+)/.exec(out)?.[1],
     output: () => out,
     lineAt: (re) => lines.find((l) => re.test(l.line))?.at,
     async api(method, path, body, token = TEST_TOKEN) {
