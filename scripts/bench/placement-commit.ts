@@ -34,6 +34,7 @@ import { PlacementStore } from "../../control/scheduling/placement-store.ts";
 import { startTasks } from "../../control/scheduling/start-tasks.ts";
 import { arn } from "../../shared/arn.ts";
 import { rawInsertRowsPerSecond } from "./lib/raw-insert-rate.ts";
+import { busyThreads, threadCpuSeconds } from "./lib/thread-cpu.ts";
 
 /** Placements per second ÷ raw 10-row-transaction INSERT rows per second, measured in the same run. */
 const RATIO_TARGET = 0.3;
@@ -209,8 +210,12 @@ try {
 
   const rawBefore = await rawInsertRowsPerSecond(dir, { label: "before" });
   const started = performance.now();
+  const threadsBefore = threadCpuSeconds();
   await Promise.all(Array.from({ length: CONCURRENCY }, caller));
   const seconds = (performance.now() - started) / 1000;
+  // Which thread the placements kept busy: "bun" is the main thread (placing), the busiest
+  // "Worker" the commit worker. Both well under `seconds` means they took turns.
+  const threads = busyThreads(threadsBefore, threadCpuSeconds());
   const rawAfter = await rawInsertRowsPerSecond(dir, { label: "after" });
   const raw = (rawBefore + rawAfter) / 2;
   const placementsPerSecond = placed / (seconds - stopMs / 1000);
@@ -230,6 +235,7 @@ try {
       stopSeconds: round(stopMs / 1000),
       liveTasksAtEnd: live.length,
       seconds: round(seconds),
+      threadCpuSeconds: threads,
       wallPlacementsPerSecond: round(placed / seconds, 0),
       placedByTemplate: perTemplate,
       // Placements per second over the run's wall-clock time minus the time spent inside stop
