@@ -108,8 +108,8 @@ describe("flotilla db migrate", () => {
     const r = await cli("db", "migrate", "--from", sourceUrl, "--to", to);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    const sqliteTables = Object.values(sqliteSchema).filter((v): v is SQLiteTable => is(v, SQLiteTable));
-    const pgTables = new Map(Object.values(pgSchema).filter((v): v is PgTable => is(v, PgTable)).map((t) => [pgConfig(t).name, t]));
+    const sqliteTables = (Object.values(sqliteSchema) as unknown[]).filter((v): v is SQLiteTable => is(v, SQLiteTable));
+    const pgTables = new Map((Object.values(pgSchema) as unknown[]).filter((v): v is PgTable => is(v, PgTable)).map((t) => [pgConfig(t).name, t]));
     const lines = r.out.trim().split("\n");
     // One line per table, then the total.
     expect(lines.length).toBe(sqliteTables.length + 1);
