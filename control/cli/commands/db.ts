@@ -27,6 +27,11 @@ export const db: Resource = {
         const to: string | undefined = values.to;
         if (!from) throw new UsageError("--from URL is required (the libSQL database to copy)");
         if (!to) throw new UsageError("--to URL is required (the PostgreSQL database to copy into)");
+        // A compiled CLI (scripts/build/compile.ts) carries neither libSQL's native module nor the
+        // migration files the copier reads from disk: say so instead of a module-not-found.
+        if (import.meta.dir.startsWith("/$bunfs/")) {
+          throw new CommandFailed("db migrate runs from a Flotilla checkout, not the compiled CLI: bun control/cli/main.ts db migrate --from URL --to URL");
+        }
         const { copyToPostgres, CopyRefused } = await import("../../db/copy-to-postgres.ts");
         try {
           const counts = await copyToPostgres({ from, to, replace: values.replace === true, out: (line) => ctx.out(line) });
