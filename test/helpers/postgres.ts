@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import pg from "pg";
+import { assertEarlierFilesCleanedUp, trackResource } from "./leftovers.ts";
 import { waitFor } from "./wait.ts";
 
 /**
@@ -77,6 +78,7 @@ function serverUserIds(): { uid: number; gid: number } {
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
+  await assertEarlierFilesCleanedUp();
   const bin = postgresBinDir();
   // Short: the unix socket lives in here and socket paths are ≤ 107 bytes.
   const dir = mkdtempSync("/tmp/fl-pg-");
@@ -144,6 +146,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     let n = 0;
+    // Recorded like agents and control services (leftovers.ts): a file that forgets stop() is named.
+    trackResource("postgres", `PostgreSQL on 127.0.0.1:${port}`, () => proc!.exitCode === null, cleanup);
     return {
       port,
       url,
