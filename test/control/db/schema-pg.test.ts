@@ -3,7 +3,7 @@ import { bigint, index, pgTable, text } from "drizzle-orm/pg-core";
 import { integer, sqliteTable, text as sqliteText, index as sqliteIndex } from "drizzle-orm/sqlite-core";
 import * as sqliteSchema from "../../../control/db/schema.ts";
 import * as pgSchema from "../../../control/db/schema-pg.ts";
-import { shapeDifferences, tablesOf, type TableShape } from "./schema-shape.ts";
+import { shapeDifferences, tablesOf } from "./schema-shape.ts";
 
 // The two definitions of every table (control/db/schema.ts for SQLite, schema-pg.ts for
 // PostgreSQL) must say the same thing: same tables, columns, nullability, defaults, keys and
@@ -31,7 +31,6 @@ describe("the PostgreSQL schema mirrors the SQLite schema", () => {
 });
 
 describe("a difference between the two definitions fails", () => {
-  const one = (shape: Map<string, TableShape>) => shape;
   const sqliteT = (extra: boolean) =>
     sqliteTable(
       "t",
@@ -52,7 +51,7 @@ describe("a difference between the two definitions fails", () => {
       (t) => (o.noIndex ? [] : [index("t_n").on(t.n)]),
     );
   const diff = (s: ReturnType<typeof sqliteT>, p: ReturnType<typeof pgT>) =>
-    shapeDifferences(one(tablesOf({ s }, "sqlite")), one(tablesOf({ p }, "pg")), "sqlite", "pg");
+    shapeDifferences(tablesOf({ s }, "sqlite"), tablesOf({ p }, "pg"), "sqlite", "pg");
 
   test("identical definitions: no difference", () => {
     expect(diff(sqliteT(false), pgT())).toEqual([]);

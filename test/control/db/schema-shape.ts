@@ -130,7 +130,7 @@ export function pgShape(table: PgTable): { name: string; shape: TableShape } {
 }
 
 /** The tables a schema module exports, by table name. */
-export function tablesOf<T>(module: Record<string, unknown>, kind: "sqlite" | "pg"): Map<string, TableShape> {
+export function tablesOf(module: Record<string, unknown>, kind: "sqlite" | "pg"): Map<string, TableShape> {
   const out = new Map<string, TableShape>();
   for (const v of Object.values(module)) {
     if (kind === "sqlite" && is(v, SQLiteTable)) {
