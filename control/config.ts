@@ -154,6 +154,14 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
   if (!/^\d+$/.test(count) || Number(count) < 1) throw new ConfigError(`--event-retention-count must be a whole number of at least 1, got "${count}"`);
   const hours = values["event-retention-hours"] ?? env.FLOTILLA_EVENT_RETENTION_HOURS ?? "168";
   if (!/^\d+$/.test(hours) || Number(hours) < 1) throw new ConfigError(`--event-retention-hours must be a whole number of at least 1, got "${hours}"`);
+  const db = values.db ?? env.FLOTILLA_DB ?? "file:./data/flotilla.db";
+  // Said here, in one line, rather than as libSQL's "unsupported URL scheme" from deep in start-up.
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    throw new ConfigError(
+      `--db ${db.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@")}: the control service does not run on PostgreSQL yet (docs/postgres.md); ` +
+        "'flotilla db migrate' copies an installation into one",
+    );
+  }
   return {
     ha,
     webhookAllowHosts,
@@ -169,7 +177,7 @@ export function parseControlConfig(argv: string[], env: Record<string, string | 
     httpPort: port("--http-port", values["http-port"] ?? env.FLOTILLA_HTTP_PORT ?? "8080"),
     mqttPort: port("--mqtt-port", values["mqtt-port"] ?? env.FLOTILLA_MQTT_PORT ?? "1883"),
     bind: values.bind ?? env.FLOTILLA_BIND ?? "127.0.0.1",
-    db: values.db ?? env.FLOTILLA_DB ?? "file:./data/flotilla.db",
+    db,
     adminToken: env.FLOTILLA_ADMIN_TOKEN || undefined,
     log: parseLogSettings(values["log-level"] ?? (env.FLOTILLA_LOG_LEVEL || undefined), values["log-format"] ?? (env.FLOTILLA_LOG_FORMAT || undefined), (m) => new ConfigError(m)),
     help: values.help ?? false,

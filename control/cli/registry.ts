@@ -18,9 +18,10 @@ import { webhooks } from "./commands/webhooks.ts";
 import { windows } from "./commands/windows.ts";
 import { agents } from "./commands/agents.ts";
 import { images } from "./commands/images.ts";
+import { db } from "./commands/db.ts";
 
 /**
  * Every API resource the CLI drives; a new resource is one file under commands/ plus one line here.
  * (`config` and `completion` need no API and are added by runCli.)
  */
-export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks, windows, agents, images, pullLimits];
+export const RESOURCES: Resource[] = [clusters, activations, instances, attributes, taskDefinitions, tasks, services, secrets, policy, tokens, audit, accessKeys, awsEnv, events, webhooks, windows, agents, images, pullLimits, db];

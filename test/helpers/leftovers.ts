@@ -13,7 +13,7 @@ import { docker } from "./docker.ts";
 
 interface Resource {
   file: string;
-  kind: "agent" | "control";
+  kind: "agent" | "control" | "postgres";
   what: string;
   alive(): boolean;
   release(): Promise<void>;
@@ -65,6 +65,8 @@ export async function releaseFileResources(file = currentTestFile()): Promise<vo
   for (const r of mine.filter((r) => r.kind === "agent")) await r.release();
   await removeContainersOf([...instances].filter(([, f]) => f === file).map(([id]) => id));
   for (const r of mine.filter((r) => r.kind === "control")) await r.release();
+  // Databases last: a control service may still be writing to one until it stops.
+  for (const r of mine.filter((r) => r.kind === "postgres")) await r.release();
 }
 
 /** Same check as at a file's start, for the file itself at its end (the fixture's teardown). */
@@ -116,5 +118,6 @@ async function assertNothingLeftBehindExcept(file: string, headline: string): Pr
   for (const r of left.filter((r) => r.kind === "agent")) await r.release().catch(() => undefined);
   await removeContainersOf(containers.keys());
   for (const r of left.filter((r) => r.kind === "control")) await r.release().catch(() => undefined);
+  for (const r of left.filter((r) => r.kind === "postgres")) await r.release().catch(() => undefined);
   throw new Error(`${headline}:\n  ${lines.join("\n  ")}`);
 }
