@@ -52,7 +52,9 @@ describe("container stats through the agent link", () => {
       "service stats over both tasks",
       async () => {
         const s = (await tc.api("GET", `/v1/clusters/${CLUSTER}/services/web`)).body.service;
-        return s.stats?.tasksSampled === 2 ? s : undefined;
+        // A sample taken while a task's second container was still starting covers one container
+        // of it: wait for one with every container (each is sampled at 128 units).
+        return s.stats?.tasksSampled === 2 && s.stats.cpuUtilizedTotal === 512 ? s : undefined;
       },
       { timeoutMs: 15_000 },
     );
