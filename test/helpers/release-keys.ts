@@ -29,3 +29,17 @@ export function releaseForm(f: { version: string; architecture: string; sha256: 
   if (f.bytes) form.set("file", new Blob([f.bytes]), "flotilla-agent");
   return form;
 }
+
+/**
+ * Uploads a stand-in release ("agent VERSION" as its bytes) signed with `privateKey` through POST
+ * /v1/agent-releases of an in-process app (app.request), as an admin; returns the response.
+ */
+export async function uploadTestRelease(app: { request(path: string, init: RequestInit): Response | Promise<Response> }, token: string, privateKey: KeyObject, version: string, architecture = "x86_64"): Promise<Response> {
+  const bytes = new TextEncoder().encode(`agent ${version}`);
+  const sha = sha256Hex(bytes);
+  return app.request("/v1/agent-releases", {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body: releaseForm({ version, architecture, sha256: sha, signature: signDigest(sha, privateKey), bytes }),
+  });
+}

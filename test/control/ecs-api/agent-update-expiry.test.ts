@@ -9,7 +9,7 @@ import { applyReports } from "../../../control/ops/reports.ts";
 import type { AgentRequest, HostFacts } from "../../../shared/messages.ts";
 import { TEST_TOKEN } from "../../helpers/control.ts";
 import { createTestOps, type TestOps } from "../../helpers/ops.ts";
-import { releaseForm, releaseKeyPair, sha256Hex, signDigest } from "../../helpers/release-keys.ts";
+import { releaseKeyPair, uploadTestRelease } from "../../helpers/release-keys.ts";
 import { call, refusal } from "./call.ts";
 
 /**
@@ -36,14 +36,7 @@ const facts: HostFacts = {
 };
 
 async function upload(version: string) {
-  const bytes = new TextEncoder().encode(`agent ${version}`);
-  const sha = sha256Hex(bytes);
-  const res = await t.app.request("/v1/agent-releases", {
-    method: "POST",
-    headers: { authorization: `Bearer ${TEST_TOKEN}` },
-    body: releaseForm({ version, architecture: "x86_64", sha256: sha, signature: signDigest(sha, key.privateKey), bytes }),
-  });
-  expect(res.status).toBe(201);
+  expect((await uploadTestRelease(t.app, TEST_TOKEN, key.privateKey, version)).status).toBe(201);
 }
 const describeOne = async () => (await call(t.app, "DescribeContainerInstances", { cluster: C, containerInstances: [id] })).containerInstances[0];
 
