@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
@@ -80,9 +80,10 @@ describe("secrets", () => {
     expect(agent.output()).not.toContain(SECRET);
     // Encrypted at rest: not in the database files, not in the agent's state files.
     for (const f of readdirSync(tc.dir)) expect(readFileSync(join(tc.dir, f)).includes(SECRET)).toBe(false);
-    for (const f of readdirSync(agent.dataDir)) {
+    // Every file under it, folders too (the blob cache, blobs/, keeps its own files).
+    for (const f of readdirSync(agent.dataDir, { recursive: true }) as string[]) {
       const p = join(agent.dataDir, f);
-      if (existsSync(p) && !f.endsWith(".lock")) expect(readFileSync(p).includes(SECRET)).toBe(false);
+      if (existsSync(p) && statSync(p).isFile() && !f.endsWith(".lock")) expect(readFileSync(p).includes(SECRET)).toBe(false);
     }
     await api("POST", `/v1/clusters/${CLUSTER}/tasks/${taskId}/stop`, {});
     await waitTaskStatus(tc, CLUSTER, taskId, "STOPPED", 30_000);
