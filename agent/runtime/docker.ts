@@ -193,16 +193,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   async loadImage(archive: Uint8Array): Promise<void> {
     try {
-      const stream = await this.docker.loadImage(Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength) as never, { quiet: true });
-      // The engine answers 200 and reports a bad archive inside the JSON stream.
-      let body = "";
-      for await (const chunk of stream as AsyncIterable<Buffer>) body += chunk.toString();
-      const failed = body
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as { error?: string })
-        .find((m) => m.error);
-      if (failed) throw new Error(failed.error);
+      const error = await loadError(await this.docker.loadImage(Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength) as never, { quiet: true }));
+      if (error) throw new Error(error);
     } catch (e) {
       throw new RuntimeError("CannotPullContainerError", `load image: ${(e as Error).message}`);
     }
@@ -210,15 +202,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** `docker load` of an archive stream (the agent's own pulls), failing on the engine's in-stream error. */
   async loadImageStream(archive: NodeJS.ReadableStream): Promise<void> {
-    const stream = await this.docker.loadImage(archive, { quiet: true });
-    let body = "";
-    for await (const chunk of stream as AsyncIterable<Buffer>) body += chunk.toString();
-    const failed = body
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as { error?: string })
-      .find((m) => m.error);
-    if (failed) throw new Error(`docker load: ${failed.error}`);
+    const error = await loadError(await this.docker.loadImage(archive, { quiet: true }));
+    if (error) throw new Error(`docker load: ${error}`);
   }
 
   async removeImage(image: string): Promise<void> {
@@ -465,4 +450,15 @@ export class DockerRuntime implements ContainerRuntime {
       (stream as unknown as { destroy?: () => void })?.destroy?.();
     };
   }
+}
+
+/** Reads a `docker load` answer to its end: the engine answers 200 and reports a bad archive inside the JSON stream. */
+async function loadError(stream: unknown): Promise<string | undefined> {
+  let body = "";
+  for await (const chunk of stream as AsyncIterable<Buffer>) body += chunk.toString();
+  return body
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { error?: string })
+    .find((m) => m.error)?.error;
 }

@@ -12,21 +12,13 @@
  *
  *   bun scripts/bench/ingress.ts [--connections 16] [--seconds 5] [--server bun|container]
  */
-import { createServer } from "node:net";
 import { IngressProxy } from "../../agent/ingress/proxy.ts";
 import { benchArgs, target } from "./lib/args.ts";
 import { summary } from "./lib/percentiles.ts";
+import { freePort } from "./lib/free-port.ts";
 
 const args = benchArgs();
 const HOST = "127.0.0.1";
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const role = args.str("role", "main");
 if (role === "server") {

@@ -1,10 +1,10 @@
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import pg from "pg";
 import { assertEarlierFilesCleanedUp, trackResource } from "./leftovers.ts";
 import { waitFor } from "./wait.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 /**
  * A private PostgreSQL cluster for one test file: `initdb` into a temp dir, `postgres` listening
@@ -42,17 +42,6 @@ export function postgresBinDir(): string {
     : [];
   if (versions.length === 0) throw new Error("no PostgreSQL server under /usr/lib/postgresql (run scripts/lib/ensure-test-tools.sh)");
   return join(root, versions[0]!, "bin");
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function run(cmd: string[]): Promise<string> {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker } from "./docker.ts";
 import { waitFor } from "./wait.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 export interface TestRegistry {
   /** host:port, as image references name it. */
@@ -12,13 +13,6 @@ export interface TestRegistry {
   /** Pushes a local image into the registry under `name` and removes the local tag again. */
   push(localImage: string, name: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
 }
 
 /**

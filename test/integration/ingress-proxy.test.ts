@@ -9,6 +9,7 @@ import { addHostAddress } from "../helpers/host-address.ts";
 import { leftBehindBy, releaseFileResources } from "../helpers/leftovers.ts";
 import { serviceTasks, waitServiceSteady } from "../helpers/services.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 /**
  * Service ingress end to end, real Docker and two real agents on this machine, each with an
@@ -28,15 +29,6 @@ const hosts: { agent: AgentProcess; instanceId: string }[] = [];
 const webDefinition = servedByWeb("ingress-web");
 
 const agentArgs = (i: number) => ["--ingress", ADDRESSES[i]!, "--advertise-address", ADDRESSES[i]!, "--attribute", `role=${i === 0 ? "edge" : "web"}`];
-
-/** A port free on every address now (the ingress listen port of the test's service). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "0.0.0.0", () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** The body of GET / through host `i`'s ingress port, or undefined when it fails. */
 async function viaIngress(i: number): Promise<string | undefined> {

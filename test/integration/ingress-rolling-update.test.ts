@@ -1,6 +1,5 @@
 import { servedByWeb } from "../helpers/fixtures.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
 import { startTestControl, type TestControl } from "../helpers/control.ts";
 import { containerIntervals } from "../helpers/container-intervals.ts";
 import { startRegisteredAgent } from "../helpers/fleet.ts";
@@ -8,6 +7,7 @@ import { addHostAddress } from "../helpers/host-address.ts";
 import { leftBehindBy, releaseFileResources } from "../helpers/leftovers.ts";
 import { describeService, serviceTasks, waitServiceSteady } from "../helpers/services.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 /**
  * A rolling update under a constant request loop through the ingress loses no request (real
@@ -37,14 +37,6 @@ const SLOW_HTTPD = [
 const WORKERS = 8;
 
 const agentArgs = (i: number) => ["--ingress", ADDRESSES[i]!, "--advertise-address", ADDRESSES[i]!];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "0.0.0.0", () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   for (const address of ADDRESSES) removals.push(await addHostAddress(address));

@@ -1,10 +1,10 @@
 import { beforeAll, expect, test } from "bun:test";
 import { resourceInteger, resourcePorts } from "../../shared/instance-resources.ts";
-import { createServer } from "node:net";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import type { TestControl } from "../helpers/control.ts";
 import { singleAgentCluster, waitTaskStatus } from "../helpers/fleet.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 /**
  * Remaining resources stay exact through placements, a stop, and an agent killed with SIGKILL and
@@ -16,14 +16,6 @@ let tc: TestControl;
 let agent: AgentProcess;
 let instanceId: string;
 let hostPort: number;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 singleAgentCluster(CLUSTER, { ready: (c) => ({ tc, agent, instanceId } = c) });
 

@@ -7,6 +7,7 @@ import { startTestControl, TEST_TOKEN, type TestControl } from "../helpers/contr
 import { docker, removeInstanceContainers } from "../helpers/docker.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { buildAgentInto, DEBIAN_IMAGE, ensureDebianImage, ROOT, run } from "./support.ts";
+import { freePort } from "../../scripts/bench/lib/free-port.ts";
 
 /**
  * scripts/fleet-register against three SSH hosts on this machine: containers from the clean Debian
@@ -18,13 +19,6 @@ const dir = mkdtempSync(join(tmpdir(), "flotilla-fleet-"));
 const containers: string[] = [];
 const prevDist = process.env.FLOTILLA_DIST_DIR;
 let ports: number[] = [];
-
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
 
 async function startSshHost(port: number) {
   const name = `flotilla-fleet-${process.pid}-${port}`;

@@ -4,6 +4,7 @@ import { DiscoveryStore } from "../../../agent/discovery/discovery-store.ts";
 import { IngressProxy } from "../../../agent/ingress/proxy.ts";
 import type { DiscoverySet } from "../../../shared/discovery.ts";
 import { ingressListeners, type IngressTarget } from "../../../shared/ingress.ts";
+import { freePort } from "../../../scripts/bench/lib/free-port.ts";
 
 const HOST = "127.0.0.1";
 const cleanup: (() => unknown)[] = [];
@@ -20,14 +21,6 @@ async function backend(name: string): Promise<{ port: number; server: Server }> 
   server.on("connection", (s) => (sockets.add(s), s.on("close", () => sockets.delete(s))));
   cleanup.push(() => sockets.forEach((s) => s.destroy()));
   return { port: (server.address() as { port: number }).port, server };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Opens a connection, sends a line, resolves with the answer; the socket stays open. */

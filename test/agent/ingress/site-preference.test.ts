@@ -3,6 +3,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { IngressProxy } from "../../../agent/ingress/proxy.ts";
 import type { DiscoverySet } from "../../../shared/discovery.ts";
 import { ingressListeners, type IngressTarget } from "../../../shared/ingress.ts";
+import { freePort } from "../../../scripts/bench/lib/free-port.ts";
 
 /**
  * Target preference (docs/ingress.md): this host's serving tasks, then tasks on hosts of the same
@@ -24,14 +25,6 @@ async function backend(name: string): Promise<number> {
   await new Promise<void>((r) => server.listen(0, HOST, () => r()));
   cleanup.push(() => new Promise((r) => (sockets.forEach((s) => s.destroy()), server.close(r))));
   return (server.address() as { port: number }).port;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Which backend answered one connection through the proxy. */

@@ -4,6 +4,7 @@ import { IngressProxy } from "../../../agent/ingress/proxy.ts";
 import { matchesHttpCode } from "../../../agent/ingress/target-health.ts";
 import type { IngressHealthCheck, IngressTarget } from "../../../shared/ingress.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { freePort } from "../../../scripts/bench/lib/free-port.ts";
 
 /** The proxy's HTTP health checks of its targets (docs/ingress.md), real HTTP on 127.0.0.1. */
 const HOST = "127.0.0.1";
@@ -28,14 +29,6 @@ function backend(name: string) {
   });
   cleanup.push(() => server.stop(true));
   return { port: server.port!, state };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 // Sub-second intervals for the test (the API allows 5-300 s; the proxy takes what the set says).
